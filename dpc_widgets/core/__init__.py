@@ -1,0 +1,6 @@
+"""Cached compute core (no widget imports): :class:`DPC` and its pure helpers."""
+
+from .dpc import DPC, DPCResult
+from .rotation import RotationResult, curl_2d, div_2d, rotate_com, solve_rotation
+
+__all__ = ["DPC", "DPCResult", "RotationResult", "curl_2d", "div_2d", "rotate_com", "solve_rotation"]

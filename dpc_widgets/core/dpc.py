@@ -1,0 +1,445 @@
+"""The cached DPC compute core: the one object the widget and notebooks talk to.
+
+Everything that does not depend on a slider is computed once per cube and origin (per-pattern
+intensity moments, the detector cache, the mean pattern); results are memoised per parameter tuple
+(detectors are frozen, hashable dataclasses). Changing ``cube`` or ``origin`` clears every cache.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_array_module, to_numpy
+from ..detectors import AnnularDetector, Detector, SegmentedDetector
+from ..io import Datacube
+from .integrate import integrate_fourier, integrate_iterative
+from .reductions import StreamingEngine
+from .rotation import RotationResult, rotate_com, solve_rotation
+
+DESCAN_MODES = (None, "constant", "plane")
+COM_SOURCES = ("segmented", "monolithic", "pixelated")
+PHASE_METHODS = ("fourier", "iterative")
+_MEMO_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class DPCResult:
+    """Everything one explorer update produces (NumPy arrays, read-only).
+
+    Attributes
+    ----------
+    detector : Detector
+        The segmented detector used for ``segment_images``.
+    segment_images : ndarray (N, Rx, Ry)
+        Sum of each segment at every scan position.
+    com : ndarray (2, Rx, Ry)
+        The CoM field as measured (detector frame), in ``com_units``.
+    com_units : str
+        ``"px"``, ``"mrad"``, ``"A^-1"`` or ``"arb."`` (segmented DPC: intensity differences).
+    rotation : RotationResult
+        The solved scan rotation (always computed, also when overridden).
+    angle_deg, transpose : float, bool
+        The rotation and transpose actually applied.
+    com_rotated : ndarray (2, Rx, Ry)
+        ``com`` in the scan frame.
+    phase : ndarray (Rx, Ry)
+        Integrated phase, in ``phase_units``.
+    phase_units : str
+        ``"rad"`` when the CoM is in 1/A and the scan is calibrated, else ``"arb."``.
+    """
+
+    detector: Detector
+    segment_images: np.ndarray
+    com: np.ndarray
+    com_units: str
+    rotation: RotationResult
+    angle_deg: float
+    transpose: bool
+    com_rotated: np.ndarray
+    phase: np.ndarray
+    phase_units: str
+
+
+class DPC:
+    """Cached DPC compute core over one :class:`~dpc_widgets.io.Datacube`.
+
+    Parameters
+    ----------
+    cube : Datacube
+        The 4D-STEM data (Rx, Ry, Qx, Qy); never modified.
+    backend : {"numpy", "cupy"}
+        Where the arithmetic runs. Results are always returned as NumPy arrays.
+
+    Notes
+    -----
+    Vector fields are (2, Rx, Ry) with component 0 along x (axis 0 of the scan and of the
+    detector). Returned arrays are read-only views into the memo; copy them to modify.
+    """
+
+    def __init__(self, cube: Datacube, *, backend: str = "numpy") -> None:
+        self.xp = get_array_module(backend)
+        self.backend = backend
+        self.cube = cube
+
+    # ------------------------------------------------------------------ state
+    @property
+    def cube(self) -> Datacube:
+        """The data; setting it clears every cache."""
+        return self._cube
+
+    @cube.setter
+    def cube(self, cube: Datacube) -> None:
+        if not isinstance(cube, Datacube):
+            raise TypeError(f"cube must be a dpc_widgets.Datacube, got {type(cube).__name__}")
+        self._cube = cube
+        self._engine: Any = None
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+
+    @property
+    def origin(self) -> tuple[float, float]:
+        """Detector centre (qx, qy) in pixels; setting it clears every cache."""
+        return self._cube.origin
+
+    @origin.setter
+    def origin(self, origin: tuple[float, float]) -> None:
+        self.cube = self._cube.with_origin(origin)
+
+    def _memoised(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        value = compute()
+        self._memo[key] = value
+        if len(self._memo) > _MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return value
+
+    def _engine_for(self, center: tuple[float, float]):
+        if self._engine is None or self._engine.center != center:
+            self._engine = StreamingEngine(self._cube, center, self.xp)
+        return self._engine
+
+    def _host(self, array) -> np.ndarray:
+        out = np.ascontiguousarray(to_numpy(array), dtype=np.float64)
+        out.flags.writeable = False
+        return out
+
+    # ------------------------------------------------------------------ diffraction plane
+    def mean_pattern(self) -> np.ndarray:
+        """Mean diffraction pattern (Qx, Qy), float64."""
+        return self._memoised("mean_pattern", lambda: self._host(self._cube.mean_pattern()))
+
+    def radial_profile(self) -> tuple[np.ndarray, np.ndarray]:
+        """Azimuthal mean of the mean pattern around the origin, in 1-pixel bins.
+
+        Returns
+        -------
+        radii : ndarray
+            Bin centres in the cube's detector units.
+        values : ndarray
+            Mean intensity in each bin.
+        """
+
+        def compute():
+            mean = self.mean_pattern()
+            qx, qy = mean.shape
+            ox, oy = self.origin
+            r = np.hypot(np.arange(qx)[:, None] - ox, np.arange(qy)[None, :] - oy)
+            bins = np.floor(r).astype(np.int64).ravel()
+            counts = np.bincount(bins)
+            sums = np.bincount(bins, weights=mean.ravel())
+            keep = counts > 0
+            radii = (np.flatnonzero(keep) + 0.5) * self._cube.detector_sampling
+            return radii, sums[keep] / counts[keep]
+
+        return self._memoised("radial_profile", compute)
+
+    # ------------------------------------------------------------------ segmented detector
+    def segment_images(self, detector: Detector) -> np.ndarray:
+        """Sum of every segment at every scan position, shape (N, Rx, Ry), float64.
+
+        Exact mask sums (integer data is accumulated without rounding).
+        """
+        return self._memoised(("segments", detector), lambda: self._host(
+            self._segment_sums(detector).reshape(-1, *self._cube.scan_shape)
+        ))
+
+    def _segment_sums(self, detector: Detector):
+        _check_detector(detector)
+        detector.check_fits(self._cube)
+        engine = self._engine_for(detector.resolved_center(self._cube))
+        return engine.segment_sums(
+            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
+        )
+
+    def segmented_com(self, detector: SegmentedDetector) -> np.ndarray:
+        """Segmented DPC signal, shape (2, Rx, Ry), in intensity units (not normalised).
+
+        ``sum_k I_k * detector.directions[k]``: for N = 4 exactly the tutorial's
+        ``(I0 - I2, I1 - I3)``; for even N the opposite-segment differences
+        ``I_k - I_{k+N/2}`` along ``2 pi k / N``. The frame is the detector frame turned by
+        ``rotation - 180/N`` degrees (aligned with Qx, Qy when ``rotation = 180/N``).
+        """
+        if detector.n_segments < 2:
+            raise ValueError(
+                f"segmented DPC needs at least 2 segments, got {detector.n_segments}"
+            )
+
+        def compute():
+            images = self.segment_images(detector).reshape(detector.n_segments, -1)
+            com = detector.directions.T @ images
+            return self._host(com.reshape(2, *self._cube.scan_shape))
+
+        return self._memoised(("segmented_com", detector), compute)
+
+    def monolithic_com(self, detector: Detector) -> np.ndarray:
+        """Centroid-weighted segment CoM, shape (2, Rx, Ry), in pixel * intensity units.
+
+        ``sum_k I_k * (centroid_k - centre)`` with each segment's pixel centroid, not
+        normalised by the total intensity (the tutorial's monolithic formula).
+        """
+
+        def compute():
+            images = self.segment_images(detector).reshape(detector.n_segments, -1)
+            offsets = detector.centroids(self._cube) - np.asarray(
+                detector.resolved_center(self._cube)
+            )
+            return self._host((offsets.T @ images).reshape(2, *self._cube.scan_shape))
+
+        return self._memoised(("monolithic_com", detector), compute)
+
+    # ------------------------------------------------------------------ pixelated CoM
+    def com(
+        self,
+        *,
+        inner: float | None = None,
+        outer: float | None = None,
+        descan: str | None = "constant",
+        units: str = "px",
+    ) -> np.ndarray:
+        """Pixelated centre of mass, shape (2, Rx, Ry).
+
+        Each pattern's intensity-weighted mean pixel position (normalised by its intensity,
+        optionally over ``inner <= radius < outer`` only, radii in detector units), minus the
+        descan correction, converted to ``units``.
+
+        Parameters
+        ----------
+        inner, outer : float, optional
+            Restrict the CoM to an annulus (the cube's detector units). ``None``: no limit.
+        descan : {None, "constant", "plane"}
+            What is subtracted: ``None`` the detector origin; ``"constant"`` the mean CoM over
+            the scan; ``"plane"`` a least-squares plane over the scan (removes descan ramps, but
+            also real signal on small periodic fields of view).
+        units : {"px", "mrad", "A^-1"}
+            Output units (conversions through the wavelength need the cube's energy).
+
+        Notes
+        -----
+        A pattern with zero total intensity has CoM 0 and is left out of the descan fit.
+        """
+        if descan not in DESCAN_MODES:
+            raise ValueError(f"descan must be one of {DESCAN_MODES}, got {descan!r}")
+        scale = 1.0 if units == "px" else self._cube.detector_pixel_size(units)
+        annulus = None
+        if inner is not None or outer is not None:
+            annulus = AnnularDetector(
+                0.0 if inner is None else inner, math.inf if outer is None else outer
+            )
+
+        def compute():
+            xp = self.xp
+            engine = self._engine_for(self.origin)
+            if annulus is None:
+                moments = engine.moments
+            else:
+                moments = engine.annulus_moments(annulus.inner, annulus.outer)
+            total = moments[0]
+            lit = total > 0
+            safe = xp.where(lit, total, 1.0)
+            com = xp.where(lit, moments[1:] / safe, 0.0)
+            com = _subtract_descan(xp, com, lit, descan, self._cube.scan_shape)
+            return self._host((com * scale).reshape(2, *self._cube.scan_shape))
+
+        return self._memoised(("com", annulus, descan, units), compute)
+
+    # ------------------------------------------------------------------ rotation and phase
+    def _default_com(self) -> tuple[np.ndarray, str]:
+        """The pixelated CoM in 1/A when calibrated, else in pixels."""
+        try:
+            return self.com(units="A^-1"), "A^-1"
+        except ValueError:
+            return self.com(units="px"), "px"
+
+    def solve_rotation(
+        self, com: np.ndarray | None = None, *, transpose: bool | None = None
+    ) -> RotationResult:
+        """Curl-minimising scan rotation of ``com`` (default: the pixelated CoM), closed form.
+
+        See :func:`dpc_widgets.core.rotation.solve_rotation` for the convention and the rule
+        that resolves the 180-degree ambiguity.
+        """
+        if com is None:
+            return self._memoised(
+                ("rotation", transpose),
+                lambda: solve_rotation(self._default_com()[0], transpose=transpose),
+            )
+        return solve_rotation(self.xp.asarray(com), transpose=transpose)
+
+    def phase(
+        self,
+        com: np.ndarray | None = None,
+        *,
+        com_units: str | None = None,
+        rotation: float | None = None,
+        transpose: bool | None = None,
+        method: str = "fourier",
+        padding: int = 2,
+        high_pass: float = 0.0,
+        low_pass: float | None = None,
+    ) -> np.ndarray:
+        """Integrated CoM (iDPC / iCoM) phase, shape (Rx, Ry).
+
+        Parameters
+        ----------
+        com : ndarray (2, Rx, Ry), optional
+            CoM field in the detector frame. Default: the pixelated CoM (``descan="constant"``)
+            in 1/A when the cube is calibrated.
+        com_units : str, optional
+            Units of ``com`` when given: ``"A^-1"`` (with a calibrated scan) yields radians.
+        rotation : float, optional
+            Scan rotation in degrees (py4DSTEM convention); ``None`` solves it.
+        transpose : bool, optional
+            Swap the CoM components before rotating; ``None`` solves it with the rotation
+            (a given ``rotation`` without ``transpose`` means no transpose).
+        method : {"fourier", "iterative"}
+            Exact least-squares Fourier integration or py4DSTEM-style gradient descent.
+        padding : int
+            Grid padding factor (>= 1).
+        high_pass, low_pass : float, optional
+            Gaussian filter cut-offs in 1/(scan units); 0 / ``None`` disables.
+
+        Returns
+        -------
+        ndarray (Rx, Ry)
+            Radians when ``com`` is in 1/A and the scan is in A or nm (∇φ = 2π k), otherwise
+            2π times the path integral of ``com`` over scan steps (arbitrary units).
+        """
+        if com is None:
+            com, com_units = self._default_com()
+        phase, _, _, _ = self._integrate(
+            self.xp.asarray(com), com_units, rotation, transpose, method, padding, high_pass,
+            low_pass,
+        )
+        return self._host(phase)
+
+    def _integrate(self, com, com_units, rotation, transpose, method, padding, high_pass,
+                   low_pass):
+        if method not in PHASE_METHODS:
+            raise ValueError(f"method must be one of {PHASE_METHODS}, got {method!r}")
+        if rotation is None:
+            solved = solve_rotation(com, transpose=transpose)
+            angle, flip = solved.angle_deg, solved.transpose
+        else:
+            angle, flip = float(rotation), bool(transpose)
+        rotated = rotate_com(com, angle, flip)
+        calibrated = com_units == "A^-1" and self._cube.scan_units != "px"
+        step = self._cube.scan_pixel_size("A") if calibrated else 1.0
+        integrate = integrate_fourier if method == "fourier" else integrate_iterative
+        phase = integrate(
+            2.0 * math.pi * rotated, sampling=(step, step), padding=padding,
+            high_pass=high_pass, low_pass=low_pass,
+        )
+        return phase, angle, flip, rotated
+
+    def run(
+        self,
+        detector: SegmentedDetector,
+        *,
+        com_source: str = "segmented",
+        com_inner: float | None = None,
+        com_outer: float | None = None,
+        descan: str | None = "constant",
+        rotation: float | None = None,
+        transpose: bool | None = None,
+        method: str = "fourier",
+        padding: int = 2,
+        high_pass: float = 0.0,
+        low_pass: float | None = None,
+    ) -> DPCResult:
+        """One full explorer update: segment images, CoM, rotation and phase.
+
+        ``com_source`` picks the CoM: ``"segmented"`` (:meth:`segmented_com`),
+        ``"monolithic"`` (:meth:`monolithic_com`) or ``"pixelated"`` (:meth:`com` over
+        ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
+        :meth:`phase`.
+        """
+        if com_source not in COM_SOURCES:
+            raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
+        key = ("run", detector, com_source, com_inner, com_outer, descan, rotation, transpose,
+               method, padding, high_pass, low_pass)
+
+        def compute():
+            images = self.segment_images(detector)
+            if com_source == "segmented":
+                com, units = self.segmented_com(detector), "arb."
+            elif com_source == "monolithic":
+                com, units = self.monolithic_com(detector), "px"
+            else:
+                units = "A^-1" if self._calibrated_k() else "px"
+                com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
+            com_dev = self.xp.asarray(com)
+            solved = solve_rotation(com_dev, transpose=transpose)
+            phase, angle, flip, rotated = self._integrate(
+                com_dev, units, solved.angle_deg if rotation is None else rotation,
+                solved.transpose if rotation is None else transpose, method, padding,
+                high_pass, low_pass,
+            )
+            return DPCResult(
+                detector=detector, segment_images=images, com=com, com_units=units,
+                rotation=solved, angle_deg=angle, transpose=flip,
+                com_rotated=self._host(rotated), phase=self._host(phase),
+                phase_units="rad" if units == "A^-1" and self._cube.scan_units != "px" else "arb.",
+            )
+
+        return self._memoised(key, compute)
+
+    def _calibrated_k(self) -> bool:
+        try:
+            self._cube.detector_pixel_size("A^-1")
+        except ValueError:
+            return False
+        return True
+
+
+def _check_detector(detector: Any) -> None:
+    if not isinstance(detector, Detector):
+        raise TypeError(
+            "detector must be a SegmentedDetector or AnnularDetector, "
+            f"got {type(detector).__name__}"
+        )
+
+
+def _subtract_descan(xp, com, lit, descan: str | None, scan_shape: tuple[int, int]):
+    """Subtract the descan model (fitted over lit positions) from ``com`` (2, P) in pixels."""
+    if descan is None:
+        return com
+    if not bool(lit.any()):
+        return com
+    if descan == "constant":
+        model = com[:, lit].mean(axis=1)[:, None]
+    else:
+        rx, ry = xp.meshgrid(
+            xp.arange(scan_shape[0], dtype=np.float64),
+            xp.arange(scan_shape[1], dtype=np.float64), indexing="ij",
+        )
+        design = xp.stack([xp.ones(rx.size), rx.ravel(), ry.ravel()], axis=1)
+        coef = xp.linalg.lstsq(design[lit], com[:, lit].T, rcond=None)[0]
+        model = (design @ coef).T
+    return xp.where(lit, com - model, 0.0)

@@ -1,0 +1,217 @@
+"""The :class:`Datacube`: a 4D-STEM array with axes (Rx, Ry, Qx, Qy) and its calibrations."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..physics import (
+    check_detector_units,
+    check_scan_units,
+    detector_scale,
+    positive_finite,
+    scan_scale,
+)
+
+DEFAULT_BLOCK_BYTES = 64 * 2**20
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Datacube:
+    """A 4D-STEM dataset: a diffraction pattern (Qx, Qy) at every scan position (Rx, Ry).
+
+    The array is kept as given (numpy array, ``np.memmap``, ``h5py.Dataset``, CuPy array or any
+    array-like with ``shape``, ``dtype`` and slicing): it is never copied whole and never modified.
+
+    Parameters
+    ----------
+    data : array-like, shape (Rx, Ry, Qx, Qy)
+        Real, numeric intensities (integer or floating point).
+    energy : float, optional
+        Beam energy in eV. Needed to convert between ``"mrad"`` and ``"A^-1"``.
+    scan_sampling : float
+        Scan step in ``scan_units``.
+    scan_units : {"A", "nm", "px"}
+        Units of the scan step.
+    detector_sampling : float
+        Detector pixel size in ``detector_units``.
+    detector_units : {"mrad", "A^-1", "px"}
+        Units of the detector pixel size.
+    origin : (float, float) or None or "mean"
+        Detector centre (Qx, Qy) in pixels. ``None`` gives ``(Qx // 2, Qy // 2)``, the centre of
+        py4DSTEM's fftshifted detector grid; ``"mean"`` estimates it as the centre of mass of the
+        mean diffraction pattern (one chunked pass over the data).
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not a real numeric array-like.
+    ValueError
+        If ``data`` is not 4D or empty, a sampling is not positive, a unit is unknown, or the
+        origin lies outside the detector.
+    """
+
+    data: Any
+    energy: float | None = None
+    scan_sampling: float = 1.0
+    scan_units: str = "px"
+    detector_sampling: float = 1.0
+    detector_units: str = "px"
+    origin: Any = None
+
+    def __post_init__(self) -> None:
+        data = self.data
+        if not (hasattr(data, "shape") and hasattr(data, "dtype")):
+            data = np.asarray(data)
+            object.__setattr__(self, "data", data)
+        dtype = np.dtype(data.dtype)
+        if dtype.kind not in "uif":
+            raise TypeError(
+                f"data must be real integer or floating point, got dtype {dtype} "
+                "(complex, boolean and object arrays are not diffraction intensities)"
+            )
+        if len(data.shape) != 4:
+            raise ValueError(
+                f"data must be 4D with axes (Rx, Ry, Qx, Qy), got shape {tuple(data.shape)}"
+            )
+        if min(data.shape) < 1:
+            raise ValueError(f"data has an empty axis: shape {tuple(data.shape)}")
+        if self.energy is not None:
+            object.__setattr__(self, "energy", positive_finite(self.energy, "energy (eV)"))
+        object.__setattr__(
+            self, "scan_sampling", positive_finite(self.scan_sampling, "scan_sampling")
+        )
+        object.__setattr__(
+            self, "detector_sampling", positive_finite(self.detector_sampling, "detector_sampling")
+        )
+        check_scan_units(self.scan_units)
+        check_detector_units(self.detector_units)
+        object.__setattr__(self, "origin", self._resolve_origin(self.origin))
+
+    # ----------------------------------------------------------------- shape and calibration
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(Rx, Ry, Qx, Qy)."""
+        return tuple(int(n) for n in self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def scan_shape(self) -> tuple[int, int]:
+        """(Rx, Ry), the number of scan positions along each axis."""
+        return self.shape[0], self.shape[1]
+
+    @property
+    def detector_shape(self) -> tuple[int, int]:
+        """(Qx, Qy), the number of detector pixels along each axis."""
+        return self.shape[2], self.shape[3]
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The data's dtype."""
+        return np.dtype(self.data.dtype)
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the data in bytes."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    def scan_pixel_size(self, units: str | None = None) -> float:
+        """Scan step in ``units`` (default: the cube's own scan units)."""
+        return scan_scale(self.scan_sampling, self.scan_units, units or self.scan_units)
+
+    def detector_pixel_size(self, units: str | None = None) -> float:
+        """Detector pixel size in ``units`` (default: the cube's own detector units)."""
+        return detector_scale(
+            self.detector_sampling, self.detector_units, units or self.detector_units, self.energy
+        )
+
+    def with_origin(self, origin: Any) -> Datacube:
+        """A new Datacube sharing the same data, with another detector ``origin``."""
+        return dataclasses.replace(self, origin=origin)
+
+    # ----------------------------------------------------------------- chunked access
+    def rows_per_block(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+        """How many scan rows (along Rx) fit in a block of at most ``max_bytes``.
+
+        At least one row: a row larger than ``max_bytes`` gives one-row blocks.
+
+        Raises
+        ------
+        TypeError
+            If ``max_bytes`` is not a real number.
+        ValueError
+            If ``max_bytes`` is not positive.
+        """
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Real):
+            raise TypeError(f"max_bytes must be a number of bytes, got {max_bytes!r}")
+        if not max_bytes >= 1:
+            raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
+        row_bytes = self.shape[1] * self.shape[2] * self.shape[3] * self.dtype.itemsize
+        return max(1, min(self.shape[0], int(max_bytes) // row_bytes))
+
+    def blocks(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[int, int, Any]]:
+        """Iterate over the scan in blocks of whole rows, in scan order.
+
+        Parameters
+        ----------
+        max_bytes : int
+            Upper bound on a block's size in bytes (at least one row per block, see
+            :meth:`rows_per_block`); checked when ``blocks`` is called, not on first use.
+
+        Yields
+        ------
+        start, stop : int
+            Range of flat scan indices ``rx * Ry + ry`` covered by the block.
+        block : array, shape (stop - start, Qx, Qy)
+            The patterns, in the data's own dtype (a view where the source allows it).
+        """
+        return self._iter_blocks(self.rows_per_block(max_bytes))
+
+    def _iter_blocks(self, step: int) -> Iterator[tuple[int, int, Any]]:
+        rx, ry, qx, qy = self.shape
+        for r0 in range(0, rx, step):
+            r1 = min(rx, r0 + step)
+            block = self.data[r0:r1]
+            yield r0 * ry, r1 * ry, block.reshape((r1 - r0) * ry, qx, qy)
+
+    def mean_pattern(self) -> np.ndarray:
+        """Mean diffraction pattern (Qx, Qy) as float64, from one chunked pass."""
+        total = np.zeros(self.detector_shape, dtype=np.float64)
+        for _, _, block in self.blocks():
+            total += np.asarray(_to_host(block.sum(axis=0, dtype=np.float64)))
+        return total / (self.shape[0] * self.shape[1])
+
+    # ----------------------------------------------------------------- helpers
+    def _resolve_origin(self, origin: Any) -> tuple[float, float]:
+        qx, qy = self.detector_shape
+        if origin is None:
+            return float(qx // 2), float(qy // 2)
+        if isinstance(origin, str):
+            if origin != "mean":
+                raise ValueError(f"origin must be (qx, qy), None or 'mean', got {origin!r}")
+            mean = self.mean_pattern()
+            total = mean.sum()
+            if not np.isfinite(total) or total <= 0:
+                raise ValueError("cannot estimate the origin: the mean pattern has no intensity")
+            return (
+                float((mean.sum(axis=1) * np.arange(qx)).sum() / total),
+                float((mean.sum(axis=0) * np.arange(qy)).sum() / total),
+            )
+        try:
+            ox, oy = (float(v) for v in origin)
+        except (TypeError, ValueError):
+            raise TypeError(f"origin must be a pair (qx, qy) of numbers, got {origin!r}") from None
+        if not (0 <= ox <= qx - 1 and 0 <= oy <= qy - 1):
+            raise ValueError(
+                f"origin {origin!r} lies outside the detector of shape {(qx, qy)} (pixels)"
+            )
+        return ox, oy
+
+
+def _to_host(array: Any) -> Any:
+    """CuPy arrays come back to the host; everything else passes through."""
+    return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array

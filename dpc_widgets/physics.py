@@ -1,0 +1,132 @@
+"""Physical constants, the relativistic electron wavelength and calibration units.
+
+This is a leaf module: pure functions of scalars, no imports from the rest of the package.
+
+Units used throughout the package
+---------------------------------
+- Scan (real space): ``"A"`` (Angstrom), ``"nm"`` or ``"px"`` (uncalibrated scan steps).
+- Detector (reciprocal space): ``"mrad"`` (scattering angle), ``"A^-1"`` (spatial frequency
+  k = alpha / wavelength) or ``"px"`` (uncalibrated detector pixels).
+"""
+
+from __future__ import annotations
+
+import math
+
+PLANCK = 6.62607015e-34  # J s
+ELECTRON_MASS = 9.1093837015e-31  # kg
+ELEMENTARY_CHARGE = 1.602176634e-19  # C
+SPEED_OF_LIGHT = 299792458.0  # m / s
+
+SCAN_UNITS = ("A", "nm", "px")
+DETECTOR_UNITS = ("mrad", "A^-1", "px")
+
+_SCAN_TO_ANGSTROM = {"A": 1.0, "nm": 10.0}
+
+
+def electron_wavelength(energy: float) -> float:
+    """Relativistic de Broglie wavelength of an electron.
+
+    Parameters
+    ----------
+    energy : float
+        Kinetic energy in eV (e.g. ``200e3`` for 200 keV).
+
+    Returns
+    -------
+    float
+        Wavelength in Angstrom (0.02508 A at 200 keV).
+    """
+    energy = positive_finite(energy, "energy (eV)")
+    e_joule = ELEMENTARY_CHARGE * energy
+    rest = ELECTRON_MASS * SPEED_OF_LIGHT**2
+    momentum = math.sqrt(2.0 * ELECTRON_MASS * e_joule * (1.0 + e_joule / (2.0 * rest)))
+    return PLANCK / momentum * 1e10
+
+
+def check_scan_units(units: str) -> str:
+    """Return ``units`` if it is a known scan unit, else raise ``ValueError`` naming it."""
+    if units not in SCAN_UNITS:
+        raise ValueError(f"unknown scan units {units!r}; expected one of {SCAN_UNITS}")
+    return units
+
+
+def check_detector_units(units: str) -> str:
+    """Return ``units`` if it is a known detector unit, else raise ``ValueError`` naming it."""
+    if units not in DETECTOR_UNITS:
+        raise ValueError(f"unknown detector units {units!r}; expected one of {DETECTOR_UNITS}")
+    return units
+
+
+def scan_scale(sampling: float, units: str, to_units: str) -> float:
+    """Size of one scan step, given as ``sampling`` in ``units``, expressed in ``to_units``.
+
+    Raises
+    ------
+    ValueError
+        For unknown units, or when converting between pixels and a physical unit.
+    """
+    check_scan_units(units)
+    check_scan_units(to_units)
+    if units == to_units:
+        return float(sampling)
+    if "px" in (units, to_units):
+        raise ValueError(
+            f"cannot convert scan sampling from {units!r} to {to_units!r}: "
+            "the scan is not calibrated (give scan_sampling and scan_units)"
+        )
+    return float(sampling) * _SCAN_TO_ANGSTROM[units] / _SCAN_TO_ANGSTROM[to_units]
+
+
+def detector_scale(
+    sampling: float, units: str, to_units: str, energy: float | None = None
+) -> float:
+    """Size of one detector pixel, given as ``sampling`` in ``units``, expressed in ``to_units``.
+
+    Conversions between ``"mrad"`` and ``"A^-1"`` use k = alpha / wavelength and need the beam
+    ``energy`` in eV.
+
+    Raises
+    ------
+    ValueError
+        For unknown units, pixel <-> physical conversions, or a missing energy.
+    """
+    check_detector_units(units)
+    check_detector_units(to_units)
+    if units == to_units:
+        return float(sampling)
+    if "px" in (units, to_units):
+        raise ValueError(
+            f"cannot convert detector sampling from {units!r} to {to_units!r}: "
+            "the detector is not calibrated (give detector_sampling and detector_units)"
+        )
+    if energy is None:
+        raise ValueError(
+            f"converting detector units {units!r} -> {to_units!r} needs the beam energy; "
+            "pass energy=<eV> (e.g. 200e3)"
+        )
+    wavelength = electron_wavelength(energy)
+    if units == "mrad":  # -> A^-1
+        return float(sampling) * 1e-3 / wavelength
+    return float(sampling) * wavelength * 1e3  # A^-1 -> mrad
+
+
+def positive_finite(value: float, name: str) -> float:
+    """``value`` as a float, checked to be a positive, finite real number.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (strings and booleans are refused, not parsed).
+    ValueError
+        If ``value`` is zero, negative, NaN or infinite; the message names ``name``.
+    """
+    if isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(out) or out <= 0:
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return out

@@ -1,0 +1,219 @@
+"""The DPC core against explicit formulas: segment sums, segmented/monolithic/pixelated CoM."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import random_cube
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dpc_widgets import AnnularDetector, Datacube, SegmentedDetector
+from dpc_widgets.core import DPC
+
+
+def explicit_sums(cube: Datacube, masks: np.ndarray) -> np.ndarray:
+    data = np.asarray(cube.data, dtype=np.float64)
+    return np.stack([(data * m).sum((-2, -1)) for m in masks])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16, np.int32])
+@pytest.mark.parametrize(("segments", "rotation"), [(4, 60.0), (1, 0.0), (7, -33.3), (16, 400.0)])
+def test_segment_images_equal_explicit_mask_sums(dtype, segments, rotation):
+    cube = random_cube(dtype=dtype, detector_sampling=0.8, detector_units="mrad")
+    det = SegmentedDetector(1.0, 7.5, segments, rotation)
+    images = DPC(cube).segment_images(det)
+    assert images.shape == (segments, 6, 7) and images.dtype == np.float64
+    expected = explicit_sums(cube, det.masks(cube))
+    np.testing.assert_allclose(images, expected, rtol=1e-12)
+    if dtype != np.float32:
+        np.testing.assert_array_equal(images, expected)  # integers summed exactly
+
+
+def test_segmented_com_is_the_tutorial_difference_for_four_segments(cube):
+    det = SegmentedDetector(2, 8, 4, 60)
+    dpc = DPC(cube)
+    i = dpc.segment_images(det)
+    com = dpc.segmented_com(det)
+    np.testing.assert_array_equal(com[0], i[0] - i[2])
+    np.testing.assert_array_equal(com[1], i[1] - i[3])
+
+
+def test_segmented_com_even_generalisation(cube):
+    det = SegmentedDetector(2, 8, 8, 10)
+    dpc = DPC(cube)
+    i = dpc.segment_images(det)
+    angles = 2 * np.pi * np.arange(4) / 8
+    expected_x = sum((i[k] - i[k + 4]) * np.cos(angles[k]) for k in range(4))
+    expected_y = sum((i[k] - i[k + 4]) * np.sin(angles[k]) for k in range(4))
+    np.testing.assert_allclose(dpc.segmented_com(det), [expected_x, expected_y], atol=1e-9)
+    with pytest.raises(ValueError, match="at least 2 segments, got 1"):
+        dpc.segmented_com(SegmentedDetector(2, 8, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_monolithic_com_matches_centroid_formula(dtype):
+    cube = random_cube(dtype=dtype)
+    det = SegmentedDetector(2, 9, 5, 17)
+    masks = det.masks(cube)
+    sums = explicit_sums(cube, masks)
+    qx, qy = np.meshgrid(np.arange(24), np.arange(20), indexing="ij")
+    cx = np.array([qx[m].mean() for m in masks]) - cube.origin[0]
+    cy = np.array([qy[m].mean() for m in masks]) - cube.origin[1]
+    expected = np.stack([np.tensordot(cx, sums, 1), np.tensordot(cy, sums, 1)])
+    np.testing.assert_allclose(DPC(cube).monolithic_com(det), expected, rtol=1e-10)
+
+
+def explicit_com(cube: Datacube, ring=None) -> np.ndarray:
+    data = np.asarray(cube.data, dtype=np.float64)
+    if ring is not None:
+        data = data * ring
+    qx, qy = np.meshgrid(*(np.arange(n) for n in cube.detector_shape), indexing="ij")
+    total = data.sum((-2, -1))
+    return np.stack([(data * qx).sum((-2, -1)) / total, (data * qy).sum((-2, -1)) / total])
+
+
+def test_pixelated_com_modes(cube):
+    dpc = DPC(cube)
+    raw = explicit_com(cube)
+    origin = np.array(cube.origin)[:, None, None]
+    np.testing.assert_allclose(dpc.com(descan=None), raw - origin, atol=1e-10)
+    constant = dpc.com()
+    np.testing.assert_allclose(constant, raw - raw.mean(axis=(1, 2), keepdims=True), atol=1e-10)
+    plane = dpc.com(descan="plane")
+    rx, ry = np.meshgrid(np.arange(6), np.arange(7), indexing="ij")
+    design = np.stack([np.ones(42), rx.ravel(), ry.ravel()], 1)
+    for c in range(2):
+        residual = plane[c].ravel()
+        assert np.abs(design.T @ residual).max() < 1e-9  # orthogonal to the plane model
+
+
+def test_pixelated_com_in_an_annulus_and_units():
+    cube = random_cube(detector_sampling=0.5, detector_units="mrad", energy=300e3)
+    dpc = DPC(cube)
+    ring = AnnularDetector(1.0, 4.0).masks(cube)[0]
+    expected = explicit_com(cube, ring) - np.array(cube.origin)[:, None, None]
+    np.testing.assert_allclose(dpc.com(inner=1.0, outer=4.0, descan=None), expected, atol=1e-10)
+    px = dpc.com(descan=None)
+    np.testing.assert_allclose(dpc.com(descan=None, units="mrad"), px * 0.5, rtol=1e-12)
+    inv_a = dpc.com(descan=None, units="A^-1")
+    np.testing.assert_allclose(inv_a, px * cube.detector_pixel_size("A^-1"), rtol=1e-12)
+    with pytest.raises(ValueError, match="unknown detector units 'furlong'"):
+        dpc.com(units="furlong")
+    with pytest.raises(ValueError, match="descan must be one of"):
+        dpc.com(descan="linear")
+
+
+def test_units_need_calibration_and_energy():
+    dpc = DPC(random_cube(detector_sampling=0.5, detector_units="mrad"))
+    with pytest.raises(ValueError, match="needs the beam energy"):
+        dpc.com(units="A^-1")
+    with pytest.raises(ValueError, match="not calibrated"):
+        DPC(random_cube()).com(units="mrad")
+
+
+def test_zero_dose_patterns_give_zero_not_nan():
+    cube = random_cube()
+    data = np.array(cube.data)
+    data[2, 3] = 0
+    com = DPC(Datacube(data)).com()
+    assert np.isfinite(com).all() and (com[:, 2, 3] == 0).all()
+    zero = DPC(Datacube(np.zeros((4, 4, 8, 8), np.uint16)))
+    assert (zero.com() == 0).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_are_rejected_with_position(bad):
+    data = np.array(random_cube().data)
+    data[4, 1, 3, 3] = bad
+    with pytest.raises(ValueError, match=r"NaN or inf .* \(rx, ry\) = \(4, 1\)"):
+        DPC(Datacube(data)).com()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shift=st.tuples(st.integers(-5, 5), st.integers(-5, 5)),
+    scale=st.floats(1e-3, 1e3),
+)
+def test_com_follows_shifts_and_ignores_scale(shift, scale):
+    base = np.zeros((1, 2, 32, 32), np.float64)
+    base[0, 0, 12:18, 13:17] = 1.0
+    base[0, 0, 14, 15] = 5.0
+    base[0, 1] = np.roll(base[0, 0], shift, axis=(0, 1)) * scale
+    com = DPC(Datacube(base)).com(descan=None)
+    np.testing.assert_allclose(com[:, 0, 1] - com[:, 0, 0], shift, atol=1e-9)
+
+
+def test_inputs_are_not_mutated(cube):
+    before = np.array(cube.data, copy=True)
+    dpc = DPC(cube)
+    det = SegmentedDetector(1, 8, 4, 20)
+    dpc.segment_images(det)
+    dpc.monolithic_com(det)
+    dpc.com(inner=1, outer=6)
+    np.testing.assert_array_equal(cube.data, before)
+
+
+def test_results_are_memoised_and_read_only(cube):
+    dpc = DPC(cube)
+    det = SegmentedDetector(1, 8, 4, 20)
+    first = dpc.segment_images(det)
+    assert dpc.segment_images(SegmentedDetector(1, 8, 4, 20)) is first
+    with pytest.raises(ValueError):
+        first[0, 0, 0] = 1.0
+
+
+def test_origin_change_invalidates_caches(cube):
+    dpc = DPC(cube)
+    det = SegmentedDetector(1, 6, 4, 20)
+    before_images = dpc.segment_images(det)
+    before_com = dpc.com(descan=None)
+    dpc.origin = (cube.origin[0] - 2, cube.origin[1] + 1)
+    moved = cube.with_origin(dpc.origin)
+    np.testing.assert_allclose(dpc.segment_images(det), explicit_sums(moved, det.masks(moved)))
+    assert not np.allclose(dpc.segment_images(det), before_images)
+    np.testing.assert_allclose(dpc.com(descan=None), before_com + [[[2.0]], [[-1.0]]], atol=1e-9)
+
+
+def test_cube_change_invalidates_caches(cube):
+    dpc = DPC(cube)
+    det = SegmentedDetector(1, 6, 4, 20)
+    dpc.segment_images(det)
+    other = random_cube(seed=5)
+    dpc.cube = other
+    np.testing.assert_allclose(dpc.segment_images(det), explicit_sums(other, det.masks(other)))
+
+
+def test_bad_arguments(cube):
+    with pytest.raises(TypeError, match="cube must be a dpc_widgets.Datacube, got ndarray"):
+        DPC(np.zeros((2, 2, 4, 4)))
+    with pytest.raises(ValueError, match="unknown backend 'torch'"):
+        DPC(cube, backend="torch")
+    dpc = DPC(cube)
+    with pytest.raises(TypeError, match="detector must be a SegmentedDetector"):
+        dpc.segment_images((1, 2, 4))
+    with pytest.raises(ValueError, match="com_source must be one of"):
+        dpc.run(SegmentedDetector(1, 6), com_source="magic")
+    with pytest.raises(ValueError, match="method must be one of"):
+        dpc.phase(method="magic")
+
+
+def test_outer_beyond_detector_warns_but_computes(cube):
+    dpc = DPC(cube)
+    with pytest.warns(RuntimeWarning, match="beyond the detector edge"):
+        images = dpc.segment_images(SegmentedDetector(1, 100, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = explicit_sums(cube, SegmentedDetector(1, 100, 4).masks(cube))
+    np.testing.assert_allclose(images, expected, rtol=1e-12)
+
+
+def test_radial_profile_of_a_ring():
+    qx, qy = np.meshgrid(np.arange(41) - 20, np.arange(41) - 20, indexing="ij")
+    ring = ((np.hypot(qx, qy) >= 8) & (np.hypot(qx, qy) < 9)).astype(np.float32)
+    cube = Datacube(np.broadcast_to(ring, (2, 2, 41, 41)).copy(), detector_sampling=2.0,
+                    detector_units="mrad")
+    radii, values = DPC(cube).radial_profile()
+    assert radii[np.argmax(values)] == pytest.approx(17.0)  # bin [8, 9) px -> 17 mrad centre
