@@ -1,14 +1,21 @@
 """dpc-widgets: interactive differential phase contrast (DPC) for 4D-STEM data."""
 
+from .core import DPC, DPCResult, RotationResult
 from .detectors import AnnularDetector, SegmentedDetector
 from .io import Datacube, load
 from .physics import electron_wavelength
+from .simulate import SimulatedData, simulate
 
 __all__ = [
+    "DPC",
     "AnnularDetector",
+    "DPCResult",
     "Datacube",
+    "RotationResult",
     "SegmentedDetector",
+    "SimulatedData",
     "electron_wavelength",
     "load",
+    "simulate",
 ]
 __version__ = "0.1.0"

@@ -150,8 +150,12 @@ class Detector(abc.ABC):
         self.check_fits(cube)
         geometry = self.geometry(cube)
         return segment_labels(
-            geometry.radius, geometry.angle, self.inner, self.outer,
-            self.n_segments, self.rotation_rad,
+            geometry.radius,
+            geometry.angle,
+            self.inner,
+            self.outer,
+            self.n_segments,
+            self.rotation_rad,
         )
 
     def masks(self, cube: Datacube) -> np.ndarray:
@@ -270,7 +274,9 @@ class SegmentedDetector(Detector):
         try:
             rotation = float(self.rotation)
         except (TypeError, ValueError):
-            raise TypeError(f"rotation must be a number of degrees, got {self.rotation!r}") from None
+            raise TypeError(
+                f"rotation must be a number of degrees, got {self.rotation!r}"
+            ) from None
         if not math.isfinite(rotation):
             raise ValueError(f"rotation must be finite, got {self.rotation!r}")
         object.__setattr__(self, "rotation", rotation)

@@ -149,5 +149,7 @@ def test_bad_geometry(kwargs, error, match):
 
 def test_detectors_are_hashable_values():
     a = SegmentedDetector(1, 2, 4, 10)
-    assert a == SegmentedDetector(1.0, 2.0, 4, 10.0) and hash(a) == hash(SegmentedDetector(1, 2, 4, 10))
+    assert a == SegmentedDetector(1.0, 2.0, 4, 10.0) and hash(a) == hash(
+        SegmentedDetector(1, 2, 4, 10)
+    )
     assert a != SegmentedDetector(1, 2, 4, 11)

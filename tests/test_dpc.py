@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_cube
+from _cubes import random_cube
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,7 +213,8 @@ def test_outer_beyond_detector_warns_but_computes(cube):
 def test_radial_profile_of_a_ring():
     qx, qy = np.meshgrid(np.arange(41) - 20, np.arange(41) - 20, indexing="ij")
     ring = ((np.hypot(qx, qy) >= 8) & (np.hypot(qx, qy) < 9)).astype(np.float32)
-    cube = Datacube(np.broadcast_to(ring, (2, 2, 41, 41)).copy(), detector_sampling=2.0,
-                    detector_units="mrad")
+    cube = Datacube(
+        np.broadcast_to(ring, (2, 2, 41, 41)).copy(), detector_sampling=2.0, detector_units="mrad"
+    )
     radii, values = DPC(cube).radial_profile()
     assert radii[np.argmax(values)] == pytest.approx(17.0)  # bin [8, 9) px -> 17 mrad centre

@@ -3,4 +3,12 @@
 from .dpc import DPC, DPCResult
 from .rotation import RotationResult, curl_2d, div_2d, rotate_com, solve_rotation
 
-__all__ = ["DPC", "DPCResult", "RotationResult", "curl_2d", "div_2d", "rotate_com", "solve_rotation"]
+__all__ = [
+    "DPC",
+    "DPCResult",
+    "RotationResult",
+    "curl_2d",
+    "div_2d",
+    "rotate_com",
+    "solve_rotation",
+]

@@ -166,9 +166,10 @@ class DPC:
 
         Exact mask sums (integer data is accumulated without rounding).
         """
-        return self._memoised(("segments", detector), lambda: self._host(
-            self._segment_sums(detector).reshape(-1, *self._cube.scan_shape)
-        ))
+        return self._memoised(
+            ("segments", detector),
+            lambda: self._host(self._segment_sums(detector).reshape(-1, *self._cube.scan_shape)),
+        )
 
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
@@ -187,9 +188,7 @@ class DPC:
         ``rotation - 180/N`` degrees (aligned with Qx, Qy when ``rotation = 180/N``).
         """
         if detector.n_segments < 2:
-            raise ValueError(
-                f"segmented DPC needs at least 2 segments, got {detector.n_segments}"
-            )
+            raise ValueError(f"segmented DPC needs at least 2 segments, got {detector.n_segments}")
 
         def compute():
             images = self.segment_images(detector).reshape(detector.n_segments, -1)
@@ -334,13 +333,18 @@ class DPC:
         if com is None:
             com, com_units = self._default_com()
         phase, _, _, _ = self._integrate(
-            self.xp.asarray(com), com_units, rotation, transpose, method, padding, high_pass,
+            self.xp.asarray(com),
+            com_units,
+            rotation,
+            transpose,
+            method,
+            padding,
+            high_pass,
             low_pass,
         )
         return self._host(phase)
 
-    def _integrate(self, com, com_units, rotation, transpose, method, padding, high_pass,
-                   low_pass):
+    def _integrate(self, com, com_units, rotation, transpose, method, padding, high_pass, low_pass):
         if method not in PHASE_METHODS:
             raise ValueError(f"method must be one of {PHASE_METHODS}, got {method!r}")
         if rotation is None:
@@ -353,8 +357,11 @@ class DPC:
         step = self._cube.scan_pixel_size("A") if calibrated else 1.0
         integrate = integrate_fourier if method == "fourier" else integrate_iterative
         phase = integrate(
-            2.0 * math.pi * rotated, sampling=(step, step), padding=padding,
-            high_pass=high_pass, low_pass=low_pass,
+            2.0 * math.pi * rotated,
+            sampling=(step, step),
+            padding=padding,
+            high_pass=high_pass,
+            low_pass=low_pass,
         )
         return phase, angle, flip, rotated
 
@@ -382,8 +389,20 @@ class DPC:
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
-        key = ("run", detector, com_source, com_inner, com_outer, descan, rotation, transpose,
-               method, padding, high_pass, low_pass)
+        key = (
+            "run",
+            detector,
+            com_source,
+            com_inner,
+            com_outer,
+            descan,
+            rotation,
+            transpose,
+            method,
+            padding,
+            high_pass,
+            low_pass,
+        )
 
         def compute():
             images = self.segment_images(detector)
@@ -397,14 +416,25 @@ class DPC:
             com_dev = self.xp.asarray(com)
             solved = solve_rotation(com_dev, transpose=transpose)
             phase, angle, flip, rotated = self._integrate(
-                com_dev, units, solved.angle_deg if rotation is None else rotation,
-                solved.transpose if rotation is None else transpose, method, padding,
-                high_pass, low_pass,
+                com_dev,
+                units,
+                solved.angle_deg if rotation is None else rotation,
+                solved.transpose if rotation is None else transpose,
+                method,
+                padding,
+                high_pass,
+                low_pass,
             )
             return DPCResult(
-                detector=detector, segment_images=images, com=com, com_units=units,
-                rotation=solved, angle_deg=angle, transpose=flip,
-                com_rotated=self._host(rotated), phase=self._host(phase),
+                detector=detector,
+                segment_images=images,
+                com=com,
+                com_units=units,
+                rotation=solved,
+                angle_deg=angle,
+                transpose=flip,
+                com_rotated=self._host(rotated),
+                phase=self._host(phase),
                 phase_units="rad" if units == "A^-1" and self._cube.scan_units != "px" else "arb.",
             )
 
@@ -437,7 +467,8 @@ def _subtract_descan(xp, com, lit, descan: str | None, scan_shape: tuple[int, in
     else:
         rx, ry = xp.meshgrid(
             xp.arange(scan_shape[0], dtype=np.float64),
-            xp.arange(scan_shape[1], dtype=np.float64), indexing="ij",
+            xp.arange(scan_shape[1], dtype=np.float64),
+            indexing="ij",
         )
         design = xp.stack([xp.ones(rx.size), rx.ravel(), ry.ravel()], axis=1)
         coef = xp.linalg.lstsq(design[lit], com[:, lit].T, rcond=None)[0]

@@ -1,0 +1,469 @@
+"""The interactive fast path: a pixel-major, radius-sorted cache with incremental detector sums.
+
+One chunked pass over the cube copies it into a (K, P) array, K detector pixels sorted by radius
+times P = Rx * Ry scan positions, in the data's own dtype (so every annulus is one slab of rows and
+each row is one pixel over the whole scan). The same pass yields the per-pattern intensity moments.
+
+Detector sums are then kept as state: the labels of the current geometry and the sums of each
+segment. A new geometry touches only the rows whose segment changed (a radius drag moves a thin
+ring, a rotation drag the pixels near the segment borders) and subtracts them from their old
+segment and adds them to their new one, ``acc = (acc - removed) + added``; it recomputes from
+scratch when that is cheaper (more changed rows than rows in the annulus, or another number of
+segments). Update cost grows with the number of changed rows (or annulus rows) times P, never with
+the detector size.
+
+Exactness: integer data is summed in integers (int64 results, int32 partial sums flushed before
+they could overflow), so every result equals the explicit mask sum exactly. Floating-point data is
+summed in float64; incremental updates round once per changed row, and a full recompute (which
+resets any drift) runs whenever the rows moved incrementally since the last one exceed
+``REFRESH_FACTOR`` times the annulus size, so the drift stays below that of a few from-scratch sums
+forever. The NumPy and numba paths add the same values in the same order and agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ..detectors import pixel_geometry, segment_labels
+from ..io import Datacube
+from ..io.datacube import DEFAULT_BLOCK_BYTES
+
+# Float data: recompute from scratch once incrementally moved rows exceed this times the annulus.
+REFRESH_FACTOR = 64
+# Bytes of temporaries per step of the NumPy/CuPy path (it works on chunks of scan positions).
+_XP_CHUNK_BYTES = 16 * 2**20
+# Bytes of per-chunk partial sums the numba kernels keep hot (fits a 1 MiB L2 cache).
+_NUMBA_CHUNK_BYTES = 512 * 2**10
+
+
+def numba_available() -> bool:
+    """True when numba imports (it enables the fused parallel CPU kernels)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclasses.dataclass
+class _SegmentState:
+    """Labels and sums of the last segment geometry (labels live in ``PolarCache._labels``)."""
+
+    key: tuple[float, float, int, float]
+    k0: int
+    k1: int
+    sums: Any  # (N, P) accumulator
+    counts: np.ndarray  # pixels per segment
+    drift_rows: int = 0
+
+
+@dataclasses.dataclass
+class _AnnulusState:
+    key: tuple[float, float]
+    k0: int
+    k1: int
+    sums: Any  # (3, P) accumulator: sum v, v * wi, v * wj
+    drift_rows: int = 0
+
+
+class PolarCache:
+    """Pixel-major, radius-sorted copy of a cube answering detector sums in milliseconds.
+
+    Parameters
+    ----------
+    cube : Datacube
+        The data, read once block by block (``cube.blocks``) and never modified.
+    center : (float, float)
+        Detector centre (qx, qy) in pixels; radii, angles and moments are taken around it.
+    xp : module
+        :mod:`numpy` or :mod:`cupy`. With CuPy the cache lives on the GPU (each block is uploaded
+        once) and every operation is a CuPy array operation.
+    use_numba : bool, optional
+        Use the parallel numba kernels (NumPy only). ``None``: when numba is installed.
+    max_block_bytes : int
+        Size of the blocks read from the cube in the load pass.
+
+    Attributes
+    ----------
+    moments : array (3, P), float64
+        Per scan position (flat index ``rx * Ry + ry``): ``sum I``, ``sum I * dx`` and
+        ``sum I * dy`` over the whole detector, ``dx, dy`` the pixel offsets from ``center``.
+    last_update : str
+        How the last :meth:`segment_sums` or :meth:`annulus_moments` call was answered:
+        ``"cached"`` (same geometry), ``"incremental"`` or ``"recompute"``.
+
+    Raises
+    ------
+    ValueError
+        If floating-point data contains NaN or inf (the message names the first scan position
+        (rx, ry) where it occurs), or if ``use_numba=True`` with a non-NumPy ``xp``.
+    ImportError
+        If ``use_numba=True`` and numba is not installed.
+
+    Notes
+    -----
+    Memory: ``nbytes`` is about the cube's size (8-byte integers are stored as int64 bits; all
+    others in their own dtype, native byte order). Segment membership is computed with
+    :func:`dpc_widgets.detectors.segment_labels` on the sorted pixel radii and angles, so the sums
+    agree pixel for pixel with ``SegmentedDetector.masks``.
+    """
+
+    def __init__(
+        self,
+        cube: Datacube,
+        center: tuple[float, float],
+        xp: ModuleType = np,
+        *,
+        use_numba: bool | None = None,
+        max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+    ) -> None:
+        if use_numba is None:
+            use_numba = xp is np and numba_available()
+        if use_numba and xp is not np:
+            raise ValueError(f"use_numba=True needs xp=numpy, got xp={xp.__name__}")
+        if use_numba and not numba_available():
+            raise ImportError("use_numba=True needs numba: pip install dpc-widgets[fast]")
+        self.cube = cube
+        self.center = (float(center[0]), float(center[1]))
+        self.xp = xp
+        self.use_numba = bool(use_numba)
+        self.last_update = "recompute"
+
+        geometry = pixel_geometry(cube.detector_shape, self.center, cube.detector_sampling)
+        order = np.argsort(geometry.radius.ravel(), kind="stable")
+        self._order = order
+        self._radius = geometry.radius.ravel()[order]
+        self._angle = geometry.angle.ravel()[order]
+        self._labels = np.full(order.size, -1, dtype=np.int32)
+
+        dtype = cube.dtype.newbyteorder("=")
+        self._integer = dtype.kind in "ui"
+        if dtype == np.uint64:
+            dtype = np.dtype(np.int64)  # same bits; exact while values and sums stay < 2**63
+        self._dtype = dtype
+        self._acc = np.dtype(np.int64 if self._integer else np.float64)
+        # Moment weights: pixel index minus the integer part of the centre (exact in integers).
+        qy = cube.detector_shape[1]
+        self._base = (math.floor(self.center[0]), math.floor(self.center[1]))
+        wi, wj = np.divmod(order, qy)
+        self._wi = (wi - self._base[0]).astype(self._acc)
+        self._wj = (wj - self._base[1]).astype(self._acc)
+        # Integer segment sums use int32 partials for 8/16-bit data, flushed every `flush` rows.
+        if self._integer and dtype.itemsize <= 2:
+            info = np.iinfo(dtype)
+            self._part = np.dtype(np.int32)
+            self._flush = int(np.iinfo(np.int32).max // max(abs(int(info.min)), int(info.max)))
+        else:
+            self._part = self._acc
+            self._flush = max(1, order.size)
+
+        n_pos = cube.scan_shape[0] * cube.scan_shape[1]
+        self._n_pos = n_pos
+        self._pix = xp.empty((order.size, n_pos), dtype=dtype)
+        raw = self._load(max_block_bytes)
+        self._total = raw  # (3, P) accumulator over the whole detector
+        self.moments = self._to_moments(raw)
+        self._segments: _SegmentState | None = None
+        self._annulus: _AnnulusState | None = None
+
+    # ------------------------------------------------------------------ public
+    @property
+    def nbytes(self) -> int:
+        """Bytes held: the pixel-major copy, the moments and the per-pixel tables."""
+        held = [self._pix, self._total, self.moments]
+        if self._segments is not None:
+            held.append(self._segments.sums)
+        if self._annulus is not None:
+            held.append(self._annulus.sums)
+        host = [self._order, self._radius, self._angle, self._labels, self._wi, self._wj]
+        return int(sum(a.nbytes for a in held) + sum(a.nbytes for a in host))
+
+    def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
+        """Sum of every segment at every scan position: exact mask sums.
+
+        Parameters
+        ----------
+        inner, outer : float
+            Annulus radii in the cube's detector units (``inner <= radius < outer``).
+        segments : int
+            Number of segments N (validated by the detector classes).
+        rotation_rad : float
+            Rotation offset in radians (see :func:`dpc_widgets.detectors.segment_labels`).
+
+        Returns
+        -------
+        array (N, P)
+            int64 for integer data, float64 for floating-point data; a new array.
+        """
+        key = (float(inner), float(outer), int(segments), float(rotation_rad))
+        state = self._segments
+        if state is not None and state.key == key:
+            self.last_update = "cached"
+            return state.sums.copy()
+        k0, k1 = self._slab(key[0], key[1])
+        if state is None or state.key[2] != key[2]:
+            self._segments = self._recompute_segments(key, k0, k1)
+            return self._segments.sums.copy()
+
+        # Rows whose label may change: the two rings between old and new radii when only the
+        # radii moved, else everything in the old or the new annulus.
+        if state.key[3] == key[3]:
+            ranges = _merge(
+                [(min(k0, state.k0), max(k0, state.k0)), (min(k1, state.k1), max(k1, state.k1))]
+            )
+        else:
+            ranges = [(min(k0, state.k0), max(k1, state.k1))]
+        rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.arange(0)
+        old = self._labels[rows]
+        new = self._labels_of(rows, key)
+        moved = np.flatnonzero(old != new)
+        too_many = moved.size >= k1 - k0
+        drifted = not self._integer and state.drift_rows + moved.size > REFRESH_FACTOR * (k1 - k0)
+        if too_many or drifted:
+            self._segments = self._recompute_segments(key, k0, k1)
+            return self._segments.sums.copy()
+
+        rows, old, new = rows[moved], old[moved], new[moved]
+        self._labels[rows] = new
+        n = key[2]
+        state.counts += np.bincount(new[new >= 0], minlength=n)
+        state.counts -= np.bincount(old[old >= 0], minlength=n)
+        self._move_rows(state.sums, rows, old, new)
+        empty = np.flatnonzero(state.counts == 0)
+        if empty.size:
+            state.sums[self.xp.asarray(empty)] = 0  # no rounding residue in empty segments
+        state.key, state.k0, state.k1 = key, k0, k1
+        state.drift_rows += rows.size
+        self.last_update = "incremental"
+        return state.sums.copy()
+
+    def annulus_moments(self, inner: float, outer: float):
+        """Per-pattern ``sum I``, ``sum I * dx``, ``sum I * dy`` over ``inner <= radius < outer``.
+
+        Parameters
+        ----------
+        inner, outer : float
+            Annulus radii in the cube's detector units.
+
+        Returns
+        -------
+        array (3, P), float64
+            A new array; ``dx``, ``dy`` are pixel offsets from ``center``.
+        """
+        key = (float(inner), float(outer))
+        state = self._annulus
+        if state is not None and state.key == key:
+            self.last_update = "cached"
+            return self._to_moments(state.sums)
+        k0, k1 = self._slab(*key)
+        if state is not None:
+            # Rings to add (+1) and to remove (-1) on the inner and outer edges.
+            pieces = [
+                (k0, state.k0, +1) if k0 < state.k0 else (state.k0, k0, -1),
+                (state.k1, k1, +1) if k1 > state.k1 else (k1, state.k1, -1),
+            ]
+            pieces = [(a, b, s) for a, b, s in pieces if a < b]
+            moved = sum(b - a for a, b, _ in pieces)
+            overlap = max(k0, state.k0) < min(k1, state.k1)
+            drifted = not self._integer and state.drift_rows + moved > REFRESH_FACTOR * (k1 - k0)
+            if overlap and moved < k1 - k0 and not drifted:
+                rows = np.concatenate([np.arange(a, b) for a, b, _ in pieces])
+                sign = np.concatenate([np.full(b - a, s, dtype=np.int8) for a, b, s in pieces])
+                self._move_moments(state.sums, rows, sign)
+                if k0 == k1:
+                    state.sums[...] = 0
+                state.key, state.k0, state.k1 = key, k0, k1
+                state.drift_rows += moved
+                self.last_update = "incremental"
+                return self._to_moments(state.sums)
+        sums = self.xp.zeros((3, self._n_pos), dtype=self._acc)
+        rows = np.arange(k0, k1)
+        self._move_moments(sums, rows, np.ones(rows.size, dtype=np.int8))
+        self._annulus = _AnnulusState(key, k0, k1, sums)
+        self.last_update = "recompute"
+        return self._to_moments(sums)
+
+    # ------------------------------------------------------------------ geometry
+    def _slab(self, inner: float, outer: float) -> tuple[int, int]:
+        """Sorted-row range [k0, k1) of the pixels with ``inner <= radius < outer``."""
+        k0 = int(np.searchsorted(self._radius, inner, side="left"))
+        k1 = int(np.searchsorted(self._radius, outer, side="left"))
+        return k0, max(k0, k1)
+
+    def _labels_of(self, rows: np.ndarray, key: tuple[float, float, int, float]) -> np.ndarray:
+        inner, outer, n, rotation = key
+        return segment_labels(self._radius[rows], self._angle[rows], inner, outer, n, rotation)
+
+    def _recompute_segments(self, key, k0: int, k1: int) -> _SegmentState:
+        if self._segments is not None:
+            self._labels[self._segments.k0 : self._segments.k1] = -1
+        rows = np.arange(k0, k1)
+        new = self._labels_of(rows, key)
+        self._labels[k0:k1] = new
+        sums = self.xp.zeros((key[2], self._n_pos), dtype=self._acc)
+        self._move_rows(sums, rows, np.full(rows.size, -1, dtype=np.int32), new)
+        counts = np.bincount(new[new >= 0], minlength=key[2]).astype(np.int64)
+        self.last_update = "recompute"
+        return _SegmentState(key, k0, k1, sums, counts)
+
+    # ------------------------------------------------------------------ arithmetic
+    def _move_rows(self, sums, rows: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+        """``sums[s] = (sums[s] - removed[s]) + added[s]`` for rows leaving / entering ``s``."""
+        if rows.size == 0:
+            return
+        if self.use_numba:
+            from . import _kernels
+
+            n = sums.shape[0]
+            per_pos = 2 * n * (self._part.itemsize + self._acc.itemsize)
+            chunk = _numba_chunk(self._n_pos, per_pos)
+            _kernels.update_segments(
+                self._pix, rows.astype(np.int64), old.astype(np.int32), new.astype(np.int32),
+                sums, np.zeros(1, self._part), self._flush, chunk,
+            )
+            return
+        xp = self.xp
+        leaving = {s: xp.asarray(rows[old == s]) for s in np.unique(old[old >= 0])}
+        entering = {s: xp.asarray(rows[new == s]) for s in np.unique(new[new >= 0])}
+        for p0, p1 in _xp_chunks(self._n_pos, rows.size * self._acc.itemsize):
+            for s in sorted(set(leaving) | set(entering)):
+                block = sums[s, p0:p1]
+                if s in leaving:
+                    block = block - _column_sum(xp, self._pix[leaving[s], p0:p1], self._acc)
+                if s in entering:
+                    block = block + _column_sum(xp, self._pix[entering[s], p0:p1], self._acc)
+                sums[s, p0:p1] = block
+
+    def _move_moments(self, sums, rows: np.ndarray, sign: np.ndarray) -> None:
+        """``sums = (sums - removed) + added`` over weighted rows (``sign`` +1 adds, -1 removes)."""
+        if rows.size == 0:
+            return
+        if self.use_numba:
+            from . import _kernels
+
+            chunk = _numba_chunk(self._n_pos, 6 * self._acc.itemsize)
+            _kernels.update_moments(
+                self._pix, rows.astype(np.int64), sign, self._wi[rows], self._wj[rows], sums,
+                chunk,
+            )
+            return
+        xp = self.xp
+        parts = [(rows[sign == s], s) for s in (-1, 1) if np.any(sign == s)]
+        for p0, p1 in _xp_chunks(self._n_pos, 2 * rows.size * self._acc.itemsize):
+            block = sums[:, p0:p1]
+            for part_rows, s in parts:
+                partial = self._weighted(self._pix[xp.asarray(part_rows), p0:p1], part_rows)
+                block = block - partial if s < 0 else block + partial
+            sums[:, p0:p1] = block
+
+    def _weighted(self, slab, rows: np.ndarray):
+        """(3, w) column sums of ``slab``, ``slab * wi`` and ``slab * wj`` (rows in order)."""
+        xp = self.xp
+        values = slab.astype(self._acc)
+        wi = xp.asarray(self._wi[rows])[:, None]
+        wj = xp.asarray(self._wj[rows])[:, None]
+        return xp.stack(
+            [
+                _column_sum(xp, values, self._acc),
+                _column_sum(xp, values * wi, self._acc),
+                _column_sum(xp, values * wj, self._acc),
+            ]
+        )
+
+    def _to_moments(self, raw):
+        """float64 (sum v, sum v dx, sum v dy) from accumulated (sum v, sum v wi, sum v wj)."""
+        total = raw[0].astype(np.float64)
+        fx = self.center[0] - self._base[0]
+        fy = self.center[1] - self._base[1]
+        return self.xp.stack(
+            [total, raw[1].astype(np.float64) - fx * total, raw[2].astype(np.float64) - fy * total]
+        )
+
+    # ------------------------------------------------------------------ load pass
+    def _load(self, max_block_bytes: int):
+        """Fill the pixel-major copy block by block; return the (3, P) whole-detector sums."""
+        xp = self.xp
+        raw = xp.empty((3, self._n_pos), dtype=self._acc)
+        n_pix = self._order.size
+        order = xp.asarray(self._order)
+        for start, stop, block in self.cube.blocks(max_block_bytes):
+            if self.use_numba:
+                from . import _kernels
+
+                flat = np.ascontiguousarray(block).reshape(stop - start, n_pix)
+                flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
+                _kernels.load_block(flat, self._order, self._wi, self._wj, self._pix, start, raw)
+            else:
+                flat = xp.asarray(block).reshape(stop - start, n_pix).astype(self._dtype)
+                self._pix[:, start:stop] = flat[:, order].T
+                for p0, p1 in _xp_chunks(stop - start, 2 * n_pix * self._acc.itemsize):
+                    slab = self._pix[:, start + p0 : start + p1]
+                    raw[:, start + p0 : start + p1] = self._weighted(slab, self._order_rows)
+            if not self._integer:
+                _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
+        return raw
+
+    @property
+    def _order_rows(self) -> np.ndarray:
+        return np.arange(self._order.size)
+
+
+def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open integer ranges, sorted, empty ones dropped."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(r for r in ranges if r[0] < r[1]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _numba_chunk(n_pos: int, bytes_per_pos: int) -> int:
+    """Scan positions per parallel task: partial sums stay in L2, at least 2 tasks."""
+    chunk = max(256, _NUMBA_CHUNK_BYTES // max(1, bytes_per_pos))
+    return max(1, min(chunk, -(-n_pos // 2)))
+
+
+def _xp_chunks(n_pos: int, bytes_per_pos: int) -> list[tuple[int, int]]:
+    """Ranges of scan positions for the array path, each at least 2 wide when ``n_pos >= 2``."""
+    width = max(2, _XP_CHUNK_BYTES // max(1, bytes_per_pos))
+    n = max(1, n_pos // width)
+    bounds = [(i * n_pos) // n for i in range(n + 1)]
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _column_sum(xp: ModuleType, values, dtype: np.dtype):
+    """Sum over axis 0, adding the rows one after the other (as the numba kernels do).
+
+    NumPy reduces a C-ordered (n, w) array along axis 0 row by row when ``w >= 2``; a single
+    column would be summed pairwise, so it goes through the sequential ``cumsum``.
+    """
+    if values.shape[1] == 1 and values.shape[0] > 0:
+        return values.cumsum(axis=0, dtype=dtype)[-1]
+    return values.sum(axis=0, dtype=dtype)
+
+
+def _check_finite(totals, block, start: int, scan_shape: tuple[int, int]) -> None:
+    """Raise ``ValueError`` naming the first scan position whose pattern is not finite."""
+    totals = np.asarray(totals.get() if hasattr(totals, "get") else totals)
+    bad = np.flatnonzero(~np.isfinite(totals))
+    if bad.size == 0:
+        return
+    index = start + int(bad[0])
+    rx, ry = divmod(index, scan_shape[1])
+    pattern = np.asarray(block[int(bad[0])])
+    if np.isfinite(pattern).all():
+        raise ValueError(
+            f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]}: "
+            "its values are too large for float64 sums"
+        )
+    raise ValueError(
+        f"data contains NaN or inf values (first in the pattern at scan position "
+        f"(rx, ry) = ({rx}, {ry})); clean or mask them before DPC"
+    )
