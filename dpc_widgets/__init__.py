@@ -11,6 +11,7 @@ __all__ = [
     "AnnularDetector",
     "DPCResult",
     "Datacube",
+    "Explorer",
     "RotationResult",
     "SegmentedDetector",
     "SimulatedData",
@@ -19,3 +20,12 @@ __all__ = [
     "simulate",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # The widget layer (ipywidgets, anywidget, bqplot) loads only when the explorer is asked for.
+    if name == "Explorer":
+        from .widgets import Explorer
+
+        return Explorer
+    raise AttributeError(f"module 'dpc_widgets' has no attribute {name!r}")

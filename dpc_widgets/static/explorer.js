@@ -1,0 +1,732 @@
+// Generated from js/src by 'npm run build'; do not edit.
+
+// src/colormaps.js
+var PALETTE = [
+  [230, 25, 75],
+  [60, 180, 75],
+  [255, 225, 25],
+  [0, 130, 200],
+  [245, 130, 48],
+  [145, 30, 180],
+  [70, 240, 240],
+  [240, 50, 230],
+  [210, 245, 60],
+  [250, 190, 212],
+  [0, 128, 128],
+  [220, 190, 255],
+  [170, 110, 40],
+  [255, 250, 200],
+  [128, 0, 0],
+  [170, 255, 195]
+];
+var TWO_PI = 2 * Math.PI;
+var LOG_RANGE = 1e3;
+function toByte(t) {
+  if (!(t > 0)) return 0;
+  if (t >= 1) return 255;
+  return Math.floor(255 * t + 0.5);
+}
+function grayLevel(v, vmin, vmax) {
+  const span = vmax - vmin;
+  if (!Number.isFinite(v)) return 0;
+  return toByte(span > 0 ? (v - vmin) / span : 0.5);
+}
+function grayRGBA(data, offset, count, vmin, vmax, out) {
+  for (let k = 0; k < count; k++) {
+    const g = grayLevel(data[offset + k], vmin, vmax);
+    out[4 * k] = g;
+    out[4 * k + 1] = g;
+    out[4 * k + 2] = g;
+    out[4 * k + 3] = 255;
+  }
+  return out;
+}
+function logLevel(v, vmax) {
+  if (!(vmax > 0) || !Number.isFinite(v)) return 0;
+  return toByte(Math.log1p(Math.max(v, 0) * (LOG_RANGE / vmax)) / Math.log1p(LOG_RANGE));
+}
+function logGrayRGBA(data, count, vmax, out) {
+  for (let k = 0; k < count; k++) {
+    const g = logLevel(data[k], vmax);
+    out[4 * k] = g;
+    out[4 * k + 1] = g;
+    out[4 * k + 2] = g;
+    out[4 * k + 3] = 255;
+  }
+  return out;
+}
+function hsvToRgb(h2, s, v) {
+  const h6 = (h2 - Math.floor(h2)) * 6;
+  const i = Math.floor(h6);
+  const f = h6 - i;
+  const p = v * (1 - s);
+  const q = v * (1 - s * f);
+  const t = v * (1 - s * (1 - f));
+  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6];
+  return rgb.map(toByte);
+}
+function vectorColor(x, y, vmax) {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return [0, 0, 0];
+  const mag = Math.sqrt(x * x + y * y);
+  const value = vmax > 0 ? Math.min(mag / vmax, 1) : 0;
+  const hue = Math.atan2(y, x) / TWO_PI + 1;
+  return hsvToRgb(hue, 1, value);
+}
+function complexRGBA(com, count, vmax, out) {
+  for (let k = 0; k < count; k++) {
+    const [r, g, b] = vectorColor(com[k], com[count + k], vmax);
+    out[4 * k] = r;
+    out[4 * k + 1] = g;
+    out[4 * k + 2] = b;
+    out[4 * k + 3] = 255;
+  }
+  return out;
+}
+function segmentRGBA(labels, out) {
+  for (let k = 0; k < labels.length; k++) {
+    const label = labels[k];
+    if (label < 0) {
+      out[4 * k] = out[4 * k + 1] = out[4 * k + 2] = out[4 * k + 3] = 0;
+    } else {
+      const [r, g, b] = PALETTE[label % PALETTE.length];
+      out[4 * k] = r;
+      out[4 * k + 1] = g;
+      out[4 * k + 2] = b;
+      out[4 * k + 3] = 255;
+    }
+  }
+  return out;
+}
+function wheelRGBA(size, out) {
+  const c = (size - 1) / 2;
+  const radius = size / 2;
+  for (let row = 0; row < size; row++) {
+    for (let col = 0; col < size; col++) {
+      const k = 4 * (row * size + col);
+      const x = (row - c) / radius;
+      const y = (col - c) / radius;
+      if (x * x + y * y > 1) {
+        out[k] = out[k + 1] = out[k + 2] = out[k + 3] = 0;
+        continue;
+      }
+      const [r, g, b] = vectorColor(x, y, 1);
+      out[k] = r;
+      out[k + 1] = g;
+      out[k + 2] = b;
+      out[k + 3] = 255;
+    }
+  }
+  return out;
+}
+
+// src/geometry.js
+var TWO_PI2 = 2 * Math.PI;
+function pyMod(a, m) {
+  const r = a % m;
+  if (r === 0) return 0;
+  return r < 0 !== m < 0 ? r + m : r;
+}
+function segmentOf(dx, dy, sampling, inner, outer, n, rotationRad) {
+  const radius = Math.sqrt(dx * dx + dy * dy) * sampling;
+  if (!(radius >= inner && radius < outer)) return -1;
+  const theta = pyMod(Math.atan2(dy, dx) + rotationRad, TWO_PI2);
+  return Math.min(Math.max(Math.trunc(theta * (n / TWO_PI2)), 0), n - 1);
+}
+function detectorLabels({ rows, cols, center, sampling, inner, outer, segments, rotationDeg }) {
+  const out = new Int16Array(rows * cols);
+  const rot = rotationDeg * Math.PI / 180;
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      out[i * cols + j] = segmentOf(i - center[0], j - center[1], sampling, inner, outer, segments, rot);
+    }
+  }
+  return out;
+}
+function elementAt(left, top, s, rows, cols) {
+  const i = Math.floor(top / s);
+  const j = Math.floor(left / s);
+  return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
+}
+function centerOnScreen(center, s) {
+  return [(center[1] + 0.5) * s, (center[0] + 0.5) * s];
+}
+function radiusAt(left, top, center, s, sampling) {
+  const [x0, y0] = centerOnScreen(center, s);
+  return Math.hypot(left - x0, top - y0) / s * sampling;
+}
+function hitRing(left, top, center, s, sampling, radii, tol) {
+  const r = radiusAt(left, top, center, s, sampling);
+  let best = null;
+  let bestDistance = tol;
+  for (const [name, radius] of Object.entries(radii)) {
+    if (!Number.isFinite(radius)) continue;
+    const distance = Math.abs(r - radius) / sampling * s;
+    if (distance <= bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+function scaleBarLength(pixelSize, nPixels) {
+  const target = pixelSize * nPixels / 4;
+  if (!(target > 0)) return 0;
+  const decade = 10 ** Math.floor(Math.log10(target));
+  for (const m of [5, 2, 1]) {
+    if (m * decade <= target * (1 + 1e-9)) return m * decade;
+  }
+  return decade;
+}
+function quiverArrows(com, rows, cols, step) {
+  const n = rows * cols;
+  const arrows = [];
+  for (let i0 = 0; i0 < rows; i0 += step) {
+    for (let j0 = 0; j0 < cols; j0 += step) {
+      let u = 0;
+      let v = 0;
+      let count = 0;
+      for (let i = i0; i < Math.min(i0 + step, rows); i++) {
+        for (let j = j0; j < Math.min(j0 + step, cols); j++) {
+          u += com[i * cols + j];
+          v += com[n + i * cols + j];
+          count += 1;
+        }
+      }
+      const bi = Math.min(step, rows - i0);
+      const bj = Math.min(step, cols - j0);
+      arrows.push({ row: i0 + bi / 2, col: j0 + bj / 2, u: u / count, v: v / count });
+    }
+  }
+  return arrows;
+}
+function quiverStep(rows, cols) {
+  return Math.max(1, Math.round(Math.max(rows, cols) / 16));
+}
+function gridColumns(n) {
+  return Math.max(1, Math.ceil(Math.sqrt(n)));
+}
+
+// src/flow.js
+var RequestGate = class {
+  /**
+   * @param {(value: object, seq: number) => void} send  sends one request to the kernel
+   * @param {{now?: () => number, staleMs?: number}} options
+   */
+  constructor(send, { now = () => Date.now(), staleMs = 1e4 } = {}) {
+    this.send = send;
+    this.now = now;
+    this.staleMs = staleMs;
+    this.seq = 0;
+    this.inFlight = null;
+    this.sentAt = 0;
+    this.wanted = null;
+  }
+  /** True while a request waits for its answer. */
+  get busy() {
+    return this.inFlight !== null && this.now() - this.sentAt < this.staleMs;
+  }
+  /** Ask for value: sent now when idle, else kept (replacing older wanted values). */
+  request(value) {
+    this.wanted = value;
+    if (!this.busy) this.flush();
+  }
+  /** The kernel answered request seq: send the newest wanted value, if any. */
+  answer(seq) {
+    if (this.inFlight === null || seq < this.inFlight) return;
+    this.inFlight = null;
+    if (this.wanted !== null) this.flush();
+  }
+  flush() {
+    const value = this.wanted;
+    this.wanted = null;
+    this.seq += 1;
+    this.inFlight = this.seq;
+    this.sentAt = this.now();
+    this.send(value, this.seq);
+  }
+};
+
+// src/checksum.js
+function fnv1a(bytes) {
+  let hash = 2166136261;
+  for (let k = 0; k < bytes.length; k++) {
+    hash ^= bytes[k];
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
+
+// src/dom.js
+function h(tag, className, attrs = {}) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+  return el;
+}
+function asFloat32(value) {
+  if (!value) return new Float32Array(0);
+  const buffer = value.buffer ?? value;
+  const offset = value.byteOffset ?? 0;
+  const length = value.byteLength ?? buffer.byteLength;
+  if (offset % 4 === 0) return new Float32Array(buffer, offset, Math.floor(length / 4));
+  return new Float32Array(buffer.slice(offset, offset + length));
+}
+function checksumOf(array) {
+  return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+}
+function putRGBA(canvas, rgba, rows, cols) {
+  canvas.width = cols;
+  canvas.height = rows;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  const image = ctx.createImageData(cols, rows);
+  image.data.set(rgba);
+  ctx.putImageData(image, 0, 0);
+}
+function setSize(width, height, ...elements) {
+  for (const el of elements) {
+    el.style.width = `${width}px`;
+    el.style.height = `${height}px`;
+  }
+}
+function fmt(value) {
+  if (!Number.isFinite(value)) return String(value);
+  const a = Math.abs(value);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return value.toExponential(3);
+  return String(Number(value.toPrecision(4)));
+}
+function unitLabel(units) {
+  return units === "A" ? "\xC5" : units === "A^-1" ? "\xC5\u207B\xB9" : units;
+}
+function makePanel(name, title) {
+  const root = h("div", "dpc-panel", { "data-panel": name });
+  const titleEl = h("div", "dpc-title");
+  titleEl.textContent = title;
+  const stack = h("div", "dpc-stack");
+  const scalebar = h("div", "dpc-scalebar");
+  const bar = h("div", "dpc-scalebar-bar");
+  const label = h("span", "dpc-scalebar-label");
+  scalebar.append(bar, label);
+  const readout = h("div", "dpc-readout");
+  readout.textContent = "\xA0";
+  root.append(titleEl, stack, scalebar, readout);
+  return { root, titleEl, stack, scalebar, bar, label, readout };
+}
+function setScaleBar(panel, pixelSize, units, nPixels, s) {
+  const length = scaleBarLength(pixelSize, nPixels);
+  panel.scalebar.setAttribute("data-length", String(length));
+  panel.bar.style.width = `${length / pixelSize * s}px`;
+  panel.label.textContent = `${fmt(length)} ${unitLabel(units)}`;
+}
+
+// src/detector.js
+var RING_TOLERANCE = 8;
+var RINGS = ["inner", "outer"];
+var DetectorPanel = class {
+  /**
+   * @param model  the anywidget model
+   * @param onChange called after the overlay was redrawn (e.g. to update data attributes)
+   */
+  constructor(model, onChange) {
+    this.model = model;
+    this.onChange = onChange;
+    this.panel = makePanel("detector", "mean diffraction (log) and detector");
+    this.image = h("canvas", "dpc-image", { "data-testid": "detector-image" });
+    this.labels = h("canvas", "dpc-segments", { "data-testid": "detector-segments" });
+    this.rings = h("canvas", "dpc-rings", { "data-testid": "detector-rings" });
+    this.handles = {};
+    for (const name of RINGS) {
+      this.handles[name] = h("div", "dpc-handle", {
+        "data-ring": name,
+        "data-testid": `ring-handle-${name}`,
+        title: `drag to change the ${name} radius`
+      });
+    }
+    this.panel.stack.append(this.image, this.labels, this.rings, ...Object.values(this.handles));
+    this.pattern = new Float32Array(0);
+    this.local = null;
+    this.dragging = null;
+    this.gate = new RequestGate((value, seq) => model.send({ type: "geometry", seq, ...value }));
+    this.listen();
+  }
+  /** The geometry to draw: the model's, with radii being dragged on top. */
+  geometry() {
+    const m = this.model;
+    const [rows, cols] = m.get("detector_shape");
+    const size = m.get("panel_size");
+    return {
+      rows,
+      cols,
+      s: size / Math.max(rows, cols, 1),
+      center: m.get("center"),
+      sampling: m.get("detector_sampling"),
+      units: m.get("detector_units"),
+      inner: m.get("inner"),
+      outer: m.get("outer"),
+      segments: m.get("segments"),
+      rotationDeg: m.get("rotation"),
+      comMask: m.get("com_mask"),
+      ...this.local
+    };
+  }
+  drawPattern(data) {
+    const g = this.geometry();
+    this.pattern = data;
+    const vmax = this.model.get("pattern_vmax");
+    const n = g.rows * g.cols;
+    putRGBA(this.image, logGrayRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    this.image.setAttribute("data-checksum", checksumOf(data));
+    this.image.setAttribute("data-vmax", String(vmax));
+    setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
+    setScaleBar(this.panel, g.sampling, g.units, g.cols, g.s);
+  }
+  drawOverlay() {
+    const g = this.geometry();
+    const n = g.rows * g.cols;
+    const labels = detectorLabels(g);
+    putRGBA(this.labels, segmentRGBA(labels, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    this.drawRings(g);
+    this.onChange(g);
+  }
+  drawRings(g) {
+    const width = Math.round(g.cols * g.s);
+    const height = Math.round(g.rows * g.s);
+    this.rings.width = width;
+    this.rings.height = height;
+    const [x0, y0] = centerOnScreen(g.center, g.s);
+    const toScreen = (r) => r / g.sampling * g.s;
+    for (const name of RINGS) {
+      const style = this.handles[name].style;
+      style.left = `${x0 + toScreen(g[name])}px`;
+      style.top = `${y0}px`;
+    }
+    const ctx = this.rings.getContext("2d");
+    if (!ctx) return;
+    ctx.clearRect(0, 0, width, height);
+    const circle = (r, colour, dash) => {
+      if (!Number.isFinite(r)) return;
+      ctx.beginPath();
+      ctx.setLineDash(dash);
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 1.5;
+      ctx.arc(x0, y0, toScreen(r), 0, 2 * Math.PI);
+      ctx.stroke();
+    };
+    circle(g.inner, "rgba(255, 255, 255, 0.95)", []);
+    circle(g.outer, "rgba(255, 255, 255, 0.95)", []);
+    if (g.comMask && g.comMask.length === 2) {
+      circle(g.comMask[0], "rgba(0, 255, 255, 0.9)", [4, 3]);
+      circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
+    }
+    ctx.setLineDash([]);
+  }
+  /** The kernel answered request seq. */
+  answer(seq) {
+    this.gate.answer(seq);
+    this.settle();
+  }
+  /** Drop the dragged radii once the drag has ended and every request was answered. */
+  settle() {
+    if (this.dragging === null && !this.gate.busy && this.local !== null) {
+      this.local = null;
+      this.drawOverlay();
+    }
+  }
+  /** Pointer position in CSS px relative to the top-left of the image. */
+  position(event) {
+    const rect = this.panel.stack.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+  listen() {
+    const stack = this.panel.stack;
+    stack.addEventListener("pointerdown", (event) => {
+      const g = this.geometry();
+      const [left, top] = this.position(event);
+      const name = event.target.dataset?.ring ?? hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      if (!name) return;
+      this.dragging = name;
+      this.local = { inner: g.inner, outer: g.outer };
+      event.target.setPointerCapture?.(event.pointerId);
+      event.preventDefault();
+    });
+    stack.addEventListener("pointermove", (event) => {
+      const g = this.geometry();
+      const [left, top] = this.position(event);
+      if (this.dragging !== null) {
+        this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.s, g.sampling) };
+        this.drawOverlay();
+        this.gate.request({ ...this.local });
+        return;
+      }
+      const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      this.rings.style.cursor = near ? "ew-resize" : "crosshair";
+      const element = elementAt(left, top, g.s, g.rows, g.cols);
+      if (element) this.panel.readout.textContent = this.readout(g, ...element);
+    });
+    const end = () => {
+      if (this.dragging === null) return;
+      this.dragging = null;
+      this.settle();
+    };
+    stack.addEventListener("pointerup", end);
+    stack.addEventListener("pointercancel", end);
+  }
+  readout(g, i, j) {
+    const dx = i - g.center[0];
+    const dy = j - g.center[1];
+    const u = unitLabel(g.units);
+    const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
+    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ${fmt(this.pattern[i * g.cols + j])}`;
+  }
+};
+
+// src/panels.js
+var WHEEL_SIZE = 64;
+function scanInfo(model, size) {
+  const [rows, cols] = model.get("scan_shape");
+  const s = size / Math.max(rows, cols, 1);
+  const pixel = model.get("scan_sampling");
+  const units = model.get("scan_units");
+  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}`;
+  return { rows, cols, s, pixel, units, where };
+}
+function hover(target, panel, getScan, at) {
+  target.addEventListener("pointermove", (event) => {
+    const { rows, cols, s } = getScan();
+    const i = Math.floor(event.offsetY / s);
+    const j = Math.floor(event.offsetX / s);
+    if (i >= 0 && i < rows && j >= 0 && j < cols) panel.readout.textContent = at(i, j);
+  });
+}
+var ImagePanel = class {
+  constructor(name, title, getScan) {
+    this.panel = makePanel(name, title);
+    this.canvas = h("canvas", "dpc-image", { "data-testid": `${name}-image` });
+    this.panel.stack.append(this.canvas);
+    this.data = new Float32Array(0);
+    this.units = "";
+    this.getScan = getScan;
+    hover(this.canvas, this.panel, getScan, (i, j) => {
+      const { cols, where } = getScan();
+      return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${unitLabel(this.units)}`;
+    });
+  }
+  draw(data, range, units) {
+    const scan = this.getScan();
+    const { rows, cols, s } = scan;
+    this.data = data;
+    this.units = units;
+    putRGBA(this.canvas, grayRGBA(data, 0, rows * cols, range[0], range[1], new Uint8ClampedArray(4 * rows * cols)), rows, cols);
+    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    this.canvas.setAttribute("data-vmin", String(range[0]));
+    this.canvas.setAttribute("data-vmax", String(range[1]));
+    setSize(cols * s, rows * s, this.panel.stack, this.canvas);
+    setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
+  }
+};
+var SegmentsPanel = class {
+  constructor(getScan) {
+    this.panel = makePanel("segments", "segment images");
+    this.grid = h("div", "dpc-grid");
+    this.panel.stack.append(this.grid);
+    this.getScan = getScan;
+    this.canvases = [];
+    this.data = new Float32Array(0);
+    this.scale = 1;
+  }
+  draw(data, ranges, size) {
+    const { rows, cols, pixel, units } = this.getScan();
+    this.data = data;
+    const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
+    const columns = gridColumns(n);
+    const tile = Math.floor(size / columns) - 2;
+    const s = tile / Math.max(rows, cols, 1);
+    if (this.canvases.length !== n) {
+      this.grid.replaceChildren();
+      this.canvases = [];
+      for (let k = 0; k < n; k++) {
+        const canvas = h("canvas", "dpc-image", { "data-index": k, "data-testid": `segment-image-${k}` });
+        hover(canvas, this.panel, () => ({ ...this.getScan(), s: this.scale }), (i, j) => {
+          const scan = this.getScan();
+          const value = this.data[(k * scan.rows + i) * scan.cols + j];
+          return `segment ${k}, ${scan.where(i, j)}: ${fmt(value)}`;
+        });
+        this.grid.append(canvas);
+        this.canvases.push(canvas);
+      }
+    }
+    this.scale = s;
+    this.grid.style.gridTemplateColumns = `repeat(${columns}, ${cols * s}px)`;
+    const rgba = new Uint8ClampedArray(4 * rows * cols);
+    this.canvases.forEach((canvas, k) => {
+      const [vmin, vmax] = ranges[k] ?? [0, 0];
+      const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
+      putRGBA(canvas, grayRGBA(image, 0, rows * cols, vmin, vmax, rgba), rows, cols);
+      canvas.setAttribute("data-checksum", checksumOf(image));
+      canvas.setAttribute("data-vmin", String(vmin));
+      canvas.setAttribute("data-vmax", String(vmax));
+      setSize(cols * s, rows * s, canvas);
+    });
+    setScaleBar(this.panel, pixel, units, cols, s);
+  }
+};
+var ComPanel = class {
+  constructor(getScan) {
+    this.panel = makePanel("com-color", "CoM (colour wheel)");
+    this.canvas = h("canvas", "dpc-image", { "data-testid": "com-color-image" });
+    this.quiver = h("canvas", "dpc-quiver", { "data-testid": "com-quiver" });
+    this.wheel = h("canvas", "dpc-wheel", { "data-testid": "com-wheel" });
+    this.panel.stack.append(this.canvas, this.quiver);
+    const legend = h("div", "dpc-legend");
+    const axes = h("span", "dpc-legend-axes");
+    axes.textContent = "x \u2193  y \u2192";
+    legend.append(this.wheel, axes);
+    this.panel.root.insertBefore(legend, this.panel.scalebar);
+    putRGBA(this.wheel, wheelRGBA(WHEEL_SIZE, new Uint8ClampedArray(4 * WHEEL_SIZE * WHEEL_SIZE)), WHEEL_SIZE, WHEEL_SIZE);
+    this.getScan = getScan;
+    this.data = new Float32Array(0);
+    this.units = "";
+    hover(this.canvas, this.panel, getScan, (i, j) => {
+      const { rows, cols, where } = getScan();
+      const x = this.data[i * cols + j];
+      const y = this.data[rows * cols + i * cols + j];
+      const angle = Math.atan2(y, x) * 180 / Math.PI;
+      return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${unitLabel(this.units)}, ${fmt(angle)}\xB0`;
+    });
+  }
+  draw(data, vmax, units) {
+    const scan = this.getScan();
+    const { rows, cols, s } = scan;
+    const n = rows * cols;
+    this.data = data;
+    this.units = units;
+    putRGBA(this.canvas, complexRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), rows, cols);
+    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    this.canvas.setAttribute("data-vmax", String(vmax));
+    setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
+    this.drawQuiver(data, rows, cols, s, vmax);
+    setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
+  }
+  drawQuiver(data, rows, cols, s, vmax) {
+    const width = Math.round(cols * s);
+    const height = Math.round(rows * s);
+    this.quiver.width = width;
+    this.quiver.height = height;
+    const ctx = this.quiver.getContext("2d");
+    if (!ctx || !(vmax > 0)) return;
+    const step = quiverStep(rows, cols);
+    const arrows = quiverArrows(data, rows, cols, step);
+    const scale = 0.9 * step * s / vmax;
+    ctx.clearRect(0, 0, width, height);
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.lineWidth = 1;
+    this.quiver.setAttribute("data-arrows", String(arrows.length));
+    for (const { row, col, u, v } of arrows) {
+      const x0 = col * s;
+      const y0 = row * s;
+      const x1 = x0 + v * scale;
+      const y1 = y0 + u * scale;
+      const a = Math.atan2(y1 - y0, x1 - x0);
+      const head = Math.min(4, 0.3 * Math.hypot(x1 - x0, y1 - y0));
+      ctx.beginPath();
+      ctx.moveTo(x0, y0);
+      ctx.lineTo(x1, y1);
+      ctx.lineTo(x1 - head * Math.cos(a - 0.5), y1 - head * Math.sin(a - 0.5));
+      ctx.moveTo(x1, y1);
+      ctx.lineTo(x1 - head * Math.cos(a + 0.5), y1 - head * Math.sin(a + 0.5));
+      ctx.stroke();
+    }
+  }
+};
+
+// src/view.js
+var TRIGGERS = {
+  pattern: ["pattern", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "panel_size"],
+  segments: ["segment_images", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
+};
+var ExplorerView = class {
+  constructor(model, el) {
+    this.model = model;
+    this.root = h("div", "dpc-view", { "data-testid": "dpc-view", "data-version": 0, "data-pending": 0 });
+    this.version = 0;
+    const getScan = () => scanInfo(model, model.get("panel_size"));
+    this.detector = new DetectorPanel(model, (g) => this.describe(g));
+    this.segments = new SegmentsPanel(getScan);
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", getScan);
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", getScan);
+    this.comColor = new ComPanel(getScan);
+    this.phase = new ImagePanel("phase", "phase", getScan);
+    for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
+      this.root.append(panel.panel.root);
+    }
+    el.append(this.root);
+    this.dirty = new Set(Object.keys(TRIGGERS));
+    this.scheduled = false;
+    this.handlers = [];
+    for (const [group, keys] of Object.entries(TRIGGERS)) {
+      for (const key of keys) this.on(`change:${key}`, () => this.mark(group));
+    }
+    this.on("msg:custom", (msg) => {
+      if (msg?.type === "ack") {
+        this.detector.answer(msg.seq);
+        this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+      }
+    });
+    this.flush();
+  }
+  on(event, handler) {
+    this.model.on(event, handler);
+    this.handlers.push([event, handler]);
+  }
+  mark(group) {
+    this.dirty.add(group);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+  flush() {
+    this.scheduled = false;
+    const m = this.model;
+    const size = m.get("panel_size");
+    const dirty = this.dirty;
+    this.dirty = /* @__PURE__ */ new Set();
+    if (dirty.has("pattern")) this.detector.drawPattern(asFloat32(m.get("pattern")));
+    if (dirty.has("overlay")) this.detector.drawOverlay();
+    if (dirty.has("segments")) this.segments.draw(asFloat32(m.get("segment_images")), m.get("segment_ranges"), size);
+    if (dirty.has("com")) {
+      const com = asFloat32(m.get("com"));
+      const n = com.length / 2;
+      const [rx, ry] = m.get("com_ranges").length === 2 ? m.get("com_ranges") : [[0, 0], [0, 0]];
+      this.comX.draw(com.subarray(0, n), rx, m.get("com_units"));
+      this.comY.draw(com.subarray(n), ry, m.get("com_units"));
+      this.comColor.draw(com, m.get("com_vmax"), m.get("com_units"));
+    }
+    if (dirty.has("phase")) this.phase.draw(asFloat32(m.get("phase")), m.get("phase_range"), m.get("phase_units"));
+    this.version += 1;
+    this.root.setAttribute("data-version", this.version);
+    this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+  }
+  /** Write the drawn detector geometry into data attributes (for tests and styling). */
+  describe(g) {
+    for (const key of ["inner", "outer", "segments"]) this.root.setAttribute(`data-${key}`, String(g[key]));
+    this.root.setAttribute("data-rotation", String(g.rotationDeg));
+    this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+  }
+  destroy() {
+    for (const [event, handler] of this.handlers) this.model.off(event, handler);
+    this.root.remove();
+  }
+};
+
+// src/explorer.js
+function render({ model, el }) {
+  const view = new ExplorerView(model, el);
+  return () => view.destroy();
+}
+var explorer_default = { render };
+export {
+  explorer_default as default
+};

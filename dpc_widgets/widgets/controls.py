@@ -1,0 +1,227 @@
+"""The explorer's ipywidgets controls, built for one cube, and their :class:`Settings`."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import ipywidgets as w
+import numpy as np
+
+from ..io import Datacube
+from .settings import MAX_SEGMENTS, Settings
+
+#: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
+NAMES = (
+    "inner",
+    "outer",
+    "segments",
+    "rotation",
+    "com_source",
+    "com_mask",
+    "com_range",
+    "descan",
+    "auto_rotation",
+    "scan_rotation",
+    "transpose",
+    "method",
+    "padding",
+    "high_pass",
+    "low_pass",
+    "clip",
+)
+_STYLE = {"description_width": "120px"}
+_WIDE = w.Layout(width="300px")
+
+
+def radius_range(cube: Datacube) -> tuple[float, float]:
+    """Largest useful radius (centre to the farthest corner) and a slider step, detector units.
+
+    The step is the power of ten at or below a quarter of a detector pixel.
+    """
+    qx, qy = cube.detector_shape
+    ox, oy = cube.origin
+    corner = max(math.hypot(a, b) for a in (ox, qx - 1 - ox) for b in (oy, qy - 1 - oy))
+    sampling = cube.detector_sampling
+    step = 10.0 ** math.floor(math.log10(sampling / 4))
+    top = math.ceil((corner + 1) * sampling / step) * step
+    return top, step
+
+
+def default_radii(cube: Datacube, profile: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
+
+    The disc radius is where the radial profile first falls below half its maximum; without a
+    clear disc, a quarter and a half of the distance to the nearest detector edge are used.
+    """
+    radii, values = profile
+    _, step = radius_range(cube)
+    peak = int(np.argmax(values))
+    below = np.flatnonzero(values[peak:] < 0.5 * values[peak])
+    qx, qy = cube.detector_shape
+    edge = min(cube.origin[0], cube.origin[1], qx - 1 - cube.origin[0], qy - 1 - cube.origin[1])
+    edge = max(edge, 1.0) * cube.detector_sampling
+    disc = radii[peak + below[0]] if below.size and radii[peak + below[0]] < edge else 0.0
+    inner, outer = (0.5 * disc, 1.25 * disc) if disc > 0 else (0.25 * edge, 0.5 * edge)
+    return round(inner / step) * step, max(
+        round(outer / step) * step, round(inner / step + 1) * step
+    )
+
+
+class Controls:
+    """All controls of the explorer; ``controls.<name>`` for each name in :data:`NAMES`.
+
+    Parameters
+    ----------
+    cube : Datacube
+        Sets the radius units, slider ranges and filter units.
+    settings : Settings
+        Initial values.
+    """
+
+    def __init__(self, cube: Datacube, settings: Settings) -> None:
+        radius = {
+            "continuous_update": True,
+            "readout_format": ".4g",
+            "style": _STYLE,
+            "layout": _WIDE,
+        }
+        self.inner = w.FloatSlider(**radius)
+        self.outer = w.FloatSlider(**radius)
+        self.segments = w.IntSlider(
+            description="segments", min=1, max=MAX_SEGMENTS, style=_STYLE, layout=_WIDE
+        )
+        self.rotation = w.FloatSlider(
+            description="offset (deg)", min=-180, max=180, step=0.5, style=_STYLE, layout=_WIDE
+        )
+        self.com_source = w.Dropdown(
+            description="CoM source",
+            options=["segmented", "monolithic", "pixelated"],
+            style=_STYLE,
+            layout=_WIDE,
+        )
+        self.com_mask = w.Checkbox(description="annular mask (pixelated)", indent=False)
+        self.com_range = w.FloatRangeSlider(**radius)
+        self.descan = w.Dropdown(
+            description="descan",
+            options=[("none", None), ("constant", "constant"), ("plane", "plane")],
+            style=_STYLE,
+            layout=_WIDE,
+        )
+        self.auto_rotation = w.Checkbox(description="auto scan rotation", indent=False)
+        self.scan_rotation = w.FloatSlider(
+            description="rotation (deg)", min=-180, max=180, step=0.1, style=_STYLE, layout=_WIDE
+        )
+        self.transpose = w.Checkbox(description="transpose", indent=False)
+        self.rotation_info = w.HTML()
+        self.method = w.Dropdown(
+            description="phase method", options=["fourier", "iterative"], style=_STYLE, layout=_WIDE
+        )
+        self.padding = w.IntSlider(description="padding", min=1, max=4, style=_STYLE, layout=_WIDE)
+        self.high_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
+        self.low_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
+        self.clip = w.FloatSlider(
+            description="clip (%)", min=0, max=10, step=0.1, style=_STYLE, layout=_WIDE
+        )
+        for name in NAMES:
+            getattr(self, name).add_class(f"dpc-ctl-{name}")
+        self.configure(cube)
+        self.set(settings)
+        self.box = w.VBox(
+            [
+                w.HTML("<b>Segmented detector</b>"),
+                self.inner,
+                self.outer,
+                self.segments,
+                self.rotation,
+                w.HTML("<b>Centre of mass</b>"),
+                self.com_source,
+                self.com_mask,
+                self.com_range,
+                self.descan,
+                w.HTML("<b>Scan rotation</b>"),
+                self.auto_rotation,
+                self.rotation_info,
+                self.scan_rotation,
+                self.transpose,
+                w.HTML("<b>Phase</b>"),
+                self.method,
+                self.padding,
+                self.high_pass,
+                self.low_pass,
+                w.HTML("<b>Display</b>"),
+                self.clip,
+            ]
+        )
+        self.box.layout = w.Layout(min_width="320px", flex="0 0 auto")
+        self.box.add_class("dpc-controls")
+        for name in ("com_source", "com_mask", "auto_rotation"):
+            getattr(self, name).observe(lambda _: self.update_enabled(), "value")
+        self.update_enabled()
+
+    def configure(self, cube: Datacube) -> None:
+        """Label units and set the radius slider ranges for ``cube`` (values are kept, clamped)."""
+        top, step = radius_range(cube)
+        du, su = cube.detector_units, cube.scan_units
+        for slider, label in (
+            (self.inner, "inner"),
+            (self.outer, "outer"),
+            (self.com_range, "mask"),
+        ):
+            slider.description = f"{label} ({du})"
+            slider.step = step
+            slider.min = 0.0
+            slider.max = top
+        self.high_pass.description = f"high-pass (1/{su})"
+        self.low_pass.description = f"low-pass (1/{su})"
+
+    def widgets(self) -> dict[str, w.ValueWidget]:
+        """The controls by name (see :data:`NAMES`)."""
+        return {name: getattr(self, name) for name in NAMES}
+
+    def settings(self) -> Settings:
+        """The current values as :class:`Settings` (may raise ValueError, e.g. segments).
+
+        Floats are rounded to 10 decimals: browser sliders send values such as
+        ``20.500000000000004`` (step arithmetic in JavaScript).
+        """
+        values = {name: _tidy(widget.value) for name, widget in self.widgets().items()}
+        values["com_inner"], values["com_outer"] = (_tidy(v) for v in values.pop("com_range"))
+        return Settings(**values)
+
+    def set(self, settings: Settings) -> None:
+        """Set every control from ``settings``, widening the radius sliders when needed."""
+        values = dataclasses.asdict(settings)
+        com_range = (values.pop("com_inner"), values.pop("com_outer"))
+        radii = [settings.inner, settings.outer, *(r for r in com_range if math.isfinite(r))]
+        for slider in (self.inner, self.outer, self.com_range):
+            slider.max = max(slider.max, *radii)
+        top = self.com_range.max
+        self.com_range.value = (com_range[0], min(com_range[1], top))
+        for name, value in values.items():
+            getattr(self, name).value = value
+
+    def update_enabled(self) -> None:
+        """Disable controls that the current choices ignore."""
+        pixelated = self.com_source.value == "pixelated"
+        self.com_mask.disabled = not pixelated
+        self.com_range.disabled = not (pixelated and self.com_mask.value)
+        self.descan.disabled = not pixelated
+        manual = not self.auto_rotation.value
+        self.scan_rotation.disabled = not manual
+        self.transpose.disabled = not manual
+
+    def show_rotation(self, angle_deg: float, transpose: bool, score: float) -> None:
+        """Show the solved rotation; with auto rotation also move the manual controls to it."""
+        self.rotation_info.value = (
+            f"solved: {angle_deg:.1f}&deg;, transpose {'yes' if transpose else 'no'} "
+            f"(curl score {score:.3f})"
+        )
+        if self.auto_rotation.value:
+            self.scan_rotation.value = round(angle_deg, 1)
+            self.transpose.value = bool(transpose)
+
+
+def _tidy(value):
+    """Round floats to 10 decimals (removes step-arithmetic noise); other values unchanged."""
+    return round(value, 10) if isinstance(value, float) else value

@@ -1,0 +1,360 @@
+"""The live DPC explorer: ipywidgets controls bound to the cached core, drawn by one canvas view.
+
+Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up):
+
+1. A control changes (slider, ring drag in the view, or ``explorer.inner.value = 12`` in
+   Python). Its observer only calls ``LatestWins.request()``.
+2. The update reads all controls into :class:`Settings`; if the inputs of the computation
+   (detector, ``DPC.run`` arguments, contrast clip) equal the last computed ones it stops.
+3. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
+   then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
+   only the changed float32 buffers. The bqplot marks are updated the same way.
+4. Errors (bad geometry, failed loads) go to the status line (``.dpc-status``) and the
+   ``dpc_widgets.widgets`` logger; the widget keeps the last good images and stays usable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import os
+import pathlib
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as w
+
+from ..core import DPC, DPCResult
+from ..io import Datacube, load
+from . import export, render
+from .controls import NAMES, Controls, default_radii
+from .flow import LatestWins
+from .plots import Plots
+from .settings import Settings
+from .views import ExplorerView
+
+logger = logging.getLogger("dpc_widgets.widgets")
+
+_SETTING_NAMES = {field.name for field in dataclasses.fields(Settings)}
+
+
+def open_cube(data: Any, **cube_options: Any) -> tuple[Datacube, str]:
+    """A Datacube from a Datacube, a path (:func:`dpc_widgets.load`) or a 4D array.
+
+    Returns
+    -------
+    cube : Datacube
+    cube_line : str
+        Python code (or a comment) that defines ``cube`` for the copy-as-code text.
+
+    Raises
+    ------
+    TypeError
+        For options given with a Datacube, or data that is none of the above.
+    FileNotFoundError, ValueError
+        From :func:`dpc_widgets.load` or :class:`Datacube`.
+    """
+    if isinstance(data, Datacube):
+        if cube_options:
+            raise TypeError(
+                f"options {sorted(cube_options)} only apply when loading a path or wrapping an "
+                "array; the Datacube already has its calibration"
+            )
+        return data, "# cube: the Datacube shown in the explorer (explorer.dpc.cube)"
+    if isinstance(data, (str, os.PathLike)):
+        path = str(pathlib.Path(data).expanduser())
+        options = "".join(f", {key}={value!r}" for key, value in cube_options.items())
+        return load(path, **cube_options), f"cube = load({path!r}{options})"
+    if hasattr(data, "shape") and hasattr(data, "dtype"):
+        return Datacube(data, **cube_options), (
+            "# cube: the Datacube shown in the explorer (explorer.dpc.cube), i.e. "
+            f"Datacube(your_array, **{cube_options!r})"
+        )
+    raise TypeError(
+        f"Explorer needs a Datacube, a file path or a 4D array, got {type(data).__name__}"
+    )
+
+
+class Explorer(w.VBox):
+    """Interactive DPC explorer: one widget with controls, canvases, plots and export.
+
+    Parameters
+    ----------
+    data : Datacube, str, PathLike or 4D array
+        The 4D-STEM data (Rx, Ry, Qx, Qy); paths go through :func:`dpc_widgets.load`.
+    backend : {"numpy", "cupy"}
+        Backend of the :class:`~dpc_widgets.core.DPC` core.
+    panel_size : int
+        Display size of each image panel in CSS pixels.
+    **options
+        Initial settings (any :class:`Settings` field: ``inner``, ``outer``, ``segments``,
+        ``rotation``, ``com_source``, ...; radii default to 0.5 and 1.25 times the bright-field
+        disc radius) and, for paths or arrays, options of :func:`dpc_widgets.load` or
+        :class:`~dpc_widgets.Datacube` (``energy``, ``scan_sampling``, ...).
+
+    Attributes
+    ----------
+    dpc : DPC
+        The compute core.
+    controls : Controls
+        The controls; each is also an attribute of the explorer (``explorer.inner``, ...).
+    view : ExplorerView
+        The canvas view (all image buffers).
+    plots : Plots
+        The bqplot figures.
+    status : ipywidgets.HTML
+        The status line.
+    update_seconds : float
+        Duration of the last update that computed something.
+
+    Raises
+    ------
+    TypeError, ValueError, FileNotFoundError
+        For unusable data or initial settings (later errors go to the status line).
+    """
+
+    def __init__(
+        self, data: Any, *, backend: str = "numpy", panel_size: int = 220, **options: Any
+    ) -> None:
+        settings_options = {k: v for k, v in options.items() if k in _SETTING_NAMES}
+        cube, self._cube_line = open_cube(
+            data, **{k: v for k, v in options.items() if k not in _SETTING_NAMES}
+        )
+        self.dpc = DPC(cube, backend=backend)
+        settings = self._initial_settings(settings_options)
+        settings.detector()  # bad initial geometry raises here
+        self.controls = Controls(cube, settings)
+        for name in NAMES:
+            setattr(self, name, getattr(self.controls, name))
+        self.view = ExplorerView(panel_size=panel_size)
+        self.plots = Plots(cube.detector_units)
+        self.status = w.HTML()
+        self.status.add_class("dpc-status")
+        self.code_text = w.Textarea(layout=w.Layout(width="100%", height="200px"))
+        self.code_text.add_class("dpc-code")
+        self.update_seconds = 0.0
+        self._result: DPCResult | None = None
+        self._key: Any = None
+        self._error: Exception | None = None
+        self._flow = LatestWins(self._refresh)
+        super().__init__(
+            [
+                self.status,
+                w.HBox([self.controls.box, self.view], layout=w.Layout(align_items="flex-start")),
+                self.plots.box,
+                self._file_box(),
+                self.code_text,
+            ]
+        )
+        self.add_class("dpc-explorer")
+        self._show_cube()
+        self._flow.request()
+        if self._error is not None:
+            raise self._error
+        for widget in self.controls.widgets().values():
+            widget.observe(lambda _: self._flow.request(), "value")
+        self.view.on_geometry(self._on_ring_drag)
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def results(self) -> DPCResult | None:
+        """The current :class:`~dpc_widgets.core.DPCResult` (of the last successful update)."""
+        return self._result
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the controls show now."""
+        return self.controls.settings()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls at once with one update at the end of the block."""
+        with self._flow.hold():
+            yield
+
+    def code(self) -> str:
+        """Python code reproducing the current results with the core API."""
+        return self.settings.code(self._cube_line, self.dpc.backend)
+
+    def save(
+        self,
+        folder: str | os.PathLike,
+        *,
+        prefix: str = "dpc",
+        formats: tuple[str, ...] = export.FORMATS,
+    ) -> list[pathlib.Path]:
+        """Save the current arrays (.npy, HDF5) and figures (PNG); see :func:`export.save`."""
+        if self._result is None:
+            raise RuntimeError("no results to save yet")
+        settings = self.settings
+        return export.save(
+            folder,
+            self._result,
+            self.dpc.mean_pattern(),
+            settings,
+            prefix=prefix,
+            formats=formats,
+            code=self.code(),
+        )
+
+    def load(self, data: Any, **cube_options: Any) -> None:
+        """Show new data (as in the constructor); the settings are kept where they fit."""
+        cube, cube_line = open_cube(data, **cube_options)
+        self.dpc.cube = cube
+        self._cube_line = cube_line
+        with self.hold():
+            self.controls.configure(cube)
+            self._key = None
+            self._show_cube()
+            self._flow.request()
+
+    # ------------------------------------------------------------------ internals
+    def _initial_settings(self, options: dict[str, Any]) -> Settings:
+        if "inner" not in options or "outer" not in options:
+            inner, outer = default_radii(self.dpc.cube, self.dpc.radial_profile())
+            options = {"inner": inner, "outer": outer, **options}
+        return Settings(**options)
+
+    def _file_box(self) -> w.VBox:
+        self._load_path = w.Text(
+            placeholder="path of a 4D-STEM file", description="data", layout=w.Layout(width="420px")
+        )
+        self._load_path.add_class("dpc-load-path")
+        load_button = w.Button(description="Load")
+        load_button.add_class("dpc-load-button")
+        load_button.on_click(lambda _: self._guarded("load", self.load, self._load_path.value))
+        self._export_dir = w.Text(
+            value="dpc_export", description="folder", layout=w.Layout(width="420px")
+        )
+        self._export_dir.add_class("dpc-export-dir")
+        self._export_prefix = w.Text(
+            value="dpc", description="prefix", layout=w.Layout(width="200px")
+        )
+        self._export_prefix.add_class("dpc-export-prefix")
+        save_button = w.Button(description="Save")
+        save_button.add_class("dpc-export-button")
+        save_button.on_click(
+            lambda _: self._guarded(
+                "save", self._save_clicked, self._export_dir.value, self._export_prefix.value
+            )
+        )
+        return w.VBox(
+            [
+                w.HBox([self._load_path, load_button]),
+                w.HBox([self._export_dir, self._export_prefix, save_button]),
+            ]
+        )
+
+    def _save_clicked(self, folder: str, prefix: str) -> None:
+        written = self.save(folder, prefix=prefix)
+        self._set_status("ok", f"saved {len(written)} files to {pathlib.Path(folder).resolve()}")
+
+    def _guarded(self, action: str, function: Any, *args: Any) -> None:
+        """Run a button action; errors go to the status line and the log."""
+        try:
+            function(*args)
+        except Exception as err:  # noqa: BLE001 - shown to the user, logged below
+            self._report(f"{action} failed", err)
+
+    def _show_cube(self) -> None:
+        """Send what depends only on the cube: mean pattern, calibrations, radial profile."""
+        cube = self.dpc.cube
+        mean = self.dpc.mean_pattern()
+        view = self.view
+        with view.hold_sync():
+            view.set_image("pattern", mean)
+            view.pattern_vmax = float(mean.max())
+            view.detector_shape = list(cube.detector_shape)
+            view.center = [float(c) for c in cube.origin]
+            view.detector_sampling = cube.detector_sampling
+            view.detector_units = cube.detector_units
+            view.scan_shape = list(cube.scan_shape)
+            view.scan_sampling = cube.scan_sampling
+            view.scan_units = cube.scan_units
+        self.plots.show_profile(*self.dpc.radial_profile())
+
+    def _on_ring_drag(self, inner: float, outer: float) -> None:
+        step = self.controls.inner.step
+        with self.hold():
+            self.controls.inner.value = round(round(inner / step) * step, 12)
+            self.controls.outer.value = round(round(outer / step) * step, 12)
+
+    def _show_geometry(self, settings: Settings) -> None:
+        view = self.view
+        masked = settings.com_source == "pixelated" and settings.com_mask
+        with view.hold_sync():
+            view.inner, view.outer = settings.inner, settings.outer
+            view.segments, view.rotation = settings.segments, settings.rotation
+            view.com_mask = [settings.com_inner, settings.com_outer] if masked else []
+        self.plots.show_radii(settings.inner, settings.outer)
+
+    def _refresh(self) -> None:
+        """One update (called through LatestWins only): one view message at most."""
+        with self.view.hold_sync():
+            self._compute_and_show()
+
+    def _compute_and_show(self) -> None:
+        try:
+            settings = self.controls.settings()
+            self._show_geometry(settings)
+            detector = settings.detector()
+            kwargs = settings.run_kwargs()
+            key = (detector, tuple(kwargs.items()), settings.clip)
+            if key == self._key:
+                return
+            start = time.perf_counter()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = self.dpc.run(detector, **kwargs)
+                self._show_result(result, settings.clip)
+        except Exception as err:  # noqa: BLE001 - shown in the status line and logged
+            self._key = None
+            self._error = err
+            self._report("update failed", err)
+            return
+        self.update_seconds = time.perf_counter() - start
+        self._key, self._result, self._error = key, result, None
+        self.code_text.value = settings.code(self._cube_line, self.dpc.backend)
+        notes = [str(item.message) for item in caught]
+        for note in notes:
+            logger.warning("DPC explorer: %s", note)
+        message = f"updated in {1e3 * self.update_seconds:.0f} ms"
+        self._set_status("warning" if notes else "ok", "; ".join([message, *notes]))
+        self.controls.show_rotation(
+            result.rotation.angle_deg,
+            result.rotation.transpose,
+            result.rotation.curl_score[result.rotation.transpose],
+        )
+
+    def _show_result(self, result: DPCResult, clip: float) -> None:
+        view = self.view
+        com = result.com_rotated
+        with view.hold_sync():
+            view.set_image("segment_images", result.segment_images)
+            view.segment_ranges = [
+                list(render.clip_range(im, clip)) for im in result.segment_images
+            ]
+            view.set_image("com", com)
+            view.com_ranges = [list(render.clip_range(c, clip)) for c in com]
+            view.com_vmax = render.magnitude_max(com, clip)
+            view.com_units = result.com_units
+            view.set_image("phase", result.phase)
+            view.phase_range = list(render.clip_range(result.phase, clip))
+            view.phase_units = result.phase_units
+        self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
+        self.plots.show_histogram(result.com, result.com_units)
+
+    def _set_status(self, kind: str, text: str) -> None:
+        self.status.value = f'<span class="dpc-status-{kind}">{html.escape(text)}</span>'
+
+    def _report(self, what: str, err: Exception) -> None:
+        """Show an error in the status line and log it (with a traceback if unexpected)."""
+        self._set_status("error", f"{what}: {type(err).__name__}: {err}")
+        if isinstance(err, (TypeError, ValueError, FileNotFoundError, OSError)):
+            logger.warning("DPC explorer %s: %s: %s", what, type(err).__name__, err)
+        else:
+            logger.error("DPC explorer %s", what, exc_info=err)

@@ -1,0 +1,175 @@
+"""Colour maps of the explorer in NumPy: the pixels the canvas view draws, and the PNG export.
+
+Every function mirrors ``js/src/colormaps.js`` operation for operation, so the RGBA arrays here
+are what the browser puts on the native-resolution canvases (to within one level where ``log``
+or ``atan2`` differ in the last bit between JavaScript and NumPy). Images are indexed
+``[i, j]`` with ``i`` along array axis 0 (drawn downwards) and ``j`` along axis 1 (rightwards).
+A fraction ``t`` becomes the byte ``floor(255 t + 0.5)`` with ``t`` clipped to [0, 1];
+non-finite values become 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Colours (r, g, b) of segments 0..15; segment k uses ``PALETTE[k % 16]``.
+PALETTE = np.array(
+    [
+        [230, 25, 75],
+        [60, 180, 75],
+        [255, 225, 25],
+        [0, 130, 200],
+        [245, 130, 48],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+        [0, 128, 128],
+        [220, 190, 255],
+        [170, 110, 40],
+        [255, 250, 200],
+        [128, 0, 0],
+        [170, 255, 195],
+    ],
+    dtype=np.uint8,
+)
+
+#: Dynamic range of the log scale: ``log1p(v * LOG_RANGE / vmax) / log1p(LOG_RANGE)``.
+LOG_RANGE = 1000.0
+
+
+def to_byte(t: np.ndarray) -> np.ndarray:
+    """Fractions (any float array) to bytes: 0 below 0 and for NaN, 255 from 1 up."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        out = np.floor(255.0 * t + 0.5)
+        out = np.where(t > 0, out, 0.0)
+        out = np.where(t >= 1, 255.0, out)
+    return out.astype(np.uint8)
+
+
+def _rgba(r: np.ndarray, g: np.ndarray, b: np.ndarray, a: np.ndarray | int = 255) -> np.ndarray:
+    out = np.empty((*np.shape(r), 4), dtype=np.uint8)
+    out[..., 0], out[..., 1], out[..., 2], out[..., 3] = r, g, b, a
+    return out
+
+
+def clip_range(image: np.ndarray, clip: float) -> tuple[float, float]:
+    """Display range of ``image``: its ``clip`` and ``100 - clip`` percentiles (finite values)."""
+    finite = image[np.isfinite(image)]
+    if finite.size == 0:
+        return 0.0, 0.0
+    low, high = np.percentile(finite, [clip, 100.0 - clip])
+    return float(low), float(high)
+
+
+def magnitude_max(com: np.ndarray, clip: float) -> float:
+    """Colour-wheel saturation: the ``100 - clip`` percentile of |CoM|."""
+    magnitude = np.hypot(com[0], com[1])
+    finite = magnitude[np.isfinite(magnitude)]
+    return float(np.percentile(finite, 100.0 - clip)) if finite.size else 0.0
+
+
+def gray(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """Linear grey RGBA (rows, cols, 4) of ``image`` between ``vmin`` and ``vmax``.
+
+    ``image`` is taken as float32 (what the view receives); mid-grey when ``vmax <= vmin``.
+    """
+    v = np.asarray(image, dtype=np.float32).astype(np.float64)
+    span = float(vmax) - float(vmin)
+    t = (v - float(vmin)) / span if span > 0 else np.full(v.shape, 0.5)
+    level = np.where(np.isfinite(v), to_byte(t), 0)
+    return _rgba(level, level, level)
+
+
+def log_gray(pattern: np.ndarray, vmax: float) -> np.ndarray:
+    """Logarithmic grey RGBA of a diffraction pattern: 0 at intensity <= 0, 255 at ``vmax``."""
+    v = np.asarray(pattern, dtype=np.float32).astype(np.float64)
+    if not vmax > 0:
+        level = np.zeros(v.shape, dtype=np.uint8)
+    else:
+        with np.errstate(invalid="ignore"):
+            t = np.log1p(np.maximum(v, 0.0) * (LOG_RANGE / float(vmax))) / np.log1p(LOG_RANGE)
+        level = np.where(np.isfinite(v), to_byte(t), 0)
+    return _rgba(level, level, level)
+
+
+def hsv_to_rgb(h: np.ndarray, s: np.ndarray | float, v: np.ndarray) -> np.ndarray:
+    """HSV (each in [0, 1], ``h`` periodic) to bytes, shape ``h.shape + (3,)``."""
+    h, s, v = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (h, s, v)))
+    h6 = (h - np.floor(h)) * 6.0
+    i = np.floor(h6)
+    f = h6 - i
+    p, q, t = v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f))
+    sector = i.astype(np.int64) % 6
+    table = np.stack(
+        [
+            np.stack(channels, axis=-1)
+            for channels in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))
+        ]
+    )
+    rgb = np.take_along_axis(table, sector[None, ..., None], axis=0)[0]
+    return to_byte(rgb)
+
+
+def vector_colors(x: np.ndarray, y: np.ndarray, vmax: float) -> np.ndarray:
+    """Colour-wheel RGB bytes of vectors (x, y), x along array axis 0.
+
+    Hue is the direction ``atan2(y, x) / 2 pi`` (red along +x), value ``min(|v| / vmax, 1)``,
+    full saturation; non-finite vectors are black.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    magnitude = np.sqrt(x * x + y * y)
+    value = np.minimum(magnitude / vmax, 1.0) if vmax > 0 else np.zeros(x.shape)
+    hue = np.arctan2(y, x) / (2.0 * np.pi) + 1.0
+    finite = np.isfinite(x) & np.isfinite(y)
+    with np.errstate(invalid="ignore"):
+        rgb = hsv_to_rgb(np.where(finite, hue, 0.0), 1.0, np.where(finite, value, 0.0))
+    return rgb
+
+
+def complex_hsv(com: np.ndarray, vmax: float) -> np.ndarray:
+    """Colour-wheel RGBA (Rx, Ry, 4) of a vector field ``com`` (2, Rx, Ry), taken as float32."""
+    field = np.asarray(com, dtype=np.float32).astype(np.float64)
+    rgb = vector_colors(field[0], field[1], vmax)
+    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+
+
+def wheel(size: int) -> np.ndarray:
+    """Colour-wheel legend RGBA (size, size, 4); transparent black outside the disc.
+
+    The pixel at screen offset (right, down) from the centre shows the vector
+    (x, y) = (down, right) / radius, matching the axis mapping of the images.
+    """
+    c = (size - 1) / 2.0
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    x, y = (rows - c) / (size / 2.0), (cols - c) / (size / 2.0)
+    inside = x * x + y * y <= 1.0
+    rgb = vector_colors(x, y, 1.0) * inside[..., None]
+    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2], np.where(inside, 255, 0))
+
+
+def segment_rgba(labels: np.ndarray) -> np.ndarray:
+    """Opaque ``PALETTE`` colours of segment labels (>= 0); transparent where the label is -1."""
+    labels = np.asarray(labels)
+    rgb = PALETTE[np.where(labels >= 0, labels, 0) % len(PALETTE)]
+    inside = labels >= 0
+    return _rgba(
+        np.where(inside, rgb[..., 0], 0),
+        np.where(inside, rgb[..., 1], 0),
+        np.where(inside, rgb[..., 2], 0),
+        np.where(inside, 255, 0),
+    )
+
+
+def fnv1a(data: bytes) -> str:
+    """FNV-1a 32-bit hash of ``data`` as 8 hex digits (the canvases' ``data-checksum``).
+
+    Pure Python (about 1 s per 4 MB): meant for tests and small images.
+    """
+    value = 0x811C9DC5
+    for byte in data:
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"

@@ -1,0 +1,109 @@
+"""The canvas view: one anywidget model carrying every image of the explorer as binary buffers.
+
+Images go to the browser as little-endian float32 bytes (``Bytes`` traits, sent as binary
+buffers, never PNG/base64) with their display ranges as small JSON lists, so a contrast change
+resends two numbers, not an image. :meth:`ExplorerView.set_image` skips arrays equal to what was
+last sent, and the explorer sets all traits of one update inside ``hold_sync()``, so one update
+is one comm message carrying only the buffers that changed. The drawing code is
+``js/src/*.js``, bundled into ``dpc_widgets/static/explorer.js`` by ``npm run build``.
+
+Axis mapping: array element ``[i, j]`` is drawn at canvas row ``i``, column ``j``.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
+
+IMAGE_TRAITS = ("pattern", "segment_images", "com", "phase")
+
+
+def float32_bytes(array: np.ndarray) -> bytes:
+    """The array as C-ordered little-endian float32 bytes (what the view decodes)."""
+    return np.ascontiguousarray(array, dtype="<f4").tobytes()
+
+
+class ExplorerView(anywidget.AnyWidget):
+    """All canvases of the explorer (see ``dpc_widgets/widgets/explorer.py`` for the binding).
+
+    Traits are in the cube's units: detector radii in ``detector_units``, ``center`` in
+    detector pixels (qx, qy), ``rotation`` in degrees, scan positions in ``scan_units``.
+    """
+
+    _esm = STATIC / "explorer.js"
+    _css = STATIC / "explorer.css"
+
+    panel_size = t.Int(220).tag(sync=True)
+    # diffraction plane
+    pattern = t.Bytes(b"").tag(sync=True)
+    pattern_vmax = t.Float(0.0).tag(sync=True)
+    detector_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
+    center = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
+    detector_sampling = t.Float(1.0).tag(sync=True)
+    detector_units = t.Unicode("px").tag(sync=True)
+    inner = t.Float(0.0).tag(sync=True)
+    outer = t.Float(1.0).tag(sync=True)
+    segments = t.Int(4).tag(sync=True)
+    rotation = t.Float(0.0).tag(sync=True)
+    com_mask = t.List(t.Float(), []).tag(sync=True)
+    # scan plane
+    scan_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
+    scan_sampling = t.Float(1.0).tag(sync=True)
+    scan_units = t.Unicode("px").tag(sync=True)
+    segment_images = t.Bytes(b"").tag(sync=True)
+    segment_ranges = t.List(t.List(t.Float()), []).tag(sync=True)
+    com = t.Bytes(b"").tag(sync=True)
+    com_ranges = t.List(t.List(t.Float()), []).tag(sync=True)
+    com_vmax = t.Float(0.0).tag(sync=True)
+    com_units = t.Unicode("").tag(sync=True)
+    phase = t.Bytes(b"").tag(sync=True)
+    phase_range = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
+    phase_units = t.Unicode("").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sent: dict[str, np.ndarray] = {}
+        self._geometry_handler: Callable[[float, float], None] | None = None
+        self.on_msg(self._on_custom_msg)
+
+    def set_image(self, name: str, array: np.ndarray) -> bool:
+        """Send ``array`` as the float32 buffer trait ``name`` unless it equals the last one sent.
+
+        Returns
+        -------
+        bool
+            Whether a new buffer was assigned (and so will be sent).
+        """
+        if name not in IMAGE_TRAITS:
+            raise ValueError(f"unknown image trait {name!r}; expected one of {IMAGE_TRAITS}")
+        last = self._sent.get(name)
+        if last is not None and (
+            last is array or (last.shape == array.shape and np.array_equal(last, array))
+        ):
+            return False
+        self._sent[name] = array
+        setattr(self, name, float32_bytes(array))
+        return True
+
+    def on_geometry(self, handler: Callable[[float, float], None]) -> None:
+        """Call ``handler(inner, outer)`` for each ring-drag request from the browser.
+
+        The view is answered (``{"type": "ack", "seq": n}``) after the handler returns or fails.
+        """
+        self._geometry_handler = handler
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "geometry":
+            return
+        try:
+            if self._geometry_handler is not None:
+                self._geometry_handler(float(content["inner"]), float(content["outer"]))
+        finally:
+            self.send({"type": "ack", "seq": content.get("seq")})

@@ -1,0 +1,185 @@
+// The detector panel: log mean diffraction pattern, the segment overlay (computed here from the
+// geometry with the formula of geometry.js) and the inner/outer rings, draggable.
+//
+// Dragging a ring redraws locally at once and asks the kernel for the new radii through a
+// RequestGate (custom message {type: "geometry", seq, inner, outer}; the kernel answers
+// {type: "ack", seq} after its update), so at most one request is in flight and the newest
+// radii always win. Until the answer to the last request arrives the dragged radii are drawn
+// instead of the model's.
+
+import { logGrayRGBA, segmentRGBA } from "./colormaps.js";
+import { centerOnScreen, detectorLabels, elementAt, hitRing, radiusAt } from "./geometry.js";
+import { RequestGate } from "./flow.js";
+import { checksumOf, fmt, h, makePanel, putRGBA, setScaleBar, setSize, unitLabel } from "./dom.js";
+
+const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
+const RINGS = ["inner", "outer"];
+
+export class DetectorPanel {
+  /**
+   * @param model  the anywidget model
+   * @param onChange called after the overlay was redrawn (e.g. to update data attributes)
+   */
+  constructor(model, onChange) {
+    this.model = model;
+    this.onChange = onChange;
+    this.panel = makePanel("detector", "mean diffraction (log) and detector");
+    this.image = h("canvas", "dpc-image", { "data-testid": "detector-image" });
+    this.labels = h("canvas", "dpc-segments", { "data-testid": "detector-segments" });
+    this.rings = h("canvas", "dpc-rings", { "data-testid": "detector-rings" });
+    this.handles = {};
+    for (const name of RINGS) {
+      this.handles[name] = h("div", "dpc-handle", {
+        "data-ring": name,
+        "data-testid": `ring-handle-${name}`,
+        title: `drag to change the ${name} radius`,
+      });
+    }
+    this.panel.stack.append(this.image, this.labels, this.rings, ...Object.values(this.handles));
+    this.pattern = new Float32Array(0);
+    this.local = null; // radii being dragged, drawn until the kernel has answered
+    this.dragging = null;
+    this.gate = new RequestGate((value, seq) => model.send({ type: "geometry", seq, ...value }));
+    this.listen();
+  }
+
+  /** The geometry to draw: the model's, with radii being dragged on top. */
+  geometry() {
+    const m = this.model;
+    const [rows, cols] = m.get("detector_shape");
+    const size = m.get("panel_size");
+    return {
+      rows,
+      cols,
+      s: size / Math.max(rows, cols, 1),
+      center: m.get("center"),
+      sampling: m.get("detector_sampling"),
+      units: m.get("detector_units"),
+      inner: m.get("inner"),
+      outer: m.get("outer"),
+      segments: m.get("segments"),
+      rotationDeg: m.get("rotation"),
+      comMask: m.get("com_mask"),
+      ...this.local,
+    };
+  }
+
+  drawPattern(data) {
+    const g = this.geometry();
+    this.pattern = data;
+    const vmax = this.model.get("pattern_vmax");
+    const n = g.rows * g.cols;
+    putRGBA(this.image, logGrayRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    this.image.setAttribute("data-checksum", checksumOf(data));
+    this.image.setAttribute("data-vmax", String(vmax));
+    setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
+    setScaleBar(this.panel, g.sampling, g.units, g.cols, g.s);
+  }
+
+  drawOverlay() {
+    const g = this.geometry();
+    const n = g.rows * g.cols;
+    const labels = detectorLabels(g);
+    putRGBA(this.labels, segmentRGBA(labels, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    this.drawRings(g);
+    this.onChange(g);
+  }
+
+  drawRings(g) {
+    const width = Math.round(g.cols * g.s);
+    const height = Math.round(g.rows * g.s);
+    this.rings.width = width;
+    this.rings.height = height;
+    const [x0, y0] = centerOnScreen(g.center, g.s);
+    const toScreen = (r) => (r / g.sampling) * g.s;
+    for (const name of RINGS) {
+      const style = this.handles[name].style;
+      style.left = `${x0 + toScreen(g[name])}px`;
+      style.top = `${y0}px`;
+    }
+    const ctx = this.rings.getContext("2d");
+    if (!ctx) return;
+    ctx.clearRect(0, 0, width, height);
+    const circle = (r, colour, dash) => {
+      if (!Number.isFinite(r)) return;
+      ctx.beginPath();
+      ctx.setLineDash(dash);
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = 1.5;
+      ctx.arc(x0, y0, toScreen(r), 0, 2 * Math.PI);
+      ctx.stroke();
+    };
+    circle(g.inner, "rgba(255, 255, 255, 0.95)", []);
+    circle(g.outer, "rgba(255, 255, 255, 0.95)", []);
+    if (g.comMask && g.comMask.length === 2) {
+      circle(g.comMask[0], "rgba(0, 255, 255, 0.9)", [4, 3]);
+      circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
+    }
+    ctx.setLineDash([]);
+  }
+
+  /** The kernel answered request seq. */
+  answer(seq) {
+    this.gate.answer(seq);
+    this.settle();
+  }
+
+  /** Drop the dragged radii once the drag has ended and every request was answered. */
+  settle() {
+    if (this.dragging === null && !this.gate.busy && this.local !== null) {
+      this.local = null;
+      this.drawOverlay();
+    }
+  }
+
+  /** Pointer position in CSS px relative to the top-left of the image. */
+  position(event) {
+    const rect = this.panel.stack.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+
+  listen() {
+    const stack = this.panel.stack;
+    stack.addEventListener("pointerdown", (event) => {
+      const g = this.geometry();
+      const [left, top] = this.position(event);
+      const name = event.target.dataset?.ring ??
+        hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      if (!name) return;
+      this.dragging = name;
+      this.local = { inner: g.inner, outer: g.outer };
+      event.target.setPointerCapture?.(event.pointerId);
+      event.preventDefault();
+    });
+    stack.addEventListener("pointermove", (event) => {
+      const g = this.geometry();
+      const [left, top] = this.position(event);
+      if (this.dragging !== null) {
+        this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.s, g.sampling) };
+        this.drawOverlay();
+        this.gate.request({ ...this.local });
+        return;
+      }
+      const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      this.rings.style.cursor = near ? "ew-resize" : "crosshair";
+      const element = elementAt(left, top, g.s, g.rows, g.cols);
+      if (element) this.panel.readout.textContent = this.readout(g, ...element);
+    });
+    const end = () => {
+      if (this.dragging === null) return;
+      this.dragging = null;
+      this.settle();
+    };
+    stack.addEventListener("pointerup", end);
+    stack.addEventListener("pointercancel", end);
+  }
+
+  readout(g, i, j) {
+    const dx = i - g.center[0];
+    const dy = j - g.center[1];
+    const u = unitLabel(g.units);
+    const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
+    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ` +
+      `${fmt(this.pattern[i * g.cols + j])}`;
+  }
+}

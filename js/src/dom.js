@@ -1,0 +1,83 @@
+// Small DOM helpers shared by the panels: elements, canvases, read-outs and scale bars.
+
+import { scaleBarLength } from "./geometry.js";
+import { fnv1a } from "./checksum.js";
+
+/** Create an element with classes and attributes. */
+export function h(tag, className, attrs = {}) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
+  return el;
+}
+
+/** Float32Array over the bytes of a synced binary trait (DataView, ArrayBuffer or null). */
+export function asFloat32(value) {
+  if (!value) return new Float32Array(0);
+  const buffer = value.buffer ?? value;
+  const offset = value.byteOffset ?? 0;
+  const length = value.byteLength ?? buffer.byteLength;
+  if (offset % 4 === 0) return new Float32Array(buffer, offset, Math.floor(length / 4));
+  return new Float32Array(buffer.slice(offset, offset + length));
+}
+
+/** Checksum of a Float32Array's bytes (as data-checksum). */
+export function checksumOf(array) {
+  return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+}
+
+/** Put rgba (rows x cols x 4 bytes) on a native-resolution canvas. */
+export function putRGBA(canvas, rgba, rows, cols) {
+  canvas.width = cols;
+  canvas.height = rows;
+  const ctx = canvas.getContext("2d");
+  if (!ctx) return;
+  const image = ctx.createImageData(cols, rows);
+  image.data.set(rgba);
+  ctx.putImageData(image, 0, 0);
+}
+
+/** Set the CSS size of elements (canvases and stacks) in px. */
+export function setSize(width, height, ...elements) {
+  for (const el of elements) {
+    el.style.width = `${width}px`;
+    el.style.height = `${height}px`;
+  }
+}
+
+/** A number for read-outs: 4 significant digits, exponent for very large or small values. */
+export function fmt(value) {
+  if (!Number.isFinite(value)) return String(value);
+  const a = Math.abs(value);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return value.toExponential(3);
+  return String(Number(value.toPrecision(4)));
+}
+
+/** Units label: "A" is shown as the Angstrom sign, "A^-1" as 1/A. */
+export function unitLabel(units) {
+  return units === "A" ? "\u00c5" : units === "A^-1" ? "\u00c5\u207b\u00b9" : units;
+}
+
+/** A panel: title, a stack for canvases, a scale bar and a hover read-out. */
+export function makePanel(name, title) {
+  const root = h("div", "dpc-panel", { "data-panel": name });
+  const titleEl = h("div", "dpc-title");
+  titleEl.textContent = title;
+  const stack = h("div", "dpc-stack");
+  const scalebar = h("div", "dpc-scalebar");
+  const bar = h("div", "dpc-scalebar-bar");
+  const label = h("span", "dpc-scalebar-label");
+  scalebar.append(bar, label);
+  const readout = h("div", "dpc-readout");
+  readout.textContent = "\u00a0";
+  root.append(titleEl, stack, scalebar, readout);
+  return { root, titleEl, stack, scalebar, bar, label, readout };
+}
+
+/** Update a scale bar for a field of nPixels pixels of pixelSize units shown at scale s. */
+export function setScaleBar(panel, pixelSize, units, nPixels, s) {
+  const length = scaleBarLength(pixelSize, nPixels);
+  panel.scalebar.setAttribute("data-length", String(length));
+  panel.bar.style.width = `${(length / pixelSize) * s}px`;
+  panel.label.textContent = `${fmt(length)} ${unitLabel(units)}`;
+}

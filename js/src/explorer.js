@@ -1,0 +1,12 @@
+// anywidget entry point of the DPC explorer's canvas view (bundled by `npm run build` into
+// dpc_widgets/static/explorer.js, with explorer.css next to it).
+
+import "./explorer.css";
+import { ExplorerView } from "./view.js";
+
+function render({ model, el }) {
+  const view = new ExplorerView(model, el);
+  return () => view.destroy();
+}
+
+export default { render };

@@ -1,0 +1,94 @@
+// The explorer's canvas view: all panels of one model. Trait changes mark panels dirty and one
+// microtask later each dirty panel is redrawn once, so a batch of buffers from one kernel update
+// gives one redraw. After each redraw the root's data-version goes up by one.
+
+import { DetectorPanel } from "./detector.js";
+import { ComPanel, ImagePanel, SegmentsPanel, scanInfo } from "./panels.js";
+import { asFloat32, h } from "./dom.js";
+
+const TRIGGERS = {
+  pattern: ["pattern", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "panel_size"],
+  segments: ["segment_images", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+};
+
+export class ExplorerView {
+  constructor(model, el) {
+    this.model = model;
+    this.root = h("div", "dpc-view", { "data-testid": "dpc-view", "data-version": 0, "data-pending": 0 });
+    this.version = 0;
+    const getScan = () => scanInfo(model, model.get("panel_size"));
+    this.detector = new DetectorPanel(model, (g) => this.describe(g));
+    this.segments = new SegmentsPanel(getScan);
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", getScan);
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", getScan);
+    this.comColor = new ComPanel(getScan);
+    this.phase = new ImagePanel("phase", "phase", getScan);
+    for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
+      this.root.append(panel.panel.root);
+    }
+    el.append(this.root);
+    this.dirty = new Set(Object.keys(TRIGGERS));
+    this.scheduled = false;
+    this.handlers = [];
+    for (const [group, keys] of Object.entries(TRIGGERS)) {
+      for (const key of keys) this.on(`change:${key}`, () => this.mark(group));
+    }
+    this.on("msg:custom", (msg) => {
+      if (msg?.type === "ack") {
+        this.detector.answer(msg.seq);
+        this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+      }
+    });
+    this.flush();
+  }
+
+  on(event, handler) {
+    this.model.on(event, handler);
+    this.handlers.push([event, handler]);
+  }
+
+  mark(group) {
+    this.dirty.add(group);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  flush() {
+    this.scheduled = false;
+    const m = this.model;
+    const size = m.get("panel_size");
+    const dirty = this.dirty;
+    this.dirty = new Set();
+    if (dirty.has("pattern")) this.detector.drawPattern(asFloat32(m.get("pattern")));
+    if (dirty.has("overlay")) this.detector.drawOverlay();
+    if (dirty.has("segments")) this.segments.draw(asFloat32(m.get("segment_images")), m.get("segment_ranges"), size);
+    if (dirty.has("com")) {
+      const com = asFloat32(m.get("com"));
+      const n = com.length / 2;
+      const [rx, ry] = m.get("com_ranges").length === 2 ? m.get("com_ranges") : [[0, 0], [0, 0]];
+      this.comX.draw(com.subarray(0, n), rx, m.get("com_units"));
+      this.comY.draw(com.subarray(n), ry, m.get("com_units"));
+      this.comColor.draw(com, m.get("com_vmax"), m.get("com_units"));
+    }
+    if (dirty.has("phase")) this.phase.draw(asFloat32(m.get("phase")), m.get("phase_range"), m.get("phase_units"));
+    this.version += 1;
+    this.root.setAttribute("data-version", this.version);
+    this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+  }
+
+  /** Write the drawn detector geometry into data attributes (for tests and styling). */
+  describe(g) {
+    for (const key of ["inner", "outer", "segments"]) this.root.setAttribute(`data-${key}`, String(g[key]));
+    this.root.setAttribute("data-rotation", String(g.rotationDeg));
+    this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
+  }
+
+  destroy() {
+    for (const [event, handler] of this.handlers) this.model.off(event, handler);
+    this.root.remove();
+  }
+}

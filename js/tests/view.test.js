@@ -1,0 +1,179 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import widget from "../src/explorer.js";
+import { fnv1a } from "../src/checksum.js";
+import { PALETTE } from "../src/colormaps.js";
+
+// jsdom has no 2D canvas: a mock context keeps the last image put on each canvas.
+const drawn = new WeakMap();
+beforeEach(() => {
+  HTMLCanvasElement.prototype.getContext = function getContext() {
+    const canvas = this;
+    return {
+      createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
+      putImageData: (image) => drawn.set(canvas, image),
+      clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, arc() {}, stroke() {}, setLineDash() {},
+    };
+  };
+});
+
+const f32 = (values) => new DataView(Float32Array.from(values).buffer);
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+function fakeModel(overrides = {}) {
+  const rows = 3;
+  const cols = 4;
+  const n = rows * cols;
+  const state = {
+    panel_size: 120,
+    pattern: f32(Array.from({ length: 100 }, (_, k) => k)),
+    pattern_vmax: 99,
+    detector_shape: [10, 10],
+    center: [5, 5],
+    detector_sampling: 1,
+    detector_units: "mrad",
+    inner: 1,
+    outer: 4,
+    segments: 4,
+    rotation: 0,
+    com_mask: [],
+    scan_shape: [rows, cols],
+    scan_sampling: 0.5,
+    scan_units: "A",
+    segment_images: f32(Array.from({ length: 4 * n }, (_, k) => k)),
+    segment_ranges: [[0, 11], [12, 23], [24, 35], [36, 47]],
+    com: f32(Array.from({ length: 2 * n }, (_, k) => (k % 5) - 2)),
+    com_ranges: [[-2, 2], [-2, 2]],
+    com_vmax: 2,
+    com_units: "A^-1",
+    phase: f32(Array.from({ length: n }, (_, k) => k / 10)),
+    phase_range: [0, 1.1],
+    phase_units: "rad",
+    ...overrides,
+  };
+  const handlers = {};
+  return {
+    sent: [],
+    get: (key) => state[key],
+    on: (event, handler) => (handlers[event] ??= []).push(handler),
+    off: (event, handler) => {
+      handlers[event] = (handlers[event] ?? []).filter((h) => h !== handler);
+    },
+    send(msg) {
+      this.sent.push(msg);
+    },
+    /** Set traits like a kernel state message: change events for every key. */
+    update(values) {
+      Object.assign(state, values);
+      for (const key of Object.keys(values)) for (const h of handlers[`change:${key}`] ?? []) h();
+    },
+    emit: (event, ...args) => (handlers[event] ?? []).forEach((h) => h(...args)),
+  };
+}
+
+function renderView(model) {
+  const el = document.createElement("div");
+  document.body.append(el);
+  const cleanup = widget.render({ model, el });
+  return { el, cleanup, root: el.querySelector('[data-testid="dpc-view"]') };
+}
+
+const pointer = (type, target, clientX, clientY) =>
+  target.dispatchEvent(new PointerEvent(type, { clientX, clientY, bubbles: true, pointerId: 1 }));
+
+describe("explorer view", () => {
+  it("builds the documented panels and canvases", () => {
+    const { root } = renderView(fakeModel());
+    const panels = [...root.querySelectorAll(".dpc-panel")].map((p) => p.dataset.panel);
+    expect(panels).toEqual(["detector", "segments", "com-x", "com-y", "com-color", "phase"]);
+    const detector = root.querySelector('[data-panel="detector"]');
+    for (const cls of ["dpc-image", "dpc-segments", "dpc-rings"]) {
+      expect(detector.querySelector(`canvas.${cls}`)).not.toBeNull();
+    }
+    expect([...detector.querySelectorAll(".dpc-handle")].map((h) => h.dataset.ring)).toEqual(["inner", "outer"]);
+    expect(root.querySelectorAll('[data-panel="segments"] canvas.dpc-image').length).toBe(4);
+    expect(root.querySelector("canvas.dpc-quiver")).not.toBeNull();
+    expect(root.querySelector("canvas.dpc-wheel")).not.toBeNull();
+    expect(root.dataset.version).toBe("1");
+    expect([root.dataset.inner, root.dataset.outer, root.dataset.segments]).toEqual(["1", "4", "4"]);
+  });
+
+  it("draws native-resolution images with checksums of the data", () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const phase = root.querySelector('[data-panel="phase"] canvas.dpc-image');
+    expect([phase.width, phase.height]).toEqual([4, 3]); // cols x rows
+    const bytes = new Uint8Array(model.get("phase").buffer);
+    expect(phase.dataset.checksum).toBe(fnv1a(bytes));
+    const pixels = drawn.get(phase).data;
+    expect([pixels[0], pixels[4 * 11]]).toEqual([0, 255]); // 0 -> black, 1.1 -> white
+    const segment2 = root.querySelector('[data-panel="segments"] canvas[data-index="2"]');
+    expect(segment2.dataset.checksum).toBe(fnv1a(new Uint8Array(model.get("segment_images").buffer, 2 * 48, 48)));
+    // 2 columns of 58 px tiles; the longer side (4 columns) fills a tile
+    expect([segment2.style.width, segment2.style.height]).toEqual(["58px", "43.5px"]);
+  });
+
+  it("paints the segment overlay from the geometry", () => {
+    const { root } = renderView(fakeModel());
+    const overlay = drawn.get(root.querySelector("canvas.dpc-segments")).data;
+    const at = (i, j) => Array.from(overlay.slice(4 * (i * 10 + j), 4 * (i * 10 + j) + 4));
+    expect(at(7, 5)).toEqual([...PALETTE[0], 255]); // 2 rows below the centre: +x: segment 0
+    expect(at(5, 7)).toEqual([...PALETTE[1], 255]); // to the right: +y: segment 1
+    expect(at(5, 5)[3]).toBe(0); // centre: inside the inner radius
+  });
+
+  it("redraws once per batch of trait changes and follows N", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const n = 12;
+    model.update({
+      segment_images: f32(Array.from({ length: 9 * n }, (_, k) => k)),
+      segment_ranges: Array.from({ length: 9 }, () => [0, 100]),
+      segments: 9,
+      phase: f32(Array(n).fill(0.5)),
+    });
+    expect(root.dataset.version).toBe("1");
+    await tick();
+    expect(root.dataset.version).toBe("2");
+    expect(root.querySelectorAll('[data-panel="segments"] canvas.dpc-image').length).toBe(9);
+    expect(root.dataset.segments).toBe("9");
+  });
+
+  it("drags a ring with at most one request in flight, latest value wins", () => {
+    const model = fakeModel(); // 10 px detector at 12 CSS px per pixel, centre (5, 5)
+    const { root } = renderView(model);
+    const rings = root.querySelector("canvas.dpc-rings");
+    const x0 = 66; // (5 + 0.5) * 12
+    pointer("pointerdown", rings, x0 + 48, x0); // on the outer ring (4 px = 48 CSS px)
+    for (const r of [4.5, 5, 5.5, 6]) pointer("pointermove", rings, x0 + r * 12, x0);
+    expect(model.sent).toEqual([{ type: "geometry", seq: 1, inner: 1, outer: 4.5 }]);
+    expect(root.dataset.outer).toBe("6"); // drawn locally at once
+    expect(root.dataset.pending).toBe("1");
+    model.emit("msg:custom", { type: "ack", seq: 1 });
+    expect(model.sent.at(-1)).toEqual({ type: "geometry", seq: 2, inner: 1, outer: 6 });
+    pointer("pointerup", rings, x0 + 72, x0);
+    model.update({ outer: 6 });
+    model.emit("msg:custom", { type: "ack", seq: 2 });
+    expect(model.sent.length).toBe(2);
+    expect(root.dataset.pending).toBe("0");
+    expect(root.querySelector('.dpc-handle[data-ring="outer"]').style.left).toBe(`${x0 + 72}px`);
+  });
+
+  it("shows a read-out on hover and a scale bar", () => {
+    const { root } = renderView(fakeModel());
+    const phase = root.querySelector('[data-panel="phase"]');
+    const canvas = phase.querySelector("canvas");
+    const event = new MouseEvent("pointermove", { bubbles: true });
+    Object.defineProperties(event, { offsetX: { value: 35 }, offsetY: { value: 65 } }); // s = 30
+    canvas.dispatchEvent(event);
+    expect(phase.querySelector(".dpc-readout").textContent).toBe("x 1 \u00c5, y 0.5 \u00c5: 0.9 rad");
+    expect(phase.querySelector(".dpc-scalebar").dataset.length).toBe("0.5");
+  });
+
+  it("removes its DOM and listeners on cleanup", () => {
+    const model = fakeModel();
+    const { el, cleanup } = renderView(model);
+    cleanup();
+    expect(el.children.length).toBe(0);
+    model.update({ phase: f32(Array(12).fill(1)) });
+  });
+});

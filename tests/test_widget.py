@@ -1,0 +1,587 @@
+"""The DPC explorer widget without a kernel: controls -> core -> view buffers, flow, errors, export.
+
+ipywidgets models work without a kernel (their comm is a DummyComm); messages the view would
+send are captured by replacing its ``_send``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import pathlib
+import struct
+import zlib
+
+import h5py
+import numpy as np
+import pytest
+
+import dpc_widgets
+from dpc_widgets import Datacube, SegmentedDetector
+from dpc_widgets.detectors import pixel_geometry, segment_labels
+from dpc_widgets.widgets import Explorer, Settings, render
+from dpc_widgets.widgets.controls import NAMES
+from dpc_widgets.widgets.export import png_bytes
+from dpc_widgets.widgets.flow import LatestWins
+
+FIXTURE = pathlib.Path(__file__).parents[1] / "js" / "tests" / "fixtures" / "python_reference.json"
+
+
+@pytest.fixture(scope="module")
+def sim_cube() -> Datacube:
+    return dpc_widgets.simulate().cube
+
+
+@pytest.fixture
+def explorer(sim_cube) -> Explorer:
+    return Explorer(sim_cube)
+
+
+def f32(array) -> bytes:
+    return np.ascontiguousarray(array, dtype="<f4").tobytes()
+
+
+def record_messages(view) -> list[tuple[dict, list]]:
+    """Capture the comm messages (state updates and custom messages) the view sends."""
+    sent: list[tuple[dict, list]] = []
+    view._send = lambda msg, buffers=None: sent.append((msg, list(buffers or [])))
+    return sent
+
+
+def state_updates(sent) -> list[dict]:
+    return [msg["state"] for msg, _ in sent if msg.get("method") == "update"]
+
+
+def count_runs(ex: Explorer, monkeypatch) -> list:
+    """Record the detector of every DPC.run call the explorer makes."""
+    calls: list = []
+    run = ex.dpc.run
+
+    def counting_run(detector, **kwargs):
+        calls.append(detector)
+        return run(detector, **kwargs)
+
+    monkeypatch.setattr(ex.dpc, "run", counting_run)
+    return calls
+
+
+def expected_result(ex: Explorer):
+    settings = ex.settings
+    return ex.dpc.run(settings.detector(), **settings.run_kwargs())
+
+
+def assert_view_matches(ex: Explorer) -> None:
+    """Every buffer of the view equals the core's result for the controls' settings."""
+    result = expected_result(ex)
+    assert ex.results is result
+    view, clip = ex.view, ex.settings.clip
+    assert view.segment_images == f32(result.segment_images)
+    assert view.com == f32(result.com_rotated)
+    assert view.phase == f32(result.phase)
+    assert view.pattern == f32(ex.dpc.mean_pattern())
+    assert view.segment_ranges == [
+        list(render.clip_range(im, clip)) for im in result.segment_images
+    ]
+    assert view.phase_range == list(render.clip_range(result.phase, clip))
+    assert view.com_vmax == render.magnitude_max(result.com_rotated, clip)
+    assert (view.inner, view.outer) == (ex.inner.value, ex.outer.value)
+    assert (view.segments, view.rotation) == (ex.segments.value, ex.rotation.value)
+
+
+# ---------------------------------------------------------------------- construction
+def test_explorer_wraps_datacube_array_and_path(sim_cube, tmp_path):
+    ex = Explorer(sim_cube)
+    assert ex.dpc.cube is sim_cube
+    assert "dpc-explorer" in ex._dom_classes
+    assert_view_matches(ex)
+    assert len(ex.view.segment_images) == 4 * 32 * 32 * 4  # float32, N x Rx x Ry
+    assert ex.view.detector_shape == [96, 96] and ex.view.scan_shape == [32, 32]
+    array = np.asarray(sim_cube.data)
+    before = array.copy()
+    wrapped = Explorer(array, energy=200e3, detector_sampling=1.07, detector_units="mrad")
+    assert wrapped.dpc.cube.detector_units == "mrad"
+    assert "mrad" in wrapped.inner.description
+    path = tmp_path / "cube.npy"
+    np.save(path, array)
+    loaded = Explorer(path, inner=5.0, outer=12.0)
+    assert loaded.results.segment_images.shape == (4, 32, 32)
+    assert f"load({str(path)!r})" in loaded.code()
+    np.testing.assert_array_equal(array, before)  # input never modified
+
+
+def test_controls_are_attributes_with_css_classes(explorer):
+    for name in NAMES:
+        control = getattr(explorer, name)
+        assert control is getattr(explorer.controls, name)
+        assert f"dpc-ctl-{name}" in control._dom_classes
+    assert explorer.inner.description == "inner (mrad)"
+    assert explorer.high_pass.description == "high-pass (1/A)"
+    # default annulus around the bright-field disc (20 mrad probe): 0.5x and 1.25x its radius
+    assert 8 < explorer.inner.value < 12 and 22 < explorer.outer.value < 28
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "error", "match"),
+    [
+        (object(), {}, TypeError, "Datacube, a file path or a 4D array, got object"),
+        ("cube", {"energy": 1.0}, TypeError, r"options \['energy'\] only apply"),
+        ("cube", {"inner": 30.0, "outer": 10.0}, ValueError, "inner radius 30.0 must be smaller"),
+        ("cube", {"com_source": "magic"}, ValueError, "com_source must be one of .* 'magic'"),
+        ("cube", {"segments": 1}, ValueError, "at least 2 segments, got 1"),
+        ("/no/such/file.h5", {}, FileNotFoundError, "no/such/file.h5"),
+    ],
+)
+def test_bad_construction_raises(sim_cube, data, options, error, match):
+    with pytest.raises(error, match=match):
+        Explorer(sim_cube if data == "cube" else data, **options)
+
+
+# ---------------------------------------------------------------------- controls -> views
+CHANGES = [
+    # (control values to set, image traits that must be resent)
+    ({"inner": 6.0}, {"segment_images", "com", "phase"}),
+    ({"outer": 20.0}, {"segment_images", "com", "phase"}),
+    ({"segments": 8}, {"segment_images", "com", "phase"}),
+    ({"rotation": 30.0}, {"segment_images", "com", "phase"}),
+    ({"com_source": "monolithic"}, {"com", "phase"}),
+    ({"com_source": "pixelated"}, {"com", "phase"}),
+    ({"com_source": "pixelated", "com_mask": True, "com_range": (5.0, 15.0)}, {"com", "phase"}),
+    ({"com_source": "pixelated", "descan": "plane"}, {"com", "phase"}),
+    ({"auto_rotation": False, "scan_rotation": 10.0}, {"com", "phase"}),
+    ({"auto_rotation": False, "transpose": True}, {"com", "phase"}),
+    ({"method": "iterative"}, {"phase"}),
+    ({"padding": 1}, {"phase"}),
+    ({"high_pass": 0.05}, {"phase"}),
+    ({"low_pass": 0.5}, {"phase"}),
+    ({"clip": 5.0}, set()),
+]
+
+
+@pytest.mark.parametrize(("values", "resent"), CHANGES)
+def test_control_updates_the_right_buffers(explorer, values, resent):
+    ex = explorer
+    before = {name: getattr(ex.view, name) for name in ("segment_images", "com", "phase")}
+    sent = record_messages(ex.view)
+    with ex.hold():
+        for name, value in values.items():
+            getattr(ex, name).value = value
+    assert_view_matches(ex)
+    updates = state_updates(sent)
+    assert len(updates) <= 1  # one update = one message
+    changed = {k for k in ("segment_images", "com", "phase") if getattr(ex.view, k) != before[k]}
+    assert changed == resent
+    buffers = [b for _, bufs in sent for b in bufs]
+    assert len(buffers) == len(resent)  # only changed images travel as binary buffers
+    if "segments" in values:
+        assert len(ex.view.segment_ranges) == values["segments"]
+        assert len(ex.view.segment_images) == values["segments"] * 32 * 32 * 4
+    if values.get("com_mask"):
+        assert ex.view.com_mask == [5.0, 15.0]
+    if "clip" in values:
+        assert updates and "phase_range" in updates[0] and "phase" not in updates[0]
+
+
+def test_auto_rotation_shows_solved_angle_and_manual_override(explorer):
+    ex = explorer
+    solved = ex.results.rotation
+    assert ex.results.angle_deg == solved.angle_deg
+    assert f"{solved.angle_deg:.1f}" in ex.controls.rotation_info.value
+    assert ex.scan_rotation.value == pytest.approx(solved.angle_deg, abs=0.05)
+    assert ex.scan_rotation.disabled and ex.transpose.disabled
+    ex.auto_rotation.value = False
+    assert not ex.scan_rotation.disabled
+    ex.scan_rotation.value = -20.0
+    assert ex.results.angle_deg == -20.0 and ex.results.transpose is False
+    assert_view_matches(ex)
+
+
+def test_unchanged_settings_do_not_recompute_or_resend(explorer, monkeypatch):
+    ex = explorer
+    sent = record_messages(ex.view)
+    calls = count_runs(ex, monkeypatch)
+    ex.inner.value = ex.inner.value  # no change: no observer call
+    ex.scan_rotation.value = 0.0  # ignored while the rotation is automatic
+    assert calls == []
+    assert not any(bufs for _, bufs in sent)
+    assert not any(k in u for u in state_updates(sent) for k in ("com", "phase"))
+
+
+# ---------------------------------------------------------------------- flow control
+def test_latest_wins_coalesces_a_burst_while_busy():
+    state = {"value": 0}
+    computed = []
+
+    def update():
+        computed.append(state["value"])
+        if len(computed) == 1:  # requests arriving while the first update runs
+            for value in range(1, 21):
+                state["value"] = value
+                flow.request()
+
+    flow = LatestWins(update)
+    flow.request()
+    assert computed == [0, 20]  # the burst of 20 collapsed into one run with the latest value
+    with flow.hold():
+        for value in range(30, 40):
+            state["value"] = value
+            flow.request()
+        assert computed == [0, 20]
+    assert computed == [0, 20, 39]
+    assert not flow.busy and flow.runs == 3
+
+
+def test_explorer_computes_only_the_latest_of_a_burst(explorer, monkeypatch):
+    ex = explorer
+    calls = []
+    bursts = [np.arange(2.0, 9.0, 0.5)]
+    run = ex.dpc.run
+
+    def counting_run(detector, **kwargs):
+        calls.append(detector.inner)
+        for value in bursts.pop() if bursts else ():  # slider values arriving while busy
+            ex.inner.value = float(value)
+        return run(detector, **kwargs)
+
+    monkeypatch.setattr(ex.dpc, "run", counting_run)
+    ex.inner.value = 1.0
+    assert calls == [1.0, 8.5]
+    assert ex.results.detector.inner == 8.5 and ex.view.inner == 8.5
+    calls.clear()
+    with ex.hold():
+        for value in (3.0, 4.0, 5.0):
+            ex.inner.value = value
+        ex.outer.value = 21.0
+    assert calls == [5.0]
+
+
+def test_ring_drag_request_updates_sliders_and_is_answered(explorer, monkeypatch):
+    ex = explorer
+    sent = record_messages(ex.view)
+    calls = count_runs(ex, monkeypatch)
+    ex.view._on_custom_msg(
+        ex.view, {"type": "geometry", "seq": 7, "inner": 7.04, "outer": 19.96}, []
+    )
+    assert (ex.inner.value, ex.outer.value) == (7.0, 20.0)  # rounded to the slider step
+    assert len(calls) == 1  # both radii in one update
+    assert_view_matches(ex)
+    custom = [msg["content"] for msg, _ in sent if msg.get("method") == "custom"]
+    assert custom == [{"type": "ack", "seq": 7}]
+    kinds = [msg.get("method") for msg, _ in sent]
+    assert kinds.index("custom") > kinds.index("update")  # images arrive before the answer
+    ex.view._on_custom_msg(
+        ex.view, {"type": "geometry", "seq": 8, "inner": 30.0, "outer": 20.0}, []
+    )
+    assert "dpc-status-error" in ex.status.value  # bad drag: error shown, still answered
+    assert sent[-1][0]["content"] == {"type": "ack", "seq": 8}
+
+
+# ---------------------------------------------------------------------- errors
+def test_bad_geometry_shows_error_and_recovers(explorer, caplog):
+    ex = explorer
+    good = ex.results
+    with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
+        ex.inner.value = 40.0
+    assert "dpc-status-error" in ex.status.value
+    assert "inner radius 40.0 must be smaller than outer radius" in ex.status.value
+    assert "inner radius 40.0" in caplog.text
+    assert ex.results is good  # last good images stay
+    assert ex.view.inner == 40.0  # the ring shows what was asked for
+    ex.inner.value = 5.0
+    assert "dpc-status-ok" in ex.status.value
+    assert_view_matches(ex)
+    ex.segments.value = 1
+    assert "segmented DPC needs at least 2 segments, got 1" in ex.status.value
+    ex.com_source.value = "pixelated"  # needs no segments: recovers
+    assert "dpc-status-ok" in ex.status.value
+    assert ex.results.segment_images.shape == (1, 32, 32)
+
+
+def test_warning_goes_to_status(explorer, caplog):
+    with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
+        explorer.outer.value = 70.0  # beyond the detector edge at 51 mrad
+    assert "dpc-status-warning" in explorer.status.value
+    assert "reaches beyond the detector edge" in explorer.status.value
+    assert "beyond the detector edge" in caplog.text
+
+
+def test_failed_load_keeps_the_widget_usable(explorer, tmp_path):
+    ex = explorer
+    good = ex.results
+    ex._load_path.value = str(tmp_path / "missing.h5")
+    ex._guarded("load", ex.load, ex._load_path.value)
+    assert "load failed: FileNotFoundError" in ex.status.value
+    assert "missing.h5" in ex.status.value
+    assert ex.results is good
+    ex.inner.value = 6.0
+    assert "dpc-status-ok" in ex.status.value
+
+
+def test_load_replaces_the_data(explorer, sim_cube, tmp_path):
+    ex = explorer
+    small = np.asarray(sim_cube.data)[:16, :12]
+    path = tmp_path / "small.npy"
+    np.save(path, small)
+    ex.load(path)
+    assert ex.view.scan_shape == [16, 12]
+    assert ex.results.phase.shape == (16, 12)
+    assert ex.inner.description == "inner (px)"
+    assert_view_matches(ex)
+
+
+# ---------------------------------------------------------------------- export
+def read_png(data: bytes) -> np.ndarray:
+    """Decode the 8-bit RGBA, filter-0 PNGs that png_bytes writes."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        chunks[kind] = chunks.get(kind, b"") + data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+    cols, rows, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour) == (8, 6)
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(rows, 1 + 4 * cols)
+    assert not raw[:, 0].any()
+    return raw[:, 1:].reshape(rows, cols, 4)
+
+
+def test_export_writes_rereadable_files(explorer, tmp_path):
+    ex = explorer
+    ex.segments.value = 6
+    written = ex.save(tmp_path / "out", prefix="run1")
+    names = {p.name for p in written}
+    assert {"run1_phase.npy", "run1.h5", "run1_phase.png", "run1_com_color.png"} <= names
+    assert all(p.exists() for p in written)
+    r = ex.results
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "run1_phase.npy"), r.phase)
+    with h5py.File(tmp_path / "out" / "run1.h5", "r") as f:
+        np.testing.assert_array_equal(f["segment_images"][()], r.segment_images)
+        np.testing.assert_array_equal(f["com_rotated"][()], r.com_rotated)
+        assert json.loads(f.attrs["settings"])["segments"] == 6
+        assert f.attrs["code"] == ex.code()
+    phase_png = read_png((tmp_path / "out" / "run1_phase.png").read_bytes())
+    np.testing.assert_array_equal(phase_png, render.gray(r.phase, *ex.view.phase_range))
+    segments_png = read_png((tmp_path / "out" / "run1_segments.png").read_bytes())
+    assert segments_png.shape == (2 * 32 + 2, 3 * 32 + 4, 4)  # 6 images in a 3-column grid
+    with pytest.raises(ValueError, match=r"unknown export format\(s\) \['tif'\]"):
+        ex.save(tmp_path, formats=("tif",))
+
+
+def test_export_button_reports_in_status(explorer, tmp_path):
+    ex = explorer
+    ex._export_dir.value = str(tmp_path / "button")
+    ex._guarded("save", ex._save_clicked, ex._export_dir.value, "x")
+    assert "saved 12 files" in ex.status.value
+    ex._guarded("save", ex._save_clicked, str(tmp_path), "a/b")
+    assert "save failed: ValueError: prefix must be a non-empty file name part" in ex.status.value
+
+
+def test_png_encoder_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"uint8 of shape \(rows, cols, 4\), got float64"):
+        png_bytes(np.zeros((2, 2, 4)))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"segments": 8, "rotation": 22.5, "method": "iterative", "padding": 1},
+        {
+            "com_source": "pixelated",
+            "com_mask": True,
+            "com_range": (4.0, 30.0),
+            "descan": None,
+            "auto_rotation": False,
+            "scan_rotation": 12.5,
+            "transpose": True,
+            "low_pass": 1.0,
+            "high_pass": 0.02,
+        },
+    ],
+)
+def test_copy_as_code_reproduces_the_arrays(explorer, values):
+    ex = explorer
+    with ex.hold():
+        for name, value in values.items():
+            getattr(ex, name).value = value
+    code = ex.code()
+    assert ex.code_text.value == code
+    namespace = {"cube": ex.dpc.cube}
+    exec(code, namespace)
+    result = namespace["result"]
+    for name in ("segment_images", "com", "com_rotated", "phase"):
+        np.testing.assert_array_equal(getattr(result, name), getattr(ex.results, name))
+    assert result.angle_deg == ex.results.angle_deg
+
+
+# ---------------------------------------------------------------------- plots
+def test_plots_follow_the_results(explorer):
+    ex = explorer
+    ex.inner.value, ex.outer.value = 8.0, 24.0
+    marks = ex.plots.radius_marks.x
+    np.testing.assert_array_equal(marks, [[8.0, 8.0], [24.0, 24.0]])
+    radii, _ = ex.dpc.radial_profile()
+    np.testing.assert_array_equal(ex.plots.profile_line.x, radii)
+    rotation = ex.results.rotation
+    np.testing.assert_allclose(ex.plots.curl_lines.y[1], rotation.curve(np.arange(-180, 181), True))
+    assert ex.plots.angle_mark.x[0] == ex.results.angle_deg
+    assert ex.plots.hist_bars.y.sum() == 32 * 32
+    for name in ("profile", "curl", "hist"):
+        figure = {"hist": ex.plots.histogram}.get(name) or getattr(ex.plots, name)
+        assert f"dpc-plot-{name}" in figure._dom_classes
+
+
+# ---------------------------------------------------------------------- colour maps (render)
+def test_render_matches_documented_formulas():
+    np.testing.assert_array_equal(
+        render.gray(np.array([[-1.0, 0.0, 0.5, 1.0, np.nan, 2.0]]), 0.0, 1.0)[0, :, 0],
+        [0, 0, 128, 255, 0, 255],
+    )
+    assert render.gray(np.ones((1, 1)), 1.0, 1.0)[0, 0, 0] == 128  # flat image: mid-grey
+    assert render.log_gray(np.array([[0.0, 1000.0]]), 1000.0)[0, :, 0].tolist() == [0, 255]
+    # hue: red along +x (axis 0, drawn downwards), value = magnitude / vmax
+    com = np.array([[[1.0, 0.0, -1.0, 0.5]], [[0.0, 1.0, 0.0, 0.0]]])
+    rgb = render.complex_hsv(com, 1.0)[0, :, :3]
+    assert rgb[0].tolist() == [255, 0, 0]
+    assert rgb[1].tolist() == [128, 255, 0]  # +y: hue 1/4
+    assert rgb[2].tolist() == [0, 255, 255]  # -x: cyan
+    assert rgb[3].tolist() == [128, 0, 0]
+    wheel = render.wheel(9)
+    assert wheel[8, 4, :3].tolist() == [227, 0, 0]  # below the centre: +x: red, |v| = 8/9
+    assert wheel[0, 0, 3] == 0  # corner outside the disc
+    labels = np.array([[-1, 0, 17]])
+    rgba = render.segment_rgba(labels)
+    assert rgba[0, 0].tolist() == [0, 0, 0, 0]
+    assert rgba[0, 2].tolist() == [*render.PALETTE[1], 255]
+    assert render.fnv1a(b"") == "811c9dc5" and render.fnv1a(b"a") == "e40c292c"
+
+
+def reference_data() -> dict:
+    """Python results that the JS unit tests compare against (js/tests/fixtures)."""
+    geometries = [
+        {
+            "rows": 24,
+            "cols": 20,
+            "center": [12.0, 10.0],
+            "sampling": 1.0,
+            "inner": 3.0,
+            "outer": 9.0,
+            "segments": 4,
+            "rotationDeg": 0.0,
+        },
+        {
+            "rows": 24,
+            "cols": 24,
+            "center": [11.3, 12.7],
+            "sampling": 1.0595,
+            "inner": 2.5,
+            "outer": 10.0,
+            "segments": 7,
+            "rotationDeg": 60.0,
+        },
+        {
+            "rows": 16,
+            "cols": 16,
+            "center": [8.0, 8.0],
+            "sampling": 1.0,
+            "inner": 0.0,
+            "outer": 8.0,
+            "segments": 1,
+            "rotationDeg": 0.0,
+        },
+        {
+            "rows": 20,
+            "cols": 20,
+            "center": [10.0, 10.0],
+            "sampling": 0.5,
+            "inner": 1.0,
+            "outer": 5.0,
+            "segments": 16,
+            "rotationDeg": -30.0,
+        },
+        {
+            "rows": 18,
+            "cols": 18,
+            "center": [9.0, 9.0],
+            "sampling": 1.0,
+            "inner": 2.0,
+            "outer": 9.0,
+            "segments": 8,
+            "rotationDeg": 45.0,
+        },
+    ]
+    for g in geometries:
+        geometry = pixel_geometry((g["rows"], g["cols"]), tuple(g["center"]), g["sampling"])
+        labels = segment_labels(
+            geometry.radius,
+            geometry.angle,
+            g["inner"],
+            g["outer"],
+            g["segments"],
+            math.radians(g["rotationDeg"]),
+        )
+        g["labels"] = labels.ravel().tolist()
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(size=40), [0.0, 1.0, -3.0, 2.5]]).astype(np.float32)
+    intensities = (rng.random(40) * 1000).astype(np.float32)
+    com = rng.normal(size=(2, 1, 40)).astype(np.float32)
+    return {
+        "gray": {
+            "values": values.tolist(),
+            "vmin": -1.2,
+            "vmax": 1.7,
+            "expected": render.gray(values[None], -1.2, 1.7)[0, :, 0].tolist(),
+        },
+        "log": {
+            "values": intensities.tolist(),
+            "vmax": 900.0,
+            "expected": render.log_gray(intensities[None], 900.0)[0, :, 0].tolist(),
+        },
+        "complex": {
+            "com": com.ravel().tolist(),
+            "vmax": 1.5,
+            "expected": render.complex_hsv(com, 1.5)[0, :, :3].ravel().tolist(),
+        },
+        "wheel": {"size": 15, "expected": render.wheel(15).ravel().tolist()},
+        "geometries": geometries,
+    }
+
+
+def test_js_reference_fixture_is_current():
+    """The JS tests compare with this fixture; regenerate with DPC_WRITE_JS_FIXTURE=1."""
+    data = reference_data()
+    if os.environ.get("DPC_WRITE_JS_FIXTURE") == "1":
+        FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+        FIXTURE.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    assert json.loads(FIXTURE.read_text()) == data
+
+
+def test_view_geometry_uses_detector_formula(explorer):
+    """The view gets exactly the numbers that define SegmentedDetector's masks."""
+    ex = explorer
+    ex.rotation.value = 15.0
+    detector = SegmentedDetector(
+        ex.view.inner,
+        ex.view.outer,
+        ex.view.segments,
+        rotation=ex.view.rotation,
+        center=tuple(ex.view.center),
+    )
+    cube = ex.dpc.cube
+    np.testing.assert_array_equal(detector.labels(cube), ex.results.detector.labels(cube))
+    assert ex.view.detector_sampling == cube.detector_sampling
+    assert Settings(inner=1.0, outer=2.0).run_kwargs()["rotation"] is None
+
+
+def test_static_bundle_is_shipped():
+    """The anywidget ES module and CSS built from js/src are in the package (no node needed)."""
+    from dpc_widgets.widgets.views import STATIC, ExplorerView
+
+    bundle = (STATIC / "explorer.js").read_text()
+    for module in ("colormaps", "geometry", "flow", "detector", "panels", "view", "explorer"):
+        assert f"// src/{module}.js" in bundle
+    assert "export {" in bundle and "explorer_default as default" in bundle
+    assert ".dpc-status-error" in (STATIC / "explorer.css").read_text()
+    assert "RequestGate" in str(ExplorerView._esm)
