@@ -18,8 +18,8 @@ import numpy as np
 from ..backend import get_array_module, to_numpy
 from ..detectors import AnnularDetector, Detector, SegmentedDetector
 from ..io import Datacube
+from .engine import PolarCache
 from .integrate import integrate_fourier, integrate_iterative
-from .reductions import StreamingEngine
 from .rotation import RotationResult, rotate_com, solve_rotation
 
 DESCAN_MODES = (None, "constant", "plane")
@@ -122,7 +122,8 @@ class DPC:
 
     def _engine_for(self, center: tuple[float, float]):
         if self._engine is None or self._engine.center != center:
-            self._engine = StreamingEngine(self._cube, center, self.xp)
+            self._engine = None  # release the old cache before building the new one
+            self._engine = PolarCache(self._cube, center, self.xp)
         return self._engine
 
     def _host(self, array) -> np.ndarray:
