@@ -1,45 +1,124 @@
-"""Numba kernels of :class:`~dpc_widgets.core.engine.PolarCache` (CPU, parallel over scan positions).
+"""Numba kernels of :class:`~dpc_widgets.core.engine.PolarCache`: CPU, parallel over scan positions.
 
 Imported only when numba is installed. Every kernel adds values in exactly the order the NumPy
 path of the engine does (row by row, in the order of the given rows), so both paths return
 bit-identical results, also for floating-point data.
 
+Each kernel is serial, releases the GIL and works on a range of scan-position chunks (or tiles);
+:func:`parallel` runs the ranges on a small pool of Python threads. (Numba's own ``prange``
+thread pools spin while idle: on a busy two-core machine a spinning worker can take the core the
+caller needs and turn a 0.1 ms update into a whole scheduler time slice, 8 ms here.)
+
 Accumulator conventions: ``acc`` arrays are int64 for integer data and float64 for floating-point
-data; ``zero`` is a 0-d array of that dtype (adding it converts a value to the accumulator type).
-Integer segment sums are first gathered in a narrower ``part`` array (int32 for 8- and 16-bit data)
-that is flushed into the int64 sums every ``flush`` rows, before it could overflow.
+data. Integer segment sums are first gathered in a narrower ``part`` array (int32 for 8- and
+16-bit data) that is flushed into the int64 sums every ``flush`` rows, before it could overflow.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-# Scan positions transposed per task in the load pass: 32 uint16 values = one 64-byte cache line.
-LOAD_TILE = 32
+# Load pass: a task transposes tiles of scan positions whose rows are 64 bytes (one cache line)
+# per detector pixel; pixels are read in runs of LOAD_RUN along each pattern.
+LOAD_TILE_BYTES = 64
+LOAD_RUN = 32
+
+# Values (rows x scan positions) below which a kernel runs on the calling thread only.
+SERIAL_WORK = 2**19
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
-@njit(parallel=True, cache=True)
-def load_block(block, order, wi, wj, out, start, raw):  # pragma: no cover - compiled
-    """Copy ``block`` (n, K) into ``out[:, start:start + n]`` in pixel order ``order``.
+def threads() -> int:
+    """Number of threads the kernels use (``NUMBA_NUM_THREADS``, default: the CPU count)."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
-    Also sets ``raw[:, start:start + n]`` to the per-pattern sums of ``v``, ``v * wi`` and
-    ``v * wj`` accumulated in the sorted pixel order (``wi``, ``wj`` are already sorted).
+
+def parallel(kernel: Callable, n_items: int, *args, work: int) -> None:
+    """Run ``kernel(*args, start, stop)`` on contiguous parts of ``range(n_items)`` at once.
+
+    The calling thread runs the first part; the others go to a pool of worker threads that
+    sleep while idle. Returns when every part is done. Below ``SERIAL_WORK`` values to
+    process (``work``), handing parts to other threads costs more than it saves: one part.
+    """
+    n = min(threads(), n_items) if work >= SERIAL_WORK else 1
+    if n <= 1:
+        kernel(*args, 0, n_items)
+        return
+    bounds = [(i * n_items) // n for i in range(n + 1)]
+    pool = _worker_pool()
+    futures = [pool.submit(kernel, *args, bounds[i], bounds[i + 1]) for i in range(1, n)]
+    try:
+        kernel(*args, bounds[0], bounds[1])
+    finally:
+        for future in futures:
+            future.result()
+
+
+def _worker_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(threads() - 1, thread_name_prefix="dpc-kernels")
+        return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of the parent's threads: it starts its own pool."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def load_tile(itemsize: int) -> int:
+    """Scan positions per load tile for data of ``itemsize`` bytes."""
+    return max(8, LOAD_TILE_BYTES // itemsize)
+
+
+@njit(cache=True, nogil=True)
+def load_block(block, order, wi, wj, out, start, raw, tile, t_start, t_stop):  # pragma: no cover
+    """Copy the tiles ``t_start:t_stop`` of ``block`` (n, K) into ``out[:, start:start + n]``.
+
+    Rows go in pixel order ``order``; ``raw[:, start:start + n]`` gets the per-pattern sums of
+    ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
+    sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
+    (K, tile) buffer in detector order, whose rows are then copied out.
     """
     n, n_pix = block.shape
+    buffer = np.empty((n_pix, tile), block.dtype)
     zero = raw.dtype.type(0)
-    for t in prange((n + LOAD_TILE - 1) // LOAD_TILE):
-        p0 = t * LOAD_TILE
-        w = min(LOAD_TILE, n - p0)
-        s0 = np.zeros(w, raw.dtype)
-        s1 = np.zeros(w, raw.dtype)
-        s2 = np.zeros(w, raw.dtype)
+    s0 = np.empty(tile, raw.dtype)
+    s1 = np.empty(tile, raw.dtype)
+    s2 = np.empty(tile, raw.dtype)
+    for t in range(t_start, t_stop):
+        p0 = t * tile
+        w = min(tile, n - p0)
+        for k0 in range(0, n_pix, LOAD_RUN):
+            k1 = min(n_pix, k0 + LOAD_RUN)
+            for j in range(w):
+                for k in range(k0, k1):
+                    buffer[k, j] = block[p0 + j, k]
+        s0[:] = 0
+        s1[:] = 0
+        s2[:] = 0
         for k in range(n_pix):
-            src = order[k]
+            src = buffer[order[k]]
             a = wi[k]
             b = wj[k]
             for j in range(w):
-                x = block[p0 + j, src]
+                x = src[j]
                 out[k, start + p0 + j] = x
                 v = x + zero
                 s0[j] += v
@@ -65,17 +144,20 @@ def _add_row_twice(dst1, dst2, src):  # pragma: no cover - compiled
         dst2[j] += v
 
 
-@njit(parallel=True, cache=True)
-def update_segments(pix, rows, old, new, acc, part, flush, chunk):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def update_segments(
+    pix, rows, old, new, acc, part, flush, chunk, c_start, c_stop
+):  # pragma: no cover
     """Move rows between segments: ``acc[s] = (acc[s] - removed[s]) + added[s]``.
 
+    Over the scan-position chunks ``c_start:c_stop`` (``chunk`` positions each).
     ``removed[s]`` is the sum of the rows ``rows[t]`` of ``pix`` with ``old[t] == s`` and
     ``added[s]`` that of the rows with ``new[t] == s`` (label -1: no segment), each summed in
     the order of ``rows``. ``part`` is a 1-element array giving the partial-sum dtype.
     """
     n_labels, n_pos = acc.shape
     n_rows = rows.size
-    for c in prange((n_pos + chunk - 1) // chunk):
+    for c in range(c_start, c_stop):
         p0 = c * chunk
         p1 = min(n_pos, p0 + chunk)
         w = p1 - p0
@@ -103,16 +185,17 @@ def update_segments(pix, rows, old, new, acc, part, flush, chunk):  # pragma: no
                 acc[label, p0 + j] = (acc[label, p0 + j] - removed[label, j]) + added[label, j]
 
 
-@njit(parallel=True, cache=True)
-def update_moments(pix, rows, sign, wi, wj, acc, chunk):  # pragma: no cover - compiled
+@njit(cache=True, nogil=True)
+def update_moments(pix, rows, sign, wi, wj, acc, chunk, c_start, c_stop):  # pragma: no cover
     """Add (``sign[t] > 0``) or remove rows: ``acc = (acc - removed) + added``.
 
-    ``acc`` is (3, P): sums of ``v``, ``v * wi[t]`` and ``v * wj[t]`` over the rows; ``wi``,
-    ``wj`` are the weights of ``rows`` (same length), in ``acc``'s dtype.
+    Over the scan-position chunks ``c_start:c_stop``. ``acc`` is (3, P): sums of ``v``,
+    ``v * wi[t]`` and ``v * wj[t]`` over the rows; ``wi``, ``wj`` are the weights of ``rows``
+    (same length), in ``acc``'s dtype.
     """
     n_pos = acc.shape[1]
     zero = acc.dtype.type(0)
-    for c in prange((n_pos + chunk - 1) // chunk):
+    for c in range(c_start, c_stop):
         p0 = c * chunk
         p1 = min(n_pos, p0 + chunk)
         w = p1 - p0

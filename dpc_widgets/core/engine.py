@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
@@ -37,8 +39,10 @@ from ..io.datacube import DEFAULT_BLOCK_BYTES
 REFRESH_FACTOR = 64
 # Bytes of temporaries per step of the NumPy/CuPy path (it works on chunks of scan positions).
 _XP_CHUNK_BYTES = 16 * 2**20
-# Bytes of per-chunk partial sums the numba kernels keep hot (fits a 1 MiB L2 cache).
-_NUMBA_CHUNK_BYTES = 512 * 2**10
+# Bytes of partial sums per numba task (they stay in the L2/L3 caches).
+_NUMBA_CHUNK_BYTES = 2 * 2**20
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_SIGN = np.zeros(0, dtype=np.int8)
 
 
 def numba_available() -> bool:
@@ -110,7 +114,8 @@ class PolarCache:
     Memory: ``nbytes`` is about the cube's size (8-byte integers are stored as int64 bits; all
     others in their own dtype, native byte order). Segment membership is computed with
     :func:`dpc_widgets.detectors.segment_labels` on the sorted pixel radii and angles, so the sums
-    agree pixel for pixel with ``SegmentedDetector.masks``.
+    agree pixel for pixel with ``SegmentedDetector.masks``. Updates are serialised by a lock
+    (calls from several threads are safe, and never overlap).
     """
 
     def __init__(
@@ -133,6 +138,7 @@ class PolarCache:
         self.xp = xp
         self.use_numba = bool(use_numba)
         self.last_update = "recompute"
+        self._lock = threading.Lock()
 
         geometry = pixel_geometry(cube.detector_shape, self.center, cube.detector_sampling)
         order = np.argsort(geometry.radius.ravel(), kind="stable")
@@ -165,9 +171,7 @@ class PolarCache:
         n_pos = cube.scan_shape[0] * cube.scan_shape[1]
         self._n_pos = n_pos
         self._pix = xp.empty((order.size, n_pos), dtype=dtype)
-        raw = self._load(max_block_bytes)
-        self._total = raw  # (3, P) accumulator over the whole detector
-        self.moments = self._to_moments(raw)
+        self.moments = self._to_moments(self._load(max_block_bytes))
         self._segments: _SegmentState | None = None
         self._annulus: _AnnulusState | None = None
 
@@ -175,7 +179,7 @@ class PolarCache:
     @property
     def nbytes(self) -> int:
         """Bytes held: the pixel-major copy, the moments and the per-pixel tables."""
-        held = [self._pix, self._total, self.moments]
+        held = [self._pix, self.moments]
         if self._segments is not None:
             held.append(self._segments.sums)
         if self._annulus is not None:
@@ -201,6 +205,10 @@ class PolarCache:
             int64 for integer data, float64 for floating-point data; a new array.
         """
         key = (float(inner), float(outer), int(segments), float(rotation_rad))
+        with self._lock:
+            return self._segment_sums(key)
+
+    def _segment_sums(self, key: tuple[float, float, int, float]):
         state = self._segments
         if state is not None and state.key == key:
             self.last_update = "cached"
@@ -218,7 +226,7 @@ class PolarCache:
             )
         else:
             ranges = [(min(k0, state.k0), max(k1, state.k1))]
-        rows = np.concatenate([np.arange(a, b) for a, b in ranges]) if ranges else np.arange(0)
+        rows = np.concatenate([np.arange(a, b) for a, b in ranges] + [_NO_ROWS])
         old = self._labels[rows]
         new = self._labels_of(rows, key)
         moved = np.flatnonzero(old != new)
@@ -255,7 +263,10 @@ class PolarCache:
         array (3, P), float64
             A new array; ``dx``, ``dy`` are pixel offsets from ``center``.
         """
-        key = (float(inner), float(outer))
+        with self._lock:
+            return self._annulus_moments((float(inner), float(outer)))
+
+    def _annulus_moments(self, key: tuple[float, float]):
         state = self._annulus
         if state is not None and state.key == key:
             self.last_update = "cached"
@@ -272,11 +283,11 @@ class PolarCache:
             overlap = max(k0, state.k0) < min(k1, state.k1)
             drifted = not self._integer and state.drift_rows + moved > REFRESH_FACTOR * (k1 - k0)
             if overlap and moved < k1 - k0 and not drifted:
-                rows = np.concatenate([np.arange(a, b) for a, b, _ in pieces])
-                sign = np.concatenate([np.full(b - a, s, dtype=np.int8) for a, b, s in pieces])
+                rows = np.concatenate([np.arange(a, b) for a, b, _ in pieces] + [_NO_ROWS])
+                sign = np.concatenate(
+                    [np.full(b - a, s, np.int8) for a, b, s in pieces] + [_NO_SIGN]
+                )
                 self._move_moments(state.sums, rows, sign)
-                if k0 == k1:
-                    state.sums[...] = 0
                 state.key, state.k0, state.k1 = key, k0, k1
                 state.drift_rows += moved
                 self.last_update = "incremental"
@@ -320,17 +331,24 @@ class PolarCache:
             from . import _kernels
 
             n = sums.shape[0]
-            per_pos = 2 * n * (self._part.itemsize + self._acc.itemsize)
-            chunk = _numba_chunk(self._n_pos, per_pos)
-            _kernels.update_segments(
-                self._pix, rows.astype(np.int64), old.astype(np.int32), new.astype(np.int32),
-                sums, np.zeros(1, self._part), self._flush, chunk,
+            chunk = _numba_chunk(self._n_pos, 2 * n * (self._part.itemsize + self._acc.itemsize))
+            args = (
+                self._pix,
+                rows.astype(np.int64),
+                old.astype(np.int32),
+                new.astype(np.int32),
+                sums,
+                np.zeros(1, self._part),
+                self._flush,
+                chunk,
             )
+            work = rows.size * self._n_pos
+            _kernels.parallel(_kernels.update_segments, -(-self._n_pos // chunk), *args, work=work)
             return
         xp = self.xp
         leaving = {s: xp.asarray(rows[old == s]) for s in np.unique(old[old >= 0])}
         entering = {s: xp.asarray(rows[new == s]) for s in np.unique(new[new >= 0])}
-        for p0, p1 in _xp_chunks(self._n_pos, rows.size * self._acc.itemsize):
+        for p0, p1 in self._chunks(self._n_pos, rows.size * self._acc.itemsize):
             for s in sorted(set(leaving) | set(entering)):
                 block = sums[s, p0:p1]
                 if s in leaving:
@@ -347,26 +365,27 @@ class PolarCache:
             from . import _kernels
 
             chunk = _numba_chunk(self._n_pos, 6 * self._acc.itemsize)
-            _kernels.update_moments(
-                self._pix, rows.astype(np.int64), sign, self._wi[rows], self._wj[rows], sums,
-                chunk,
-            )
+            args = (self._pix, rows.astype(np.int64), sign, self._wi[rows], self._wj[rows], sums)
+            n_chunks = -(-self._n_pos // chunk)
+            work = 3 * rows.size * self._n_pos
+            _kernels.parallel(_kernels.update_moments, n_chunks, *args, chunk, work=work)
             return
         xp = self.xp
         parts = [(rows[sign == s], s) for s in (-1, 1) if np.any(sign == s)]
-        for p0, p1 in _xp_chunks(self._n_pos, 2 * rows.size * self._acc.itemsize):
+        for p0, p1 in self._chunks(self._n_pos, 2 * rows.size * self._acc.itemsize):
             block = sums[:, p0:p1]
             for part_rows, s in parts:
-                partial = self._weighted(self._pix[xp.asarray(part_rows), p0:p1], part_rows)
+                slab = self._pix[xp.asarray(part_rows), p0:p1]
+                partial = self._weighted(slab, self._wi[part_rows], self._wj[part_rows])
                 block = block - partial if s < 0 else block + partial
             sums[:, p0:p1] = block
 
-    def _weighted(self, slab, rows: np.ndarray):
+    def _weighted(self, slab, wi: np.ndarray, wj: np.ndarray):
         """(3, w) column sums of ``slab``, ``slab * wi`` and ``slab * wj`` (rows in order)."""
         xp = self.xp
         values = slab.astype(self._acc)
-        wi = xp.asarray(self._wi[rows])[:, None]
-        wj = xp.asarray(self._wj[rows])[:, None]
+        wi = xp.asarray(wi)[:, None]
+        wj = xp.asarray(wj)[:, None]
         return xp.stack(
             [
                 _column_sum(xp, values, self._acc),
@@ -374,6 +393,23 @@ class PolarCache:
                 _column_sum(xp, values * wj, self._acc),
             ]
         )
+
+    def _integer_moments(self, flat):
+        """(3, n) exact sums of ``v``, ``v * wi``, ``v * wj`` of integer patterns ``flat`` (n, K)
+        from their detector-row and -column sums (any order gives the same integers)."""
+        xp = self.xp
+        qx, qy = self.cube.detector_shape
+        patterns = flat.reshape(-1, qx, qy)
+        rows = patterns.sum(axis=2, dtype=np.int64)
+        cols = patterns.sum(axis=1, dtype=np.int64)
+        wi = xp.arange(qx, dtype=np.int64) - self._base[0]
+        wj = xp.arange(qy, dtype=np.int64) - self._base[1]
+        return xp.stack([rows.sum(axis=1), (rows * wi).sum(axis=1), (cols * wj).sum(axis=1)])
+
+    def _chunks(self, n_pos: int, bytes_per_pos: int) -> list[tuple[int, int]]:
+        """Scan-position ranges for the array path (larger steps on a GPU)."""
+        budget = _XP_CHUNK_BYTES if self.xp is np else 32 * _XP_CHUNK_BYTES
+        return _xp_chunks(n_pos, bytes_per_pos, budget)
 
     def _to_moments(self, raw):
         """float64 (sum v, sum v dx, sum v dy) from accumulated (sum v, sum v wi, sum v wj)."""
@@ -395,22 +431,27 @@ class PolarCache:
             if self.use_numba:
                 from . import _kernels
 
-                flat = np.ascontiguousarray(block).reshape(stop - start, n_pix)
+                flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, n_pix)
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
-                _kernels.load_block(flat, self._order, self._wi, self._wj, self._pix, start, raw)
+                tile = _kernels.load_tile(flat.itemsize)
+                n_tiles = -(-(stop - start) // tile)
+                args = (flat, self._order, self._wi, self._wj, self._pix, start, raw, tile)
+                _kernels.parallel(_kernels.load_block, n_tiles, *args, work=flat.size)
             else:
-                flat = xp.asarray(block).reshape(stop - start, n_pix).astype(self._dtype)
-                self._pix[:, start:stop] = flat[:, order].T
-                for p0, p1 in _xp_chunks(stop - start, 2 * n_pix * self._acc.itemsize):
-                    slab = self._pix[:, start + p0 : start + p1]
-                    raw[:, start + p0 : start + p1] = self._weighted(slab, self._order_rows)
+                flat = xp.asarray(block).reshape(stop - start, n_pix)
+                flat = flat.astype(self._dtype, copy=False)
+                per_pos = n_pix * (3 * self._acc.itemsize if not self._integer else 8)
+                for p0, p1 in self._chunks(stop - start, per_pos):
+                    # A contiguous transpose, then whole rows gathered in sorted order.
+                    rows = xp.ascontiguousarray(flat[p0:p1].T)[order]
+                    self._pix[:, start + p0 : start + p1] = rows
+                    if not self._integer:
+                        raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
+                if self._integer:
+                    raw[:, start:stop] = self._integer_moments(flat)
             if not self._integer:
                 _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
         return raw
-
-    @property
-    def _order_rows(self) -> np.ndarray:
-        return np.arange(self._order.size)
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -425,14 +466,21 @@ def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _numba_chunk(n_pos: int, bytes_per_pos: int) -> int:
-    """Scan positions per parallel task: partial sums stay in L2, at least 2 tasks."""
-    chunk = max(256, _NUMBA_CHUNK_BYTES // max(1, bytes_per_pos))
-    return max(1, min(chunk, -(-n_pos // 2)))
+    """Scan positions per kernel chunk: long contiguous row reads (2048 to 8192 values) with
+    the chunk's partial sums within ``_NUMBA_CHUNK_BYTES``; chunks spread evenly on threads."""
+    from . import _kernels
+
+    threads = _kernels.threads()
+    chunk = min(8192, max(2048, _NUMBA_CHUNK_BYTES // max(1, bytes_per_pos)))
+    tasks = -(-n_pos // chunk)
+    tasks = -(-tasks // threads) * threads
+    chunk = -(-n_pos // tasks)
+    return -(-chunk // 64) * 64 if chunk > 64 else chunk
 
 
-def _xp_chunks(n_pos: int, bytes_per_pos: int) -> list[tuple[int, int]]:
+def _xp_chunks(n_pos: int, bytes_per_pos: int, budget: int) -> list[tuple[int, int]]:
     """Ranges of scan positions for the array path, each at least 2 wide when ``n_pos >= 2``."""
-    width = max(2, _XP_CHUNK_BYTES // max(1, bytes_per_pos))
+    width = max(2, budget // max(1, bytes_per_pos))
     n = max(1, n_pos // width)
     bounds = [(i * n_pos) // n for i in range(n + 1)]
     return list(zip(bounds[:-1], bounds[1:], strict=True))
@@ -451,13 +499,13 @@ def _column_sum(xp: ModuleType, values, dtype: np.dtype):
 
 def _check_finite(totals, block, start: int, scan_shape: tuple[int, int]) -> None:
     """Raise ``ValueError`` naming the first scan position whose pattern is not finite."""
-    totals = np.asarray(totals.get() if hasattr(totals, "get") else totals)
+    totals = to_numpy(totals)
     bad = np.flatnonzero(~np.isfinite(totals))
     if bad.size == 0:
         return
     index = start + int(bad[0])
     rx, ry = divmod(index, scan_shape[1])
-    pattern = np.asarray(block[int(bad[0])])
+    pattern = to_numpy(block[int(bad[0])])
     if np.isfinite(pattern).all():
         raise ValueError(
             f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]}: "
