@@ -108,16 +108,9 @@ def bench_detector(dpc: DPC, step: int = 0) -> SegmentedDetector:
 
 
 def jump_detector(dpc: DPC, step: int) -> SegmentedDetector:
-    """A new geometry anywhere: N, radii and rotation all change from one step to the next."""
-    q = dpc.cube.detector_shape[0]
-    rng = np.random.default_rng(step)
-    inner = rng.uniform(0.05, 0.15) * q
-    return SegmentedDetector(
-        inner,
-        inner + rng.uniform(0.1, 0.2) * q,
-        int(rng.integers(2, 17)),
-        float(rng.uniform(0, 360)),
-    )
+    """A new geometry anywhere (N, radii and rotation), drawn like :func:`jump_geometries`."""
+    inner, outer, segments, rotation = jump_geometries(dpc.cube.detector_shape[0], 1, seed=step)[0]
+    return SegmentedDetector(inner, outer, segments, math.degrees(rotation))
 
 
 @dpc_case("DPC.segment_images, radius drag (incl. memo and float64 host copy)")

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_cube
+from _cubes import random_cube
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

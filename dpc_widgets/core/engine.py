@@ -132,7 +132,7 @@ class PolarCache:
         if use_numba and xp is not np:
             raise ValueError(f"use_numba=True needs xp=numpy, got xp={xp.__name__}")
         if use_numba and not numba_available():
-            raise ImportError("use_numba=True needs numba: pip install dpc-widgets[fast]")
+            raise ImportError("use_numba=True needs numba: pip install numba")
         self.cube = cube
         self.center = (float(center[0]), float(center[1]))
         self.xp = xp

@@ -1,0 +1,225 @@
+"""Checks of what the DPC explorer drew in the browser against what Python computed.
+
+The DOM hooks are those of ``dpc_widgets/widgets`` (``div.dpc-view``, ``canvas.dpc-image`` with
+``data-checksum``, ``.dpc-ctl-<name>`` controls). The expected pixels come from an explorer's
+current :class:`~dpc_widgets.core.DPCResult` and view traits, coloured with
+:mod:`dpc_widgets.widgets.render` (the colour maps the JS mirrors, +-1 per channel).
+
+Where the explorer lives:
+
+- JupyterLab: in the notebook's kernel; :func:`kernel_source` runs ``EXPECTED_CODE`` there.
+- Voila: its kernel accepts comm messages only, so :func:`local_source` runs the notebook's code
+  in the test process (no kernel; ipywidgets models work without one) and applies the same
+  control changes to that twin. The computation is deterministic, so checksums must agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from browser_helpers import kernel_exec, kernel_json
+
+# Defines _dpc_expected(explorer): per panel, the checksum of the float32 buffer and the RGBA
+# pixels the view must show, plus the state of the explorer's controls, result and view.
+EXPECTED_CODE = """
+import base64 as _b64
+import numpy as _np
+from dpc_widgets.widgets import render as _render
+
+
+def _dpc_expected(ex):
+    r, v = ex.results, ex.view
+
+    def enc(rgba):
+        return _b64.b64encode(_np.ascontiguousarray(rgba, dtype=_np.uint8).tobytes()).decode()
+
+    def cs(array):
+        return _render.fnv1a(_np.ascontiguousarray(array, dtype="<f4").tobytes())
+
+    mean = ex.dpc.mean_pattern()
+    com = r.com_rotated
+    canvases = {
+        "detector-image": (cs(mean), enc(_render.log_gray(mean, v.pattern_vmax))),
+        "detector-segments": (None, enc(_render.segment_rgba(r.detector.labels(ex.dpc.cube)))),
+        "com-x-image": (cs(com[0]), enc(_render.gray(com[0], *v.com_ranges[0]))),
+        "com-y-image": (cs(com[1]), enc(_render.gray(com[1], *v.com_ranges[1]))),
+        "com-color-image": (cs(com), enc(_render.complex_hsv(com, v.com_vmax))),
+        "phase-image": (cs(r.phase), enc(_render.gray(r.phase, *v.phase_range))),
+    }
+    for k, (image, limits) in enumerate(zip(r.segment_images, v.segment_ranges)):
+        canvases[f"segment-image-{k}"] = (cs(image), enc(_render.gray(image, *limits)))
+    return {
+        "controls": {name: getattr(ex, name).value for name in ("inner", "outer", "segments")},
+        "view": {"inner": v.inner, "outer": v.outer, "segments": v.segments},
+        "result": {
+            "inner": r.detector.inner,
+            "outer": r.detector.outer,
+            "segments": r.detector.n_segments,
+        },
+        "canvases": canvases,
+    }
+"""
+
+# Reads every image canvas of the first explorer view: checksum attribute and RGBA pixels.
+_READ_VIEW_JS = """
+(root) => {
+  const encode = (bytes) => {
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(text);
+  };
+  const canvases = {};
+  for (const canvas of root.querySelectorAll('canvas.dpc-image, canvas.dpc-segments')) {
+    const ctx = canvas.getContext('2d');
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    canvases[canvas.dataset.testid] = {
+      checksum: canvas.dataset.checksum || null,
+      width: canvas.width,
+      height: canvas.height,
+      rgba: encode(new Uint8Array(data.buffer)),
+    };
+  }
+  return {attrs: Object.assign({}, root.dataset), canvases};
+}
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class ViewState:
+    """One snapshot: the view's data attributes and, per canvas test id, (checksum, RGBA)."""
+
+    attrs: dict
+    canvases: dict[str, tuple[str | None, np.ndarray]]
+
+
+def _decode(text: str, shape: tuple[int, int]) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=np.uint8).reshape(*shape, 4)
+
+
+Source = Callable[[], dict]
+
+
+def kernel_source(page, name: str = "explorer") -> Source:
+    """Expected state from the explorer ``name`` in the JupyterLab notebook's kernel."""
+    kernel_exec(page, EXPECTED_CODE)
+    kind = kernel_json(page, f"type({name}).__name__")
+    assert kind == "Explorer", f"kernel variable {name!r} is a {kind}, not an Explorer"
+    return lambda: kernel_json(page, f"_dpc_expected({name})")
+
+
+def run_notebook_locally(path: Path) -> dict:
+    """Execute a notebook's code cells in a fresh namespace of this process and return it."""
+    namespace: dict = {"__name__": "__notebook__"}
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, f"{path.name}:{cell.id}", "exec"), namespace)
+    exec(compile(EXPECTED_CODE, "EXPECTED_CODE", "exec"), namespace)
+    return namespace
+
+
+def local_source(namespace: dict, name: str = "explorer") -> Source:
+    """Expected state from the explorer ``name`` of :func:`run_notebook_locally`'s namespace."""
+    explorer = namespace[name]
+    expected = namespace["_dpc_expected"]
+    return lambda: json.loads(json.dumps(expected(explorer)))
+
+
+def drawn_state(page) -> ViewState:
+    """What the browser shows now (first ``div.dpc-view`` on the page)."""
+    raw = page.locator("div.dpc-view").first.evaluate(_READ_VIEW_JS)
+    canvases = {
+        key: (value["checksum"], _decode(value["rgba"], (value["height"], value["width"])))
+        for key, value in raw["canvases"].items()
+    }
+    return ViewState(attrs=raw["attrs"], canvases=canvases)
+
+
+def expected_state(source: Source) -> tuple[dict, ViewState]:
+    """The controls, result geometry and view traits, and the canvases they imply."""
+    raw = source()
+    canvases = {}
+    for key, (checksum, rgba) in raw["canvases"].items():
+        pixels = np.frombuffer(base64.b64decode(rgba), dtype=np.uint8)
+        canvases[key] = (checksum, pixels)
+    return raw, ViewState(attrs=raw["view"], canvases=canvases)
+
+
+def _pixel_mismatch(drawn: np.ndarray, expected_flat: np.ndarray) -> int:
+    """Number of pixels differing by more than 1 in some channel (shape mismatch: all)."""
+    if drawn.size != expected_flat.size:
+        return drawn.shape[0] * drawn.shape[1] or 1
+    diff = np.abs(drawn.reshape(-1, 4).astype(np.int16) - expected_flat.reshape(-1, 4))
+    return int(np.count_nonzero(diff.max(axis=1) > 1))
+
+
+def compare(drawn: ViewState, expected: ViewState) -> list[str]:
+    """Human-readable differences between the drawn and the expected canvases (empty: match)."""
+    problems = []
+    missing = sorted(set(expected.canvases) - set(drawn.canvases))
+    extra = sorted(
+        key
+        for key in set(drawn.canvases) - set(expected.canvases)
+        if key.startswith("segment-image-")
+    )
+    if missing or extra:
+        problems.append(f"canvases missing {missing}, unexpected {extra}")
+    for key, (checksum, pixels) in expected.canvases.items():
+        if key not in drawn.canvases:
+            continue
+        drawn_checksum, drawn_pixels = drawn.canvases[key]
+        if checksum is not None and drawn_checksum != checksum:
+            problems.append(f"{key}: checksum {drawn_checksum} != kernel {checksum}")
+            continue
+        bad = _pixel_mismatch(drawn_pixels, pixels)
+        if bad:
+            problems.append(f"{key}: {bad} of {drawn_pixels.shape[:2]} pixels differ by > 1")
+    return problems
+
+
+def _settled(raw: dict, drawn: ViewState) -> list[str]:
+    """Differences between the controls, the computed result, the view traits and the DOM."""
+    problems = []
+    for key in ("inner", "outer", "segments"):
+        values = {
+            "control": raw["controls"][key],
+            "result": raw["result"][key],
+            "view trait": raw["view"][key],
+            "drawn": float(drawn.attrs.get(key, "nan")),
+        }
+        if max(values.values()) - min(values.values()) > 1e-9 or any(
+            value != value for value in values.values()
+        ):
+            problems.append(f"{key} differs: {values}")
+    return problems
+
+
+def wait_views_match(page, source: Source, *, timeout: float = 60.0, until=None):
+    """Poll until the browser shows exactly what the kernel computed; return both states.
+
+    Settled means: the controls, the geometry of the current result, the view's traits and the
+    view's ``data-*`` attributes agree, and every canvas matches the kernel (checksums and
+    pixels). ``until(raw)``, if given, must also hold for the kernel's state ``raw`` (e.g. a
+    control reached its new value). Raises AssertionError with the last differences on timeout.
+    """
+    deadline = time.monotonic() + timeout
+    problems: list[str] = ["never compared"]
+    while time.monotonic() < deadline:
+        raw, expected = expected_state(source)
+        if until is None or until(raw):
+            drawn = drawn_state(page)
+            problems = _settled(raw, drawn) or compare(drawn, expected)
+            if not problems:
+                return raw, drawn
+        else:
+            problems = [f"kernel state not reached yet: {raw['controls']}"]
+        time.sleep(0.25)
+    raise AssertionError("browser view does not match the kernel:\n" + "\n".join(problems))

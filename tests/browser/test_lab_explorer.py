@@ -1,0 +1,125 @@
+"""The explorer notebook in JupyterLab, driven like a user: keyboard, mouse drag, segment count.
+
+After every interaction the canvases must show exactly what the kernel computed (checksums of
+the float32 buffers and every pixel, +-1 per channel) and differ from before.
+"""
+
+from __future__ import annotations
+
+import pytest
+from browser_helpers import kernel_json, lab_cell_errors, lab_run_all, open_lab_notebook
+from explorer_checks import kernel_source, wait_views_match
+
+pytestmark = pytest.mark.browser
+
+
+def _repainted(before, after, prefix: str = "segment-image-") -> list[str]:
+    """Canvases (test ids starting with ``prefix``) whose checksum and pixels both changed."""
+    changed = []
+    for key, (checksum, pixels) in after.canvases.items():
+        if key.startswith(prefix) and key in before.canvases:
+            old_checksum, old_pixels = before.canvases[key]
+            if checksum != old_checksum and (pixels != old_pixels).any():
+                changed.append(key)
+    return changed
+
+
+def _press(page, selector: str, key: str, times: int) -> None:
+    handle = page.locator(selector)
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard, shoot):
+    name = fresh_notebook("02_explorer.ipynb", "lab")
+    open_lab_notebook(page, lab_server, name)
+    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
+    assert lab_cell_errors(page) == []
+    page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
+    page.locator("div.dpc-view").scroll_into_view_if_needed()
+    source = kernel_source(page)
+    start, drawn = wait_views_match(page, source)
+    assert start["controls"]["segments"] == 4
+    assert float(drawn.attrs["inner"]) == start["view"]["inner"]
+    shoot(page, "lab_0_loaded")
+
+    # 1. inner radius: ten ArrowRight presses on the slider handle = ten slider steps
+    step = kernel_json(page, "explorer.inner.step")
+    target = round(start["controls"]["inner"] + 10 * step, 9)
+    _press(page, ".dpc-ctl-inner .noUi-handle", "ArrowRight", 10)
+    moved, after_key = wait_views_match(
+        page, source, until=lambda raw: abs(raw["controls"]["inner"] - target) < 1e-6
+    )
+    assert float(after_key.attrs["inner"]) == pytest.approx(target)
+    assert _repainted(drawn, after_key)
+    assert (
+        after_key.canvases["detector-segments"][1] != drawn.canvases["detector-segments"][1]
+    ).any()
+    shoot(page, "lab_1_inner_keyboard")
+
+    # 2. outer ring: drag its handle 20 CSS px outwards (the handle sits right of the centre)
+    handle = page.locator("div.dpc-view div.dpc-handle[data-ring='outer']")
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 20, y, steps=10)
+    page.mouse.up()
+    scale = kernel_json(
+        page,
+        "explorer.view.panel_size / max(explorer.view.detector_shape)"
+        " / explorer.view.detector_sampling",
+    )  # CSS px per detector unit
+    old_outer = moved["controls"]["outer"]
+    expected = old_outer + 20 / scale
+    dragged, after_drag = wait_views_match(
+        page,
+        source,
+        until=lambda raw: (
+            abs(raw["controls"]["outer"] - expected) < 2 / scale
+            and raw["controls"]["outer"] > old_outer
+        ),
+    )
+    page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
+    readout = page.locator(".dpc-ctl-outer .widget-readout").inner_text()
+    assert float(readout) == pytest.approx(dragged["controls"]["outer"], abs=0.05)
+    assert _repainted(after_key, after_drag)
+    shoot(page, "lab_2_outer_drag")
+
+    # 3. number of segments: 4 -> 6 with the keyboard; the grid gets six images
+    _press(page, ".dpc-ctl-segments .noUi-handle", "ArrowRight", 2)
+    _, after_segments = wait_views_match(
+        page, source, until=lambda raw: raw["controls"]["segments"] == 6
+    )
+    segment_ids = [key for key in after_segments.canvases if key.startswith("segment-image-")]
+    assert len(segment_ids) == 6
+    assert after_segments.attrs["segments"] == "6"
+    assert _repainted(after_drag, after_segments) == [
+        "segment-image-0",
+        "segment-image-1",
+        "segment-image-2",
+        "segment-image-3",
+    ]
+    shoot(page, "lab_3_six_segments")
+
+    assert page.errors == [], f"JavaScript errors: {page.errors}"
+    assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
+    assert network_guard.allowed, "the guard saw no requests at all"
+    assert network_guard.non_loopback(network_guard.allowed) == []
+
+
+def test_tutorial_runs_in_jupyterlab(page, lab_server, fresh_notebook, network_guard, artifacts):
+    name = fresh_notebook("01_dpc_tutorial.ipynb", "lab")
+    open_lab_notebook(page, lab_server, name)
+    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
+    assert lab_cell_errors(page) == []
+    page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
+    figures = page.locator(".jp-Notebook .bqplot.figure")
+    assert figures.count() >= 2, "the tutorial's bqplot figures did not render"
+    assert page.locator(".jp-Notebook figure img[src^='data:image/png']").count() >= 15
+    for index in range(figures.count()):
+        figures.nth(index).scroll_into_view_if_needed()
+        figures.nth(index).screenshot(path=str(artifacts / f"tutorial_plot_{index}.png"))
+    assert page.errors == [], f"JavaScript errors: {page.errors}"
+    assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"

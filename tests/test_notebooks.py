@@ -1,0 +1,112 @@
+"""The notebooks run headless from top to bottom (nbclient) and produce their key outputs.
+
+They are committed without outputs; these tests execute copies in a temp dir (so anything a
+notebook writes stays out of the repository) with a 120 s limit per cell.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from _py4dstem_layout import write_py4dstem_h5
+
+import dpc_widgets
+
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _execute(name: str, workdir: Path, data: str | None = None) -> nbformat.NotebookNode:
+    """Run a notebook; ``data`` replaces its ``DATA = None`` line with ``DATA = 'data'``."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if data is not None:
+        cells = [cell for cell in notebook.cells if "DATA = None" in cell.source]
+        assert len(cells) == 1, "the notebook must set DATA = None in exactly one cell"
+        cells[0].source = cells[0].source.replace("DATA = None", f"DATA = {data!r}")
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()
+    return notebook
+
+
+def _outputs(notebook) -> list:
+    return [out for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def _stdout(notebook) -> str:
+    return "".join(out.get("text", "") for out in _outputs(notebook) if out.output_type == "stream")
+
+
+def _last_display(notebook):
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    return code_cells[-1].outputs[-1]
+
+
+@pytest.mark.parametrize("name", ["01_dpc_tutorial.ipynb", "02_explorer.ipynb"])
+def test_notebook_is_committed_without_outputs(name):
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:60]
+
+
+def test_tutorial_runs_and_recovers_the_simulated_phase(tmp_path):
+    notebook = _execute("01_dpc_tutorial.ipynb", tmp_path)
+    assert not [out for out in _outputs(notebook) if out.output_type == "error"]
+    text = _stdout(notebook)
+
+    assert "segment 0 equals (data * mask).sum: True" in text
+    solved = float(re.search(r"solved rotation (-?[\d.]+) deg, transpose False", text).group(1))
+    assert solved == pytest.approx(-15.0, abs=0.5)
+    correlation = float(re.search(r"blurred true phase: ([\d.]+); rms", text).group(1))
+    assert correlation > 0.99
+
+    html_images = [
+        out
+        for out in _outputs(notebook)
+        if "text/html" in out.get("data", {}) and "data:image/png;base64," in out.data["text/html"]
+    ]
+    assert len(html_images) >= 7, "missing image figures"
+    plots = [out for out in _outputs(notebook) if WIDGET_VIEW in out.get("data", {})]
+    assert len(plots) >= 3, "missing bqplot figures or the explorer"
+    last = _last_display(notebook)
+    assert WIDGET_VIEW in last.data and last.data["text/plain"].startswith("Explorer(")
+
+
+def test_tutorial_runs_on_a_py4dstem_file(tmp_path):
+    cube = dpc_widgets.simulate(rotation=-15.0).cube
+    path = tmp_path / "dpc_STO_simulation.h5"
+    write_py4dstem_h5(
+        path,
+        np.asarray(cube.data),
+        r_pixel_size=cube.scan_sampling,
+        r_units=cube.scan_units,
+        q_pixel_size=cube.detector_sampling,
+        q_units=cube.detector_units,
+    )
+    notebook = _execute("01_dpc_tutorial.ipynb", tmp_path, data=str(path))
+    assert not [out for out in _outputs(notebook) if out.output_type == "error"]
+    text = _stdout(notebook)
+    assert "data (32, 32, 96, 96) float32" in text
+    assert "simulated rotation" not in text and "true phase" not in text
+    solved = float(re.search(r"solved rotation (-?[\d.]+) deg, transpose False", text).group(1))
+    assert solved == pytest.approx(-15.0, abs=0.5)
+    assert _last_display(notebook).data["text/plain"].startswith("Explorer(")
+
+
+def test_explorer_notebook_displays_the_explorer(tmp_path):
+    notebook = _execute("02_explorer.ipynb", tmp_path)
+    assert not [out for out in _outputs(notebook) if out.output_type == "error"]
+    last = _last_display(notebook)
+    assert WIDGET_VIEW in last.data and last.data["text/plain"].startswith("Explorer(")
