@@ -25,6 +25,7 @@ from dpc_widgets.widgets import Explorer, Settings, render
 from dpc_widgets.widgets.controls import NAMES
 from dpc_widgets.widgets.export import png_bytes
 from dpc_widgets.widgets.flow import LatestWins
+from dpc_widgets.widgets.plots import nice_ticks
 
 FIXTURE = pathlib.Path(__file__).parents[1] / "js" / "tests" / "fixtures" / "python_reference.json"
 
@@ -585,3 +586,45 @@ def test_static_bundle_is_shipped():
     assert "export {" in bundle and "explorer_default as default" in bundle
     assert ".dpc-status-error" in (STATIC / "explorer.css").read_text()
     assert "RequestGate" in str(ExplorerView._esm)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count", "expected"),
+    [
+        (0.246, 72.5, 5, [0, 20, 40, 60, 80]),
+        (-181.0, 181.0, 5, [-200, -100, 0, 100, 200]),
+        (0.0, 4.3e-4, 6, [0, 1e-4, 2e-4, 3e-4, 4e-4, 5e-4]),
+        (-0.000311, 0.0806, 5, [-0.05, 0, 0.05, 0.1]),
+        (0.0, 7.0, 4, [0, 2.5, 5, 7.5]),
+        (3.0, 3.0, 5, [3, 4, 5, 6]),
+    ],
+)
+def test_nice_ticks_are_round_and_cover_the_range(low, high, count, expected):
+    ticks = nice_ticks(low, high, count)
+    np.testing.assert_array_equal(ticks, expected)
+    assert len(ticks) <= count and ticks[0] <= low and ticks[-1] >= high
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "count", "match"),
+    [(1.0, 0.0, 5, "low=1.0, high=0.0"), (0.0, np.nan, 5, "high=nan"), (0.0, 1.0, 1, "count=1")],
+)
+def test_nice_ticks_rejects_bad_input(low, high, count, match):
+    with pytest.raises(ValueError, match=match):
+        nice_ticks(low, high, count)
+
+
+def test_plot_axes_use_nice_ticks_from_zero(explorer):
+    plots = explorer.plots
+    for figure in (plots.curl, plots.histogram):
+        y = figure.axes[1]
+        assert y.scale.min == 0.0 == y.tick_values[0]
+        assert y.scale.max == y.tick_values[-1]
+    np.testing.assert_array_equal(plots.curl.axes[0].tick_values, [-180, -90, 0, 90, 180])
+    assert max(max(curve) for curve in plots.curl_lines.y) <= plots.curl.axes[1].scale.max
+    assert plots.hist_bars.x.max() <= plots.histogram.axes[0].scale.max
+    assert plots.profile.axes[0].tick_values[0] == 0.0
+    decades = np.log10(plots.profile.axes[1].tick_values)
+    np.testing.assert_allclose(decades, np.arange(-4, 1) + decades[-1])
+    assert decades[-1] == math.ceil(math.log10(plots.profile_line.y.max()))
+    assert plots.profile_line.y.min() == plots.profile.axes[1].scale.min

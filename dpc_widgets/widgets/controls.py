@@ -101,7 +101,7 @@ class Controls:
             layout=_WIDE,
         )
         self.com_mask = w.Checkbox(description="annular mask (pixelated)", indent=False)
-        self.com_range = w.FloatRangeSlider(**radius)
+        self.com_range = w.FloatRangeSlider(**{**radius, "readout_format": ".1f"})
         self.descan = w.Dropdown(
             description="descan",
             options=[("none", None), ("constant", "constant"), ("plane", "plane")],

@@ -6,6 +6,8 @@ moves two marker lines and resends nothing else.
 
 from __future__ import annotations
 
+import math
+
 import bqplot as bq
 import ipywidgets as w
 import numpy as np
@@ -15,7 +17,50 @@ from ..core import RotationResult
 ANGLES = np.arange(-180.0, 180.5, 1.0)  #: angles of the curl curve, degrees
 HIST_BINS = 48
 _LAYOUT = {"width": "340px", "height": "240px"}
-_MARGIN = {"top": 30, "bottom": 45, "left": 75, "right": 15}
+_MARGIN = {"top": 36, "bottom": 45, "left": 75, "right": 25}
+PROFILE_DECADES = 4  #: decades spanned by the radial profile's log axis
+_NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
+    """At most ``count`` round, evenly spaced tick values covering ``[low, high]``.
+
+    The step is 1, 2, 2.5 or 5 times a power of ten; the first tick is at or below ``low`` and the
+    last at or above ``high``, so they also serve as the axis limits. An empty range
+    (``low == high``) is widened to ``[low, low + max(|low|, 1)]``.
+
+    Parameters
+    ----------
+    low, high : float
+        Data range, any units; finite, ``low <= high``.
+    count : int
+        Most ticks wanted, at least 2.
+
+    Returns
+    -------
+    numpy.ndarray
+        Tick values, ascending, rounded to the step's decimals (so 0 is exactly 0).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValueError(f"nice_ticks needs finite low <= high, got low={low!r}, high={high!r}")
+    if count < 2:
+        raise ValueError(f"nice_ticks needs count >= 2, got count={count!r}")
+    if high == low:
+        high = low + max(abs(low), 1.0)
+    magnitude = 10.0 ** math.floor(math.log10((high - low) / (count - 1)))
+    for factor in _NICE_STEPS:
+        step = factor * magnitude
+        first, last = math.floor(low / step), math.ceil(high / step)
+        if last - first < count:
+            break
+    decimals = max(0, 1 - math.floor(math.log10(step)))
+    return np.round(np.arange(first, last + 1) * step, decimals) + 0.0
+
+
+def _set_ticks(axis: bq.Axis, ticks: np.ndarray) -> None:
+    """Put ``ticks`` on ``axis`` and make its scale span exactly from the first to the last."""
+    axis.scale.min, axis.scale.max = float(ticks[0]), float(ticks[-1])
+    axis.tick_values = ticks
 
 
 def _figure(
@@ -26,11 +71,11 @@ def _figure(
     y: bq.Scale,
     xlabel: str,
     ylabel: str,
-    y_format: str = ".1e",
+    y_format: str,
 ) -> bq.Figure:
     axes = [
-        bq.Axis(scale=x, side="bottom", label=xlabel, tick_format=".3g", num_ticks=5),
-        bq.Axis(scale=y, side="left", label=ylabel, tick_format=y_format, num_ticks=4),
+        bq.Axis(scale=x, side="bottom", label=xlabel, tick_format=".3~g"),
+        bq.Axis(scale=y, side="left", label=ylabel, tick_format=y_format, label_offset="52px"),
     ]
     figure = bq.Figure(
         marks=marks,
@@ -68,8 +113,9 @@ class Plots:
             y,
             f"radius ({detector_units})",
             "intensity",
+            ".0e",
         )
-        x, y = bq.LinearScale(min=-180.0, max=180.0), bq.LinearScale()
+        x, y = bq.LinearScale(min=-180.0, max=180.0), bq.LinearScale(min=0.0, max=1.0)
         self.curl_lines = bq.Lines(
             x=ANGLES,
             y=[np.zeros_like(ANGLES)] * 2,
@@ -93,13 +139,15 @@ class Plots:
             y,
             "rotation (deg)",
             "mean curl^2",
+            ".1e",
         )
-        x, y = bq.LinearScale(), bq.LinearScale(min=0.0)
+        self.curl.axes[0].tick_values = np.arange(-180.0, 181.0, 90.0)
+        x, y = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
         self.hist_bars = bq.Bars(
             x=[0.0], y=[0.0], scales={"x": x, "y": y}, padding=0.05, colors=["#0082c8"]
         )
         self.histogram = _figure(
-            "hist", "|CoM| histogram", [self.hist_bars], x, y, "|CoM|", "count", "d"
+            "hist", "|CoM| histogram", [self.hist_bars], x, y, "|CoM|", "count", ".3~g"
         )
         self._span = (1.0, 1.0)  # y range of the profile, for the radius marks
         self._rotation: tuple | None = None
@@ -108,12 +156,18 @@ class Plots:
         self.box.layout.flex_flow = "row wrap"
 
     def show_profile(self, radii: np.ndarray, values: np.ndarray) -> None:
-        """Radial profile on a log axis spanning at most 6 decades (lower values are raised)."""
-        positive = values[values > 0]
-        floor = max(positive.min(), 1e-6 * positive.max()) if positive.size else 1.0
-        values = np.maximum(values, floor)
+        """Radial profile on a log axis of :data:`PROFILE_DECADES` decades, ticked at each.
+
+        The axis ends at the decade at or above the maximum; lower values (e.g. empty detector
+        corners) are raised to its bottom, so the bright-field disc and its edge keep the axis.
+        """
+        top = float(values.max()) if np.any(values > 0) else 1.0
+        decades = np.arange(-PROFILE_DECADES, 1.0) + math.ceil(math.log10(top))
+        values = np.maximum(values, 10.0 ** decades[0])
         with self.profile_line.hold_sync():
             self.profile_line.x, self.profile_line.y = radii, values
+        _set_ticks(self.profile.axes[0], nice_ticks(0.0, float(radii.max())))
+        _set_ticks(self.profile.axes[1], 10.0**decades)
         self._span = (float(values.min()), float(values.max()))
 
     def show_radii(self, inner: float, outer: float) -> None:
@@ -133,6 +187,7 @@ class Plots:
         high = float(max(curve.max() for curve in curves))
         with self.curl_lines.hold_sync():
             self.curl_lines.y = curves
+        _set_ticks(self.curl.axes[1], nice_ticks(0.0, high, 6))
         with self.angle_mark.hold_sync():
             self.angle_mark.x = [angle_deg, angle_deg]
             self.angle_mark.y = [0.0, high]
@@ -147,4 +202,6 @@ class Plots:
         with self.hist_bars.hold_sync():
             self.hist_bars.x = 0.5 * (edges[1:] + edges[:-1])
             self.hist_bars.y = counts.astype(np.float64)
+        _set_ticks(self.histogram.axes[0], nice_ticks(0.0, float(edges[-1])))
+        _set_ticks(self.histogram.axes[1], nice_ticks(0.0, float(counts.max()), 6))
         self.histogram.axes[0].label = f"|CoM| ({units})"
