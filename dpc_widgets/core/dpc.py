@@ -66,6 +66,45 @@ class DPCResult:
     phase_units: str
 
 
+@dataclasses.dataclass(frozen=True)
+class PhaseOptions:
+    """How the rotated CoM is integrated into a phase (a small, hashable parameter tuple).
+
+    Attributes
+    ----------
+    method : {"fourier", "iterative"}
+        Exact least-squares Fourier integration, or py4DSTEM-style gradient descent.
+    padding : int
+        Grid padding factor (>= 1).
+    pad_mode : {"mirror", "zeros"}
+        Extension of the field for the Fourier method (the iterative method always zero-pads).
+    high_pass, low_pass : float, optional
+        Gaussian filter cut-offs in 1/(scan units); 0 / ``None`` disables.
+    """
+
+    method: str = "fourier"
+    padding: int = 2
+    pad_mode: str = "mirror"
+    high_pass: float = 0.0
+    low_pass: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in PHASE_METHODS:
+            raise ValueError(f"method must be one of {PHASE_METHODS}, got {self.method!r}")
+
+    def integrate(self, field, step: float):
+        """Integrate ``field`` (2, Rx, Ry), a gradient per ``step`` scan units, into a phase."""
+        common = dict(
+            sampling=(step, step),
+            padding=self.padding,
+            high_pass=self.high_pass,
+            low_pass=self.low_pass,
+        )
+        if self.method == "fourier":
+            return integrate_fourier(field, pad_mode=self.pad_mode, **common)
+        return integrate_iterative(field, **common)
+
+
 class DPC:
     """Cached DPC compute core over one :class:`~dpc_widgets.io.Datacube`.
 
@@ -301,6 +340,7 @@ class DPC:
         transpose: bool | None = None,
         method: str = "fourier",
         padding: int = 2,
+        pad_mode: str = "mirror",
         high_pass: float = 0.0,
         low_pass: float | None = None,
     ) -> np.ndarray:
@@ -320,10 +360,8 @@ class DPC:
             (a given ``rotation`` without ``transpose`` means no transpose).
         method : {"fourier", "iterative"}
             Exact least-squares Fourier integration or py4DSTEM-style gradient descent.
-        padding : int
-            Grid padding factor (>= 1).
-        high_pass, low_pass : float, optional
-            Gaussian filter cut-offs in 1/(scan units); 0 / ``None`` disables.
+        padding, pad_mode, high_pass, low_pass
+            Integration options, see :class:`PhaseOptions`.
 
         Returns
         -------
@@ -331,40 +369,25 @@ class DPC:
             Radians when ``com`` is in 1/A and the scan is in A or nm (∇φ = 2π k), otherwise
             2π times the path integral of ``com`` over scan steps (arbitrary units).
         """
+        options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
         if com is None:
             com, com_units = self._default_com()
-        phase, _, _, _ = self._integrate(
-            self.xp.asarray(com),
-            com_units,
-            rotation,
-            transpose,
-            method,
-            padding,
-            high_pass,
-            low_pass,
-        )
-        return self._host(phase)
-
-    def _integrate(self, com, com_units, rotation, transpose, method, padding, high_pass, low_pass):
-        if method not in PHASE_METHODS:
-            raise ValueError(f"method must be one of {PHASE_METHODS}, got {method!r}")
+        com = self.xp.asarray(com)
         if rotation is None:
             solved = solve_rotation(com, transpose=transpose)
-            angle, flip = solved.angle_deg, solved.transpose
-        else:
-            angle, flip = float(rotation), bool(transpose)
-        rotated = rotate_com(com, angle, flip)
-        calibrated = com_units == "A^-1" and self._cube.scan_units != "px"
-        step = self._cube.scan_pixel_size("A") if calibrated else 1.0
-        integrate = integrate_fourier if method == "fourier" else integrate_iterative
-        phase = integrate(
-            2.0 * math.pi * rotated,
-            sampling=(step, step),
-            padding=padding,
-            high_pass=high_pass,
-            low_pass=low_pass,
-        )
-        return phase, angle, flip, rotated
+            rotation, transpose = solved.angle_deg, solved.transpose
+        phase, _ = self._integrate(com, com_units, rotation, bool(transpose), options)
+        return self._host(phase)
+
+    def _integrate(self, com, com_units, angle: float, transpose: bool, options: PhaseOptions):
+        """Rotate ``com`` into the scan frame and integrate 2 pi times it: (phase, rotated)."""
+        rotated = rotate_com(com, float(angle), transpose)
+        step = self._cube.scan_pixel_size("A") if self._radians(com_units) else 1.0
+        return options.integrate(2.0 * math.pi * rotated, step), rotated
+
+    def _radians(self, com_units: str | None) -> bool:
+        """True when a CoM in ``com_units`` integrates to radians on this cube's scan."""
+        return com_units == "A^-1" and self._cube.scan_units != "px"
 
     def run(
         self,
@@ -378,6 +401,7 @@ class DPC:
         transpose: bool | None = None,
         method: str = "fourier",
         padding: int = 2,
+        pad_mode: str = "mirror",
         high_pass: float = 0.0,
         low_pass: float | None = None,
     ) -> DPCResult:
@@ -390,6 +414,7 @@ class DPC:
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
+        options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
         key = (
             "run",
             detector,
@@ -399,10 +424,7 @@ class DPC:
             descan,
             rotation,
             transpose,
-            method,
-            padding,
-            high_pass,
-            low_pass,
+            options,
         )
 
         def compute():
@@ -416,16 +438,11 @@ class DPC:
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
             com_dev = self.xp.asarray(com)
             solved = solve_rotation(com_dev, transpose=transpose)
-            phase, angle, flip, rotated = self._integrate(
-                com_dev,
-                units,
-                solved.angle_deg if rotation is None else rotation,
-                solved.transpose if rotation is None else transpose,
-                method,
-                padding,
-                high_pass,
-                low_pass,
-            )
+            if rotation is None:
+                angle, flip = solved.angle_deg, solved.transpose
+            else:
+                angle, flip = float(rotation), bool(transpose)
+            phase, rotated = self._integrate(com_dev, units, angle, flip, options)
             return DPCResult(
                 detector=detector,
                 segment_images=images,
@@ -436,7 +453,7 @@ class DPC:
                 transpose=flip,
                 com_rotated=self._host(rotated),
                 phase=self._host(phase),
-                phase_units="rad" if units == "A^-1" and self._cube.scan_units != "px" else "arb.",
+                phase_units="rad" if self._radians(units) else "arb.",
             )
 
         return self._memoised(key, compute)

@@ -250,7 +250,7 @@ def _smooth_binomial(image: Any, passes: int = 2) -> Any:
 def _third_central_moment(values: Any) -> float:
     xp = array_module_of(values)
     centred = values - xp.mean(values)
-    return float(xp.mean(centred**3))
+    return float(xp.mean(centred * centred * centred))  # ** 3 goes through pow(): 10x slower
 
 
 def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResult:
