@@ -232,7 +232,7 @@ class DPC:
 
         def compute():
             images = self.segment_images(detector).reshape(detector.n_segments, -1)
-            com = detector.directions.T @ images
+            com = _combine(detector.directions, images)
             return self._host(com.reshape(2, *self._cube.scan_shape))
 
         return self._memoised(("segmented_com", detector), compute)
@@ -249,7 +249,7 @@ class DPC:
             offsets = detector.centroids(self._cube) - np.asarray(
                 detector.resolved_center(self._cube)
             )
-            return self._host((offsets.T @ images).reshape(2, *self._cube.scan_shape))
+            return self._host(_combine(offsets, images).reshape(2, *self._cube.scan_shape))
 
         return self._memoised(("monolithic_com", detector), compute)
 
@@ -464,6 +464,15 @@ class DPC:
         except ValueError:
             return False
         return True
+
+
+def _combine(weights: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """``weights.T @ images`` for (N, 2) weights and (N, P) images, without BLAS.
+
+    OpenBLAS threads keep spinning for a while after a call and then steal the second core from
+    the next detector update; einsum's own loops are as fast for these small products.
+    """
+    return np.einsum("nc,np->cp", weights, images)
 
 
 def _check_detector(detector: Any) -> None:
