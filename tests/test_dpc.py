@@ -238,3 +238,15 @@ def test_phase_padding_modes_all_recover_the_truth():
         dpc.phase(pad_mode="wrap")
     run = dpc.run(SegmentedDetector(10, 25), com_source="pixelated", pad_mode="zeros")
     np.testing.assert_allclose(run.phase, results["zeros", 2], atol=1e-12)
+
+
+def test_memo_is_bounded_in_bytes(monkeypatch):
+    import dpc_widgets.core.dpc as core
+
+    dpc = DPC(random_cube())
+    one = dpc.segment_images(SegmentedDetector(1, 8, 4, 0)).nbytes
+    monkeypatch.setattr(core, "_MEMO_BYTES", 3 * one)
+    for k in range(10):
+        dpc.segment_images(SegmentedDetector(1, 8, 4, k))
+    assert sum(core._result_bytes(v) for v in dpc._memo.values()) <= 3 * one
+    assert len(dpc._memo) == 3

@@ -25,7 +25,8 @@ from .rotation import RotationResult, rotate_com, solve_rotation
 DESCAN_MODES = (None, "constant", "plane")
 COM_SOURCES = ("segmented", "monolithic", "pixelated")
 PHASE_METHODS = ("fourier", "iterative")
-_MEMO_SIZE = 64
+_MEMO_ENTRIES = 64
+_MEMO_BYTES = 256 * 2**20  # results kept per DPC: a bound, not a cache of every slider position
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +156,10 @@ class DPC:
             return self._memo[key]
         value = compute()
         self._memo[key] = value
-        if len(self._memo) > _MEMO_SIZE:
+        while len(self._memo) > 1 and (
+            len(self._memo) > _MEMO_ENTRIES
+            or sum(_result_bytes(v) for v in self._memo.values()) > _MEMO_BYTES
+        ):
             self._memo.popitem(last=False)
         return value
 
@@ -464,6 +468,17 @@ class DPC:
         except ValueError:
             return False
         return True
+
+
+def _result_bytes(value: Any) -> int:
+    """Bytes of the arrays in a memoised value (arrays shared between entries count each time)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, tuple):
+        return sum(_result_bytes(v) for v in value)
+    if isinstance(value, DPCResult):
+        return sum(_result_bytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 0
 
 
 def _combine(weights: np.ndarray, images: np.ndarray) -> np.ndarray:
