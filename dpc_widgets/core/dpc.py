@@ -315,10 +315,8 @@ class DPC:
     # ------------------------------------------------------------------ rotation and phase
     def _default_com(self) -> tuple[np.ndarray, str]:
         """The pixelated CoM in 1/A when calibrated, else in pixels."""
-        try:
-            return self.com(units="A^-1"), "A^-1"
-        except ValueError:
-            return self.com(units="px"), "px"
+        units = "A^-1" if self._calibrated_k() else "px"
+        return self.com(units=units), units
 
     def solve_rotation(
         self, com: np.ndarray | None = None, *, transpose: bool | None = None
