@@ -12,6 +12,9 @@ Units used throughout the package
 from __future__ import annotations
 
 import math
+from numbers import Integral
+
+import numpy as np
 
 PLANCK = 6.62607015e-34  # J s
 ELECTRON_MASS = 9.1093837015e-31  # kg
@@ -130,3 +133,20 @@ def positive_finite(value: float, name: str) -> float:
     if not math.isfinite(out) or out <= 0:
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return out
+
+
+def integer_at_least(value: int, name: str, minimum: int) -> int:
+    """``value`` as an int, checked to be an integer (not a bool) of at least ``minimum``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer; the message names ``name``.
+    ValueError
+        If ``value < minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -60,6 +60,7 @@ from .physics import (
     ELEMENTARY_CHARGE,
     SPEED_OF_LIGHT,
     electron_wavelength,
+    integer_at_least,
     positive_finite,
 )
 
@@ -236,7 +237,7 @@ def simulate(
     convergence = positive_finite(convergence, "convergence (mrad)")
     max_phase = positive_finite(max_phase, "max_phase (rad)")
     lattice = positive_finite(lattice, "lattice (A)")
-    oversampling = _positive_int(oversampling, "oversampling")
+    oversampling = integer_at_least(oversampling, "oversampling", 1)
     rotation = _finite(rotation, "rotation (deg)")
     if not isinstance(transpose, (bool, np.bool_)):
         raise TypeError(f"transpose must be True or False, got {transpose!r}")
@@ -309,22 +310,14 @@ def simulate(
 
 
 # --------------------------------------------------------------------------- validation
-def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _shape_pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
     try:
         first, second = value
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a pair of integers, got {value!r}") from None
     return (
-        _positive_int(first, f"{name}[0]", minimum),
-        _positive_int(second, f"{name}[1]", minimum),
+        integer_at_least(first, f"{name}[0]", minimum),
+        integer_at_least(second, f"{name}[1]", minimum),
     )
 
 

@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 import scipy.fft
 
 from ..backend import array_module_of
-from ..physics import positive_finite
+from ..physics import integer_at_least, positive_finite
 from .rotation import check_vector_field
 
 PAD_MODES = ("mirror", "zeros")
@@ -103,14 +102,6 @@ def _check_sampling(sampling: Any) -> tuple[float, float]:
     if not all(math.isfinite(v) and v > 0 for v in out):
         raise ValueError(f"sampling must be positive and finite, got {sampling!r}")
     return out
-
-
-def _check_padding(padding: Any) -> int:
-    if isinstance(padding, bool) or not isinstance(padding, Integral):
-        raise TypeError(f"padding must be an integer >= 1, got {padding!r}")
-    if padding < 1:
-        raise ValueError(f"padding must be an integer >= 1, got {padding!r}")
-    return int(padding)
 
 
 def _check_cutoff(value: Any, name: str) -> float | None:
@@ -226,7 +217,7 @@ def integrate_fourier(
     field = check_vector_field(field)
     xp = array_module_of(field)
     sampling = _check_sampling(sampling)
-    padding = _check_padding(padding)
+    padding = integer_at_least(padding, "padding", 1)
     if pad_mode not in PAD_MODES:
         raise ValueError(f"unknown pad_mode {pad_mode!r}; expected one of {PAD_MODES}")
     high_pass = _check_cutoff(high_pass, "high_pass")
@@ -297,13 +288,10 @@ def integrate_iterative(
     field = check_vector_field(field)
     xp = array_module_of(field)
     sampling = _check_sampling(sampling)
-    padding = _check_padding(padding)
+    padding = integer_at_least(padding, "padding", 1)
     step = positive_finite(step, "step")
     tol = positive_finite(tol, "tol")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, Integral):
-        raise TypeError(f"max_iter must be an integer >= 0, got {max_iter!r}")
-    if max_iter < 0:
-        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter!r}")
+    max_iter = integer_at_least(max_iter, "max_iter", 0)
     high_pass = _check_cutoff(high_pass, "high_pass")
     low_pass = _check_cutoff(low_pass, "low_pass")
     rx, ry = field.shape[1:]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import to_numpy
 from ..physics import (
     check_detector_units,
     check_scan_units,
@@ -182,7 +183,7 @@ class Datacube:
         """Mean diffraction pattern (Qx, Qy) as float64, from one chunked pass."""
         total = np.zeros(self.detector_shape, dtype=np.float64)
         for _, _, block in self.blocks():
-            total += np.asarray(_to_host(block.sum(axis=0, dtype=np.float64)))
+            total += to_numpy(block.sum(axis=0, dtype=np.float64))
         return total / (self.shape[0] * self.shape[1])
 
     # ----------------------------------------------------------------- helpers
@@ -210,8 +211,3 @@ class Datacube:
                 f"origin {origin!r} lies outside the detector of shape {(qx, qy)} (pixels)"
             )
         return ox, oy
-
-
-def _to_host(array: Any) -> Any:
-    """CuPy arrays come back to the host; everything else passes through."""
-    return array.get() if hasattr(array, "get") and not isinstance(array, np.ndarray) else array
