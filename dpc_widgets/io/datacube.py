@@ -22,7 +22,25 @@ from ..physics import (
 DEFAULT_BLOCK_BYTES = 64 * 2**20
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+def chunk_rows(data: Any) -> int:
+    """Extent along Rx of one storage chunk of ``data`` (1 when unchunked or unknown).
+
+    Understands ``h5py.Dataset.chunks`` and zarr's ``chunks`` (a tuple of ints) and dask's
+    ``chunks`` (a tuple of tuples: the first Rx chunk's size).
+    """
+    chunks = getattr(data, "chunks", None)
+    if not chunks:
+        return 1
+    first = chunks[0]
+    if isinstance(first, tuple):
+        first = first[0] if first else 1
+    try:
+        return max(1, int(first))
+    except (TypeError, ValueError):
+        return 1
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class Datacube:
     """A 4D-STEM dataset: a diffraction pattern (Qx, Qy) at every scan position (Rx, Ry).
 
@@ -138,7 +156,9 @@ class Datacube:
     def rows_per_block(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
         """How many scan rows (along Rx) fit in a block of at most ``max_bytes``.
 
-        At least one row: a row larger than ``max_bytes`` gives one-row blocks.
+        At least one row: a row larger than ``max_bytes`` gives one-row blocks. For chunked
+        data (HDF5, zarr, dask) the count is a multiple of the chunk's extent along Rx (at least
+        one chunk), so that every block reads whole chunks.
 
         Raises
         ------
@@ -152,7 +172,11 @@ class Datacube:
         if not max_bytes >= 1:
             raise ValueError(f"max_bytes must be at least 1, got {max_bytes!r}")
         row_bytes = self.shape[1] * self.shape[2] * self.shape[3] * self.dtype.itemsize
-        return max(1, min(self.shape[0], int(max_bytes) // row_bytes))
+        rows = max(1, min(self.shape[0], int(max_bytes) // row_bytes))
+        chunk = chunk_rows(self.data)
+        if chunk > 1:
+            rows = min(self.shape[0], max(chunk, rows // chunk * chunk))
+        return rows
 
     def blocks(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[int, int, Any]]:
         """Iterate over the scan in blocks of whole rows, in scan order.
@@ -177,6 +201,8 @@ class Datacube:
         for r0 in range(0, rx, step):
             r1 = min(rx, r0 + step)
             block = self.data[r0:r1]
+            if hasattr(block, "compute"):  # dask: read this block now
+                block = block.compute()
             yield r0 * ry, r1 * ry, block.reshape((r1 - r0) * ry, qx, qy)
 
     def mean_pattern(self) -> np.ndarray:
@@ -187,6 +213,14 @@ class Datacube:
         return total / (self.shape[0] * self.shape[1])
 
     # ----------------------------------------------------------------- helpers
+    def __repr__(self) -> str:
+        # Never the data: on a memory-mapped or lazy cube that would read the file.
+        return (
+            f"Datacube(shape={self.shape}, dtype={self.dtype}, data={type(self.data).__name__}, "
+            f"energy={self.energy}, scan={self.scan_sampling:g} {self.scan_units}, "
+            f"detector={self.detector_sampling:g} {self.detector_units}, origin={self.origin})"
+        )
+
     def _resolve_origin(self, origin: Any) -> tuple[float, float]:
         qx, qy = self.detector_shape
         if origin is None:

@@ -1,0 +1,63 @@
+"""The readable formats, one small adapter module per reader family, and format detection.
+
+:data:`FORMATS` is the registry, in detection order: for an extension several formats share
+(``.h5``, ``.emd``, ...), the first whose ``sniff`` recognises the content wins, and a format
+without ``sniff`` is the fallback. ``format=`` picks one by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import hdf5, numpy_files
+from .base import Format, FormatError, Opened, OpenOptions
+
+FORMATS: tuple[Format, ...] = (*numpy_files.FORMATS, *hdf5.FORMATS)
+FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
+
+
+def extensions() -> tuple[str, ...]:
+    """Every extension some format reads, in registry order, without repeats."""
+    return tuple(dict.fromkeys(ext for spec in FORMATS for ext in spec.extensions))
+
+
+def find_format(path: Path, name: str | None = None) -> Format:
+    """The format of ``path``: by ``name`` if given, else by extension and then content.
+
+    Raises
+    ------
+    TypeError
+        If ``name`` is not a string.
+    ValueError
+        For an unknown ``name`` or an extension no format reads (both list what is known).
+    """
+    if name is not None:
+        if not isinstance(name, str):
+            raise TypeError(f"format must be a string, got {name!r}")
+        for spec in FORMATS:
+            if spec.name == name:
+                return spec
+        raise ValueError(f"unknown format {name!r}; known formats: {', '.join(FORMAT_NAMES)}")
+    suffix = path.suffix.lower()
+    candidates = [spec for spec in FORMATS if suffix in spec.extensions]
+    if not candidates:
+        raise ValueError(
+            f"unsupported file extension {path.suffix!r} of '{path}'; "
+            f"supported: {', '.join(extensions())}; or pass format=<name>"
+        )
+    for spec in candidates:
+        if spec.sniff is None or spec.sniff(path):
+            return spec
+    return candidates[-1]
+
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_NAMES",
+    "Format",
+    "FormatError",
+    "OpenOptions",
+    "Opened",
+    "extensions",
+    "find_format",
+]

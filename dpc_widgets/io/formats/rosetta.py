@@ -1,0 +1,129 @@
+"""Shared adapter for rosettasciio (``rsciio``) readers: signal dictionaries to :class:`Opened`.
+
+rsciio readers return a list of signal dictionaries, each with ``data`` (a dask array when
+``lazy=True``), ``axes`` (one dict per array axis, in array order: ``name``, ``size``,
+``scale``, ``offset``, ``units``, ``navigate``) and ``metadata`` (HyperSpy's tree:
+``Acquisition_instrument.TEM.beam_energy`` in keV, ``...camera_length`` in mm).
+
+Orientation: the array's axes are taken in array order, ``(Rx, Ry, Qx, Qy) = data.shape``; in
+HyperSpy's words Rx is the slow navigation axis (``y``), Ry the fast one (``x``), Qx the
+signal's rows and Qy its columns. No axis is reordered or flipped here.
+
+rsciio is imported only when such a file is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .base import Axis, Format, FormatError, Opened, OpenOptions, Sniffer, only_candidate
+
+# rsciio raises many exception types for a bad file; these mean "not readable as this format".
+READ_ERRORS = (ValueError, OSError, KeyError, IndexError, TypeError, EOFError, AttributeError)
+
+
+def read_signals(module: str, path: Path, title: str, **kwargs: Any) -> list[dict]:
+    """Call ``rsciio.<module>.file_reader(path, lazy=True, **kwargs)``.
+
+    Raises
+    ------
+    FormatError
+        When the reader fails; the message names the file, the format and the reader's error.
+    """
+    reader = importlib.import_module(f"rsciio.{module}").file_reader
+    try:
+        signals = reader(str(path), lazy=True, **kwargs)
+    except READ_ERRORS as err:
+        raise FormatError(
+            f"cannot read '{path}' as {title} (truncated, corrupt or not this format?): "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    return list(signals)
+
+
+def pick_4d(signals: Sequence[dict], path: Path, options: OpenOptions) -> dict:
+    """The 4D signal: the only one, or the one whose title is ``options.dataset``."""
+    titled = {_title(signal, i): signal for i, signal in enumerate(signals)}
+    if options.dataset is not None:
+        if options.dataset not in titled:
+            raise FormatError(f"'{path}' has no signal {options.dataset!r}; signals: {list(titled)}")
+        return titled[options.dataset]
+    candidates = [name for name, signal in titled.items() if len(signal["data"].shape) == 4]
+    return titled[only_candidate(candidates, path, "signal", "signal title")]
+
+
+def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str, ...] = ()) -> Opened:
+    """An :class:`Opened` from one rsciio signal dictionary (array order kept)."""
+    data = signal["data"]
+    axes = list(signal.get("axes", []))
+    if len(data.shape) == 3 and options.scan_shape is not None:
+        data = data.reshape(*options.scan_shape, *data.shape[1:])
+        axes = [{}, {}, *axes[1:]]
+    if len(data.shape) != 4:
+        raise FormatError(
+            f"the data in '{path}' has shape {tuple(data.shape)}; expected 4D (Rx, Ry, Qx, Qy)"
+            + ("; give scan_shape=(Rx, Ry) for a flat list of frames" if len(data.shape) == 3 else "")
+        )
+    if options.in_memory:
+        data = data.compute() if hasattr(data, "compute") else data
+    calibration = [_axis(axis) for axis in (axes + [{}] * 4)[:4]]
+    tem = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("TEM", {})
+    energy = _positive(tem.get("beam_energy"))
+    return Opened(
+        data=data,
+        scan=(calibration[0], calibration[1]),
+        detector=(calibration[2], calibration[3]),
+        energy=None if energy is None else energy * 1e3,
+        camera_length=_positive(tem.get("camera_length")),
+        notes=notes,
+    )
+
+
+def rsciio_format(
+    name: str,
+    title: str,
+    module: str,
+    extensions: tuple[str, ...],
+    *,
+    calibrations: str,
+    orientation: str = "array order (rsciio)",
+    sniff: Sniffer | None = None,
+    reader_kwargs: Callable[[OpenOptions], dict] | None = None,
+) -> Format:
+    """A :class:`Format` whose adapter is ``rsciio.<module>.file_reader`` plus :func:`pick_4d`."""
+
+    def open_file(path: Path, options: OpenOptions) -> Opened:
+        kwargs = reader_kwargs(options) if reader_kwargs is not None else {}
+        signals = read_signals(module, path, title, **kwargs)
+        return from_signal(pick_4d(signals, path, options), path, options)
+
+    open_file.__name__ = f"open_{name}"
+    return Format(name, title, extensions, open_file, sniff, True, calibrations, orientation)
+
+
+def _title(signal: dict, index: int) -> str:
+    title = signal.get("metadata", {}).get("General", {}).get("title") or ""
+    return str(title) or f"signal {index}"
+
+
+def _axis(axis: dict) -> Axis | None:
+    units = axis.get("units")
+    scale = axis.get("scale")
+    if scale is None or not isinstance(units, str) or units.strip() in ("", "<undefined>"):
+        return None
+    scale = float(scale)
+    if not math.isfinite(scale) or scale == 0:
+        return None
+    return Axis(scale, units)
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) and out > 0 else None
