@@ -20,6 +20,7 @@ from ..detectors import AnnularDetector, Detector, SegmentedDetector
 from ..io import Datacube
 from .engine import PolarCache
 from .integrate import integrate_fourier, integrate_iterative
+from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
 
 DESCAN_MODES = (None, "constant", "plane")
@@ -115,6 +116,10 @@ class DPC:
         The 4D-STEM data (Rx, Ry, Qx, Qy); never modified.
     backend : {"numpy", "cupy"}
         Where the arithmetic runs. Results are always returned as NumPy arrays.
+    memory_budget : int, optional
+        Bytes the detector cache may take; default: half the memory available when it is built.
+        Over budget, the first detector computation raises
+        :class:`~dpc_widgets.core.memory.CacheMemoryError` (a ``MemoryError``) naming the sizes.
 
     Notes
     -----
@@ -122,9 +127,13 @@ class DPC:
     detector). Returned arrays are read-only views into the memo; copy them to modify.
     """
 
-    def __init__(self, cube: Datacube, *, backend: str = "numpy") -> None:
+    def __init__(
+        self, cube: Datacube, *, backend: str = "numpy", memory_budget: int | None = None
+    ) -> None:
         self.xp = get_array_module(backend)
         self.backend = backend
+        budget_bytes(memory_budget)  # a bad value fails here, not at the first update
+        self.memory_budget = memory_budget
         self.cube = cube
 
     # ------------------------------------------------------------------ state
@@ -166,7 +175,7 @@ class DPC:
     def _engine_for(self, center: tuple[float, float]):
         if self._engine is None or self._engine.center != center:
             self._engine = None  # release the old cache before building the new one
-            self._engine = PolarCache(self._cube, center, self.xp)
+            self._engine = PolarCache(self._cube, center, self.xp, memory_budget=self.memory_budget)
         return self._engine
 
     def _host(self, array) -> np.ndarray:

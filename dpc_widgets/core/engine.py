@@ -34,6 +34,7 @@ from ..backend import to_numpy
 from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
+from .memory import check_allocation
 
 # Float data: recompute from scratch once incrementally moved rows exceed this times the annulus.
 REFRESH_FACTOR = 64
@@ -91,6 +92,9 @@ class PolarCache:
         Use the parallel numba kernels (NumPy only). ``None``: when numba is installed.
     max_block_bytes : int
         Size of the blocks read from the cube in the load pass.
+    memory_budget : int, optional
+        Bytes the pixel-major copy may take; default: half the memory available when the
+        cache is built (see :mod:`dpc_widgets.core.memory`).
 
     Attributes
     ----------
@@ -108,6 +112,9 @@ class PolarCache:
         (rx, ry) where it occurs), or if ``use_numba=True`` with a non-NumPy ``xp``.
     ImportError
         If ``use_numba=True`` and numba is not installed.
+    CacheMemoryError
+        A ``MemoryError`` raised before anything large is allocated, when the pixel-major copy
+        would exceed the memory budget; the message names both sizes.
 
     Notes
     -----
@@ -126,6 +133,7 @@ class PolarCache:
         *,
         use_numba: bool | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+        memory_budget: int | None = None,
     ) -> None:
         if use_numba is None:
             use_numba = xp is np and numba_available()
@@ -170,6 +178,13 @@ class PolarCache:
 
         n_pos = cube.scan_shape[0] * cube.scan_shape[1]
         self._n_pos = n_pos
+        check_allocation(
+            order.size * n_pos * dtype.itemsize,
+            memory_budget,
+            f"the pixel-major cache of the {cube.shape} {cube.dtype} cube",
+            "give a larger memory_budget= (bytes) if the machine has the memory, or open a "
+            "smaller part of the data (crop the scan or bin the detector)",
+        )
         self._pix = xp.empty((order.size, n_pos), dtype=dtype)
         self.moments = self._to_moments(self._load(max_block_bytes))
         self._segments: _SegmentState | None = None

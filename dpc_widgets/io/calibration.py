@@ -106,7 +106,10 @@ def datacube_keywords(
     if energy is not None:
         out["energy"] = energy
     camera = camera_length if camera_length is not None else opened.camera_length
-    for space, axes, names in (("scan", opened.scan, "RxRy"), ("detector", opened.detector, "QxQy")):
+    for space, axes, names in (
+        ("scan", opened.scan, "RxRy"),
+        ("detector", opened.detector, "QxQy"),
+    ):
         axis = _one_axis(axes, space, (names[:2], names[2:]), path, notes)
         if axis is None:
             continue
@@ -139,9 +142,7 @@ def _one_axis(
     first, second = axes
     if first is None:
         return second
-    if second is not None and not math.isclose(
-        abs(first.scale), abs(second.scale), rel_tol=1e-6
-    ):
+    if second is not None and not math.isclose(abs(first.scale), abs(second.scale), rel_tol=1e-6):
         notes.append(
             f"'{path}': {space} steps differ ({names[0]} {abs(first.scale):g} {first.units}, "
             f"{names[1]} {abs(second.scale):g} {second.units}); using {names[0]}'s"

@@ -128,7 +128,9 @@ def _shape(scan_shape: Any) -> tuple[int, int] | None:
     try:
         rx, ry = scan_shape
     except (TypeError, ValueError):
-        raise TypeError(f"scan_shape must be a pair (Rx, Ry) of integers, got {scan_shape!r}") from None
+        raise TypeError(
+            f"scan_shape must be a pair (Rx, Ry) of integers, got {scan_shape!r}"
+        ) from None
     from ..physics import integer_at_least
 
     return integer_at_least(rx, "scan_shape[0]", 1), integer_at_least(ry, "scan_shape[1]", 1)

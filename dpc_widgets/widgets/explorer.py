@@ -88,6 +88,8 @@ class Explorer(w.VBox):
         The 4D-STEM data (Rx, Ry, Qx, Qy); paths go through :func:`dpc_widgets.load`.
     backend : {"numpy", "cupy"}
         Backend of the :class:`~dpc_widgets.core.DPC` core.
+    memory_budget : int, optional
+        Bytes the detector cache may take (see :class:`~dpc_widgets.core.DPC`).
     panel_size : int
         Display size of each image panel in CSS pixels.
     **options
@@ -118,13 +120,19 @@ class Explorer(w.VBox):
     """
 
     def __init__(
-        self, data: Any, *, backend: str = "numpy", panel_size: int = 220, **options: Any
+        self,
+        data: Any,
+        *,
+        backend: str = "numpy",
+        memory_budget: int | None = None,
+        panel_size: int = 220,
+        **options: Any,
     ) -> None:
         settings_options = {k: v for k, v in options.items() if k in _SETTING_NAMES}
         cube, self._cube_line = open_cube(
             data, **{k: v for k, v in options.items() if k not in _SETTING_NAMES}
         )
-        self.dpc = DPC(cube, backend=backend)
+        self.dpc = DPC(cube, backend=backend, memory_budget=memory_budget)
         settings = self._initial_settings(settings_options)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(cube, settings)

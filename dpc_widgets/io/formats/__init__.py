@@ -21,6 +21,21 @@ def extensions() -> tuple[str, ...]:
     return tuple(dict.fromkeys(ext for spec in FORMATS for ext in spec.extensions))
 
 
+def formats_table() -> str:
+    """The formats table as Markdown (``docs/formats.md`` holds it; a test keeps them equal)."""
+    lines = [
+        "| `format=` | format | extensions | lazy | calibrations read | orientation |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in FORMATS:
+        exts = ", ".join(f"`{ext}`" for ext in spec.extensions)
+        lines.append(
+            f"| `{spec.name}` | {spec.title} | {exts} | {'yes' if spec.lazy else 'no'} | "
+            f"{spec.calibrations} | {spec.orientation} |"
+        )
+    return "\n".join(lines)
+
+
 def find_format(path: Path, name: str | None = None) -> Format:
     """The format of ``path``: by ``name`` if given, else by extension and then content.
 
@@ -60,4 +75,5 @@ __all__ = [
     "Opened",
     "extensions",
     "find_format",
+    "formats_table",
 ]

@@ -93,9 +93,11 @@ def _select_py4dstem(file: h5py.File, options: OpenOptions, path: Path) -> Opene
     else:
         cubes: list[str] = []
         file.visititems(
-            lambda name, obj: cubes.append("/" + name)
-            if isinstance(obj, h5py.Group) and is_datacube_group(obj)
-            else None
+            lambda name, obj: (
+                cubes.append("/" + name)
+                if isinstance(obj, h5py.Group) and is_datacube_group(obj)
+                else None
+            )
         )
         name = only_candidate(cubes, path, "py4DSTEM DataCube", "path")
         node = file[name].get("data")

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Format, FormatError, Opened, OpenOptions, only_candidate, refuse_dataset, require_4d
+from .base import (
+    Format,
+    FormatError,
+    Opened,
+    OpenOptions,
+    only_candidate,
+    refuse_dataset,
+    require_4d,
+)
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -65,9 +73,7 @@ def _npy_member_shape(archive: zipfile.ZipFile, name: str) -> tuple[int, ...]:
 
 
 FORMATS = (
-    Format(
-        "npy", "NumPy array", (".npy",), open_npy, None, True, "none", "array order, no flips"
-    ),
+    Format("npy", "NumPy array", (".npy",), open_npy, None, True, "none", "array order, no flips"),
     Format(
         "npz", "NumPy archive", (".npz",), open_npz, None, False, "none", "array order, no flips"
     ),

@@ -50,13 +50,17 @@ def pick_4d(signals: Sequence[dict], path: Path, options: OpenOptions) -> dict:
     titled = {_title(signal, i): signal for i, signal in enumerate(signals)}
     if options.dataset is not None:
         if options.dataset not in titled:
-            raise FormatError(f"'{path}' has no signal {options.dataset!r}; signals: {list(titled)}")
+            raise FormatError(
+                f"'{path}' has no signal {options.dataset!r}; signals: {list(titled)}"
+            )
         return titled[options.dataset]
     candidates = [name for name, signal in titled.items() if len(signal["data"].shape) == 4]
     return titled[only_candidate(candidates, path, "signal", "signal title")]
 
 
-def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str, ...] = ()) -> Opened:
+def from_signal(
+    signal: dict, path: Path, options: OpenOptions, notes: tuple[str, ...] = ()
+) -> Opened:
     """An :class:`Opened` from one rsciio signal dictionary (array order kept)."""
     data = signal["data"]
     axes = list(signal.get("axes", []))
@@ -66,7 +70,11 @@ def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str
     if len(data.shape) != 4:
         raise FormatError(
             f"the data in '{path}' has shape {tuple(data.shape)}; expected 4D (Rx, Ry, Qx, Qy)"
-            + ("; give scan_shape=(Rx, Ry) for a flat list of frames" if len(data.shape) == 3 else "")
+            + (
+                "; give scan_shape=(Rx, Ry) for a flat list of frames"
+                if len(data.shape) == 3
+                else ""
+            )
         )
     if options.in_memory:
         data = data.compute() if hasattr(data, "compute") else data
