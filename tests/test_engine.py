@@ -404,3 +404,48 @@ def test_cupy_path_matches_numpy():
                 rtol=1e-12,
                 atol=1e-6,
             )
+
+
+# --------------------------------------------------------------------------- bounded caches
+BOUNDED_RADIUS = 8.5  # pixels of the 24 x 20 test detector: about half of them
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.float32, np.float64])
+def test_bounded_cache_sums_are_exact_and_identical_to_the_full_cache(dtype, use_numba):
+    cube = cube_of(dtype)
+    full = PolarCache(cube, cube.origin, use_numba=use_numba)
+    bounded = PolarCache(cube, cube.origin, use_numba=use_numba, cache_radius=BOUNDED_RADIUS)
+    inside = [g for g in WALK if g[1] <= BOUNDED_RADIUS]
+    assert len(inside) >= 10
+    for geometry in inside:
+        inner, outer, n, rotation = geometry
+        got = check_sums(bounded, cube, geometry)
+        np.testing.assert_array_equal(
+            got, full.segment_sums(inner, outer, n, math.radians(rotation))
+        )
+        np.testing.assert_array_equal(
+            bounded.annulus_moments(inner, outer), full.annulus_moments(inner, outer)
+        )
+    np.testing.assert_array_equal(bounded.moments, full.moments)  # whole detector, same order
+    np.testing.assert_array_equal(bounded.annulus_moments(0.0, math.inf), full.moments)
+
+
+def test_bounded_cache_holds_only_the_pixels_inside_and_refuses_beyond(cube):
+    engine = PolarCache(cube, cube.origin, cache_radius=BOUNDED_RADIUS)
+    inside = engine_module.cached_pixels(cube, cube.origin, BOUNDED_RADIUS)
+    assert 0 < inside < math.prod(cube.detector_shape)
+    assert engine._pix.shape == (inside, math.prod(cube.scan_shape))
+    assert engine.cache_radius == BOUNDED_RADIUS
+    assert engine.covers(BOUNDED_RADIUS) and not engine.covers(BOUNDED_RADIUS + 1)
+    with pytest.raises(engine_module.OutsideCacheError, match=r"outer radius 9\.5 .* 8\.5") as info:
+        engine.segment_sums(2.0, 9.5, 4, 0.0)
+    assert isinstance(info.value, ValueError)
+    assert (info.value.outer, info.value.cache_radius) == (9.5, BOUNDED_RADIUS)
+    with pytest.raises(engine_module.OutsideCacheError):
+        engine.annulus_moments(1.0, math.inf)
+    # The same call still answers exactly after the refusal.
+    check_sums(engine, cube, (2.0, 8.0, 4, 60.0))
+    whole = PolarCache(cube, cube.origin, cache_radius=1e6)
+    assert whole.cache_radius == math.inf and whole.covers(math.inf)
+    with pytest.raises(ValueError, match="cache_radius must be positive"):
+        PolarCache(cube, cube.origin, cache_radius=0.0)

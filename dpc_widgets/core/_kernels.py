@@ -88,10 +88,13 @@ def load_tile(itemsize: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def load_block(block, order, wi, wj, out, start, raw, tile, t_start, t_stop):  # pragma: no cover
+def load_block(
+    block, order, n_keep, wi, wj, out, start, raw, tile, t_start, t_stop
+):  # pragma: no cover
     """Copy the tiles ``t_start:t_stop`` of ``block`` (n, K) into ``out[:, start:start + n]``.
 
-    Rows go in pixel order ``order``; ``raw[:, start:start + n]`` gets the per-pattern sums of
+    Rows go in pixel order ``order``, the first ``n_keep`` of them only (a bounded cache);
+    ``raw[:, start:start + n]`` gets the whole-detector per-pattern sums of
     ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
     sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
     (K, tile) buffer in detector order, whose rows are then copied out.
@@ -117,10 +120,11 @@ def load_block(block, order, wi, wj, out, start, raw, tile, t_start, t_stop):  #
             src = buffer[order[k]]
             a = wi[k]
             b = wj[k]
+            if k < n_keep:
+                for j in range(w):
+                    out[k, start + p0 + j] = src[j]
             for j in range(w):
-                x = src[j]
-                out[k, start + p0 + j] = x
-                v = x + zero
+                v = src[j] + zero
                 s0[j] += v
                 s1[j] += v * a
                 s2[j] += v * b

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module, to_numpy
-from ..detectors import AnnularDetector, Detector, SegmentedDetector
+from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
 from ..io import Datacube
-from .engine import PolarCache
+from ..physics import positive_finite
+from .engine import OutsideCacheError, PolarCache
 from .integrate import integrate_fourier, integrate_iterative
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
@@ -27,6 +28,7 @@ DESCAN_MODES = (None, "constant", "plane")
 COM_SOURCES = ("segmented", "monolithic", "pixelated")
 PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
+_EXTEND = 1.25  # a cache rebuilt for a larger radius gets this much more, for the next drag
 _MEMO_BYTES = 256 * 2**20  # results kept per DPC: a bound, not a cache of every slider position
 
 
@@ -116,10 +118,19 @@ class DPC:
         The 4D-STEM data (Rx, Ry, Qx, Qy); never modified.
     backend : {"numpy", "cupy"}
         Where the arithmetic runs. Results are always returned as NumPy arrays.
+    cache_radius : float, optional
+        Radius (detector units) of the detector cache: only pixels with a smaller radius around
+        the centre are copied (see :class:`~dpc_widgets.core.engine.PolarCache`). ``None``
+        (default): the whole detector. ``math.inf``: the whole detector. A detector reaching
+        beyond the cache rebuilds it once with 1.25 times the radius asked for (one pass over the
+        data; results are exact either way).
     memory_budget : int, optional
         Bytes the detector cache may take; default: half the memory available when it is built.
-        Over budget, the first detector computation raises
-        :class:`~dpc_widgets.core.memory.CacheMemoryError` (a ``MemoryError``) naming the sizes.
+        A default or extended cache radius shrinks to fit the budget (never below what a
+        detector asks for); when that cannot fit, :class:`~dpc_widgets.core.memory.CacheMemoryError`
+        (a ``MemoryError``) names the sizes.
+    progress : bool
+        Show a ``tqdm`` progress bar for passes over the data that take longer than a second.
 
     Notes
     -----
@@ -128,12 +139,22 @@ class DPC:
     """
 
     def __init__(
-        self, cube: Datacube, *, backend: str = "numpy", memory_budget: int | None = None
+        self,
+        cube: Datacube,
+        *,
+        backend: str = "numpy",
+        cache_radius: float | None = None,
+        memory_budget: int | None = None,
+        progress: bool = True,
     ) -> None:
         self.xp = get_array_module(backend)
         self.backend = backend
+        if cache_radius is not None:
+            positive_finite(cache_radius, "cache_radius (detector units)")
+        self.cache_radius = cache_radius
         budget_bytes(memory_budget)  # a bad value fails here, not at the first update
         self.memory_budget = memory_budget
+        self.progress = bool(progress)
         self.cube = cube
 
     # ------------------------------------------------------------------ state
@@ -172,11 +193,44 @@ class DPC:
             self._memo.popitem(last=False)
         return value
 
-    def _engine_for(self, center: tuple[float, float]):
-        if self._engine is None or self._engine.center != center:
-            self._engine = None  # release the old cache before building the new one
-            self._engine = PolarCache(self._cube, center, self.xp, memory_budget=self.memory_budget)
+    def _engine_for(self, center: tuple[float, float], reach: float = 0.0) -> PolarCache:
+        """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
+        engine = self._engine
+        if engine is not None and engine.center == center and engine.covers(reach):
+            return engine
+        radius = math.inf if self.cache_radius is None else self.cache_radius
+        if engine is not None:
+            radius = max(radius, engine.cache_radius)  # keep what was asked for before
+        if reach >= radius:
+            radius = _EXTEND * reach
+        radius = max(reach, self._fit_budget(center, radius))
+        self._engine = None  # release the old cache before building the new one
+        self._engine = PolarCache(
+            self._cube,
+            center,
+            self.xp,
+            cache_radius=radius,
+            memory_budget=self.memory_budget,
+            progress=self.progress,
+        )
         return self._engine
+
+    def _fit_budget(self, center: tuple[float, float], radius: float) -> float:
+        """``radius`` or, when its cache is over budget, the largest radius within it."""
+        per_pixel = math.prod(self._cube.scan_shape) * self._cube.dtype.itemsize
+        fits = budget_bytes(self.memory_budget) // per_pixel
+        radii = np.sort(pixel_geometry(self._cube.detector_shape, center, 1.0).radius.ravel())
+        radii = radii * self._cube.detector_sampling
+        if np.count_nonzero(radii < radius) <= fits:
+            return radius
+        return float(radii[fits])  # pixels with a smaller radius: at most `fits`
+
+    def _on_engine(self, center: tuple[float, float], call: Callable[[PolarCache], Any]) -> Any:
+        """``call(engine)``, extending the cache once if it asks beyond the cache radius."""
+        try:
+            return call(self._engine_for(center))
+        except OutsideCacheError as err:
+            return call(self._engine_for(center, reach=err.outer))
 
     def _host(self, array) -> np.ndarray:
         out = np.ascontiguousarray(to_numpy(array), dtype=np.float64)
@@ -227,9 +281,11 @@ class DPC:
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
         detector.check_fits(self._cube)
-        engine = self._engine_for(detector.resolved_center(self._cube))
-        return engine.segment_sums(
-            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
+        return self._on_engine(
+            detector.resolved_center(self._cube),
+            lambda engine: engine.segment_sums(
+                detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
+            ),
         )
 
     def segmented_com(self, detector: SegmentedDetector) -> np.ndarray:
@@ -307,11 +363,12 @@ class DPC:
 
         def compute():
             xp = self.xp
-            engine = self._engine_for(self.origin)
             if annulus is None:
-                moments = engine.moments
+                moments = self._engine_for(self.origin).moments
             else:
-                moments = engine.annulus_moments(annulus.inner, annulus.outer)
+                moments = self._on_engine(
+                    self.origin, lambda engine: engine.annulus_moments(annulus.inner, annulus.outer)
+                )
             total = moments[0]
             lit = total > 0
             safe = xp.where(lit, total, 1.0)

@@ -2,7 +2,10 @@
 
 One chunked pass over the cube copies it into a (K, P) array, K detector pixels sorted by radius
 times P = Rx * Ry scan positions, in the data's own dtype (so every annulus is one slab of rows and
-each row is one pixel over the whole scan). The same pass yields the per-pattern intensity moments.
+each row is one pixel over the whole scan). The same pass yields the per-pattern intensity moments
+over the whole detector. A bounded cache keeps only the pixels inside a cache radius (K is then
+the number of pixels with ``radius < cache_radius``): detector sums reaching no farther are
+exactly those of the full cache, and asking for more raises :class:`OutsideCacheError`.
 
 Detector sums are then kept as state: the labels of the current geometry and the sums of each
 segment. A new geometry touches only the rows whose segment changed (a radius drag moves a thin
@@ -44,6 +47,35 @@ _XP_CHUNK_BYTES = 16 * 2**20
 _NUMBA_CHUNK_BYTES = 2 * 2**20
 _NO_ROWS = np.zeros(0, dtype=np.int64)
 _NO_SIGN = np.zeros(0, dtype=np.int8)
+
+
+class OutsideCacheError(ValueError):
+    """A detector reaching pixels beyond the cache radius of a bounded :class:`PolarCache`.
+
+    Attributes
+    ----------
+    outer : float
+        The radius asked for (detector units).
+    cache_radius : float
+        The cache's radius (detector units): every pixel with a smaller radius is cached.
+    """
+
+    def __init__(self, outer: float, cache_radius: float) -> None:
+        super().__init__(
+            f"outer radius {outer:g} reaches beyond the cache radius {cache_radius:g} "
+            "(detector units); build a cache with a larger cache_radius"
+        )
+        self.outer = outer
+        self.cache_radius = cache_radius
+
+
+def cached_pixels(cube: Datacube, center: tuple[float, float], cache_radius: float) -> int:
+    """How many detector pixels a cache of ``cache_radius`` (detector units) holds.
+
+    Pixels with ``radius < cache_radius`` around ``center`` (qx, qy in pixels) are cached.
+    """
+    geometry = pixel_geometry(cube.detector_shape, center, cube.detector_sampling)
+    return int(np.count_nonzero(geometry.radius < cache_radius))
 
 
 def numba_available() -> bool:
@@ -92,15 +124,23 @@ class PolarCache:
         Use the parallel numba kernels (NumPy only). ``None``: when numba is installed.
     max_block_bytes : int
         Size of the blocks read from the cube in the load pass.
+    cache_radius : float
+        Keep only the pixels with ``radius < cache_radius`` (detector units) in the cache;
+        ``math.inf`` (default) keeps the whole detector.
     memory_budget : int, optional
         Bytes the pixel-major copy may take; default: half the memory available when the
         cache is built (see :mod:`dpc_widgets.core.memory`).
+    progress : bool
+        Show a ``tqdm.auto`` progress bar during the load pass when it takes over a second.
 
     Attributes
     ----------
     moments : array (3, P), float64
         Per scan position (flat index ``rx * Ry + ry``): ``sum I``, ``sum I * dx`` and
         ``sum I * dy`` over the whole detector, ``dx, dy`` the pixel offsets from ``center``.
+    cache_radius : float
+        Every pixel with a smaller radius (detector units) is cached; ``math.inf`` when the
+        whole detector is.
     last_update : str
         How the last :meth:`segment_sums` or :meth:`annulus_moments` call was answered:
         ``"cached"`` (same geometry), ``"incremental"`` or ``"recompute"``.
@@ -133,7 +173,9 @@ class PolarCache:
         *,
         use_numba: bool | None = None,
         max_block_bytes: int = DEFAULT_BLOCK_BYTES,
+        cache_radius: float = math.inf,
         memory_budget: int | None = None,
+        progress: bool = False,
     ) -> None:
         if use_numba is None:
             use_numba = xp is np and numba_available()
@@ -178,15 +220,21 @@ class PolarCache:
 
         n_pos = cube.scan_shape[0] * cube.scan_shape[1]
         self._n_pos = n_pos
+        if not cache_radius > 0:
+            raise ValueError(
+                f"cache_radius must be positive (detector units), got {cache_radius!r}"
+            )
+        self._n_cached = int(np.searchsorted(self._radius, cache_radius, side="left"))
+        self.cache_radius = float(cache_radius) if self._n_cached < order.size else math.inf
         check_allocation(
-            order.size * n_pos * dtype.itemsize,
+            self._n_cached * n_pos * dtype.itemsize,
             memory_budget,
             f"the pixel-major cache of the {cube.shape} {cube.dtype} cube",
             "give a larger memory_budget= (bytes) if the machine has the memory, or open a "
             "smaller part of the data (crop the scan or bin the detector)",
         )
-        self._pix = xp.empty((order.size, n_pos), dtype=dtype)
-        self.moments = self._to_moments(self._load(max_block_bytes))
+        self._pix = xp.empty((self._n_cached, n_pos), dtype=dtype)
+        self.moments = self._to_moments(self._load(max_block_bytes, progress))
         self._segments: _SegmentState | None = None
         self._annulus: _AnnulusState | None = None
 
@@ -265,6 +313,10 @@ class PolarCache:
         self.last_update = "incremental"
         return state.sums.copy()
 
+    def covers(self, outer: float) -> bool:
+        """Whether every pixel with ``radius < outer`` (detector units) is cached."""
+        return int(np.searchsorted(self._radius, outer, side="left")) <= self._n_cached
+
     def annulus_moments(self, inner: float, outer: float):
         """Per-pattern ``sum I``, ``sum I * dx``, ``sum I * dy`` over ``inner <= radius < outer``.
 
@@ -286,7 +338,10 @@ class PolarCache:
         if state is not None and state.key == key:
             self.last_update = "cached"
             return self._to_moments(state.sums)
-        k0, k1 = self._slab(*key)
+        k0, k1 = self._slab(*key, whole_detector_ok=True)
+        if k0 == 0 and k1 == self._order.size:
+            self.last_update = "cached"
+            return self.moments.copy()  # the whole detector: the load pass's sums
         if state is not None:
             # Rings to add (+1) and to remove (-1) on the inner and outer edges.
             pieces = [
@@ -315,11 +370,18 @@ class PolarCache:
         return self._to_moments(sums)
 
     # ------------------------------------------------------------------ geometry
-    def _slab(self, inner: float, outer: float) -> tuple[int, int]:
-        """Sorted-row range [k0, k1) of the pixels with ``inner <= radius < outer``."""
+    def _slab(self, inner: float, outer: float, whole_detector_ok: bool = False) -> tuple[int, int]:
+        """Sorted-row range [k0, k1) of the pixels with ``inner <= radius < outer``.
+
+        Raises :class:`OutsideCacheError` when the range reaches beyond the cached rows
+        (unless it is the whole detector and ``whole_detector_ok``).
+        """
         k0 = int(np.searchsorted(self._radius, inner, side="left"))
-        k1 = int(np.searchsorted(self._radius, outer, side="left"))
-        return k0, max(k0, k1)
+        k1 = max(k0, int(np.searchsorted(self._radius, outer, side="left")))
+        whole = k0 == 0 and k1 == self._order.size
+        if k1 > self._n_cached and not (whole and whole_detector_ok):
+            raise OutsideCacheError(float(outer), self.cache_radius)
+        return k0, k1
 
     def _labels_of(self, rows: np.ndarray, key: tuple[float, float, int, float]) -> np.ndarray:
         inner, outer, n, rotation = key
@@ -436,13 +498,25 @@ class PolarCache:
         )
 
     # ------------------------------------------------------------------ load pass
-    def _load(self, max_block_bytes: int):
+    def _load(self, max_block_bytes: int, progress: bool):
         """Fill the pixel-major copy block by block; return the (3, P) whole-detector sums."""
+        from tqdm.auto import tqdm
+
         xp = self.xp
         raw = xp.empty((3, self._n_pos), dtype=self._acc)
         n_pix = self._order.size
-        order = xp.asarray(self._order)
+        n_keep = self._n_cached
+        order = xp.asarray(self._order if not self._integer else self._order[:n_keep])
+        bar = tqdm(
+            total=self._n_pos,
+            desc="building the detector cache",
+            unit="patterns",
+            delay=1.0,
+            disable=not progress,
+            leave=False,
+        )
         for start, stop, block in self.cube.blocks(max_block_bytes):
+            bar.update(stop - start)
             if self.use_numba:
                 from . import _kernels
 
@@ -450,7 +524,7 @@ class PolarCache:
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
                 tile = _kernels.load_tile(flat.itemsize)
                 n_tiles = -(-(stop - start) // tile)
-                args = (flat, self._order, self._wi, self._wj, self._pix, start, raw, tile)
+                args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw, tile)
                 _kernels.parallel(_kernels.load_block, n_tiles, *args, work=flat.size)
             else:
                 flat = xp.asarray(block).reshape(stop - start, n_pix)
@@ -458,14 +532,16 @@ class PolarCache:
                 per_pos = n_pix * (3 * self._acc.itemsize if not self._integer else 8)
                 for p0, p1 in self._chunks(stop - start, per_pos):
                     # A contiguous transpose, then whole rows gathered in sorted order.
+                    # Integer data: only the cached rows (its moments come from ``flat``).
                     rows = xp.ascontiguousarray(flat[p0:p1].T)[order]
-                    self._pix[:, start + p0 : start + p1] = rows
+                    self._pix[:, start + p0 : start + p1] = rows[:n_keep]
                     if not self._integer:
                         raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
                 if self._integer:
                     raw[:, start:stop] = self._integer_moments(flat)
             if not self._integer:
                 _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
+        bar.close()
         return raw
 
 
