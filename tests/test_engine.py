@@ -449,3 +449,17 @@ def test_bounded_cache_holds_only_the_pixels_inside_and_refuses_beyond(cube):
     assert whole.cache_radius == math.inf and whole.covers(math.inf)
     with pytest.raises(ValueError, match="cache_radius must be positive"):
         PolarCache(cube, cube.origin, cache_radius=0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.float32])
+def test_the_load_pass_yields_the_pattern_sum(dtype, use_numba):
+    cube = cube_of(dtype, shape=(30, 40, 24, 20))
+    for radius in (math.inf, BOUNDED_RADIUS):
+        engine = PolarCache(cube, cube.origin, use_numba=use_numba, cache_radius=radius)
+        data = np.asarray(cube.data)
+        if dtype == np.float32:
+            expected = data.sum(axis=(0, 1), dtype=np.float64)
+            np.testing.assert_allclose(engine.pattern_sum, expected, rtol=1e-12)
+        else:
+            assert engine.pattern_sum.dtype == np.int64
+            np.testing.assert_array_equal(engine.pattern_sum, data.sum(axis=(0, 1), dtype=np.int64))

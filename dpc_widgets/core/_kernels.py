@@ -42,22 +42,25 @@ def threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
-def parallel(kernel: Callable, n_items: int, *args, work: int) -> None:
+def parallel(kernel: Callable, n_items: int, *args, work: int, numbered: bool = False) -> None:
     """Run ``kernel(*args, start, stop)`` on contiguous parts of ``range(n_items)`` at once.
 
     The calling thread runs the first part; the others go to a pool of worker threads that
     sleep while idle. Returns when every part is done. Below ``SERIAL_WORK`` values to
     process (``work``), handing parts to other threads costs more than it saves: one part.
+    With ``numbered``, the kernel is called as ``kernel(*args, part, start, stop)``, ``part``
+    in ``range(threads())``: a kernel can then accumulate into its own row of an array.
     """
     n = min(threads(), n_items) if work >= SERIAL_WORK else 1
     if n <= 1:
-        kernel(*args, 0, n_items)
+        kernel(*args, *((0,) if numbered else ()), 0, n_items)
         return
     bounds = [(i * n_items) // n for i in range(n + 1)]
     pool = _worker_pool()
-    futures = [pool.submit(kernel, *args, bounds[i], bounds[i + 1]) for i in range(1, n)]
+    parts = [(i,) if numbered else () for i in range(n)]
+    futures = [pool.submit(kernel, *args, *parts[i], bounds[i], bounds[i + 1]) for i in range(1, n)]
     try:
-        kernel(*args, bounds[0], bounds[1])
+        kernel(*args, *parts[0], bounds[0], bounds[1])
     finally:
         for future in futures:
             future.result()
@@ -89,11 +92,13 @@ def load_tile(itemsize: int) -> int:
 
 @njit(cache=True, nogil=True)
 def load_block(
-    block, order, n_keep, wi, wj, out, start, raw, tile, t_start, t_stop
+    block, order, n_keep, wi, wj, out, start, raw, pattern, tile, part, t_start, t_stop
 ):  # pragma: no cover
     """Copy the tiles ``t_start:t_stop`` of ``block`` (n, K) into ``out[:, start:start + n]``.
 
     Rows go in pixel order ``order``, the first ``n_keep`` of them only (a bounded cache);
+    ``pattern[part, k]`` gets the sum of sorted pixel ``k`` over the tiles' scan positions (in
+    ``raw``'s dtype; ``part`` numbers the calling thread, see :func:`parallel`);
     ``raw[:, start:start + n]`` gets the whole-detector per-pattern sums of
     ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
     sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
@@ -123,11 +128,14 @@ def load_block(
             if k < n_keep:
                 for j in range(w):
                     out[k, start + p0 + j] = src[j]
+            total = zero
             for j in range(w):
                 v = src[j] + zero
                 s0[j] += v
                 s1[j] += v * a
                 s2[j] += v * b
+                total += v
+            pattern[part, k] += total
         for j in range(w):
             raw[0, start + p0 + j] = s0[j]
             raw[1, start + p0 + j] = s1[j]

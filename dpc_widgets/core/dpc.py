@@ -239,8 +239,17 @@ class DPC:
 
     # ------------------------------------------------------------------ diffraction plane
     def mean_pattern(self) -> np.ndarray:
-        """Mean diffraction pattern (Qx, Qy), float64."""
-        return self._memoised("mean_pattern", lambda: self._host(self._cube.mean_pattern()))
+        """Mean diffraction pattern (Qx, Qy), float64.
+
+        From the detector cache's load pass (building the cache if there is none yet): no pass
+        over the data of its own. Exact sums for integer data.
+        """
+
+        def compute():
+            engine = self._engine if self._engine is not None else self._engine_for(self.origin)
+            return self._host(engine.pattern_sum / math.prod(self._cube.scan_shape))
+
+        return self._memoised("mean_pattern", compute)
 
     def radial_profile(self) -> tuple[np.ndarray, np.ndarray]:
         """Azimuthal mean of the mean pattern around the origin, in 1-pixel bins.

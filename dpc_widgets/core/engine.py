@@ -135,6 +135,9 @@ class PolarCache:
 
     Attributes
     ----------
+    pattern_sum : ndarray (Qx, Qy)
+        Sum of all patterns (int64 for integer data: exact; float64 otherwise), from the load
+        pass: the mean pattern without a pass of its own.
     moments : array (3, P), float64
         Per scan position (flat index ``rx * Ry + ry``): ``sum I``, ``sum I * dx`` and
         ``sum I * dy`` over the whole detector, ``dx, dy`` the pixel offsets from ``center``.
@@ -505,6 +508,8 @@ class PolarCache:
         xp = self.xp
         raw = xp.empty((3, self._n_pos), dtype=self._acc)
         n_pix = self._order.size
+        threads = _kernels_threads() if self.use_numba else 1
+        pattern = np.zeros((threads, n_pix), dtype=self._acc)  # sorted order (numba path)
         n_keep = self._n_cached
         order = xp.asarray(self._order if not self._integer else self._order[:n_keep])
         bar = tqdm(
@@ -524,8 +529,16 @@ class PolarCache:
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
                 tile = _kernels.load_tile(flat.itemsize)
                 n_tiles = -(-(stop - start) // tile)
-                args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw, tile)
-                _kernels.parallel(_kernels.load_block, n_tiles, *args, work=flat.size)
+                args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw)
+                _kernels.parallel(
+                    _kernels.load_block,
+                    n_tiles,
+                    *args,
+                    pattern,
+                    tile,
+                    work=flat.size,
+                    numbered=True,
+                )
             else:
                 flat = xp.asarray(block).reshape(stop - start, n_pix)
                 flat = flat.astype(self._dtype, copy=False)
@@ -539,10 +552,20 @@ class PolarCache:
                         raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
                 if self._integer:
                     raw[:, start:stop] = self._integer_moments(flat)
+                pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))[self._order]
             if not self._integer:
                 _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
         bar.close()
+        total = np.empty(n_pix, dtype=self._acc)
+        total[self._order] = pattern.sum(axis=0)
+        self.pattern_sum = total.reshape(self.cube.detector_shape)
         return raw
+
+
+def _kernels_threads() -> int:
+    from . import _kernels
+
+    return _kernels.threads()
 
 
 def _merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
