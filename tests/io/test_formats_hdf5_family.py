@@ -378,3 +378,15 @@ def test_h5_detection_order(tmp_path):
     names = [spec.name for spec in FORMATS]
     h5 = [n for n in names if n in ("arina", "fpd", "prismatic", "py4dstem", "hdf5")]
     assert h5 == ["arina", "fpd", "prismatic", "py4dstem", "hdf5"]
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_zarr_formats_2_and_3(tmp_path, zarr_format):
+    data = make_data(dtype=np.float32)
+    path = tmp_path / "cube.zarr"
+    zarr.create_array(path, data=data, chunks=(1, 2, 8, 6), zarr_format=zarr_format)
+    before = digest(path)
+    cube = load(path)
+    assert cube.dtype == np.float32 and cube.data.chunks == (1, 2, 8, 6)
+    np.testing.assert_array_equal(blocks_array(cube), data)
+    assert digest(path) == before
