@@ -390,3 +390,11 @@ def test_zarr_formats_2_and_3(tmp_path, zarr_format):
     assert cube.dtype == np.float32 and cube.data.chunks == (1, 2, 8, 6)
     np.testing.assert_array_equal(blocks_array(cube), data)
     assert digest(path) == before
+
+
+def test_arina_format_forced_on_other_hdf5(tmp_path):
+    path = write_fpd(tmp_path / "fpd.h5", make_data())
+    with pytest.raises(FormatError, match=f"'{path}' is not a Dectris Arina/EIGER master"):
+        load(path, format="arina")
+    with pytest.raises(ValueError, match="does not apply"):
+        load(path, format="arina", dataset="x")

@@ -110,7 +110,12 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
         stacks = [_stack(master, name, path, files) for name in links]
         frame, dtype = stacks[0].shape[1:], stacks[0].dtype
         for name, stack in zip(links, stacks, strict=True):
-            if stack.ndim != 3 or stack.shape[1:] != frame or stack.dtype != dtype:
+            if stack.ndim != 3:
+                raise FormatError(
+                    f"'{path}': {name} has shape {stack.shape}; expected a stack of frames "
+                    "(n, y, x)"
+                )
+            if stack.shape[1:] != frame or stack.dtype != dtype:
                 raise FormatError(
                     f"'{path}': {name} has frames {stack.shape[1:]} {stack.dtype}, unlike "
                     f"{links[0]}'s {frame} {dtype}"

@@ -171,7 +171,7 @@ def open_fpd(path: Path, options: OpenOptions) -> Opened:
 FORMATS = (
     Format(
         "fpd",
-        "fpd HDF5 (Merlin conversions)",
+        "fpd HDF5, Merlin conversions",
         HDF5_EXTENSIONS[:2],
         open_fpd,
         is_fpd,

@@ -174,7 +174,7 @@ def _opened(array: Any, path: Path) -> Opened:
 FORMATS = (
     Format(
         "zarr",
-        "zarr store (directory or zip)",
+        "zarr store, directory or zip",
         ZARR_EXTENSIONS,
         open_zarr,
         is_zarr,
