@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import hdf5, numpy_files
+from . import arina, fpd, hdf5, numpy_files, prismatic, zarr_store
 from .base import Format, FormatError, Opened, OpenOptions
 
-FORMATS: tuple[Format, ...] = (*numpy_files.FORMATS, *hdf5.FORMATS)
+FORMATS: tuple[Format, ...] = (
+    *numpy_files.FORMATS,
+    *arina.FORMATS,
+    *fpd.FORMATS,
+    *prismatic.FORMATS,
+    *hdf5.FORMATS,
+    *zarr_store.FORMATS,
+)
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
 
 
