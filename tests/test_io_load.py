@@ -382,3 +382,15 @@ def test_files_are_never_modified(tmp_path, kind):
     del cube
     gc.collect()
     assert digest(path) == before
+
+
+def test_compressed_generic_hdf5_reads_through_hdf5plugin(tmp_path):
+    import hdf5plugin
+
+    data = make_data()
+    path = tmp_path / "compressed.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("frames", data=data, chunks=(1, *data.shape[1:]), **hdf5plugin.Zstd())
+    cube = load(path)
+    np.testing.assert_array_equal(np.concatenate([b for _, _, b in cube.blocks()]),
+                                  data.reshape(-1, *data.shape[2:]))  # fmt: skip

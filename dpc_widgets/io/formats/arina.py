@@ -97,8 +97,6 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
     ValueError
         If ``dataset=`` is given.
     """
-    import hdf5plugin  # noqa: F401  (registers the bitshuffle-LZ4 filter with h5py)
-
     refuse_dataset(options, path, "Dectris Arina/EIGER")
     master = open_hdf5_file(path)
     files: list[h5py.File] = []

@@ -20,7 +20,13 @@ HDF5_EXTENSIONS = (".h5", ".hdf5", ".emd")
 
 
 def open_hdf5_file(path: Path) -> h5py.File:
-    """``h5py.File(path, "r")``, with a :class:`FormatError` for non-HDF5 or corrupt files."""
+    """``h5py.File(path, "r")``, with a :class:`FormatError` for non-HDF5 or corrupt files.
+
+    ``hdf5plugin`` is imported first, so that datasets compressed with its filters
+    (bitshuffle-LZ4, Blosc, Zstandard, ...) read in every HDF5 format.
+    """
+    import hdf5plugin  # noqa: F401  (registers the compression filters with h5py)
+
     if not h5py.is_hdf5(path):
         raise FormatError(
             f"'{path}' is not an HDF5 file (files ending in {path.suffix!r} are read as HDF5)"
