@@ -463,3 +463,28 @@ def test_the_load_pass_yields_the_pattern_sum(dtype, use_numba):
         else:
             assert engine.pattern_sum.dtype == np.int64
             np.testing.assert_array_equal(engine.pattern_sum, data.sum(axis=(0, 1), dtype=np.int64))
+
+
+def test_auto_numba_answers_on_numpy_until_the_kernels_are_compiled(monkeypatch):
+    if not numba_available():
+        pytest.skip("numba is not installed")
+    import threading
+
+    release = threading.Event()
+    real_warm_up = engine_module._warm_up
+
+    def slow_warm_up(dtype, event):  # a compilation that takes until the test says so
+        release.wait(30)
+        real_warm_up(dtype, event)
+
+    monkeypatch.setattr(engine_module, "_warm", {})
+    monkeypatch.setattr(engine_module, "_warm_up", slow_warm_up)
+    cube = cube_of(np.uint16)
+    engine = PolarCache(cube, cube.origin)  # load pass on the NumPy path
+    assert not engine.use_numba
+    check_sums(engine, cube, WALK[0])
+    release.set()
+    assert engine_module.wait_for_numba(engine._dtype, timeout=60)
+    assert engine.use_numba
+    for geometry in WALK[1:]:  # incremental updates now on the kernels, still exact
+        check_sums(engine, cube, geometry)

@@ -87,6 +87,55 @@ def numba_available() -> bool:
     return True
 
 
+_warm_lock = threading.Lock()
+_warm: dict[str, threading.Event] = {}
+
+
+def numba_ready(dtype: np.dtype) -> bool:
+    """True when the numba kernels for cache dtype ``dtype`` are compiled in this process.
+
+    The first call for a dtype starts compiling them (or loading them from numba's disk
+    cache) in a background thread, on a tiny cube, and returns False; later calls return True
+    once that is done. False for good when numba is not installed or fails to compile.
+    """
+    if not numba_available():
+        return False
+    key = np.dtype(dtype).str
+    with _warm_lock:
+        event = _warm.get(key)
+        if event is None:
+            event = _warm[key] = threading.Event()
+            thread = threading.Thread(
+                target=_warm_up, args=(np.dtype(dtype), event), name="dpc-numba-warm-up"
+            )
+            thread.daemon = True
+            thread.start()
+    return event.is_set()
+
+
+def wait_for_numba(dtype: np.dtype, timeout: float | None = None) -> bool:
+    """Block until the kernels for ``dtype`` are compiled (see :func:`numba_ready`)."""
+    numba_ready(dtype)
+    event = _warm.get(np.dtype(dtype).str)
+    return bool(event is not None and event.wait(timeout))
+
+
+def _warm_up(dtype: np.dtype, event: threading.Event) -> None:
+    """Run every kernel once for ``dtype`` on a tiny cube (the real calls' signatures)."""
+    try:
+        cube = Datacube(np.ones((2, 3, 6, 5), dtype=dtype))
+        engine = PolarCache(cube, (3.0, 2.0), use_numba=True)
+        for inner, outer in ((0.5, 2.5), (0.5, 2.7)):  # recompute, then incremental
+            engine.segment_sums(inner, outer, 4, 0.0)
+            engine.annulus_moments(inner, outer)
+    except Exception:  # pragma: no cover - numba broken on this machine: stay on NumPy
+        import logging
+
+        logging.getLogger("dpc_widgets.core").exception("numba kernels failed to compile")
+        return
+    event.set()
+
+
 @dataclasses.dataclass
 class _SegmentState:
     """Labels and sums of the last segment geometry (labels live in ``PolarCache._labels``)."""
@@ -121,7 +170,10 @@ class PolarCache:
         :mod:`numpy` or :mod:`cupy`. With CuPy the cache lives on the GPU (each block is uploaded
         once) and every operation is a CuPy array operation.
     use_numba : bool, optional
-        Use the parallel numba kernels (NumPy only). ``None``: when numba is installed.
+        Use the parallel numba kernels (NumPy only). ``None``: when numba is installed and its
+        kernels for this dtype are compiled; until then (numba compiles them in a background
+        thread, seconds on an empty cache) the NumPy path answers, block by block and call by
+        call, with bit-identical results.
     max_block_bytes : int
         Size of the blocks read from the cube in the load pass.
     cache_radius : float
@@ -180,8 +232,6 @@ class PolarCache:
         memory_budget: int | None = None,
         progress: bool = False,
     ) -> None:
-        if use_numba is None:
-            use_numba = xp is np and numba_available()
         if use_numba and xp is not np:
             raise ValueError(f"use_numba=True needs xp=numpy, got xp={xp.__name__}")
         if use_numba and not numba_available():
@@ -189,7 +239,7 @@ class PolarCache:
         self.cube = cube
         self.center = (float(center[0]), float(center[1]))
         self.xp = xp
-        self.use_numba = bool(use_numba)
+        self._numba_mode = "auto" if use_numba is None and xp is np else bool(use_numba)
         self.last_update = "recompute"
         self._lock = threading.Lock()
 
@@ -242,6 +292,13 @@ class PolarCache:
         self._annulus: _AnnulusState | None = None
 
     # ------------------------------------------------------------------ public
+    @property
+    def use_numba(self) -> bool:
+        """Whether the next operation runs on the numba kernels (else on the NumPy path)."""
+        if self._numba_mode == "auto":
+            return numba_ready(self._dtype)
+        return self._numba_mode
+
     @property
     def nbytes(self) -> int:
         """Bytes held: the pixel-major copy, the moments and the per-pixel tables."""
@@ -508,8 +565,9 @@ class PolarCache:
         xp = self.xp
         raw = xp.empty((3, self._n_pos), dtype=self._acc)
         n_pix = self._order.size
-        threads = _kernels_threads() if self.use_numba else 1
-        pattern = np.zeros((threads, n_pix), dtype=self._acc)  # sorted order (numba path)
+        # Per-thread pattern sums in sorted order (the numba path may take over mid-pass).
+        threads = _kernels_threads() if self._numba_mode is not False and numba_available() else 1
+        pattern = np.zeros((threads, n_pix), dtype=self._acc)
         n_keep = self._n_cached
         order = xp.asarray(self._order if not self._integer else self._order[:n_keep])
         bar = tqdm(
