@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import hdf5, numpy_files
+from . import digitalmicrograph, hdf5, hyperspy, numpy_files, tia, velox
 from .base import Format, FormatError, Opened, OpenOptions
 
-FORMATS: tuple[Format, ...] = (*numpy_files.FORMATS, *hdf5.FORMATS)
+FORMATS: tuple[Format, ...] = (
+    *numpy_files.FORMATS,
+    *(hyperspy.FORMATS + digitalmicrograph.FORMATS + velox.FORMATS + tia.FORMATS),
+    *hdf5.FORMATS,
+)
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
 
 
