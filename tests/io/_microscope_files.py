@@ -117,6 +117,7 @@ def write_velox(
     voltage: float = 200e3,
     camera_length_m: float = 0.115,
     version_format: str = "Velox",
+    haadf: np.ndarray | None = None,
 ) -> Path:
     """A Velox EMD holding ``frames`` (N, rows, columns) as one camera image stack.
 
@@ -149,6 +150,16 @@ def write_velox(
         image = file.create_group(f"Data/Image/{uuid.UUID(int=7).hex}")
         image.create_dataset("Data", data=np.moveaxis(frames, 0, -1), chunks=(*frames.shape[1:], 1))
         image.create_dataset("Metadata", data=raw.reshape(-1, 1))
+        if haadf is not None:
+            haadf_metadata = json.loads(json.dumps(metadata))
+            haadf_metadata["BinaryResult"].update(
+                {"DetectorIndex": "1", "PixelUnitX": "m", "PixelUnitY": "m"}
+            )
+            haadf_metadata["Detectors"]["Detector-1"] = {"DetectorName": "HAADF"}
+            raw_haadf = np.frombuffer(json.dumps(haadf_metadata).encode("utf-8"), dtype=np.uint8)
+            second = file.create_group(f"Data/Image/{uuid.UUID(int=8).hex}")
+            second.create_dataset("Data", data=haadf[:, :, np.newaxis], chunks=(*haadf.shape, 1))
+            second.create_dataset("Metadata", data=raw_haadf.reshape(-1, 1))
     return path
 
 
@@ -169,6 +180,50 @@ def emi_xml(high_tension_kv: float, camera_length_m: float, mode: str) -> bytes:
     ).encode()
 
 
+def ser_bytes(
+    frames: np.ndarray, scan_steps: tuple[float, ...], detector_step: float, units: str = "meters"
+) -> bytes:
+    """A TIA ``.ser`` series of 2D elements: ``frames`` (*scan, rows, columns), scan C-ordered.
+
+    Layout (little-endian, version 0x0220: 64-bit offsets): the header (``DataTypeID``
+    0x4122 for 2D elements, ``TagTypeID`` 0x4142 for XY position tags), one dimension record
+    per scan axis, fastest first (``Dim-1``), with its step in ``units``; the data-offset and
+    tag-offset arrays; then each element (its calibration, data type code, size and pixels,
+    stored bottom row first) followed by its position tag.
+    """
+    scan, (rows, columns) = frames.shape[:-2], frames.shape[-2:]
+    codes = {np.dtype("<u2"): 2, np.dtype("<u1"): 1, np.dtype("<i4"): 6, np.dtype("<f4"): 7}
+    stored = frames.astype(frames.dtype.newbyteorder("<"))
+    code = codes[stored.dtype]
+    total = int(np.prod(scan))
+    header = struct.pack("<HHHIIII", 0x4949, 0x0197, 0x0220, 0x4122, 0x4142, total, total)
+    dims = b""
+    for size, step in zip(scan[::-1], scan_steps[::-1], strict=True):  # Dim-1 is the fastest
+        dims += struct.pack("<IddI", size, 0.0, step, 0) + struct.pack("<I", 4) + b"Scan"
+        dims += struct.pack("<I", len(units)) + units.encode()
+    offsets_at = len(header) + 12 + len(dims)
+    elements_at = offsets_at + 2 * 8 * total
+    frame_bytes = stored[(0,) * len(scan)].nbytes
+    data_offsets = [elements_at + n * (50 + frame_bytes + 24) for n in range(total)]
+    body = b""
+    for n, index in enumerate(np.ndindex(*scan)):
+        body += struct.pack(
+            "<ddIddIHII", 0.0, detector_step, 0, 0.0, detector_step, 0, code, columns, rows
+        )
+        body += np.ascontiguousarray(stored[index][::-1, :]).tobytes()
+        fast = index[-1] * scan_steps[-1]
+        slow = index[0] * scan_steps[0] if len(scan) > 1 else 0.0
+        body += struct.pack("<HHIdd", 0x4142, 0, n, fast, slow)
+    return (
+        header
+        + struct.pack("<QI", offsets_at, len(scan))
+        + dims
+        + struct.pack(f"<{total}Q", *data_offsets)
+        + struct.pack(f"<{total}Q", *[offset + 50 + frame_bytes for offset in data_offsets])
+        + body
+    )
+
+
 def write_tia(
     stem: Path,
     frames: np.ndarray,
@@ -177,60 +232,25 @@ def write_tia(
     high_tension_kv: float = 300.0,
     camera_length_m: float = 0.1,
     write_ser: bool = True,
+    preview: np.ndarray | None = None,
 ) -> tuple[Path, Path]:
-    """``<stem>.emi`` and ``<stem>_1.ser`` holding ``frames`` (Rx, Ry, rows, columns).
+    """``<stem>.emi`` and a ``.ser`` holding ``frames`` (Rx, Ry, rows, columns).
 
-    The ``.ser`` is a series of 2D elements (``DataTypeID`` 0x4122) with XY position tags
-    (``TagTypeID`` 0x4142), version 0x0220 (64-bit offsets), two dimensions: ``Dim-1`` the
-    fast scan axis (Ry, step ``scan_step[1]`` m) and ``Dim-2`` the slow one (Rx, step
-    ``scan_step[0]`` m; negative: runs backwards). Each element is a frame stored bottom row
-    first, with ``CalibrationDelta`` ``detector_step`` (1/m), followed by its tag.
+    ``Dim-1`` is the fast scan axis (Ry, step ``scan_step[1]`` m) and ``Dim-2`` the slow one
+    (Rx, step ``scan_step[0]`` m; negative: runs backwards); the frames' pixel is
+    ``detector_step`` (1/m). With ``preview`` (N, rows, columns), a time series of frames is
+    ``<stem>_1.ser`` and the 4D series ``<stem>_2.ser``; else the 4D series is ``_1.ser``.
+    Returns the ``.emi`` and the 4D series' ``.ser``.
     """
-    rx, ry, rows, columns = frames.shape
-    dtypes = {np.dtype("<u2"): 2, np.dtype("<u1"): 1, np.dtype("<i4"): 6, np.dtype("<f4"): 7}
-    code = dtypes[frames.dtype.newbyteorder("<")]
-    total = rx * ry
-    dims = [(ry, scan_step[1]), (rx, scan_step[0])]  # Dim-1 (fast), Dim-2 (slow)
-    header = struct.pack("<HHHIIII", 0x4949, 0x0197, 0x0220, 0x4122, 0x4142, total, total)
-    dim_bytes = b""
-    for size, step in dims:
-        dim_bytes += struct.pack("<IddI", size, 0.0, step, 0)
-        dim_bytes += struct.pack("<I", 4) + b"Scan" + struct.pack("<I", 6) + b"meters"
-    start = len(header) + 12 + len(dim_bytes)
-    offsets_at = start
-    elements_at = offsets_at + 2 * 8 * total
-    element_size = 50 + frames[0, 0].nbytes + 24
-    data_offsets = [elements_at + n * element_size for n in range(total)]
-    tag_offsets = [offset + 50 + frames[0, 0].nbytes for offset in data_offsets]
-    body = b""
-    for n in range(total):
-        i, j = divmod(n, ry)
-        body += struct.pack(
-            "<ddIddIHII", 0.0, detector_step, 0, 0.0, detector_step, 0, code, columns, rows
-        )
-        body += (
-            np.ascontiguousarray(frames[i, j, ::-1, :])
-            .astype(frames.dtype.newbyteorder("<"))
-            .tobytes()
-        )
-        body += struct.pack("<HHIdd", 0x4142, 0, 0, j * scan_step[1], i * scan_step[0])
-    ser = (
-        header
-        + struct.pack("<QI", offsets_at, 2)
-        + dim_bytes
-        + struct.pack(f"<{total}Q", *data_offsets)
-        + struct.pack(f"<{total}Q", *tag_offsets)
-        + body
-    )
     emi = stem.with_suffix(".emi")
-    ser_path = stem.with_name(stem.name + "_1.ser")
-    emi.write_bytes(
-        b"\x00" * 16
-        + emi_xml(high_tension_kv, camera_length_m, "STEM nP SA Zoom Diffraction")
-        + b"\x00" * 16
-    )
+    objects = [emi_xml(high_tension_kv, camera_length_m, "STEM nP SA Zoom Diffraction")]
+    if preview is not None:
+        objects.append(objects[0])
+        stem.with_name(stem.name + "_1.ser").write_bytes(ser_bytes(preview, (1.0,), 1e8, ""))
+    ser_path = stem.with_name(f"{stem.name}_{len(objects)}.ser")
+    emi.write_bytes(b"\x00" * 16 + b"\x00".join(objects) + b"\x00" * 16)
     if write_ser:
-        ser_path.write_bytes(ser)
+        ser_path.write_bytes(ser_bytes(frames, scan_step, detector_step))
     return emi, ser_path
 
 

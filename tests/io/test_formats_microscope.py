@@ -218,6 +218,18 @@ def test_velox_round_trip(tmp_path):
     assert digest(path) == before
 
 
+def test_velox_stack_beside_a_stem_image(tmp_path):
+    data = make_data()
+    haadf = np.arange(12, dtype=np.uint16).reshape(3, 4)
+    path = write_velox(tmp_path / "both.emd", frames_of(data), (3, 4), haadf=haadf)
+    cube, _ = load_quietly(path)
+    np.testing.assert_array_equal(as_numpy(cube.data), data)
+    cube, _ = load_quietly(path, dataset="BM-Ceta")
+    np.testing.assert_array_equal(as_numpy(cube.data), data)
+    with pytest.raises(FormatError, match=r"both\.emd.*no signal 'Ceta'.*BM-Ceta.*HAADF"):
+        load(path, dataset="Ceta")
+
+
 def test_velox_scan_shape(tmp_path):
     data = make_data()
     path = write_velox(tmp_path / "noscan.emd", frames_of(data), scan_size=None)
@@ -291,6 +303,25 @@ def test_tia_ser_alone(tmp_path):
 def test_tia_missing_ser(tmp_path):
     emi, _ = write_tia(tmp_path / "lonely", make_data(), write_ser=False)
     with pytest.raises(FileNotFoundError, match=r"lonely\.emi.*lonely_1\.ser"):
+        load(emi)
+
+
+def test_tia_picks_the_4d_series(tmp_path):
+    data = make_data()
+    preview = make_data(seed=2)[0]  # a time series of 4 frames: 3D, not picked
+    emi, ser = write_tia(tmp_path / "two", data, preview=preview)
+    assert ser.name == "two_2.ser"
+    cube, _ = load_quietly(emi)
+    np.testing.assert_array_equal(cube.data, data)
+    preview_only, _ = write_tia(tmp_path / "only", data, preview=preview, write_ser=False)
+    with pytest.raises(FormatError, match=r"only\.emi.*no 4D signal"):
+        load(preview_only)
+
+
+def test_tia_truncated_ser(tmp_path):
+    emi, ser = write_tia(tmp_path / "cut", make_data())
+    ser.write_bytes(ser.read_bytes()[:40])
+    with pytest.raises(FormatError, match=r"cut\.emi"):
         load(emi)
 
 

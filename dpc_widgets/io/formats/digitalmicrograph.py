@@ -22,8 +22,9 @@ Camera Length`` (mm), through rsciio's metadata mapping.
 
 Imports
 -------
-``rsciio.digitalmicrograph`` imports NumPy, python-dateutil and python-box at module import,
-only when such a file is opened.
+``rsciio.digitalmicrograph`` imports NumPy, python-dateutil, python-box and dask (its
+memory-map helper, ``rsciio.utils._distributed``) at module import, only when such a file is
+opened.
 """
 
 from __future__ import annotations

@@ -26,9 +26,15 @@ camera length from ``Optics.CameraLength`` (m), through rsciio's metadata mappin
 
 Imports
 -------
-``rsciio.emd`` imports h5py at module import; its Velox part imports pint (``rsciio.utils.
-_units``), python-dateutil and rsciio's NeXus helpers when a Velox file is read. An EDS
-spectrum stream additionally needs ``sparse``; such files have no 4D data.
+``rsciio.emd`` imports h5py (and python-box) at module import; its Velox part imports pint
+(``rsciio.utils._units``), python-dateutil, dask and rsciio's NeXus helpers when a Velox file
+is read. An EDS spectrum stream additionally needs ``sparse``; such files have no 4D data.
+
+Limitation
+----------
+rsciio's lazy Velox reader asks dask for the dataset's own HDF5 chunks, so a file with an
+image stored contiguously (no chunks) cannot be read lazily: rsciio fails on it, which is
+reported as a :class:`~.base.FormatError`. Velox writes its images chunked.
 """
 
 from __future__ import annotations
@@ -112,10 +118,12 @@ def open_velox(path: Path, options: OpenOptions) -> Opened:
 
 
 def _pick_stack(signals: list[dict], path: Path, options: OpenOptions) -> dict:
-    titled = {
-        str(s.get("metadata", {}).get("General", {}).get("title") or f"signal {i}"): s
-        for i, s in enumerate(signals)
-    }
+    titled: dict[str, dict] = {}
+    for i, signal in enumerate(signals):
+        title = str(signal.get("metadata", {}).get("General", {}).get("title") or f"signal {i}")
+        if title in titled:  # two images from one detector: keep both, the second numbered
+            title = f"{title} ({i})"
+        titled[title] = signal
     if options.dataset is not None:
         if options.dataset not in titled:
             raise FormatError(
