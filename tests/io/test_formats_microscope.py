@@ -238,6 +238,9 @@ def test_velox_scan_shape(tmp_path):
     cube, notes = load_quietly(path, scan_shape=(3, 4))
     np.testing.assert_array_equal(as_numpy(cube.data), data)
     assert not any("ScanSize" in note for note in notes)
+    in_memory = load(path, scan_shape=(3, 4), in_memory=True)
+    assert isinstance(in_memory.data, np.ndarray)
+    np.testing.assert_array_equal(in_memory.data, data)
     other = load(path, scan_shape=(4, 3))
     np.testing.assert_array_equal(as_numpy(other.data), data.reshape(4, 3, 5, 6))
     with pytest.raises(FormatError, match=r"12 frames.*\(5, 5\)"):

@@ -8,11 +8,12 @@ metadata (then neither the beam energy nor the detector's units are known).
 
 Orientation
 -----------
-A 4D series has two scan dimensions (``Dim-1`` fast, ``Dim-2`` slow) and a frame per
-position. rsciio orders them ``(Dim-2, Dim-1, frame rows, frame columns)`` when the positions
-run along x first, which is taken as ``(Rx, Ry, Qx, Qy)``. rsciio reverses each frame's rows
-(TIA stores a frame bottom row first), so Qx runs top-down as TIA displays it; nothing else is
-flipped or reordered. A scan dimension's calibration step is passed on with its sign: TIA
+A 4D series has two scan dimensions (``Dim-1``, ``Dim-2``) and a frame per position, stored
+in acquisition order. rsciio puts the scan dimension the positions run along first (the fast
+one; ``Dim-1`` in TIA's STEM scans, judged from the position tags) last: ``(slow, fast, frame
+rows, frame columns)``, which is taken as ``(Rx, Ry, Qx, Qy)``. rsciio reverses each frame's
+rows (TIA stores a frame bottom row first), so Qx runs top-down as TIA displays it; nothing
+else is flipped or reordered. A scan dimension's calibration step is passed on with its sign: TIA
 writes a negative step for a scan axis that runs backwards (commonly the slow one);
 :mod:`dpc_widgets.io.calibration` keeps the stored order, uses the step's magnitude and warns.
 
@@ -113,7 +114,8 @@ FORMATS = (
         False,
         "scan step (signed), detector pixel size and units (from the .emi), beam energy, "
         "camera length",
-        "(Dim-2, Dim-1, rows, columns) = (Rx, Ry, Qx, Qy); rsciio reverses each frame's rows "
-        "(stored bottom-up); a negative scan step is kept in stored order and warned about",
+        "(slow scan, fast scan, rows, columns) = (Rx, Ry, Qx, Qy); rsciio reverses each "
+        "frame's rows (stored bottom-up); a negative scan step is kept in stored order and "
+        "warned about",
     ),
 )
