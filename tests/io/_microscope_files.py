@@ -118,6 +118,7 @@ def write_velox(
     camera_length_m: float = 0.115,
     version_format: str = "Velox",
     haadf: np.ndarray | None = None,
+    scan_area: tuple[str, str, str, str] | None = None,
 ) -> Path:
     """A Velox EMD holding ``frames`` (N, rows, columns) as one camera image stack.
 
@@ -143,6 +144,10 @@ def write_velox(
     }
     if scan_size is not None:
         metadata["Scan"]["ScanSize"] = {"height": str(scan_size[0]), "width": str(scan_size[1])}
+    if scan_area is not None:
+        metadata["Scan"]["ScanArea"] = dict(
+            zip(("top", "bottom", "left", "right"), scan_area, strict=True)
+        )
     raw = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
     with h5py.File(path, "w") as file:
         version = json.dumps({"format": version_format, "version": "11"}).encode("utf-8")

@@ -246,8 +246,22 @@ def test_velox_scan_shape(tmp_path):
     with pytest.raises(FormatError, match=r"12 frames.*\(5, 5\)"):
         load(path, scan_shape=(5, 5))
     wrong = write_velox(tmp_path / "wrong.emd", frames_of(data), scan_size=(2, 2))
-    with pytest.raises(FormatError, match=r"wrong\.emd.*12 frames.*\(2, 2\)"):
+    with pytest.raises(FormatError, match=r"wrong\.emd.*12 frames.*\[\(2, 2\)\] do not match"):
         load(wrong)
+
+
+def test_velox_scan_area(tmp_path):
+    data = make_data()
+    # a 6 x 16 scan frame of which rows 1/6..4/6 and columns 0.25..0.5 were scanned: 3 x 4
+    area = ("0.1666666667", "0.6666666667", "0.25", "0.5")
+    path = write_velox(tmp_path / "area.emd", frames_of(data), (6, 16), scan_area=area)
+    cube, notes = load_quietly(path)
+    np.testing.assert_array_equal(as_numpy(cube.data), data)
+    assert any("scan shape (3, 4)" in note for note in notes)
+    full = write_velox(
+        tmp_path / "full.emd", frames_of(data), (3, 4), scan_area=("0", "1", "0", "1")
+    )
+    np.testing.assert_array_equal(as_numpy(load_quietly(full)[0].data), data)
 
 
 def test_velox_sniff_against_other_emd(tmp_path):

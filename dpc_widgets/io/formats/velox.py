@@ -14,8 +14,9 @@ Orientation
 rsciio's Velox reader has no 4D images: a 4D-STEM acquisition is a stack of camera frames, one
 per scan position, in scan order (fast axis last). The frames are reshaped to
 ``(Rx, Ry, Qx, Qy) = (scan rows, scan columns, frame rows, frame columns)``, with the scan
-shape from ``scan_shape=`` or else from the metadata's ``Scan.ScanSize`` (``height`` rows of
-``width`` positions) when it matches the number of frames. No axis is flipped.
+shape from ``scan_shape=`` or else from the metadata: ``Scan.ScanSize`` (``height`` rows of
+``width`` positions), reduced to the ``Scan.ScanArea`` fractions when a sub-area was scanned,
+whichever matches the number of frames. No axis is flipped.
 
 Calibration
 -----------
@@ -100,19 +101,24 @@ def open_velox(path: Path, options: OpenOptions) -> Opened:
     notes: tuple[str, ...] = ()
     if len(data.shape) == 3:
         frames = data.shape[0]
-        shape = options.scan_shape or _scan_size(signal)
-        if shape is None:
-            raise FormatError(
-                f"'{path}' holds {frames} frames of {data.shape[1]}x{data.shape[2]} and no "
-                "scan size in its metadata; give scan_shape=(Rx, Ry)"
-            )
-        if math.prod(shape) != frames:
-            raise FormatError(
-                f"'{path}' holds {frames} frames, which scan_shape={tuple(shape)} does not "
-                f"match ({math.prod(shape)} positions); give scan_shape=(Rx, Ry)"
-            )
-        if options.scan_shape is None:
-            notes = (f"'{path}': scan shape {tuple(shape)} from the metadata's Scan.ScanSize",)
+        if options.scan_shape is not None:
+            shape = options.scan_shape
+            if math.prod(shape) != frames:
+                raise FormatError(
+                    f"'{path}' holds {frames} frames, which scan_shape={tuple(shape)} does not "
+                    f"match ({math.prod(shape)} positions)"
+                )
+        else:
+            stated = _scan_shapes(signal)
+            matching = [shape for shape in stated if math.prod(shape) == frames]
+            if not matching:
+                found = f"metadata scan sizes {stated} do not match" if stated else "no scan size"
+                raise FormatError(
+                    f"'{path}' holds {frames} frames of {data.shape[1]}x{data.shape[2]} and "
+                    f"{found} in its metadata; give scan_shape=(Rx, Ry)"
+                )
+            shape = matching[0]
+            notes = (f"'{path}': scan shape {shape} from the metadata's Scan.ScanSize",)
         options = dataclasses.replace(options, scan_shape=tuple(shape))
     return from_signal(signal, path, options, notes)
 
@@ -134,15 +140,33 @@ def _pick_stack(signals: list[dict], path: Path, options: OpenOptions) -> dict:
     return titled[only_candidate(candidates, path, "frame stack", "signal title")]
 
 
-def _scan_size(signal: dict) -> tuple[int, int] | None:
-    size = signal.get("original_metadata", {}).get("Scan", {}).get("ScanSize")
+def _scan_shapes(signal: dict) -> list[tuple[int, int]]:
+    """Scan shapes (rows, columns) the metadata states: the scanned area's, then the frame's.
+
+    ``Scan.ScanSize`` is the full scan frame (``height`` x ``width`` positions);
+    ``Scan.ScanArea`` (``top``, ``bottom``, ``left``, ``right``, fractions of the frame) the
+    part scanned, when it is a sub-area.
+    """
+    scan = signal.get("original_metadata", {}).get("Scan", {})
+    size = scan.get("ScanSize") if isinstance(scan, dict) else None
     if not isinstance(size, dict):
-        return None
+        return []
     try:
-        rows, columns = int(size["height"]), int(size["width"])
+        rows, columns = int(float(size["height"])), int(float(size["width"]))
     except (KeyError, TypeError, ValueError):
-        return None
-    return (rows, columns) if rows > 0 and columns > 0 else None
+        return []
+    if rows < 1 or columns < 1:
+        return []
+    shapes = [(rows, columns)]
+    area = scan.get("ScanArea")
+    try:
+        sub = (
+            round((float(area["bottom"]) - float(area["top"])) * rows),
+            round((float(area["right"]) - float(area["left"])) * columns),
+        )
+    except (KeyError, TypeError, ValueError):
+        return shapes
+    return [sub, *shapes] if sub != shapes[0] and min(sub) >= 1 else shapes
 
 
 FORMATS = (
