@@ -32,7 +32,7 @@ import logging
 import zipfile
 from pathlib import Path
 
-from .base import Format, FormatError, Opened, OpenOptions
+from .base import Format, FormatError, Opened, Opener, OpenOptions
 from .rosetta import from_signal, pick_4d, read_signals
 
 ORIENTATION = (
@@ -59,7 +59,7 @@ def check_signal_axes_last(signal: dict, path: Path) -> None:
         )
 
 
-def _open(module: str, title: str, **reader_kwargs: object):
+def _open(module: str, title: str, **reader_kwargs: object) -> Opener:
     def open_file(path: Path, options: OpenOptions) -> Opened:
         signals = read_signals(module, path, title, **reader_kwargs)
         signal = pick_4d(signals, path, options)
