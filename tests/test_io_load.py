@@ -347,7 +347,7 @@ def test_unsupported_extension_and_directory(tmp_path):
     path = tmp_path / "cube.xyz"
     path.write_bytes(b"\0" * 64)
     with pytest.raises(
-        ValueError, match=r"unsupported file extension '\.xyz'.*\.npy, \.npz, \.h5.*format="
+        ValueError, match=r"unsupported file extension '\.xyz'.*\.npy, \.npz, .*\.h5.*format="
     ):
         load(path)
     folder = tmp_path / "folder.h5"

@@ -30,6 +30,7 @@ _SCAN_UNITS: dict[str, tuple[float, str]] = {
     "\u00c5": (1.0, "A"),  # Latin capital A with ring
     "\u212b": (1.0, "A"),  # Angstrom sign
     "angstrom": (1.0, "A"),
+    "pm": (1e-3, "nm"),
     "nm": (1.0, "nm"),
     "um": (1e3, "nm"),
     "\u00b5m": (1e3, "nm"),  # micro sign
@@ -52,6 +53,15 @@ _DETECTOR_UNITS: dict[str, tuple[float, str]] = {
     "1/\u212b": (1.0, "A^-1"),
     "nm^-1": (0.1, "A^-1"),
     "1/nm": (0.1, "A^-1"),
+    # pint's spelling (rsciio's Velox EMD and TIA readers): "1 / nm", "1 / µm", ...
+    "1 / \u00c5": (1.0, "A^-1"),
+    "1 / pm": (100.0, "A^-1"),
+    "1 / nm": (0.1, "A^-1"),
+    "1 / \u00b5m": (1e-4, "A^-1"),
+    "1 / um": (1e-4, "A^-1"),
+    "1 / mm": (1e-7, "A^-1"),
+    "1 / m": (1e-10, "A^-1"),
+    "1/m": (1e-10, "A^-1"),
     "pixels": (1.0, "px"),
     "pixel": (1.0, "px"),
     "px": (1.0, "px"),

@@ -9,15 +9,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import arina, fpd, hdf5, numpy_files, prismatic, zarr_store
+from . import (
+    arina,
+    digitalmicrograph,
+    fpd,
+    hdf5,
+    hyperspy,
+    numpy_files,
+    prismatic,
+    tia,
+    velox,
+    zarr_store,
+)
 from .base import Format, FormatError, Opened, OpenOptions
 
 FORMATS: tuple[Format, ...] = (
     *numpy_files.FORMATS,
     *arina.FORMATS,
     *fpd.FORMATS,
+    *velox.FORMATS,
     *prismatic.FORMATS,
     *hdf5.FORMATS,
+    *hyperspy.FORMATS,
+    *digitalmicrograph.FORMATS,
+    *tia.FORMATS,
     *zarr_store.FORMATS,
 )
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)

@@ -14,8 +14,10 @@ rsciio is imported only when such a file is opened.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,19 @@ from .base import Axis, Format, FormatError, Opened, OpenOptions, Sniffer, only_
 READ_ERRORS = (ValueError, OSError, KeyError, IndexError, TypeError, EOFError, AttributeError)
 
 
-def read_signals(module: str, path: Path, title: str, **kwargs: Any) -> list[dict]:
-    """Call ``rsciio.<module>.file_reader(path, lazy=True, **kwargs)``.
+def read_signals(
+    module: str,
+    path: Path,
+    title: str,
+    lazy: bool = True,
+    errors: tuple[type[BaseException], ...] = (),
+    **kwargs: Any,
+) -> list[dict]:
+    """Call ``rsciio.<module>.file_reader(path, lazy=lazy, **kwargs)``.
+
+    ``lazy=False`` is for readers whose lazy mode reads the whole file per chunk anyway (TIA).
+    ``errors`` are further exception types that mean "not readable as this format" for this
+    reader (``struct.error`` from binary parsers, rsciio's own exception classes, ...).
 
     Raises
     ------
@@ -36,8 +49,8 @@ def read_signals(module: str, path: Path, title: str, **kwargs: Any) -> list[dic
     """
     reader = importlib.import_module(f"rsciio.{module}").file_reader
     try:
-        signals = reader(str(path), lazy=True, **kwargs)
-    except READ_ERRORS as err:
+        signals = reader(str(path), lazy=lazy, **kwargs)
+    except (*READ_ERRORS, *errors) as err:
         raise FormatError(
             f"cannot read '{path}' as {title} (truncated, corrupt or not this format?): "
             f"{type(err).__name__}: {err}"
@@ -111,6 +124,54 @@ def rsciio_format(
 
     open_file.__name__ = f"open_{name}"
     return Format(name, title, extensions, open_file, sniff, True, calibrations, orientation)
+
+
+def apply_mapping(signal: dict) -> dict:
+    """``signal`` with its rsciio ``mapping`` applied: original metadata copied into ``metadata``.
+
+    Some readers (TIA, DigitalMicrograph, Velox EMD, ...) leave the beam energy and camera
+    length in ``original_metadata`` and return a ``mapping`` ``{source path: (target path,
+    function or None)}`` that HyperSpy applies when it builds a signal. Paths are dotted; a
+    source key matches a stored key exactly or after every non-word character is replaced by
+    ``_`` (HyperSpy's spelling of ``"High tension_kV"`` is ``High_tension_kV``). Values already
+    in ``metadata`` are kept; a function that fails on a value leaves that target unset.
+    """
+    mapping = signal.get("mapping") or {}
+    original = signal.get("original_metadata") or {}
+    metadata = copy.deepcopy(signal.get("metadata") or {})
+    for source, (target, function) in mapping.items():
+        found, value = _lookup(original, source.split("."))
+        if not found:
+            continue
+        if function is not None:
+            try:
+                value = function(value)
+            except Exception:  # a malformed value: skip this entry, like a missing one
+                continue
+        node = metadata
+        *parents, leaf = target.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node.setdefault(leaf, value)
+    return {**signal, "metadata": metadata}
+
+
+def _lookup(tree: Any, keys: list[str]) -> tuple[bool, Any]:
+    node = tree
+    for key in keys:
+        if not isinstance(node, dict):
+            return False, None
+        if key in node:
+            node = node[key]
+            continue
+        matches = [stored for stored in node if re.sub(r"\W", "_", str(stored)) == key]
+        if len(matches) != 1:
+            return False, None
+        node = node[matches[0]]
+    return True, node
 
 
 def _title(signal: dict, index: int) -> str:
