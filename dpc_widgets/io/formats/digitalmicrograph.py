@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .base import Format, Opened, OpenOptions
 from .hyperspy import check_signal_axes_last
-from .rosetta import apply_mapping, from_signal, pick_4d, read_signals
+from .rosetta import from_signal, pick_4d, read_signals
 
 TITLE = "Gatan DigitalMicrograph (.dm4/.dm3)"
 
@@ -49,7 +49,7 @@ def open_digitalmicrograph(path: Path, options: OpenOptions) -> Opened:
         4D image or several, or a 4D image whose signal axes are not last.
     """
     signals = read_signals("digitalmicrograph", path, TITLE, errors=_parse_errors())
-    signal = pick_4d([apply_mapping(s) for s in signals], path, options)
+    signal = pick_4d(signals, path, options)
     check_signal_axes_last(signal, path)
     return from_signal(signal, path, options)
 

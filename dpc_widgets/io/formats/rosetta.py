@@ -36,7 +36,8 @@ def read_signals(
     errors: tuple[type[BaseException], ...] = (),
     **kwargs: Any,
 ) -> list[dict]:
-    """Call ``rsciio.<module>.file_reader(path, lazy=lazy, **kwargs)``.
+    """Call ``rsciio.<module>.file_reader(path, lazy=lazy, **kwargs)``; :func:`apply_mapping`
+    is applied to every signal returned.
 
     ``lazy=False`` is for readers whose lazy mode reads the whole file per chunk anyway (TIA).
     ``errors`` are further exception types that mean "not readable as this format" for this
@@ -55,7 +56,7 @@ def read_signals(
             f"cannot read '{path}' as {title} (truncated, corrupt or not this format?): "
             f"{type(err).__name__}: {err}"
         ) from err
-    return list(signals)
+    return [apply_mapping(signal) for signal in signals]
 
 
 def pick_4d(signals: Sequence[dict], path: Path, options: OpenOptions) -> dict:

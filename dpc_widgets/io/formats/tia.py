@@ -41,7 +41,7 @@ import struct
 from pathlib import Path
 
 from .base import Format, FormatError, Opened, OpenOptions
-from .rosetta import apply_mapping, from_signal, pick_4d, read_signals
+from .rosetta import from_signal, pick_4d, read_signals
 
 TITLE = "FEI TIA (.emi/.ser)"
 
@@ -82,10 +82,7 @@ def open_tia(path: Path, options: OpenOptions) -> Opened:
                 f"the TIA file '{path}' has no data beside it: expected "
                 f"'{path.parent / (path.stem + '_1.ser')}' (files '{path.stem}_N.ser')"
             )
-    signals = [
-        apply_mapping(s)
-        for s in read_signals("tia", path, TITLE, lazy=False, errors=(struct.error,))
-    ]
+    signals = read_signals("tia", path, TITLE, lazy=False, errors=(struct.error,))
     opened = from_signal(pick_4d(signals, path, options), path, options)
     if is_emi or opened.detector == (None, None):
         return opened

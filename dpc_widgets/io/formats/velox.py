@@ -49,7 +49,7 @@ import h5py
 import numpy as np
 
 from .base import Format, FormatError, Opened, OpenOptions, only_candidate
-from .rosetta import apply_mapping, from_signal, read_signals
+from .rosetta import from_signal, read_signals
 
 TITLE = "Thermo Fisher Velox EMD"
 VELOX_FORMATS = ("Velox", "DevelopersKit")
@@ -95,7 +95,7 @@ def open_velox(path: Path, options: OpenOptions) -> Opened:
             f"'{path}' is not a Velox EMD (no top-level 'Version' dataset naming the Velox "
             "format); py4DSTEM / EMD 1.0 files are read with format='py4dstem'"
         )
-    signals = [apply_mapping(s) for s in read_signals("emd", path, TITLE, select_type="images")]
+    signals = read_signals("emd", path, TITLE, select_type="images")
     signal = _pick_stack(signals, path, options)
     data = signal["data"]
     notes: tuple[str, ...] = ()
