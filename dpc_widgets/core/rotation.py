@@ -64,10 +64,13 @@ curl onto ``g``). Linearising ``t* - t_true = -E'(t_true) / E''`` gives the stan
 
 with ``<|grad g|^2>`` the mean of the squared central-difference gradient of ``g`` over the
 interior of the interior. It is a one-sigma statistical error: zero for an exact gradient field,
-``inf`` when the curl does not depend on the angle (``E'' = 0``). Systematic curl (a segmented
-detector sampling the disc coarsely, a wrong descan) is read as noise, which gives the right
-order of magnitude but not a bias bound. It is small-error theory: beyond about 20 degrees the
-angle is only roughly determined.
+``inf`` when the curl does not depend on the angle (``E'' = 0``). Checked on the simulator with
+shot noise (12 seeds per dose, pixelated CoM): reported 0.43 / 1.9 / 4.5 / 12.8 degrees against
+an actual scatter of 0.37 / 2.0 / 4.8 / 13.8 degrees at 1e4 / 1e3 / 300 / 100 electrons per
+pattern. Systematic curl is read as if it were noise, and it is no bound on a bias: noiseless,
+the pixelated CoM reports 0.05 degrees (discretisation curl; actual error below 1e-4 degrees),
+and four segments report about 0.1 degrees while their segmentation error reaches 2.7 degrees.
+It is small-error theory: beyond about 20 degrees the angle is only roughly determined.
 """
 
 from __future__ import annotations
