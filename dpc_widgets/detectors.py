@@ -10,6 +10,17 @@ Geometry conventions (those of py4DSTEM's DPC tutorial)
   ``floor(N * theta / 2pi)`` (0-based), so segment k spans ``theta`` in
   ``[2 pi k / N, 2 pi (k + 1) / N)``. A larger ``rotation`` turns the segments clockwise in the
   (x, y) plane: segment k's centre lies at physical angle ``2 pi (k + 1/2) / N - rotation``.
+
+Frames of a segmented DPC vector
+--------------------------------
+The segmented DPC vector ``S = sum_k I_k e(2 pi k / N)`` (``e(a) = (cos a, sin a)``,
+:attr:`SegmentedDetector.directions`) weights segment k along ``2 pi k / N``, while the segment
+itself points along ``u_k = e(2 pi k / N + delta)`` with ``delta = pi / N - rotation``
+(:attr:`SegmentedDetector.frame_deg`). For a small shift ``c`` of the bright-field disc (in the
+detector frame) ``I_k = I + A u_k . c``, and for N >= 3 ``sum_k e(a_k) e(a_k + delta)^T =
+(N / 2) R(-delta)``, so ``S = A (N / 2) R(-delta) c``: turning ``S`` by ``+delta``
+(``R(delta) S``, :func:`dpc_widgets.core.rotation.rotate_com` with ``frame_deg``) gives a vector
+along ``c`` in the detector frame (Qx, Qy). That is the vector the scan rotation is solved on.
 """
 
 from __future__ import annotations
@@ -303,3 +314,16 @@ class SegmentedDetector(Detector):
         out = np.stack([np.cos(phi), np.sin(phi)], axis=1)
         out[np.abs(out) < 1e-12] = 0.0
         return out
+
+    @property
+    def frame_deg(self) -> float:
+        """Angle of the segment frame in the detector frame: ``180 / N - rotation`` degrees.
+
+        The segmented DPC vector ``S`` (:attr:`directions`, the tutorial's ``(I0 - I2, I1 - I3)``
+        for N = 4) has its x component along segment 0's *index* direction ``2 pi k / N``, but
+        segment 0's centre lies at ``180 / N - rotation`` degrees in the detector (Qx, Qy)
+        frame (module docstring). ``rotate_com(S, frame_deg)`` expresses ``S`` in the detector
+        frame, where its scan rotation is the physical one (the same as for the pixelated CoM).
+        Zero for the tutorial's N = 4 and ``rotation = 45``.
+        """
+        return 180.0 / self.segments - self.rotation

@@ -67,8 +67,12 @@ def test_tutorial_runs_and_recovers_the_simulated_phase(tmp_path):
     text = _stdout(notebook)
 
     assert "segment 0 equals (data * mask).sum: True" in text
-    solved = float(re.search(r"solved rotation (-?[\d.]+) deg, transpose False", text).group(1))
+    match = re.search(r"solved rotation (-?[\d.]+) \+- ([\d.]+) deg, transpose False", text)
+    solved, spread = float(match.group(1)), float(match.group(2))
     assert solved == pytest.approx(-15.0, abs=0.5)
+    assert 0.0 <= spread < 0.5
+    segmented = re.search(r"segmented DPC, detector frame: +(-?[\d.]+) deg", text)
+    assert float(segmented.group(1)) == pytest.approx(-15.0, abs=3.0)  # one physical rotation
     correlation = float(re.search(r"blurred true phase: ([\d.]+); rms", text).group(1))
     assert correlation > 0.99
 
@@ -100,8 +104,12 @@ def test_tutorial_runs_on_a_py4dstem_file(tmp_path):
     text = _stdout(notebook)
     assert "data (32, 32, 96, 96) float32" in text
     assert "simulated rotation" not in text and "true phase" not in text
-    solved = float(re.search(r"solved rotation (-?[\d.]+) deg, transpose False", text).group(1))
+    match = re.search(r"solved rotation (-?[\d.]+) \+- ([\d.]+) deg, transpose False", text)
+    solved, spread = float(match.group(1)), float(match.group(2))
     assert solved == pytest.approx(-15.0, abs=0.5)
+    assert 0.0 <= spread < 0.5
+    segmented = re.search(r"segmented DPC, detector frame: +(-?[\d.]+) deg", text)
+    assert float(segmented.group(1)) == pytest.approx(-15.0, abs=3.0)  # one physical rotation
     assert _last_display(notebook).data["text/plain"].startswith("Explorer(")
 
 

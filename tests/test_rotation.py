@@ -266,3 +266,124 @@ def test_cupy_matches_numpy(gradient_field):
     rotated = rotate_com(device_field, result.angle_deg, True)
     assert type(rotated).__module__.startswith("cupy")
     np.testing.assert_allclose(rotated.get(), gradient_field, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------- uncertainty
+
+
+def test_uncertainty_zero_for_exact_gradient_and_huge_when_undetermined():
+    # the discrete (central-difference) gradient has exactly zero discrete curl
+    phase = gaussian_phase()[0]
+    grad = np.stack([0.5 * (np.roll(phase, -1, a) - np.roll(phase, 1, a)) for a in (0, 1)])
+    exact = solve_rotation(measured_from(grad, 33.0, False))
+    assert angle_error(exact.angle_deg, 33.0) < 1e-9
+    assert 0.0 <= exact.uncertainty_deg < 1e-6
+    # u = cos(kx), v = sin(kx) over whole periods of the interior: <C C> = <D D>, <C D> = 0,
+    # so the mean squared curl does not depend on the angle (zero curvature).
+    n = 2 + 32
+    x = np.broadcast_to(np.arange(n, dtype=np.float64)[:, None], (n, 8))
+    k = 2 * math.pi / 16
+    flat = np.stack([np.cos(k * x), np.sin(k * x)])
+    cc, cd, dd = solve_rotation(flat, transpose=False).curl_forms[False]
+    assert cc == pytest.approx(dd, rel=1e-12) and abs(cd) < 1e-12 * cc
+    assert solve_rotation(flat, transpose=False).uncertainty_deg > 1e3
+
+
+def test_uncertainty_formula_from_the_forms(gradient_field):
+    rng = np.random.default_rng(8)
+    measured = measured_from(gradient_field, -70.0, False) + 0.3 * rng.normal(
+        size=gradient_field.shape
+    )
+    result = solve_rotation(measured, transpose=False)
+    cc, cd, dd = result.curl_forms[False]
+    eigen = np.linalg.eigvalsh([[cc, cd], [cd, dd]])
+    g = div_2d(rotate_com(measured, result.angle_deg))  # rotated divergence (sign irrelevant)
+    gx = 0.5 * (g[2:, 1:-1] - g[:-2, 1:-1])
+    gy = 0.5 * (g[1:-1, 2:] - g[1:-1, :-2])
+    expected = (
+        2 * math.sqrt(eigen[0] * np.mean(gx**2 + gy**2) / g.size) / (2 * (eigen[1] - eigen[0]))
+    )
+    assert result.uncertainty_deg == pytest.approx(math.degrees(expected), rel=1e-9)
+    # the curvature is that of the curve at its minimum
+    h = 1e-3
+    second = (result.curve(result.angle_deg + h) - 2 * result.curve(result.angle_deg)) + (
+        result.curve(result.angle_deg - h)
+    )
+    curvature = second / math.radians(h) ** 2
+    assert curvature == pytest.approx(2 * (eigen[1] - eigen[0]), rel=1e-4)
+
+
+@pytest.mark.parametrize("noise", [0.5, 2.0])
+def test_uncertainty_matches_the_spread_over_noise_seeds(noise):
+    # White noise on the CoM field: the reported one-sigma error must match the actual scatter.
+    _, grad = gaussian_phase(n=64, peaks=30, sigma=2.0, seed=2)
+    clean = measured_from(grad, 25.0, False)
+    rng = np.random.default_rng(12)
+    errors, sigmas = [], []
+    for _ in range(40):
+        result = solve_rotation(
+            clean + noise * grad.std() * rng.normal(size=grad.shape), transpose=False
+        )
+        errors.append((result.angle_deg - 25.0 + 180.0) % 360.0 - 180.0)
+        sigmas.append(result.uncertainty_deg)
+    spread = float(np.std(errors, ddof=1))
+    assert 0.7 < spread / float(np.mean(sigmas)) < 1.4, (spread, np.mean(sigmas))
+
+
+# ---------------------------------------------------------------------------- weak half turn
+
+
+def test_clear_half_turn_is_not_weak(gradient_field):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = solve_rotation(measured_from(gradient_field, 140.0, False))
+    assert not result.weak_half_turn
+    assert result.half_turn_skewness < -1.0
+
+
+def test_symmetric_divergence_gives_a_weak_half_turn_warning():
+    # phase cos x + cos y: its Laplacian has a symmetric distribution, so the skewness rule
+    # cannot tell t from t + 180.
+    n = 6 + 48  # the smoothed image (n - 6 pixels a side) spans whole periods of 12 pixels
+    k = 2 * math.pi / 12
+    x, y = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    grad = np.stack([-k * np.sin(k * x), -k * np.sin(k * y)])
+    with pytest.warns(UserWarning, match=r"180-degree choice .* is weak"):
+        result = solve_rotation(measured_from(grad, 30.0, False))
+    assert result.weak_half_turn
+    assert abs(result.half_turn_skewness) < 0.1
+    assert angle_error(result.angle_deg, 30.0, period=180.0) < 0.1  # the axis is still right
+
+
+def test_weak_threshold_both_sides():
+    from dpc_widgets.core.rotation import (
+        NOISE_SKEWNESS_SCALE,
+        WEAK_HALF_TURN_SIGMAS,
+        _weak_half_turn,
+    )
+
+    m = 26 * 26
+    limit = WEAK_HALF_TURN_SIGMAS * NOISE_SKEWNESS_SCALE / math.sqrt(m)
+    assert _weak_half_turn(-0.99 * limit, m) and _weak_half_turn(0.0, m)
+    assert not _weak_half_turn(-1.01 * limit, m)
+    assert limit == pytest.approx(0.438, abs=1e-3)
+
+
+def test_pure_noise_skewness_spread_matches_the_documented_scale():
+    # the constant behind the threshold: spread of the smoothed-divergence skewness of white
+    # noise (half_turn_skewness is -|gamma|; its rms is the spread of gamma, whose mean is 0)
+    import warnings
+
+    from dpc_widgets.core.rotation import NOISE_SKEWNESS_SCALE
+
+    rng = np.random.default_rng(21)
+    n = 40
+    values = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(150):
+            values.append(solve_rotation(rng.normal(size=(2, n, n))).half_turn_skewness)
+    spread = math.sqrt(float(np.mean(np.square(values)))) * (n - 6)
+    assert 0.75 * NOISE_SKEWNESS_SCALE < spread < 1.25 * NOISE_SKEWNESS_SCALE

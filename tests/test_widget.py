@@ -189,8 +189,13 @@ def test_auto_rotation_shows_solved_angle_and_manual_override(explorer):
     solved = ex.results.rotation
     assert ex.results.angle_deg == solved.angle_deg
     assert f"{solved.angle_deg:.1f}" in ex.controls.rotation_info.value
+    assert f"&plusmn; {solved.uncertainty_deg:.1f}&deg;" in ex.controls.rotation_info.value
+    assert ("180&deg; choice weak" in ex.controls.rotation_info.value) is solved.weak_half_turn
     assert ex.scan_rotation.value == pytest.approx(solved.angle_deg, abs=0.05)
     assert ex.scan_rotation.disabled and ex.transpose.disabled
+    ex.controls.show_rotation(12.0, False, 0.1, 2.5, weak_half_turn=True)
+    assert "solved: 12.0&deg; &plusmn; 2.5&deg;" in ex.controls.rotation_info.value
+    assert "180&deg; choice weak" in ex.controls.rotation_info.value
     ex.auto_rotation.value = False
     assert not ex.scan_rotation.disabled
     ex.scan_rotation.value = -20.0

@@ -26,6 +26,7 @@ from .rotation import RotationResult, rotate_com, solve_rotation
 
 DESCAN_MODES = (None, "constant", "plane")
 COM_SOURCES = ("segmented", "monolithic", "pixelated")
+SEGMENT_FRAMES = ("segments", "detector")
 PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
 _EXTEND = 1.25  # a cache rebuilt for a larger radius gets this much more, for the next drag
@@ -43,13 +44,18 @@ class DPCResult:
     segment_images : ndarray (N, Rx, Ry)
         Sum of each segment at every scan position.
     com : ndarray (2, Rx, Ry)
-        The CoM field as measured (detector frame), in ``com_units``.
+        The CoM field in the detector frame (components along Qx, Qy), in ``com_units``, for
+        every ``com_source``: the segmented DPC vector is turned by the segment frame's angle
+        (``DPC.segmented_com(detector, frame="detector")``), the monolithic and pixelated CoM
+        are measured in that frame already.
     com_units : str
         ``"px"``, ``"mrad"``, ``"A^-1"`` or ``"arb."`` (segmented DPC: intensity differences).
     rotation : RotationResult
-        The solved scan rotation (always computed, also when overridden).
+        The scan rotation solved on ``com`` (always computed, also when overridden): the physical
+        scan rotation in py4DSTEM's convention, the same for every CoM source and segment offset
+        (up to the segmentation error, about 1 degree for N = 4), with its uncertainty.
     angle_deg, transpose : float, bool
-        The rotation and transpose actually applied.
+        The rotation (degrees, py4DSTEM convention) and transpose actually applied to ``com``.
     com_rotated : ndarray (2, Rx, Ry)
         ``com`` in the scan frame.
     phase : ndarray (Rx, Ry)
@@ -297,23 +303,42 @@ class DPC:
             ),
         )
 
-    def segmented_com(self, detector: SegmentedDetector) -> np.ndarray:
+    def segmented_com(self, detector: SegmentedDetector, *, frame: str = "segments") -> np.ndarray:
         """Segmented DPC signal, shape (2, Rx, Ry), in intensity units (not normalised).
 
-        ``sum_k I_k * detector.directions[k]``: for N = 4 exactly the tutorial's
-        ``(I0 - I2, I1 - I3)``; for even N the opposite-segment differences
-        ``I_k - I_{k+N/2}`` along ``2 pi k / N``. The frame is the detector frame turned by
-        ``rotation - 180/N`` degrees (aligned with Qx, Qy when ``rotation = 180/N``).
+        Parameters
+        ----------
+        detector : SegmentedDetector
+            At least 2 segments.
+        frame : {"segments", "detector"}
+            ``"segments"`` (default, the tutorial's contract): ``S = sum_k I_k *
+            detector.directions[k]``, for N = 4 exactly ``(I0 - I2, I1 - I3)`` and for even N the
+            opposite-segment differences ``I_k - I_{k+N/2}`` along ``2 pi k / N``. Its components
+            lie along the *segment* frame, which is the detector frame turned by
+            :attr:`~dpc_widgets.detectors.SegmentedDetector.frame_deg` = ``180/N - rotation``
+            degrees. ``"detector"``: ``rotate_com(S, detector.frame_deg)``, the same vector with
+            components along Qx and Qy (for N >= 3 parallel to the disc shift, see
+            :mod:`dpc_widgets.detectors`); its scan rotation is the physical one, independent of
+            the segment offset. :meth:`run` solves and applies the rotation in this frame.
+
+        Returns
+        -------
+        ndarray (2, Rx, Ry)
+            float64, read-only.
         """
         if detector.n_segments < 2:
             raise ValueError(f"segmented DPC needs at least 2 segments, got {detector.n_segments}")
+        if frame not in SEGMENT_FRAMES:
+            raise ValueError(f"frame must be one of {SEGMENT_FRAMES}, got {frame!r}")
 
         def compute():
             images = self.segment_images(detector).reshape(detector.n_segments, -1)
-            com = _combine(detector.directions, images)
-            return self._host(com.reshape(2, *self._cube.scan_shape))
+            com = _combine(detector.directions, images).reshape(2, *self._cube.scan_shape)
+            if frame == "detector":
+                com = rotate_com(com, detector.frame_deg)
+            return self._host(com)
 
-        return self._memoised(("segmented_com", detector), compute)
+        return self._memoised(("segmented_com", detector, frame), compute)
 
     def monolithic_com(self, detector: Detector) -> np.ndarray:
         """Centroid-weighted segment CoM, shape (2, Rx, Ry), in pixel * intensity units.
@@ -507,7 +532,7 @@ class DPC:
         def compute():
             images = self.segment_images(detector)
             if com_source == "segmented":
-                com, units = self.segmented_com(detector), "arb."
+                com, units = self.segmented_com(detector, frame="detector"), "arb."
             elif com_source == "monolithic":
                 com, units = self.monolithic_com(detector), "px"
             else:

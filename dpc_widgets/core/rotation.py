@@ -38,17 +38,57 @@ rms the choice was right in at least 98 of 100 trials (for 3-pixel peaks one smo
 gave 95, none 67). If that moment is exactly zero the angle in ``(-90, 90]`` is kept
 (py4DSTEM's range). For negative-contrast samples, or to follow another tool's choice, pass
 your own angle to the phase step instead.
+
+How sure the rule is: :attr:`RotationResult.half_turn_skewness` is the standardised third moment
+``gamma = m3 / m2^(3/2)`` of that smoothed, rotated divergence (negative for the chosen angle).
+For a field of pure white noise it scatters around 0 with a standard deviation of about
+``3.8 / sqrt(m)`` (``m`` the number of smoothed pixels, ``(Rx - 6) (Ry - 6)``; measured over 200
+noise fields each for 16 to 256 pixels square: 3.3 to 4.2). The choice is called weak
+(:attr:`RotationResult.weak_half_turn`, and :func:`solve_rotation` warns) when
+``|gamma| < WEAK_HALF_TURN_SIGMAS * 3.8 / sqrt(m)``, i.e. within 3 standard deviations of what
+noise alone gives. The simulated perovskite (32 x 32 scan) has ``gamma = -2.2`` noiseless and
+about -1 at 100 electrons per pattern, against a threshold of 0.44.
+
+Uncertainty of the angle
+------------------------
+Write ``E(t) = <r^2>`` for the mean squared rotated curl ``r = cos t C + sin t D`` over the ``n``
+interior pixels and ``g = cos t D - sin t C`` for the rotated divergence (``dr/dt = g``). At the
+minimum ``t*`` the curvature is ``E'' = 2 (lambda_max - lambda_min)`` (the eigenvalues of ``M``)
+and ``E(t*) = lambda_min``. If the remaining curl is white noise on the CoM field (independent
+per scan position, as for shot noise; variance ``s^2`` per component), the curl of that noise has
+variance ``s^2`` per pixel and ``E'(t_true) = 2 <r g>`` has variance
+``4 s^2 <|grad g|^2> / n`` (central differences are anti-symmetric: summation by parts moves the
+curl onto ``g``). Linearising ``t* - t_true = -E'(t_true) / E''`` gives the standard deviation::
+
+    uncertainty = 2 sqrt(E(t*) <|grad g|^2> / n) / E''      (radians; reported in degrees)
+
+with ``<|grad g|^2>`` the mean of the squared central-difference gradient of ``g`` over the
+interior of the interior. It is a one-sigma statistical error: zero for an exact gradient field,
+``inf`` when the curl does not depend on the angle (``E'' = 0``). Checked on the simulator with
+shot noise (12 seeds per dose, pixelated CoM): reported 0.43 / 1.9 / 4.5 / 12.8 degrees against
+an actual scatter of 0.37 / 2.0 / 4.8 / 13.8 degrees at 1e4 / 1e3 / 300 / 100 electrons per
+pattern. Systematic curl is read as if it were noise, and it is no bound on a bias: noiseless,
+the pixelated CoM reports 0.05 degrees (discretisation curl; actual error below 1e-4 degrees),
+and four segments report about 0.1 degrees while their segmentation error reaches 2.7 degrees.
+It is small-error theory: beyond about 20 degrees the angle is only roughly determined.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..backend import array_module_of
+
+WEAK_HALF_TURN_SIGMAS = 3.0
+"""The 180-degree choice is weak when ``|skewness|`` is below this many noise-only standard
+deviations (see the module docstring)."""
+NOISE_SKEWNESS_SCALE = 3.8
+"""Standard deviation of the skewness of pure noise times ``sqrt(m)`` (module docstring)."""
 
 
 def check_vector_field(field: Any, *, min_size: int = 2) -> Any:
@@ -176,12 +216,26 @@ class RotationResult:
     curl_forms : dict[bool, tuple[float, float, float]]
         The quadratic form ``(<C C>, <C D>, <D D>)`` of the measured field's interior curl ``C``
         and divergence ``D`` (after the swap for ``True``), in (field units / pixel) squared.
+    uncertainty_deg : float
+        One standard deviation of ``angle_deg`` in degrees, ``2 sqrt(E <|grad g|^2> / n) / E''``
+        from the remaining mean squared curl ``E``, its curvature ``E''`` in the angle and the
+        rotated divergence ``g`` (module docstring, "Uncertainty of the angle"); 0 for an exact
+        gradient field, ``inf`` when the angle is undetermined. Statistical only.
+    half_turn_skewness : float
+        Standardised third moment of the smoothed rotated divergence at ``angle_deg`` (<= 0 by
+        the rule; dimensionless). Its size says how clearly the 180-degree choice is made.
+    weak_half_turn : bool
+        True when ``|half_turn_skewness|`` is below :data:`WEAK_HALF_TURN_SIGMAS` times the
+        noise-only spread ``3.8 / sqrt(m)``: ``angle_deg + 180`` is then nearly as likely.
     """
 
     angle_deg: float
     transpose: bool
     curl_score: dict[bool, float]
     curl_forms: dict[bool, tuple[float, float, float]]
+    uncertainty_deg: float
+    half_turn_skewness: float
+    weak_half_turn: bool
 
     def curve(self, angles_deg: Any, transpose: bool | None = None) -> np.ndarray:
         """Mean squared curl over the interior of the field rotated by each angle.
@@ -247,10 +301,36 @@ def _smooth_binomial(image: Any, passes: int = 2) -> Any:
     return image
 
 
-def _third_central_moment(values: Any) -> float:
+def _skewness(values: Any) -> float:
+    """Standardised third central moment ``m3 / m2^(3/2)``; 0 for a constant image."""
     xp = array_module_of(values)
     centred = values - xp.mean(values)
-    return float(xp.mean(centred * centred * centred))  # ** 3 goes through pow(): 10x slower
+    squared = centred * centred
+    m2 = float(xp.mean(squared))
+    m3 = float(xp.mean(squared * centred))  # ** 3 goes through pow(): 10x slower
+    return m3 / m2**1.5 if m2 > 0.0 else 0.0
+
+
+def _uncertainty_rad(form: tuple[float, float, float], rotated_div: Any) -> float:
+    """One-sigma angle error (radians) from the curvature and residual, see the module docstring."""
+    a, b, d = form
+    rho = math.hypot(0.5 * (a - d), b)
+    curvature = 4.0 * rho  # E'' = 2 (lambda_max - lambda_min)
+    residual = max(0.5 * (a + d) - rho, 0.0)  # E(t*) = lambda_min
+    if curvature <= 0.0:
+        return math.inf
+    if residual == 0.0 or min(rotated_div.shape) < 3:
+        return 0.0 if residual == 0.0 else math.inf
+    xp = array_module_of(rotated_div)
+    gx = 0.5 * (rotated_div[2:, 1:-1] - rotated_div[:-2, 1:-1])
+    gy = 0.5 * (rotated_div[1:-1, 2:] - rotated_div[1:-1, :-2])
+    gradient = float(xp.mean(gx * gx + gy * gy))
+    return 2.0 * math.sqrt(residual * gradient / rotated_div.size) / curvature
+
+
+def _weak_half_turn(skewness: float, smoothed_size: int) -> bool:
+    noise = NOISE_SKEWNESS_SCALE / math.sqrt(max(smoothed_size, 1))
+    return abs(skewness) < WEAK_HALF_TURN_SIGMAS * noise
 
 
 def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResult:
@@ -298,20 +378,38 @@ def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResu
     t = best[chosen][0]
     c_field, d_field = (curl_t, div_t) if chosen else (curl, div)
     rotated_div = math.cos(t) * d_field - math.sin(t) * c_field
-    if _third_central_moment(_smooth_binomial(rotated_div)) > 0.0:
+    smoothed = _smooth_binomial(rotated_div)
+    skewness = _skewness(smoothed)
+    if skewness > 0.0:
         t += math.pi
     angle = math.degrees(math.atan2(math.sin(t), math.cos(t)))
     if angle <= -180.0:
         angle = 180.0
+    weak = _weak_half_turn(skewness, smoothed.size)
+    if weak:
+        other = angle - 180.0 if angle > 0 else angle + 180.0
+        warnings.warn(
+            f"the 180-degree choice of the scan rotation is weak: skewness {-abs(skewness):.3f} "
+            f"of the rotated divergence is within {WEAK_HALF_TURN_SIGMAS:g} noise standard "
+            f"deviations of 0, so {angle:.1f} and {other:.1f} "
+            "degrees are nearly equally likely; check the phase sign or pass the angle",
+            UserWarning,
+            stacklevel=2,
+        )
     return RotationResult(
         angle_deg=angle,
         transpose=chosen,
         curl_score=scores,
         curl_forms=forms,
+        uncertainty_deg=math.degrees(_uncertainty_rad(forms[chosen], rotated_div)),
+        half_turn_skewness=-abs(skewness),
+        weak_half_turn=weak,
     )
 
 
 __all__ = [
+    "NOISE_SKEWNESS_SCALE",
+    "WEAK_HALF_TURN_SIGMAS",
     "RotationResult",
     "check_vector_field",
     "curl_2d",

@@ -211,11 +211,24 @@ class Controls:
         self.scan_rotation.disabled = not manual
         self.transpose.disabled = not manual
 
-    def show_rotation(self, angle_deg: float, transpose: bool, score: float) -> None:
-        """Show the solved rotation; with auto rotation also move the manual controls to it."""
+    def show_rotation(
+        self,
+        angle_deg: float,
+        transpose: bool,
+        score: float,
+        uncertainty_deg: float | None = None,
+        weak_half_turn: bool = False,
+    ) -> None:
+        """Show the solved rotation; with auto rotation also move the manual controls to it.
+
+        ``uncertainty_deg`` (one sigma, degrees) is shown as ``± x°``; ``weak_half_turn`` adds a
+        note that the 180-degree choice is weak.
+        """
+        spread = "" if uncertainty_deg is None else f" &plusmn; {uncertainty_deg:.1f}&deg;"
+        weak = "; 180&deg; choice weak (check the phase sign)" if weak_half_turn else ""
         self.rotation_info.value = (
-            f"solved: {angle_deg:.1f}&deg;, transpose {'yes' if transpose else 'no'} "
-            f"(curl score {score:.3f})"
+            f"solved: {angle_deg:.1f}&deg;{spread}, transpose {'yes' if transpose else 'no'} "
+            f"(curl score {score:.3f}){weak}"
         )
         if self.auto_rotation.value:
             self.scan_rotation.value = round(angle_deg, 1)

@@ -336,6 +336,8 @@ class Explorer(w.VBox):
             result.rotation.angle_deg,
             result.rotation.transpose,
             result.rotation.curl_score[result.rotation.transpose],
+            result.rotation.uncertainty_deg,
+            result.rotation.weak_half_turn,
         )
 
     def _show_result(self, result: DPCResult, clip: float) -> None:
