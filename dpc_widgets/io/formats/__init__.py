@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import hdf5, numpy_files
+from . import blockfile, empad, hdf5, merlin, mrc, numpy_files, topspin, tvips
 from .base import Format, FormatError, Opened, OpenOptions
 
-FORMATS: tuple[Format, ...] = (*numpy_files.FORMATS, *hdf5.FORMATS)
+FORMATS: tuple[Format, ...] = (
+    *numpy_files.FORMATS,
+    *hdf5.FORMATS,
+    *merlin.FORMATS,
+    *blockfile.FORMATS,
+    *empad.FORMATS,
+    *tvips.FORMATS,
+    *mrc.FORMATS,
+    *topspin.FORMATS,
+)
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)
 
 

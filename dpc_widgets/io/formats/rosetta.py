@@ -23,7 +23,16 @@ from typing import Any
 from .base import Axis, Format, FormatError, Opened, OpenOptions, Sniffer, only_candidate
 
 # rsciio raises many exception types for a bad file; these mean "not readable as this format".
-READ_ERRORS = (ValueError, OSError, KeyError, IndexError, TypeError, EOFError, AttributeError)
+READ_ERRORS = (
+    ValueError,
+    OSError,
+    KeyError,
+    IndexError,
+    TypeError,
+    EOFError,
+    AttributeError,
+    RuntimeError,  # includes NotImplementedError (unsupported variants of a format)
+)
 
 
 def read_signals(module: str, path: Path, title: str, **kwargs: Any) -> list[dict]:
@@ -50,13 +59,17 @@ def pick_4d(signals: Sequence[dict], path: Path, options: OpenOptions) -> dict:
     titled = {_title(signal, i): signal for i, signal in enumerate(signals)}
     if options.dataset is not None:
         if options.dataset not in titled:
-            raise FormatError(f"'{path}' has no signal {options.dataset!r}; signals: {list(titled)}")
+            raise FormatError(
+                f"'{path}' has no signal {options.dataset!r}; signals: {list(titled)}"
+            )
         return titled[options.dataset]
     candidates = [name for name, signal in titled.items() if len(signal["data"].shape) == 4]
     return titled[only_candidate(candidates, path, "signal", "signal title")]
 
 
-def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str, ...] = ()) -> Opened:
+def from_signal(
+    signal: dict, path: Path, options: OpenOptions, notes: tuple[str, ...] = ()
+) -> Opened:
     """An :class:`Opened` from one rsciio signal dictionary (array order kept)."""
     data = signal["data"]
     axes = list(signal.get("axes", []))
@@ -66,8 +79,13 @@ def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str
     if len(data.shape) != 4:
         raise FormatError(
             f"the data in '{path}' has shape {tuple(data.shape)}; expected 4D (Rx, Ry, Qx, Qy)"
-            + ("; give scan_shape=(Rx, Ry) for a flat list of frames" if len(data.shape) == 3 else "")
+            + (
+                "; give scan_shape=(Rx, Ry) for a flat list of frames"
+                if len(data.shape) == 3
+                else ""
+            )
         )
+    data = native_byte_order(data)
     if options.in_memory:
         data = data.compute() if hasattr(data, "compute") else data
     calibration = [_axis(axis) for axis in (axes + [{}] * 4)[:4]]
@@ -81,6 +99,18 @@ def from_signal(signal: dict, path: Path, options: OpenOptions, notes: tuple[str
         camera_length=_positive(tem.get("camera_length")),
         notes=notes,
     )
+
+
+def native_byte_order(data: Any) -> Any:
+    """``data`` with its dtype in the machine's byte order (lazily for dask arrays).
+
+    Some formats store big-endian pixels (Merlin ``.mib``); rsciio hands them on as is. The
+    conversion happens block by block as the data are read, never at open.
+    """
+    dtype = data.dtype
+    if dtype.byteorder in ("=", "|") or dtype.isnative:
+        return data
+    return data.astype(dtype.newbyteorder("="))
 
 
 def rsciio_format(
