@@ -306,6 +306,31 @@ def test_empad_round_trip_and_calibration(tmp_path):
     assert (digest(xml), digest(raw)) == before
 
 
+def test_empad_one_row_scan_keeps_four_axes(tmp_path):
+    frames = RNG.random((4, 130, 128), dtype=np.float32)
+    xml, _ = write_empad(tmp_path, frames, rows=1, cols=4)  # rsciio squeezes the row axis
+    cube = load(xml)
+    assert cube.shape == (1, 4, 128, 128)
+    np.testing.assert_array_equal(np.asarray(cube.data), frames[None, :, :128])
+    assert cube.scan_sampling == pytest.approx(4.0, rel=1e-9)
+
+
+def test_empad_series_with_scan_shape(tmp_path):
+    frames = RNG.random((6, 130, 128), dtype=np.float32)
+    raw = tmp_path / "series_x6.raw"
+    frames.tofile(raw)
+    xml = tmp_path / "series.xml"
+    xml.write_text(
+        '<root name="s"><type>series</type><raw_file filename="series_x6.raw"/>'
+        "<scan_parameters><series_count>6</series_count></scan_parameters></root>"
+    )
+    with pytest.raises(FormatError, match=r"series\.xml.*scan_shape"):
+        load(xml)
+    cube = load(xml, scan_shape=(2, 3))
+    np.testing.assert_array_equal(np.asarray(cube.data), frames[:, :128].reshape(2, 3, 128, 128))
+    assert (cube.scan_units, cube.detector_units, cube.energy) == ("px", "px", None)
+
+
 def test_empad_bad_inputs(tmp_path):
     frames = RNG.random((12, 130, 128), dtype=np.float32)
     xml, raw = write_empad(tmp_path, frames, rows=3, cols=4)
@@ -367,6 +392,13 @@ def test_tvips_round_trip_and_calibration(tmp_path):
     assert messages == []
     check_lazy_blocks(cube, frames.reshape(3, 4, 5, 7))
     assert digest(path) == before
+    # rsciio's reader agrees on data, energy and pixel size
+    from rsciio.tvips import file_reader
+
+    (signal,) = file_reader(str(path), scan_shape=(3, 4))
+    np.testing.assert_array_equal(signal["data"], np.asarray(cube.data))
+    assert signal["metadata"]["Acquisition_instrument"]["TEM"]["beam_energy"] == 300
+    assert signal["axes"][-1]["scale"] == 3 and signal["axes"][-1]["units"] == "1/nm"
 
 
 def test_tvips_split_stream(tmp_path):

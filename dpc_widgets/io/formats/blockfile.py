@@ -18,10 +18,11 @@ Orientation: rsciio's array order, no flip: Rx the slow scan axis (``NY`` rows, 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 from .base import Axis, Format, FormatError, Opened, OpenOptions, refuse_dataset
-from .rosetta import from_signal, read_signals
+from .rosetta import from_signal, read_signals, row_chunks
 
 TITLE = "NanoMegas blockfile"
 SIGNATURE = b"IMGBLO"
@@ -64,7 +65,8 @@ def open_blockfile(path: Path, options: OpenOptions) -> Opened:
             f"'{path}' is truncated: its header describes {ny}x{nx} patterns of {side}x{side} "
             f"pixels ({needed} bytes) but the file has {size} bytes"
         )
-    # rsciio squeezes axes of length 1 (a one-row scan): restore (Rx, Ry, Qx, Qy).
+    # Again, in chunks of whole scan rows (rsciio's "auto" chunks split the patterns).
+    signal = read_signals("blockfile", path, TITLE, chunks=row_chunks((ny, nx, side, side), 1))[0]
     data = signal["data"].reshape(ny, nx, side, side)
     opened = from_signal({**signal, "data": data, "axes": []}, path, options)
     pixel = Axis(100.0 / sdp, "cm") if sdp > 0 else None  # SDP = 100 x pixels per cm
@@ -82,7 +84,7 @@ def _step(value: object) -> Axis | None:
         step = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return Axis(step, "nm") if step > 0 and step == step and step != float("inf") else None
+    return Axis(step, "nm") if math.isfinite(step) and step > 0 else None
 
 
 FORMATS = (

@@ -5,7 +5,9 @@ the scan size (``pix_x``/``pix_y``, or in the raw file's name), the scan field o
 microscope state; the ``.raw`` file is a flat list of little-endian ``float32`` frames of 128 x
 130 pixels, the last two rows of each frame being metadata (dropped).
 
-Reader: ``rsciio.empad.file_reader(lazy=True)`` (a dask array over a read-only memory map).
+Reader: ``rsciio.empad.file_reader(lazy=True)`` for the scan shape and calibration; the frames
+themselves are memory-mapped read-only here, with the layout above, as a dask array chunked in
+whole scan rows (rsciio's own dask array has ``"auto"`` chunks that split the frames).
 Calibration: the scan step as rsciio derives it from the field of view (pint's compact unit,
 ``"nm"``, ``"µm"``, ...), the detector pixel in 1/nm where the ``.xml`` has
 ``calibrated_pixelsize`` (older software; newer EMPAD versions store none), and the beam energy
@@ -21,9 +23,12 @@ import dataclasses
 import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .base import Format, FormatError, Opened, OpenOptions, refuse_dataset
-from .rosetta import from_signal, read_signals
+from .rosetta import from_signal, read_signals, row_chunks
 
 TITLE = "EMPAD"
 FRAME_SHAPE = (128, 128)
@@ -102,14 +107,56 @@ def open_empad(path: Path, options: OpenOptions) -> Opened:
         )
     axes = list(signal.get("axes", []))
     scan_axes = [axis for axis in axes if axis.get("navigate")]
-    if len(data.shape) != 4 and root.find("scan_parameters/series_count") is None:
+    if len(data.shape) == 4:
+        scan: tuple[int, int] | None = (int(data.shape[0]), int(data.shape[1]))
+    elif root.find("scan_parameters/series_count") is None:
         # rsciio drops scan axes of length 1: restore (Rx, Ry, Qx, Qy).
-        rx, ry = _scan_size(root, path, frames)
-        data = data.reshape(rx, ry, *FRAME_SHAPE)
+        scan = _scan_size(root, path, frames)
         step = scan_axes[0] if scan_axes else {}
         axes = [step, step, *axes[-2:]]
+    else:
+        scan = options.scan_shape  # a series (a time axis, no scan) laid out by scan_shape
+        axes = [{}, {}, *axes[-2:]] if scan is not None else axes
+    data = frames_array(raw, frames, scan)
     opened = from_signal({**signal, "data": data, "axes": axes}, path, options)
     return dataclasses.replace(opened, energy=beam_energy(root))
+
+
+def frames_array(raw: Path, frames: int, scan: tuple[int, int] | None) -> Any:
+    """The first ``frames`` frames of ``raw`` as a lazy dask array, in whole scan rows.
+
+    The same layout rsciio reads (128 x 130 little-endian float32 per frame, the last two rows
+    dropped), read here chunk by chunk from a read-only memory map, so that each dask chunk is
+    whole scan rows (rsciio's own dask array has ``"auto"`` chunks that split the frames and
+    span many rows). Shape ``(Rx, Ry, 128, 128)`` for a scan, ``(frames, 128, 128)`` for a
+    series without ``scan_shape``. Nothing is read until a chunk is computed.
+    """
+    import dask
+    import dask.array as da
+
+    if scan is None or scan[0] * scan[1] > frames:
+        rows, per_row = row_chunks((frames, *FRAME_SHAPE), 4)[0], 1
+        shape: tuple[int, ...] = (frames, *FRAME_SHAPE)
+    else:
+        rows, per_row = row_chunks((*scan, *FRAME_SHAPE), 4)[0], scan[1]
+        shape = (*scan, *FRAME_SHAPE)
+    read = dask.delayed(_read_frames, pure=True)
+    pieces = []
+    for start in range(0, shape[0], rows):
+        stop = min(shape[0], start + rows)
+        piece_shape = (stop - start, *shape[1:])
+        frames_read = read(str(raw), start * per_row, stop * per_row, piece_shape)
+        pieces.append(da.from_delayed(frames_read, piece_shape, dtype=np.float32))
+    return da.concatenate(pieces, axis=0)
+
+
+def _read_frames(raw: str, start: int, stop: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Frames ``start:stop`` of an EMPAD raw file (without their 2 metadata rows), read now."""
+    record = np.dtype([("data", "<f4", FRAME_SHAPE), ("footer", "<f4", (2, FRAME_SHAPE[1]))])
+    stack = np.memmap(
+        raw, dtype=record, mode="r", offset=start * record.itemsize, shape=(stop - start,)
+    )
+    return np.ascontiguousarray(stack["data"]).reshape(shape)
 
 
 def _scan_size(root: ET.Element, path: Path, frames: int) -> tuple[int, int]:

@@ -21,11 +21,10 @@ is kept. Pixels are converted to the machine's byte order block by block as they
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 from .base import Format, FormatError, Opened, OpenOptions, refuse_dataset
-from .rosetta import from_signal, read_signals
+from .rosetta import from_signal, read_signals, row_chunks
 
 TITLE = "Quantum Detectors Merlin"
 _PIXEL_BYTES = {"U08": 1, "U16": 2, "U32": 4}
@@ -156,7 +155,6 @@ def open_merlin(path: Path, options: OpenOptions) -> Opened:
     path = mib_path(path)
     layout = read_layout(path)
     notes: list[str] = []
-    kwargs = {}
     if options.scan_shape is not None:
         rx, ry = options.scan_shape
         if rx * ry > layout.frames:
@@ -168,27 +166,36 @@ def open_merlin(path: Path, options: OpenOptions) -> Opened:
                 f"'{path}' holds {layout.frames} frames; scan_shape=({rx}, {ry}) uses the "
                 f"first {rx * ry}"
             )
-        kwargs["navigation_shape"] = (ry, rx)  # rsciio: HyperSpy order (x, y)
-    signal = read_signals("quantumdetector", path, TITLE, **kwargs)[0]
-    data = signal["data"]
-    if options.scan_shape is not None:
-        # rsciio squeezes axes of length 1: restore (Rx, Ry, Qx, Qy).
-        data = data.reshape(*options.scan_shape, layout.height, layout.width)
-    elif len(data.shape) == 4:
-        rx, ry = data.shape[:2]
+    else:
+        rx, ry = _guessed_scan(path, layout)
         notes.append(
             f"'{path}': scan shape ({rx}, {ry}) guessed by rsciio from the .hdr and the frame "
             "timestamps; pass scan_shape=(Rx, Ry) if it is wrong"
         )
-    elif len(data.shape) == 3:
-        raise FormatError(
-            f"'{path}' holds {data.shape[0]} frames and no scan shape that could be read; "
-            f"pass scan_shape=(Rx, Ry) with Rx * Ry <= {layout.frames}"
-        )
-    elif math.prod(data.shape) == layout.height * layout.width:
-        data = data.reshape(1, 1, layout.height, layout.width)
+    shape = (rx, ry, layout.height, layout.width)
+    signal = read_signals(
+        "quantumdetector",
+        path,
+        TITLE,
+        navigation_shape=(ry, rx),  # rsciio: HyperSpy order (x, y)
+        chunks=row_chunks(shape, _PIXEL_BYTES[layout.pixel_type]),
+    )[0]
+    data = signal["data"].reshape(shape)  # rsciio squeezes axes of length 1: restore them
     signal = {**signal, "data": data, "axes": []}  # rsciio's axes carry no calibration
     return from_signal(signal, path, options, tuple(notes))
+
+
+def _guessed_scan(path: Path, layout: MibLayout) -> tuple[int, int]:
+    """(Rx, Ry) as rsciio guesses it without ``navigation_shape`` (reads frame headers only)."""
+    if layout.frames == 1:
+        return 1, 1
+    shape = read_signals("quantumdetector", path, TITLE)[0]["data"].shape
+    if len(shape) != 4:
+        raise FormatError(
+            f"'{path}' holds {layout.frames} frames and no scan shape that could be read; "
+            f"pass scan_shape=(Rx, Ry) with Rx * Ry <= {layout.frames}"
+        )
+    return int(shape[0]), int(shape[1])
 
 
 FORMATS = (

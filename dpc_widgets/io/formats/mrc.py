@@ -29,7 +29,7 @@ import struct
 from pathlib import Path
 
 from .base import Axis, Format, FormatError, Opened, OpenOptions, refuse_dataset
-from .rosetta import from_signal, read_signals
+from .rosetta import from_signal, read_signals, row_chunks
 
 TITLE = "Direct Electron MRC movie"
 HEADER_BYTES = 1024
@@ -168,6 +168,13 @@ def open_mrc(path: Path, options: OpenOptions) -> Opened:
             f"'{path}' holds {header.nz} frames; the {data.shape[0]}x{data.shape[1]} scan uses "
             f"the first {math.prod(data.shape[:2])}"
         )
+    if raster and len(data.shape) == 4:  # again, in chunks of whole scan rows
+        rx, ry = data.shape[:2]
+        kwargs.update(
+            navigation_shape=(ry, rx),
+            chunks=row_chunks(data.shape, _MODE_BYTES[header.mode]),
+        )
+        data = read_signals("mrc", path, TITLE, **kwargs)[0]["data"].reshape(data.shape)
     opened = from_signal({**signal, "data": data, "axes": []}, path, options, tuple(notes))
     if info_path is None:
         return opened

@@ -113,6 +113,22 @@ def native_byte_order(data: Any) -> Any:
     return data.astype(dtype.newbyteorder("="))
 
 
+ROW_CHUNK_BYTES = 64 * 2**20
+
+
+def row_chunks(shape: Sequence[int], itemsize: int, max_bytes: int = ROW_CHUNK_BYTES) -> tuple:
+    """Dask chunks ``(rows, -1, -1, -1)`` for a 4D array: whole scan rows, about ``max_bytes``.
+
+    For rsciio readers that take ``chunks=`` (``quantumdetector``, ``blockfile``, ``mrc``):
+    their ``"auto"`` chunks split the frames and span dozens of scan rows (a gigabyte on a
+    256 x 256 scan), so that :meth:`Datacube.blocks`, which reads whole chunks, would read huge
+    blocks; rechunking afterwards copies through intermediate chunks. At least one row.
+    """
+    row_bytes = math.prod(int(n) for n in shape[1:]) * int(itemsize)
+    rows = max(1, min(int(shape[0]), max_bytes // max(1, row_bytes)))
+    return (rows, -1, -1, -1)
+
+
 def rsciio_format(
     name: str,
     title: str,

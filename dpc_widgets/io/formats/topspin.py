@@ -166,16 +166,26 @@ class PatternStack:
 
     def __getitem__(self, key: Any) -> np.ndarray:
         key = key if isinstance(key, tuple) else (key,)
+        if any(k is Ellipsis for k in key):
+            at = key.index(Ellipsis)
+            key = key[:at] + (slice(None),) * (5 - len(key)) + key[at + 1 :]
         key = key + (slice(None),) * (4 - len(key))
+        # integers keep their axis while reading, and drop it at the end
+        drop = tuple(0 if isinstance(k, (int, np.integer)) else slice(None) for k in key)
+        key = tuple(
+            slice(int(k) % n, int(k) % n + 1) if isinstance(k, (int, np.integer)) else k
+            for k, n in zip(key, self.shape, strict=True)
+        )
         rows = np.arange(self.shape[0])[key[0]]
         cols = np.arange(self.shape[1])[key[1]]
         out = np.empty((len(rows), len(cols), *self.shape[2:]), dtype=self.dtype)
-        with h5py.File(self.path, "r") as file:
-            group = file[self.group]
-            for i, rx in enumerate(rows):
-                for j, ry in enumerate(cols):
-                    group[f"{rx * self.shape[1] + ry}/Data"].read_direct(out[i, j])
-        return out[(slice(None), slice(None), key[2], key[3])]
+        if out.size:
+            with h5py.File(self.path, "r") as file:
+                group = file[self.group]
+                for i, rx in enumerate(rows):
+                    for j, ry in enumerate(cols):
+                        group[f"{rx * self.shape[1] + ry}/Data"].read_direct(out[i, j])
+        return out[(slice(None), slice(None), key[2], key[3])][drop]
 
 
 def open_topspin(path: Path, options: OpenOptions) -> Opened:
