@@ -51,27 +51,29 @@ def check_lazy_blocks(cube, expected: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- Merlin .mib
-def mib_header(seq: int, height: int, width: int, pixel: str = "U16", when: float = 0.0) -> bytes:
-    """A 384-byte single-chip frame header laid out as the Merlin software writes it."""
+def mib_header(
+    seq: int, height: int, width: int, pixel: str = "U16", when: float = 0.0, quad: bool = False
+) -> bytes:
+    """A frame header laid out as the Merlin software writes it (384 bytes; 768 for a quad)."""
     seconds = 10 + when
+    size = 768 if quad else 384
     fields = [
         "MQ1",
         f"{seq:06d}",
-        "00384",
-        "01",
+        f"{size:05d}",
+        "04" if quad else "01",
         f"{width:04d}",
         f"{height:04d}",
         pixel,
-        "   1x1",
-        "01",
+        "   2x2" if quad else "   1x1",
+        "0F" if quad else "01",
         f"2021-05-07 18:51:{seconds:09.6f}",
         "0.100000",
         "0",
         "0",
         "0",
         *["4.000000E+1", "5.110000E+2"] + ["0.000000E+0"] * 6,
-        "3RX",
-        *["068", "511"] + ["000"] * 25,
+        *(["3RX", *["068", "511"] + ["000"] * 25] * (4 if quad else 1)),
         "MQ1A",
         f"2021-05-07T16:51:{seconds:09.6f}000Z",
         "100000000ns",
@@ -79,18 +81,18 @@ def mib_header(seq: int, height: int, width: int, pixel: str = "U16", when: floa
         "",
     ]
     text = ",".join(fields).encode("ascii")
-    assert len(text) <= 384
-    return text.ljust(384, b" ")
+    assert len(text) <= size
+    return text.ljust(size, b" ")
 
 
-def write_mib(path: Path, frames: np.ndarray, pixel: str = "U16", times=None) -> Path:
+def write_mib(path: Path, frames: np.ndarray, pixel: str = "U16", times=None, quad=False) -> Path:
     """Frames (n, height, width) as a .mib file, big-endian pixels."""
     dtype = {"U08": ">u1", "U16": ">u2", "U32": ">u4"}[pixel]
     n, height, width = frames.shape
     times = np.arange(n) * 0.001 if times is None else times
     with open(path, "wb") as file:
         for i, frame in enumerate(frames):
-            file.write(mib_header(i + 1, height, width, pixel, float(times[i])))
+            file.write(mib_header(i + 1, height, width, pixel, float(times[i]), quad))
             file.write(frame.astype(dtype).tobytes())
     return path
 
@@ -133,6 +135,13 @@ def test_merlin_pixel_depths(tmp_path, pixel):
     cube = load(path, scan_shape=(2, 2))
     assert cube.dtype == (np.uint8 if pixel == "U08" else np.uint32)
     np.testing.assert_array_equal(np.asarray(cube.data), raw.reshape(2, 2, 5, 3)[:, :, ::-1])
+
+
+def test_merlin_quad_header(tmp_path):
+    raw = RNG.integers(0, 4096, size=(4, 8, 8)).astype(np.uint16)
+    path = write_mib(tmp_path / "quad.mib", raw, quad=True)
+    cube = load(path, scan_shape=(2, 2))
+    np.testing.assert_array_equal(np.asarray(cube.data), raw.reshape(2, 2, 8, 8)[:, :, ::-1])
 
 
 def test_merlin_hdr_path_opens_its_mib_and_guesses_the_scan(tmp_path):
