@@ -11,13 +11,19 @@ from pathlib import Path
 
 from . import (
     arina,
+    blockfile,
     digitalmicrograph,
+    empad,
     fpd,
     hdf5,
     hyperspy,
+    merlin,
+    mrc,
     numpy_files,
     prismatic,
     tia,
+    topspin,
+    tvips,
     velox,
     zarr_store,
 )
@@ -33,6 +39,12 @@ FORMATS: tuple[Format, ...] = (
     *hyperspy.FORMATS,
     *digitalmicrograph.FORMATS,
     *tia.FORMATS,
+    *merlin.FORMATS,
+    *blockfile.FORMATS,
+    *empad.FORMATS,
+    *tvips.FORMATS,
+    *mrc.FORMATS,
+    *topspin.FORMATS,
     *zarr_store.FORMATS,
 )
 FORMAT_NAMES = tuple(spec.name for spec in FORMATS)

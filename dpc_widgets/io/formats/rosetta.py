@@ -25,7 +25,16 @@ from typing import Any
 from .base import Axis, Format, FormatError, Opened, OpenOptions, Sniffer, only_candidate
 
 # rsciio raises many exception types for a bad file; these mean "not readable as this format".
-READ_ERRORS = (ValueError, OSError, KeyError, IndexError, TypeError, EOFError, AttributeError)
+READ_ERRORS = (
+    ValueError,
+    OSError,
+    KeyError,
+    IndexError,
+    TypeError,
+    EOFError,
+    AttributeError,
+    RuntimeError,  # includes NotImplementedError (unsupported variants of a format)
+)
 
 
 def read_signals(
@@ -90,6 +99,7 @@ def from_signal(
                 else ""
             )
         )
+    data = native_byte_order(data)
     if options.in_memory:
         data = data.compute() if hasattr(data, "compute") else data
     calibration = [_axis(axis) for axis in (axes + [{}] * 4)[:4]]
@@ -103,6 +113,34 @@ def from_signal(
         camera_length=_positive(tem.get("camera_length")),
         notes=notes,
     )
+
+
+def native_byte_order(data: Any) -> Any:
+    """``data`` with its dtype in the machine's byte order (lazily for dask arrays).
+
+    Some formats store big-endian pixels (Merlin ``.mib``); rsciio hands them on as is. The
+    conversion happens block by block as the data are read, never at open.
+    """
+    dtype = data.dtype
+    if dtype.byteorder in ("=", "|") or dtype.isnative:
+        return data
+    return data.astype(dtype.newbyteorder("="))
+
+
+ROW_CHUNK_BYTES = 64 * 2**20
+
+
+def row_chunks(shape: Sequence[int], itemsize: int, max_bytes: int = ROW_CHUNK_BYTES) -> tuple:
+    """Dask chunks ``(rows, -1, -1, -1)`` for a 4D array: whole scan rows, about ``max_bytes``.
+
+    For rsciio readers that take ``chunks=`` (``quantumdetector``, ``blockfile``, ``mrc``):
+    their ``"auto"`` chunks split the frames and span dozens of scan rows (a gigabyte on a
+    256 x 256 scan), so that :meth:`Datacube.blocks`, which reads whole chunks, would read huge
+    blocks; rechunking afterwards copies through intermediate chunks. At least one row.
+    """
+    row_bytes = math.prod(int(n) for n in shape[1:]) * int(itemsize)
+    rows = max(1, min(int(shape[0]), max_bytes // max(1, row_bytes)))
+    return (rows, -1, -1, -1)
 
 
 def rsciio_format(
