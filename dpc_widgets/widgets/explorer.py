@@ -14,7 +14,8 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
    only the changed float32 buffers. The bqplot marks are updated the same way.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
-   line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last good images and stays usable.
+   line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
+   good images and stays usable.
 """
 
 from __future__ import annotations
