@@ -1,22 +1,24 @@
 """``find_disc``: sub-pixel centre and radius of the bright-field disc in a mean pattern.
 
-Synthetic discs are area-sampled (8 x 8 sub-pixels per pixel), so the true centre and radius are
-known exactly. Bounds asserted (errors measured when this was written, worst of the seeds):
+Synthetic discs are area-sampled (8 x 8 sub-pixels per pixel) or have a tanh edge, so the true
+centre and radius are known exactly. Bounds asserted here, and the errors measured over 20 seeds
+of each case (maximum centre error; range of radius errors), in pixels:
 
-=====================================  =============  ==============  =====================
-case                                   centre bound   measured        radius bound (meas.)
-=====================================  =============  ==============  =====================
-plain, sub-pixel offsets               0.02 px        0.002 px        0.02 px (0.006)
-saturated (5x over the clip level)     0.1 px         0.052 px        +0.5 px (+0.40) [1]
-clipped by the detector edge           0.05 px        0.013 px        0.05 px (0.007)
-quarter disc in a detector corner      0.25 px        0.091 px        0.15 px (0.084)
-halo: diffuse background + DF ring     0.02 px        0.008 px        0.05 px (0.021)
-20 hot pixels of 50x the disc level    0.02 px        0.002 px        0.02 px (0.005)
-2 px disc 3 px off centre, 256 x 256   0.05 px        0.016 px        0.1 px (0.053)
-Poisson noise, 50 counts in the disc   0.1 px         0.064 px        0.25 px (0.135)
-disc far off centre (128 x 128)        0.02 px        0.003 px        0.02 px (0.008)
-simulator, noiseless / Poisson         1e-6 / 0.02    0 / 0.008       0.1 px of alpha / px
-=====================================  =============  ==============  =====================
+=====================================  ======  ==============  ======  ================
+case                                   centre  measured max    radius  measured
+=====================================  ======  ==============  ======  ================
+plain, sub-pixel offsets (96 x 96)     0.02    0.0032          0.02    -0.007..+0.001
+saturated (5x over the clip level)     0.1     0.065           0.5     +0.38..+0.45 [1]
+clipped by the detector edge           0.02    0.0067          0.03    -0.010..0.000
+quarter disc in a detector corner      0.15    0.062           0.1     -0.061..+0.047
+clipped, blurred edge (tanh 1.5 px)    0.02    0.0052          0.02    -0.004..+0.002
+halo: diffuse background + DF ring     0.02    0.0083          0.06    +0.024..+0.048
+20 hot pixels of 50x the disc level    0.02    0.0036          0.02    -0.007..+0.001
+2 px disc 3 px off centre, 256 x 256   0.05    0.019           0.08    -0.050..-0.022
+Poisson noise, 50 counts in the disc   0.15    0.085           0.1     +0.013..+0.052
+disc far off centre (128 x 128)        0.02    0.0059          0.02    -0.013..-0.004
+simulator, noiseless / Poisson         1e-6    0 / 0.008       0.1     +0.02..+0.04
+=====================================  ======  ==============  ======  ================
 
 [1] Saturation makes every pixel covered more than 20 % read as full: the half-level contour of
 the saturated pattern really is about 0.4 px wider than the disc.
@@ -83,13 +85,21 @@ def test_saturated_flat_top(seed):
 @pytest.mark.parametrize("shift", [0.0, 0.31, 0.62])
 def test_clipped_by_the_detector_edge(shift):
     center = (8.3 + shift, 50.7)  # 10 px of an 18.3 px disc lie beyond row 0
-    check(disc_image((96, 96), center, 18.3), center, 18.3, 0.05, 0.05, clipped=True)
+    check(disc_image((96, 96), center, 18.3), center, 18.3, 0.02, 0.03, clipped=True)
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.45, 0.9])
+def test_clipped_with_a_blurred_edge(shift):
+    center = (6.3 + shift, 50.7)
+    i, j = np.indices((96, 96))
+    image = 0.5 * (1 - np.tanh((np.hypot(i - center[0], j - center[1]) - 18.3) / 1.5))
+    check(image, center, 18.3, 0.02, 0.02, clipped=True)
 
 
 @pytest.mark.parametrize("shift", [0.0, 1.0, 2.0])
 def test_quarter_disc_in_a_corner(shift):
     center = (95.2, 0.4 + shift)
-    check(disc_image((96, 96), center, 30.0), center, 30.0, 0.25, 0.15, clipped=True)
+    check(disc_image((96, 96), center, 30.0), center, 30.0, 0.15, 0.1, clipped=True)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -98,7 +108,7 @@ def test_halo_and_dark_field_ring(seed):
     i, j = np.indices((96, 96))
     r = np.hypot(i - center[0], j - center[1])
     halo = 0.3 * np.exp(-r / 25) + 0.25 * np.exp(-(((r - 32) / 3) ** 2)) + 0.02
-    check(disc_image((96, 96), center, 18.3) + halo, center, 18.3, 0.02, 0.05)
+    check(disc_image((96, 96), center, 18.3) + halo, center, 18.3, 0.02, 0.06)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -116,7 +126,7 @@ def test_tiny_disc_off_centre(seed):
     rng = np.random.default_rng(seed)
     center = (128 + 3.0 + rng.uniform(-0.5, 0.5), 128 - 1.7 + rng.uniform(-0.5, 0.5))
     image = 100 * disc_image((256, 256), center, 2.0) + 1
-    check(image, center, 2.0, 0.05, 0.1)
+    check(image, center, 2.0, 0.05, 0.08)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -124,7 +134,7 @@ def test_poisson_noise(seed):
     rng = np.random.default_rng(seed)
     center = offset_centre(seed)
     image = rng.poisson(disc_image((96, 96), center, 18.3, level=50, background=2))
-    check(image.astype(np.float64), center, 18.3, 0.1, 0.25)
+    check(image.astype(np.float64), center, 18.3, 0.15, 0.1)
 
 
 def test_far_off_the_geometric_centre():

@@ -7,20 +7,24 @@ bright-field disc, in detector pixels. The steps:
    brightest 8-neighbour is isolated (no disc of radius >= 1.5 px looks like that) and is
    replaced by the median of its neighbours.
 2. **Levels.** Background ``b``: the 5th percentile of the pattern (robust to a halo and to a
-   disc covering up to most of the detector). Disc level ``d``: the maximum of the 3x3 median
-   filtered pattern (robust to noise and to a flat, saturated top). No disc when ``d - b`` is
-   not at least ``MIN_CONTRAST`` times the pixel noise (robust estimate).
+   disc covering up to most of the detector). Disc level ``d``: first the maximum of the 3 x 3
+   minimum filtered pattern (no single bright pixel survives it), then, inside the region of
+   step 3, the median of the 3 x 3 medians over its interior (unbiased by noise, the full
+   level even for a 2 px disc, the flat top of a saturated one). No disc when ``d - b`` is not
+   at least :data:`MIN_CONTRAST` times the pixel noise (robust, from neighbour differences).
 3. **Region.** Pixels above ``b + threshold (d - b)``; the largest 8-connected region among the
-   brightest ones, holes filled.
+   brightest :data:`MAX_REGIONS`, holes filled; found again after ``d`` is refined.
 4. **Centre.**
 
    - Disc inside the detector: centroid of the soft mask ``clip((I - b) / (d - b), 0, 1)`` over
-     the region grown by one pixel (so partly covered edge pixels count by their coverage),
-     and radius ``sqrt(area / pi)``. Exact for an area-sampled disc up to edge-pixel terms.
+     the region grown by one pixel (so partly covered edge pixels count by their coverage).
+     Exact for an area-sampled disc up to edge-pixel terms.
    - Disc touching the detector edge (the centroid of the visible part would be biased): a
-     least-squares circle through the sub-pixel edge crossings (linear interpolation of the
-     threshold between a region pixel and its outside 4-neighbour; the detector edge gives no
-     crossings), algebraic fit refined by Gauss-Newton, one pass of outlier rejection.
+     least-squares circle through the sub-pixel edge crossings between region pixels and their
+     outside 4-neighbours (the detector edge gives none; see :func:`_edge_points`), algebraic
+     fit refined by Gauss-Newton, one pass of outlier rejection.
+
+   Radius: the fitted circle's (the ``threshold`` contour), else ``sqrt(area / pi)``.
 
 When no disc is found, :func:`find_disc` does not raise: it returns the geometric centre
 ``(Qx // 2, Qy // 2)`` with ``found=False`` and the reason in ``message``; callers warn.
@@ -41,7 +45,9 @@ MIN_PIXELS = 3
 #: Regions examined (brightest first) when looking for the largest one.
 MAX_REGIONS = 16
 
-_NEIGHBOURS = tuple((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if (di, dj) != (0, 0))
+_FLAT = 0.02  # normalised level within which a pixel counts as background (0) or disc (1)
+_NINE = tuple((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1))
+_NEIGHBOURS = tuple(offset for offset in _NINE if offset != (0, 0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,12 +123,11 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
     def missing(reason: str, background: float = 0.0, level: float = 0.0) -> Disc:
         return Disc(geometric, math.nan, False, False, background, level, reason)
 
-    neighbours = _neighbour_stack(image)
-    image = _remove_hot_pixels(image, neighbours)
-    smooth = np.median(_neighbour_stack(image, edge=True, centre=True), axis=0)
+    image = _remove_hot_pixels(image)
+    smooth = _min3(image)  # 3 x 3 minimum: no single bright pixel survives it
     background = float(np.percentile(image, 5))
     level = float(smooth.max())
-    noise = 1.4826 * float(np.median(np.abs(image - smooth)))
+    noise = _noise(image)
     contrast = level - background
     if not contrast > 0 or contrast < MIN_CONTRAST * noise:
         return missing(
@@ -140,10 +145,18 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
             background,
             level,
         )
+    # refine the disc level inside the first region: the median of the 3 x 3 medians over its
+    # interior (unbiased by noise, and the full level even for a 2 px disc), then re-threshold
+    level = _interior_level(image, _fill_holes(region))
+    contrast = level - background
+    cut = background + threshold * contrast
+    region = _largest_region(image > cut, smooth)
+    if region is None or region.sum() < MIN_PIXELS:
+        return missing(f"no bright-field disc: no stable region above {cut:.3g}", background, level)
     region = _fill_holes(region)
     grown = _dilate(region)
     clipped = bool(grown[0].any() or grown[-1].any() or grown[:, 0].any() or grown[:, -1].any())
-    fit = _circle_fit(_edge_points(image, region, cut))
+    fit = _circle_fit(_edge_points((image - background) / contrast, region, threshold))
     if clipped and fit is not None:
         return Disc(fit[0], fit[1], True, True, background, level)
     weights = np.where(grown, np.clip((image - background) / contrast, 0.0, 1.0), 0.0)
@@ -169,48 +182,118 @@ def _validated(pattern: Any) -> np.ndarray:
     return array.astype(np.float64)  # a copy: the input is never modified
 
 
-def _neighbour_stack(image: np.ndarray, *, edge: bool = False, centre: bool = False) -> np.ndarray:
-    """The 8 (or with ``centre`` 9) shifted copies of ``image``; outside is NaN or the edge."""
-    rows, cols = image.shape
-    padded = np.pad(image, 1, mode="edge") if edge else np.pad(image, 1, constant_values=np.nan)
-    offsets = (*_NEIGHBOURS, (0, 0)) if centre else _NEIGHBOURS
-    return np.stack([padded[1 + di : 1 + di + rows, 1 + dj : 1 + dj + cols] for di, dj in offsets])
+def _shifted(padded: np.ndarray, di: int, dj: int, shape: tuple[int, int]) -> np.ndarray:
+    return padded[1 + di : 1 + di + shape[0], 1 + dj : 1 + dj + shape[1]]
 
 
-def _remove_hot_pixels(image: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+def _remove_hot_pixels(image: np.ndarray) -> np.ndarray:
+    """Replace isolated bright pixels by the median of their (up to 8) neighbours."""
     base = float(np.median(image))
-    brightest = np.nanmax(neighbours, axis=0)
+    padded = np.pad(image, 1, constant_values=np.nan)
+    brightest = np.full(image.shape, -np.inf)
+    for di, dj in _NEIGHBOURS:
+        np.fmax(brightest, _shifted(padded, di, dj, image.shape), out=brightest)
     hot = (image - base) > 2.0 * np.maximum(brightest - base, 0.0)
     hot &= image > base
-    if hot.any():
-        image = image.copy()
-        image[hot] = np.nanmedian(neighbours[:, hot], axis=0)
+    if not hot.any():
+        return image
+    i, j = np.nonzero(hot)
+    around = np.stack([padded[i + 1 + di, j + 1 + dj] for di, dj in _NEIGHBOURS])
+    image = image.copy()
+    image[i, j] = np.nanmedian(around, axis=0)
     return image
 
 
-def _dilate(mask: np.ndarray) -> np.ndarray:
-    """8-connected dilation by one pixel."""
+def _min3(image: np.ndarray) -> np.ndarray:
+    """3 x 3 minimum filter (the detector edge repeats its pixels), separable."""
+    rows = image.copy()
+    np.minimum(rows[1:], image[:-1], out=rows[1:])
+    np.minimum(rows[:-1], image[1:], out=rows[:-1])
+    out = rows.copy()
+    np.minimum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
+    np.minimum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
+    return out
+
+
+def _interior_level(image: np.ndarray, region: np.ndarray) -> float:
+    """Median over the region's interior (eroded by one pixel, or the whole region if that is
+    empty) of the 3 x 3 median filtered image, computed on the region's bounding box only."""
+    rows, cols = _bounding_box(region)
+    crop = np.pad(image[rows, cols], 1, mode="edge")
+    h, w = rows.stop - rows.start, cols.stop - cols.start
+    stack = np.stack([crop[1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in _NINE])
+    medians = np.median(stack, axis=0)
+    inside = region[rows, cols]
+    interior = inside & ~_dilate(~np.pad(inside, 1))[1:-1, 1:-1]
+    return float(np.median(medians[interior if interior.any() else inside]))
+
+
+def _noise(image: np.ndarray) -> float:
+    """Robust pixel noise: median absolute difference of neighbours, as a Gaussian sigma."""
+    diffs = np.concatenate([np.diff(image, axis=0).ravel(), np.diff(image, axis=1).ravel()])
+    return 1.4826 * float(np.median(np.abs(diffs))) / math.sqrt(2.0)
+
+
+def _dilate(mask: np.ndarray, *, diagonal: bool = True) -> np.ndarray:
+    """Dilation by one pixel: 8-connected (3 x 3 square) or 4-connected (cross)."""
     out = mask.copy()
     out[1:] |= mask[:-1]
     out[:-1] |= mask[1:]
-    rows = out.copy()
+    rows = out.copy() if diagonal else mask
     out[:, 1:] |= rows[:, :-1]
     out[:, :-1] |= rows[:, 1:]
     return out
 
 
-def _reconstruct(seed: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """The pixels of ``allowed`` 8-connected to ``seed`` (morphological reconstruction)."""
+def _reconstruct(seed: np.ndarray, allowed: np.ndarray, *, diagonal: bool = True) -> np.ndarray:
+    """The pixels of ``allowed`` connected to ``seed`` (morphological reconstruction).
+
+    Each round grows by one pixel, then fills whole runs of ``allowed`` along rows and along
+    columns that it touches, so a convex region is complete in a few rounds.
+    """
     current = seed & allowed
     while True:
-        grown = _dilate(current) & allowed
+        grown = _dilate(current, diagonal=diagonal) & allowed
+        grown = _fill_runs(_fill_runs(grown, allowed), allowed.T, transposed=True)
         if np.array_equal(grown, current):
             return current
         current = grown
 
 
+def _fill_runs(current: np.ndarray, allowed: np.ndarray, *, transposed: bool = False):
+    """Every run (along axis 1 of ``allowed``) of ``allowed`` that holds a ``current`` pixel."""
+    if transposed:
+        current = current.T
+    before = np.zeros_like(allowed)
+    before[:, 1:] = allowed[:, :-1]
+    run = np.cumsum((allowed & ~before).ravel()).reshape(allowed.shape) * allowed
+    on = np.zeros(int(run.max()) + 1, dtype=bool)
+    on[run[current]] = True
+    on[0] = False
+    out = on[run]
+    return out.T if transposed else out
+
+
+def _bounding_box(mask: np.ndarray) -> tuple[slice, slice]:
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+
+
 def _largest_region(mask: np.ndarray, smooth: np.ndarray) -> np.ndarray | None:
     """Largest 8-connected region of ``mask`` among the :data:`MAX_REGIONS` brightest."""
+    if not mask.any():
+        return None
+    box = _bounding_box(mask)  # regions lie inside: work on the box only
+    found = _largest_in(mask[box], smooth[box])
+    if found is None:
+        return None
+    region = np.zeros_like(mask)
+    region[box] = found
+    return region
+
+
+def _largest_in(mask: np.ndarray, smooth: np.ndarray) -> np.ndarray | None:
     remaining = mask.copy()
     best, best_size = None, 0
     for _ in range(MAX_REGIONS):
@@ -227,16 +310,29 @@ def _largest_region(mask: np.ndarray, smooth: np.ndarray) -> np.ndarray | None:
 
 
 def _fill_holes(region: np.ndarray) -> np.ndarray:
-    outside = ~region
-    border = np.zeros_like(region)
-    border[[0, -1], :] = True
-    border[:, [0, -1]] = True
-    reached = _reconstruct(border & outside, outside)
-    return region | (outside & ~reached)
+    """``region`` with its holes filled (4-connected parts of the complement that do not reach
+    the detector edge); worked out on the region's bounding box, with a free frame around."""
+    rows, cols = _bounding_box(region)
+    crop = np.pad(region[rows, cols], 1)
+    outside = ~crop
+    frame = np.zeros_like(crop)
+    frame[[0, -1], :] = True
+    frame[:, [0, -1]] = True
+    reached = _reconstruct(frame & outside, outside, diagonal=False)
+    out = region.copy()
+    out[rows, cols] |= (outside & ~reached)[1:-1, 1:-1]
+    return out
 
 
 def _edge_points(image: np.ndarray, region: np.ndarray, cut: float) -> np.ndarray:
-    """Sub-pixel threshold crossings (N, 2) between region pixels and outside 4-neighbours."""
+    """Sub-pixel edge crossings (N, 2) between region pixels and their outside 4-neighbours.
+
+    ``image`` is normalised (background 0, disc 1). Where the edge is a ramp (both pixels
+    strictly between 0 and 1) the crossing is the linear interpolation of ``cut``; where one
+    of the two is flat (a sharp, area-sampled edge: only one pixel is partly covered) it is
+    the in-pixel centre plus ``a - 0.5 + b`` (a, b the two values): exact for a straight edge
+    across the pixel, where interpolation errs by up to 0.09 px.
+    """
     points = []
     for axis in (0, 1):
         for forward in (True, False):
@@ -249,7 +345,12 @@ def _edge_points(image: np.ndarray, region: np.ndarray, cut: float) -> np.ndarra
             v_in = image[index_in][i, j]
             v_out = image[index_out][i, j]
             step = np.where(v_in > v_out, v_in - v_out, 1.0)
-            t = np.clip((v_in - cut) / step, 0.0, 1.0) * (1.0 if forward else -1.0)
+            t = np.where(
+                (v_out <= _FLAT) | (v_in >= 1.0 - _FLAT),
+                v_in - 0.5 + v_out,
+                (v_in - cut) / step,
+            )
+            t = np.clip(t, 0.0, 1.0) * (1.0 if forward else -1.0)
             if not forward:
                 i, j = (i + 1, j) if axis == 0 else (i, j + 1)
             pi = i + (t if axis == 0 else 0.0)
