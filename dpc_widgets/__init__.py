@@ -2,7 +2,7 @@
 
 from .core import DPC, DPCResult, RotationResult
 from .detectors import AnnularDetector, SegmentedDetector
-from .io import Datacube, load
+from .io import Datacube, Disc, find_disc, load
 from .physics import electron_wavelength
 from .simulate import SimulatedData, simulate
 
@@ -11,11 +11,13 @@ __all__ = [
     "AnnularDetector",
     "DPCResult",
     "Datacube",
+    "Disc",
     "Explorer",
     "RotationResult",
     "SegmentedDetector",
     "SimulatedData",
     "electron_wavelength",
+    "find_disc",
     "load",
     "simulate",
 ]

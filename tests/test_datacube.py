@@ -272,3 +272,115 @@ def test_cupy_array():
     np.testing.assert_allclose(cube.mean_pattern(), data.mean(axis=(0, 1)), rtol=1e-6)
     start, stop, block = next(cube.blocks())
     assert isinstance(block, cp.ndarray) and (start, stop) == (0, 12)
+
+
+# --------------------------------------------------------------------------- origin="disc"
+class RecordingArray:
+    """An array-like that records every slice read along Rx (like an h5py.Dataset)."""
+
+    def __init__(self, data, chunks=None):
+        self._data, self.shape, self.dtype, self.chunks = data, data.shape, data.dtype, chunks
+        self.reads: list[tuple[int, int]] = []
+
+    def __getitem__(self, key):
+        self.reads.append((key.start or 0, key.stop))
+        return self._data[key]
+
+
+def disc_cube_data(shape=(40, 5, 48, 40), center=(30.3, 9.6), radius=6.5) -> np.ndarray:
+    disk = soft_disk(shape[2:], center, radius)
+    scale = np.random.default_rng(1).uniform(0.5, 2.0, size=shape[:2])
+    return (scale[:, :, None, None] * 1000 * disk + 5).astype(np.float32)
+
+
+@pytest.mark.parametrize("center", [(30.3, 9.6), (24.0, 20.0), (5.2, 33.9)])
+def test_origin_disc_finds_the_disc_off_centre(center):
+    cube = Datacube(disc_cube_data(center=center), origin="disc")
+    assert cube.disc is not None and cube.disc.found
+    assert cube.origin == cube.disc.center
+    error = np.hypot(cube.origin[0] - center[0], cube.origin[1] - center[1])
+    assert error < 0.02, (cube.origin, center)
+    assert abs(cube.disc.radius - 6.5) < 0.1
+
+
+def test_origin_geometric_and_none_are_the_same():
+    data = disc_cube_data()
+    assert Datacube(data, origin="geometric").origin == (24.0, 20.0)
+    assert Datacube(data).origin == (24.0, 20.0)
+    assert Datacube(data).disc is None
+
+
+def test_origin_disc_without_a_disc_warns_and_uses_the_geometric_centre():
+    with pytest.warns(UserWarning, match=r"origin='disc': no bright-field disc.*geometric centre"):
+        cube = Datacube(np.full((2, 2, 10, 8), 3.0), origin="disc")
+    assert cube.origin == (5.0, 4.0)
+    assert cube.disc is not None and not cube.disc.found
+
+
+def test_origin_disc_centre_outside_the_detector_falls_back():
+    data = np.zeros((2, 2, 40, 40), dtype=np.float32)
+    data[..., :] = soft_disk((40, 40), (-4.0, 20.0), 12.0) * 100  # centre beyond row 0
+    with pytest.warns(UserWarning, match=r"disc centre \(-4.0\d, 20.00\) lies outside"):
+        cube = Datacube(data, origin="disc")
+    assert cube.origin == (20.0, 20.0)
+
+
+def test_origin_disc_reads_a_bounded_sample_of_whole_rows(monkeypatch):
+    import dpc_widgets.io.datacube as datacube_module
+
+    data = disc_cube_data(shape=(200, 3, 48, 40))  # 23 KiB per row
+    array = RecordingArray(data)
+    monkeypatch.setattr(datacube_module, "DISC_SAMPLE_ROWS", 10)
+    cube = Datacube(array, origin="disc")
+    assert len(array.reads) == 10 and all(r1 - r0 == 1 for r0, r1 in array.reads)
+    starts = [r0 for r0, _ in array.reads]
+    assert starts[0] == 0 and starts[-1] == 199  # spread over the whole scan
+    assert np.hypot(cube.origin[0] - 30.3, cube.origin[1] - 9.6) < 0.02
+    array.reads.clear()
+    row_bytes = 3 * 48 * 40 * 4
+    monkeypatch.setattr(datacube_module, "DISC_SAMPLE_BYTES", 4 * row_bytes)
+    Datacube(array, origin="disc")
+    assert len(array.reads) == 4  # the byte bound wins
+
+
+def test_sampled_mean_pattern():
+    data = disc_cube_data(shape=(12, 4, 16, 14))
+    cube = Datacube(data)
+    np.testing.assert_allclose(cube.mean_pattern(), data.mean(axis=(0, 1)), rtol=1e-6)
+    np.testing.assert_allclose(cube.mean_pattern(10_000), data.mean(axis=(0, 1)), rtol=1e-6)
+    np.testing.assert_allclose(
+        cube.mean_pattern(8), data[[0, 11]].mean(axis=(0, 1)), rtol=1e-6
+    )  # 8 positions: 2 rows of 4, first and last
+    np.testing.assert_allclose(cube.mean_pattern(1), data[[0]].mean(axis=(0, 1)), rtol=1e-6)
+    row_bytes = 4 * 16 * 14 * 4
+    np.testing.assert_allclose(
+        cube.mean_pattern(max_bytes=3 * row_bytes), data[[0, 6, 11]].mean(axis=(0, 1)), rtol=1e-6
+    )
+    with pytest.raises(TypeError, match=r"max_positions must be an integer, got 2.5"):
+        cube.mean_pattern(2.5)
+    with pytest.raises(ValueError, match=r"max_bytes must be at least 1, got 0"):
+        cube.mean_pattern(max_bytes=0)
+
+
+def test_sampled_mean_pattern_reads_whole_chunks():
+    data = disc_cube_data(shape=(40, 3, 16, 14))
+    array = RecordingArray(data, chunks=(4, 3, 16, 14))
+    cube = Datacube(array)
+    mean = cube.mean_pattern(3 * 8)  # 8 rows: 2 chunks of 4
+    assert array.reads == [(0, 4), (36, 40)]
+    np.testing.assert_allclose(mean, data[[0, 1, 2, 3, 36, 37, 38, 39]].mean(axis=(0, 1)))
+    array.reads.clear()
+    cube.mean_pattern(3 * 2)  # less than a chunk: part of the middle chunk only
+    assert array.reads == [(20, 22)]
+
+
+def test_sampled_mean_pattern_of_dask_array():
+    da = pytest.importorskip("dask.array")
+    data = disc_cube_data(shape=(20, 3, 16, 14), center=(6.4, 8.2), radius=3.0)
+    cube = Datacube(da.from_array(data, chunks=(5, 3, 16, 14)), origin="disc")
+    assert np.hypot(cube.origin[0] - 6.4, cube.origin[1] - 8.2) < 0.02
+    np.testing.assert_allclose(
+        cube.mean_pattern(3 * 10),
+        data[[0, 1, 2, 3, 4, 15, 16, 17, 18, 19]].mean(axis=(0, 1)),
+        rtol=1e-6,
+    )

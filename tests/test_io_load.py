@@ -14,10 +14,23 @@ from _py4dstem_layout import write_py4dstem_h5
 from dpc_widgets.io import Datacube, load
 
 SHAPE = (3, 4, 8, 6)
+DISC = (3.0, 2.0)  # where make_data puts the bright-field disc (pixels)
 
 
-def make_data(shape=SHAPE, dtype=np.uint16, seed=0) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 1000, size=shape).astype(dtype)
+def make_data(shape=SHAPE, dtype=np.uint16, seed=0, disc=DISC) -> np.ndarray:
+    """Random patterns: counts 0..20, plus a 3 x 3 disc of 1000 counts centred on ``disc``.
+
+    The noise is point-symmetric about ``disc`` wherever the mirror pixel exists, so the disc
+    centre is exactly ``disc``: what ``load``'s default ``origin="disc"`` must find.
+    """
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 20, size=shape).astype(np.float64)
+    ci, cj = (int(c) for c in disc)
+    hi, hj = min(ci, shape[2] - 1 - ci), min(cj, shape[3] - 1 - cj)
+    window = data[..., ci - hi : ci + hi + 1, cj - hj : cj + hj + 1]
+    window += window[..., ::-1, ::-1].copy()
+    data[..., ci - 1 : ci + 2, cj - 1 : cj + 2] += 1000
+    return data.astype(dtype)
 
 
 def write_emd(path, data=None, **kwargs):
@@ -61,7 +74,8 @@ def test_py4dstem_round_trip(tmp_path, root_name):
     assert (cube.scan_sampling, cube.scan_units) == (0.5, "A")
     assert (cube.detector_sampling, cube.detector_units) == (1.25, "mrad")
     assert cube.energy is None
-    assert cube.origin == (4.0, 3.0)
+    assert cube.origin == pytest.approx(DISC, abs=1e-9)  # the default origin is the disc
+    assert cube.disc.found
 
 
 @pytest.mark.parametrize("extension", [".hdf5", ".emd", ".H5"])
@@ -290,6 +304,54 @@ def test_origin_mean_through_load(tmp_path):
     data[..., 6, 2] = 5.0
     path = write_emd(tmp_path / "cube.h5", data)
     assert load(path, origin="mean").origin == (6.0, 2.0)
+
+
+@pytest.mark.parametrize("kind", ["emd", "npy"])
+def test_default_origin_is_the_disc(tmp_path, kind):
+    data = make_data(shape=(3, 4, 24, 20), disc=(17.0, 5.0))  # far from the centre (12, 10)
+    path = tmp_path / ("c.h5" if kind == "emd" else "c.npy")
+    write_emd(path, data) if kind == "emd" else np.save(path, data)
+    cube = load(path)
+    assert cube.origin == pytest.approx((17.0, 5.0), abs=1e-9)
+    assert cube.disc.found and cube.disc.radius == pytest.approx(1.5, abs=0.3)
+    assert load(path, origin=None).origin == (12.0, 10.0)  # explicit origin wins
+    assert load(path, origin="geometric").origin == (12.0, 10.0)
+    assert load(path, origin=(3.5, 2.5)).disc is None
+
+
+def test_default_origin_without_a_disc_warns_and_is_geometric(tmp_path):
+    path = tmp_path / "flat.npy"
+    np.save(path, np.full((2, 3, 8, 6), 7, dtype=np.uint16))
+    with pytest.warns(UserWarning, match=r"no bright-field disc.*geometric centre \(4.0, 3.0\)"):
+        cube = load(path)
+    assert cube.origin == (4.0, 3.0)
+
+
+def test_default_origin_reads_a_bounded_sample(tmp_path):
+    # 96 rows of 1 MiB: the disc estimate reads at most DISC_SAMPLE_ROWS rows and 32 MiB
+    from dpc_widgets.io import datacube as datacube_module
+
+    data = np.zeros((96, 16, 128, 128), dtype=np.uint16)
+    i, j = np.indices((128, 128))
+    data[:, :] = np.where(np.hypot(i - 40, j - 90) <= 12, 1000, 3).astype(np.uint16)
+    path = tmp_path / "big.npy"
+    np.save(path, data)
+    read: list = []
+    real = datacube_module.Datacube.mean_pattern
+
+    def recording(self, *args, **kwargs):
+        read.append((args, kwargs))
+        return real(self, *args, **kwargs)
+
+    datacube_module.Datacube.mean_pattern = recording
+    try:
+        cube = load(path)
+    finally:
+        datacube_module.Datacube.mean_pattern = real
+    assert read == [((64 * 16,), {"max_bytes": 32 * 2**20})]
+    assert cube.origin == pytest.approx((40.0, 90.0), abs=1e-9)
+    ranges = cube._sample_ranges(64 * 16, 32 * 2**20)
+    assert sum(r1 - r0 for r0, r1 in ranges) * 16 * 128 * 128 * 2 <= 32 * 2**20
 
 
 def test_unknown_keyword_is_a_type_error(tmp_path):

@@ -336,6 +336,128 @@ def test_load_replaces_the_data(explorer, sim_cube, tmp_path):
     assert_view_matches(ex)
 
 
+# ---------------------------------------------------------------------- detector centre
+def disc_cube(center=(40.3, 55.7), radius=14.0, shape=(12, 10, 96, 96)) -> np.ndarray:
+    """Random counts with a bright disc off the detector centre (what ``load`` should find)."""
+    i, j = np.indices(shape[2:])
+    disc = np.hypot(i - center[0], j - center[1]) <= radius
+    rng = np.random.default_rng(3)
+    return (rng.random(shape) * 20 + 500 * disc).astype(np.float32)
+
+
+def test_default_radii_use_the_disc_radius(explorer):
+    ex = explorer
+    radius = dpc_widgets.find_disc(ex.dpc.mean_pattern()).radius * ex.dpc.cube.detector_sampling
+    step = ex.inner.step
+    assert ex.inner.value == pytest.approx(round(0.5 * radius / step) * step)
+    assert ex.outer.value == pytest.approx(round(1.25 * radius / step) * step)
+
+
+def test_origin_controls_start_at_the_cube_origin(explorer):
+    ex = explorer
+    assert ex.controls.origin() == ex.dpc.origin == (48.0, 48.0)
+    for name in ("origin_qx", "origin_qy", "find_disc", "geometric"):
+        assert getattr(ex, name) is getattr(ex.controls, name)
+        assert f"dpc-ctl-{name}" in getattr(ex, name)._dom_classes
+    assert ex.view.center == [48.0, 48.0]
+
+
+def test_loaded_file_is_centred_on_its_disc(tmp_path):
+    path = tmp_path / "off_centre.npy"
+    np.save(path, disc_cube())
+    ex = Explorer(path)
+    assert np.hypot(ex.dpc.origin[0] - 40.3, ex.dpc.origin[1] - 55.7) < 0.1
+    assert ex.view.center == list(ex.dpc.origin) and ex.controls.origin() == ex.dpc.origin
+    assert 6.5 < ex.inner.value < 7.5 and 17 < ex.outer.value < 18.5  # 0.5 and 1.25 x 14 px
+
+
+def test_centre_drag_recentres_detector_and_images(explorer, monkeypatch):
+    ex = explorer
+    before = ex.results
+    mean = ex.dpc.mean_pattern()
+    sent = record_messages(ex.view)
+    calls = count_runs(ex, monkeypatch)
+    statuses: list[str] = []
+    ex.status.observe(lambda change: statuses.append(change["new"]), "value")
+    ex.view._on_custom_msg(ex.view, {"type": "center", "seq": 4, "qx": 45.504, "qy": 50.2}, [])
+    assert ex.dpc.origin == (45.5, 50.2)  # rounded to 0.01 px
+    assert ex.controls.origin() == (45.5, 50.2) and ex.view.center == [45.5, 50.2]
+    assert len(calls) == 1
+    assert_view_matches(ex)
+    assert not np.array_equal(ex.results.segment_images, before.segment_images)
+    assert ex.dpc.mean_pattern() is mean  # re-centring keeps the mean pattern
+    assert "re-centring: rebuilding the cache" in statuses[0]  # busy first ...
+    assert "dpc-status-busy" in statuses[0] and "dpc-status-ok" in statuses[-1]  # ... then done
+    custom = [msg["content"] for msg, _ in sent if msg.get("method") == "custom"]
+    assert custom == [{"type": "ack", "seq": 4}]
+    assert "cube = cube.with_origin((45.5, 50.2))" in ex.code()
+    namespace = {"cube": Datacube(np.asarray(ex.dpc.cube.data), **calibration(ex.dpc.cube))}
+    exec(ex.code(), namespace)
+    np.testing.assert_array_equal(namespace["result"].phase, ex.results.phase)
+
+
+def calibration(cube: Datacube) -> dict:
+    keys = ("energy", "scan_sampling", "scan_units", "detector_sampling", "detector_units")
+    return {key: getattr(cube, key) for key in keys}
+
+
+def test_setting_the_view_centre_moves_the_origin_inside_the_detector(explorer):
+    ex = explorer
+    ex.view.center = [40.0, 52.25]
+    assert ex.dpc.origin == (40.0, 52.25)
+    assert_view_matches(ex)
+    ex.view.center = [-3.0, 500.0]  # dragged off the detector: clamped to its edge pixels
+    assert ex.dpc.origin == (0.0, 95.0) and ex.view.center == [0.0, 95.0]
+    assert "dpc-status-error" not in ex.status.value
+
+
+def test_typed_origin_outside_the_detector_goes_to_the_status_line(explorer, caplog):
+    ex = explorer
+    good = ex.results
+    with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
+        ex.origin_qx.value = 120.0
+    assert "dpc-status-error" in ex.status.value
+    assert "origin (120.0, 48.0) lies outside the detector of shape (96, 96)" in ex.status.value
+    assert "lies outside the detector" in caplog.text
+    assert ex.dpc.origin == (48.0, 48.0) and ex.results is good and ex.view.center == [48.0, 48.0]
+    ex.origin_qy.value = float("nan")
+    assert "lies outside the detector" in ex.status.value
+    with ex.hold():
+        ex.origin_qx.value, ex.origin_qy.value = 47.0, 49.0
+    assert "dpc-status-ok" in ex.status.value and ex.dpc.origin == (47.0, 49.0)
+    assert_view_matches(ex)
+
+
+def test_origin_buttons(explorer):
+    ex = explorer
+    ex.view.center = [41.0, 53.0]
+    assert ex.dpc.origin == (41.0, 53.0)
+    ex.find_disc.click()  # the simulator's disc is centred on (48, 48)
+    assert ex.dpc.origin == pytest.approx((48.0, 48.0), abs=1e-6)
+    ex.view.center = [41.0, 53.0]
+    ex.geometric.click()
+    assert ex.dpc.origin == (48.0, 48.0)
+    assert_view_matches(ex)
+
+
+def test_find_disc_without_a_disc_keeps_the_centre():
+    noise = np.random.default_rng(0).random((4, 4, 16, 16)).astype(np.float32)  # no disc
+    ex = Explorer(noise, inner=2.0, outer=5.0)
+    ex.view.center = [7.0, 9.0]
+    ex.find_disc.click()
+    assert "dpc-status-warning" in ex.status.value and "no bright-field disc" in ex.status.value
+    assert ex.dpc.origin == (7.0, 9.0)
+
+
+def test_centre_burst_computes_only_the_latest(explorer, monkeypatch):
+    ex = explorer
+    calls = count_runs(ex, monkeypatch)
+    with ex.hold():
+        for qx in (40.0, 41.0, 42.0, 43.0):
+            ex.view.center = [qx, 47.0]
+    assert len(calls) == 1 and ex.dpc.origin == (43.0, 47.0)
+
+
 # ---------------------------------------------------------------------- export
 def read_png(data: bytes) -> np.ndarray:
     """Decode the 8-bit RGBA, filter-0 PNGs that png_bytes writes."""

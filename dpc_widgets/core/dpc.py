@@ -179,12 +179,19 @@ class DPC:
 
     @property
     def origin(self) -> tuple[float, float]:
-        """Detector centre (qx, qy) in pixels; setting it clears every cache."""
+        """Detector centre (qx, qy) in pixels; setting it clears every cache but the mean pattern.
+
+        The new origin is validated as :class:`~dpc_widgets.Datacube`'s (ValueError outside the
+        detector); the pixel cache is rebuilt on the next computation.
+        """
         return self._cube.origin
 
     @origin.setter
     def origin(self, origin: tuple[float, float]) -> None:
+        mean = self._memo.get("mean_pattern")  # independent of the origin: kept
         self.cube = self._cube.with_origin(origin)
+        if mean is not None:
+            self._memo["mean_pattern"] = mean
 
     def _memoised(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if key in self._memo:

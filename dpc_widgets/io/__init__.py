@@ -1,6 +1,7 @@
 """Files and arrays in, :class:`Datacube` out. Imports nothing above :mod:`dpc_widgets.physics`."""
 
 from .datacube import Datacube
+from .disc import Disc, find_disc
 from .load import load
 
-__all__ = ["Datacube", "load"]
+__all__ = ["Datacube", "Disc", "find_disc", "load"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,8 +19,13 @@ from ..physics import (
     positive_finite,
     scan_scale,
 )
+from .disc import Disc, find_disc
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
+#: Bound of the scan sample whose mean pattern ``origin="disc"`` reads: scan rows and bytes.
+DISC_SAMPLE_ROWS = 64
+DISC_SAMPLE_BYTES = 32 * 2**20
+ORIGIN_MODES = ("geometric", "mean", "disc")
 
 
 def chunk_rows(data: Any) -> int:
@@ -61,10 +67,21 @@ class Datacube:
         Detector pixel size in ``detector_units``.
     detector_units : {"mrad", "A^-1", "px"}
         Units of the detector pixel size.
-    origin : (float, float) or None or "mean"
-        Detector centre (Qx, Qy) in pixels. ``None`` gives ``(Qx // 2, Qy // 2)``, the centre of
-        py4DSTEM's fftshifted detector grid; ``"mean"`` estimates it as the centre of mass of the
-        mean diffraction pattern (one chunked pass over the data).
+    origin : (float, float) or None or {"geometric", "mean", "disc"}
+        Detector centre (Qx, Qy) in pixels. ``None`` or ``"geometric"`` gives
+        ``(Qx // 2, Qy // 2)``, the centre of py4DSTEM's fftshifted detector grid; ``"mean"``
+        the centre of mass of the mean diffraction pattern (one chunked pass over the data);
+        ``"disc"`` the centre of the bright-field disc (:func:`~dpc_widgets.io.disc.find_disc`)
+        in the mean pattern of a bounded sample of scan rows (at most
+        :data:`DISC_SAMPLE_ROWS` rows and :data:`DISC_SAMPLE_BYTES` bytes, whole chunks, see
+        :meth:`mean_pattern`). When no disc is found, ``"disc"`` falls back to the geometric
+        centre with a :class:`UserWarning` saying why.
+
+    Attributes
+    ----------
+    disc : Disc or None
+        The disc found for ``origin="disc"`` (``disc.found`` False after the fallback);
+        ``None`` for the other origins.
 
     Raises
     ------
@@ -82,6 +99,7 @@ class Datacube:
     detector_sampling: float = 1.0
     detector_units: str = "px"
     origin: Any = None
+    disc: Disc | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self) -> None:
         data = self.data
@@ -205,12 +223,67 @@ class Datacube:
                 block = block.compute()
             yield r0 * ry, r1 * ry, block.reshape((r1 - r0) * ry, qx, qy)
 
-    def mean_pattern(self) -> np.ndarray:
-        """Mean diffraction pattern (Qx, Qy) as float64, from one chunked pass."""
+    def mean_pattern(
+        self, max_positions: int | None = None, *, max_bytes: int | None = None
+    ) -> np.ndarray:
+        """Mean diffraction pattern (Qx, Qy) as float64: of the whole scan or of a sample.
+
+        Parameters
+        ----------
+        max_positions : int, optional
+            Read at most this many scan positions (rounded down to whole scan rows).
+        max_bytes : int, optional
+            Read at most this many bytes.
+
+        Returns
+        -------
+        ndarray, shape (Qx, Qy)
+            With neither bound: the mean over every position (one chunked pass). With a bound:
+            the mean over whole rows (whole storage chunks for chunked data) spread at regular
+            intervals over the scan, at least one row, and within both bounds unless one row
+            (or one chunk) exceeds them. A sample covering the scan reads it all.
+
+        Raises
+        ------
+        TypeError
+            If a bound is not an integer.
+        ValueError
+            If a bound is below 1.
+        """
+        ranges = self._sample_ranges(max_positions, max_bytes)
         total = np.zeros(self.detector_shape, dtype=np.float64)
-        for _, _, block in self.blocks():
-            total += to_numpy(block.sum(axis=0, dtype=np.float64))
-        return total / (self.shape[0] * self.shape[1])
+        rows = 0
+        _, ry, qx, qy = self.shape
+        for r0, r1 in ranges:
+            block = self.data[r0:r1]
+            if hasattr(block, "compute"):  # dask: read this block now
+                block = block.compute()
+            total += to_numpy(block.reshape((r1 - r0) * ry, qx, qy).sum(axis=0, dtype=np.float64))
+            rows += r1 - r0
+        return total / (rows * ry)
+
+    def _sample_ranges(self, max_positions: Any, max_bytes: Any) -> list[tuple[int, int]]:
+        """Row ranges (r0, r1) of a regular sample of whole rows / chunks within the bounds.
+
+        The bounds are checked first (also when the sample covers the whole scan)."""
+        rx, ry, qx, qy = self.shape
+        budget = rx
+        if max_positions is not None:
+            budget = min(budget, _count(max_positions, "max_positions") // ry)
+        if max_bytes is not None:
+            row_bytes = ry * qx * qy * self.dtype.itemsize
+            budget = min(budget, _count(max_bytes, "max_bytes") // row_bytes)
+        budget = max(1, budget)
+        unit = min(chunk_rows(self.data), rx)
+        units = -(-rx // unit)
+        if budget >= rx:  # the whole scan, in blocks
+            step = self.rows_per_block()
+            return [(r0, min(rx, r0 + step)) for r0 in range(0, rx, step)]
+        if budget < unit:  # part of the middle chunk: never more than one chunk read
+            start = (units // 2) * unit
+            return [(start, min(rx, start + budget))]
+        picks = np.unique(np.linspace(0, units - 1, budget // unit).round().astype(int))
+        return [(int(u) * unit, min(rx, (int(u) + 1) * unit)) for u in picks]
 
     # ----------------------------------------------------------------- helpers
     def __repr__(self) -> str:
@@ -223,11 +296,18 @@ class Datacube:
 
     def _resolve_origin(self, origin: Any) -> tuple[float, float]:
         qx, qy = self.detector_shape
+        geometric = float(qx // 2), float(qy // 2)
         if origin is None:
-            return float(qx // 2), float(qy // 2)
+            return geometric
         if isinstance(origin, str):
-            if origin != "mean":
-                raise ValueError(f"origin must be (qx, qy), None or 'mean', got {origin!r}")
+            if origin not in ORIGIN_MODES:
+                raise ValueError(
+                    f"origin must be (qx, qy), None or one of {ORIGIN_MODES}, got {origin!r}"
+                )
+            if origin == "geometric":
+                return geometric
+            if origin == "disc":
+                return self._disc_origin(geometric)
             mean = self.mean_pattern()
             total = mean.sum()
             if not np.isfinite(total) or total <= 0:
@@ -245,3 +325,31 @@ class Datacube:
                 f"origin {origin!r} lies outside the detector of shape {(qx, qy)} (pixels)"
             )
         return ox, oy
+
+    def _disc_origin(self, geometric: tuple[float, float]) -> tuple[float, float]:
+        ry = self.shape[1]
+        mean = self.mean_pattern(DISC_SAMPLE_ROWS * ry, max_bytes=DISC_SAMPLE_BYTES)
+        disc = find_disc(mean)
+        object.__setattr__(self, "disc", disc)
+        qx, qy = self.detector_shape
+        cx, cy = disc.center
+        if disc.found and 0 <= cx <= qx - 1 and 0 <= cy <= qy - 1:
+            return disc.center
+        reason = disc.message or (
+            f"the disc centre ({cx:.2f}, {cy:.2f}) lies outside the detector of shape {(qx, qy)}"
+        )
+        warnings.warn(
+            f"origin='disc': {reason}; using the geometric centre {geometric} (pixels) "
+            "as the origin (pass origin=(qx, qy) to set it)",
+            UserWarning,
+            stacklevel=5,
+        )
+        return geometric
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value!r}")
+    return int(value)

@@ -168,6 +168,16 @@ function hitRing(left, top, center, s, sampling, radii, tol) {
   }
   return best;
 }
+function hitCenter(left, top, center, s, tol) {
+  const [x0, y0] = centerOnScreen(center, s);
+  return Math.hypot(left - x0, top - y0) <= tol;
+}
+function dragCenter(startCenter, startPointer, pointer, s, rows, cols) {
+  const clamp = (v, hi) => Math.min(Math.max(v, 0), Math.max(hi, 0));
+  const qx = startCenter[0] + (pointer[1] - startPointer[1]) / s;
+  const qy = startCenter[1] + (pointer[0] - startPointer[0]) / s;
+  return [clamp(qx, rows - 1), clamp(qy, cols - 1)];
+}
 function scaleBarLength(pixelSize, nPixels) {
   const target = pixelSize * nPixels / 4;
   if (!(target > 0)) return 0;
@@ -321,6 +331,7 @@ function setScaleBar(panel, pixelSize, units, nPixels, s) {
 
 // src/detector.js
 var RING_TOLERANCE = 8;
+var CENTER_TOLERANCE = 8;
 var RINGS = ["inner", "outer"];
 var DetectorPanel = class {
   /**
@@ -342,11 +353,23 @@ var DetectorPanel = class {
         title: `drag to change the ${name} radius`
       });
     }
-    this.panel.stack.append(this.image, this.labels, this.rings, ...Object.values(this.handles));
+    this.centerHandle = h("div", "dpc-handle dpc-center-handle", {
+      "data-ring": "center",
+      "data-testid": "center-handle",
+      title: "drag to move the detector centre"
+    });
+    this.panel.stack.append(
+      this.image,
+      this.labels,
+      this.rings,
+      ...Object.values(this.handles),
+      this.centerHandle
+    );
     this.pattern = new Float32Array(0);
     this.local = null;
     this.dragging = null;
-    this.gate = new RequestGate((value, seq) => model.send({ type: "geometry", seq, ...value }));
+    this.dragStart = null;
+    this.gate = new RequestGate((value, seq) => model.send({ seq, ...value }));
     this.listen();
   }
   /** The geometry to draw: the model's, with radii being dragged on top. */
@@ -400,6 +423,8 @@ var DetectorPanel = class {
       style.left = `${x0 + toScreen(g[name])}px`;
       style.top = `${y0}px`;
     }
+    this.centerHandle.style.left = `${x0}px`;
+    this.centerHandle.style.top = `${y0}px`;
     const ctx = this.rings.getContext("2d");
     if (!ctx) return;
     ctx.clearRect(0, 0, width, height);
@@ -442,30 +467,41 @@ var DetectorPanel = class {
     stack.addEventListener("pointerdown", (event) => {
       const g = this.geometry();
       const [left, top] = this.position(event);
-      const name = event.target.dataset?.ring ?? hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      const name = event.target.dataset?.ring ?? (hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE) ? "center" : null) ?? hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
       if (!name) return;
       this.dragging = name;
-      this.local = { inner: g.inner, outer: g.outer };
+      this.local = { inner: g.inner, outer: g.outer, center: g.center };
+      this.dragStart = { center: g.center, pointer: [left, top] };
       event.target.setPointerCapture?.(event.pointerId);
       event.preventDefault();
     });
     stack.addEventListener("pointermove", (event) => {
       const g = this.geometry();
       const [left, top] = this.position(event);
+      if (this.dragging === "center") {
+        const { center, pointer } = this.dragStart;
+        const [qx, qy] = dragCenter(center, pointer, [left, top], g.s, g.rows, g.cols);
+        this.local = { ...this.local, center: [qx, qy] };
+        this.drawOverlay();
+        this.gate.request({ type: "center", qx, qy });
+        return;
+      }
       if (this.dragging !== null) {
         this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.s, g.sampling) };
         this.drawOverlay();
-        this.gate.request({ ...this.local });
+        this.gate.request({ type: "geometry", inner: this.local.inner, outer: this.local.outer });
         return;
       }
+      const onCenter = hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE);
       const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
-      this.rings.style.cursor = near ? "ew-resize" : "crosshair";
+      this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : "crosshair";
       const element = elementAt(left, top, g.s, g.rows, g.cols);
       if (element) this.panel.readout.textContent = this.readout(g, ...element);
     });
     const end = () => {
       if (this.dragging === null) return;
       this.dragging = null;
+      this.dragStart = null;
       this.settle();
     };
     stack.addEventListener("pointerup", end);
@@ -713,6 +749,7 @@ var ExplorerView = class {
   describe(g) {
     for (const key of ["inner", "outer", "segments"]) this.root.setAttribute(`data-${key}`, String(g[key]));
     this.root.setAttribute("data-rotation", String(g.rotationDeg));
+    this.root.setAttribute("data-center", g.center.join(","));
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
   }
   destroy() {

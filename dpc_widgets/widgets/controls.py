@@ -9,6 +9,7 @@ import ipywidgets as w
 import numpy as np
 
 from ..io import Datacube
+from ..io.disc import find_disc
 from .settings import MAX_SEGMENTS, Settings
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
@@ -30,6 +31,8 @@ NAMES = (
     "low_pass",
     "clip",
 )
+#: The origin controls: two FloatTexts (pixels) and the buttons that set them.
+ORIGIN_NAMES = ("origin_qx", "origin_qy", "find_disc", "geometric")
 _STYLE = {"description_width": "120px"}
 _WIDE = w.Layout(width="300px")
 
@@ -48,21 +51,22 @@ def radius_range(cube: Datacube) -> tuple[float, float]:
     return top, step
 
 
-def default_radii(cube: Datacube, profile: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+def default_radii(cube: Datacube, mean_pattern: np.ndarray) -> tuple[float, float]:
     """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
 
-    The disc radius is where the radial profile first falls below half its maximum; without a
-    clear disc, a quarter and a half of the distance to the nearest detector edge are used.
+    The disc radius is the disc finder's (:func:`~dpc_widgets.io.disc.find_disc`): the cube's
+    own :attr:`~dpc_widgets.Datacube.disc` when it has one, else found in ``mean_pattern``.
+    Without a disc, or with one wider than the distance from the origin to the nearest detector
+    edge, a quarter and a half of that distance are used.
     """
-    radii, values = profile
+    disc = cube.disc if cube.disc is not None and cube.disc.found else find_disc(mean_pattern)
     _, step = radius_range(cube)
-    peak = int(np.argmax(values))
-    below = np.flatnonzero(values[peak:] < 0.5 * values[peak])
     qx, qy = cube.detector_shape
     edge = min(cube.origin[0], cube.origin[1], qx - 1 - cube.origin[0], qy - 1 - cube.origin[1])
     edge = max(edge, 1.0) * cube.detector_sampling
-    disc = radii[peak + below[0]] if below.size and radii[peak + below[0]] < edge else 0.0
-    inner, outer = (0.5 * disc, 1.25 * disc) if disc > 0 else (0.25 * edge, 0.5 * edge)
+    radius = disc.radius * cube.detector_sampling if disc.found else 0.0
+    radius = radius if radius < edge else 0.0
+    inner, outer = (0.5 * radius, 1.25 * radius) if radius > 0 else (0.25 * edge, 0.5 * edge)
     return round(inner / step) * step, max(
         round(outer / step) * step, round(inner / step + 1) * step
     )
@@ -123,8 +127,14 @@ class Controls:
         self.clip = w.FloatSlider(
             description="clip (%)", min=0, max=10, step=0.1, style=_STYLE, layout=_WIDE
         )
-        for name in NAMES:
+        # detector origin (pixels): not a Settings field, the explorer moves the DPC origin
+        self.origin_qx = w.FloatText(description="centre qx (px)", style=_STYLE, layout=_WIDE)
+        self.origin_qy = w.FloatText(description="centre qy (px)", style=_STYLE, layout=_WIDE)
+        self.find_disc = w.Button(description="re-find disc", tooltip="centre on the disc")
+        self.geometric = w.Button(description="geometric", tooltip="centre (Qx // 2, Qy // 2)")
+        for name in NAMES + ORIGIN_NAMES:
             getattr(self, name).add_class(f"dpc-ctl-{name}")
+        self.set_origin(cube.origin)
         self.configure(cube)
         self.set(settings)
         self.box = w.VBox(
@@ -134,6 +144,10 @@ class Controls:
                 self.outer,
                 self.segments,
                 self.rotation,
+                w.HTML("<b>Detector centre</b>"),
+                self.origin_qx,
+                self.origin_qy,
+                w.HBox([self.find_disc, self.geometric]),
                 w.HTML("<b>Centre of mass</b>"),
                 self.com_source,
                 self.com_mask,
@@ -200,6 +214,15 @@ class Controls:
         self.com_range.value = (com_range[0], min(com_range[1], top))
         for name, value in values.items():
             getattr(self, name).value = value
+
+    def origin(self) -> tuple[float, float]:
+        """The detector centre (qx, qy) in pixels that the origin controls show."""
+        return float(self.origin_qx.value), float(self.origin_qy.value)
+
+    def set_origin(self, origin: tuple[float, float]) -> None:
+        """Show ``origin`` (qx, qy) in pixels."""
+        self.origin_qx.value = float(origin[0])
+        self.origin_qy.value = float(origin[1])
 
     def update_enabled(self) -> None:
         """Disable controls that the current choices ignore."""

@@ -3,14 +3,19 @@
 Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up):
 
 1. A control changes (slider, ring drag in the view, or ``explorer.inner.value = 12`` in
-   Python). Its observer only calls ``LatestWins.request()``.
-2. The update reads all controls into :class:`Settings`; if the inputs of the computation
+   Python). Its observer only calls ``LatestWins.request()``. Dragging the centre handle
+   (or setting ``explorer.view.center``) sets the origin controls (``origin_qx``,
+   ``origin_qy``, clamped into the detector) the same way.
+2. A new origin first moves :attr:`DPC.origin` (the pixel cache is rebuilt: the status line
+   says so before the rebuild starts; a drag meanwhile only keeps its newest centre).
+3. The update reads all controls into :class:`Settings`; if the inputs of the computation
    (detector, ``DPC.run`` arguments, contrast clip) equal the last computed ones it stops.
-3. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
+4. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
    then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
    only the changed float32 buffers. The bqplot marks are updated the same way.
-4. Errors (bad geometry, failed loads) go to the status line (``.dpc-status``) and the
-   ``dpc_widgets.widgets`` logger; the widget keeps the last good images and stays usable.
+5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
+   line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
+   good images and stays usable.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ import ipywidgets as w
 
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
+from ..io.disc import find_disc
 from . import export, render
-from .controls import NAMES, Controls, default_radii
+from .controls import NAMES, ORIGIN_NAMES, Controls, default_radii
 from .flow import LatestWins
 from .plots import Plots
 from .settings import Settings
@@ -136,7 +142,7 @@ class Explorer(w.VBox):
         settings = self._initial_settings(settings_options)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(cube, settings)
-        for name in NAMES:
+        for name in NAMES + ORIGIN_NAMES:
             setattr(self, name, getattr(self.controls, name))
         self.view = ExplorerView(panel_size=panel_size)
         self.plots = Plots(cube.detector_units)
@@ -145,6 +151,7 @@ class Explorer(w.VBox):
         self.code_text = w.Textarea(layout=w.Layout(width="100%", height="200px"))
         self.code_text.add_class("dpc-code")
         self.update_seconds = 0.0
+        self._loaded_origin = cube.origin
         self._result: DPCResult | None = None
         self._key: Any = None
         self._error: Exception | None = None
@@ -163,9 +170,13 @@ class Explorer(w.VBox):
         self._flow.request()
         if self._error is not None:
             raise self._error
-        for widget in self.controls.widgets().values():
+        for widget in (*self.controls.widgets().values(), self.origin_qx, self.origin_qy):
             widget.observe(lambda _: self._flow.request(), "value")
+        self.find_disc.on_click(lambda _: self._guarded("re-find disc", self._find_disc_clicked))
+        self.geometric.on_click(lambda _: self._guarded("geometric centre", self._geometric))
         self.view.on_geometry(self._on_ring_drag)
+        self.view.on_center(self._on_center_drag)
+        self.view.observe(lambda change: self._on_center_drag(*change["new"]), "center")
 
     # ------------------------------------------------------------------ public API
     @property
@@ -186,7 +197,7 @@ class Explorer(w.VBox):
 
     def code(self) -> str:
         """Python code reproducing the current results with the core API."""
-        return self.settings.code(self._cube_line, self.dpc.backend)
+        return self.settings.code(self._code_cube_line(), self.dpc.backend)
 
     def save(
         self,
@@ -214,8 +225,10 @@ class Explorer(w.VBox):
         cube, cube_line = open_cube(data, **cube_options)
         self.dpc.cube = cube
         self._cube_line = cube_line
+        self._loaded_origin = cube.origin
         with self.hold():
             self.controls.configure(cube)
+            self.controls.set_origin(cube.origin)
             self._key = None
             self._show_cube()
             self._flow.request()
@@ -223,7 +236,7 @@ class Explorer(w.VBox):
     # ------------------------------------------------------------------ internals
     def _initial_settings(self, options: dict[str, Any]) -> Settings:
         if "inner" not in options or "outer" not in options:
-            inner, outer = default_radii(self.dpc.cube, self.dpc.radial_profile())
+            inner, outer = default_radii(self.dpc.cube, self.dpc.mean_pattern())
             options = {"inner": inner, "outer": outer, **options}
         return Settings(**options)
 
@@ -285,6 +298,43 @@ class Explorer(w.VBox):
             view.scan_units = cube.scan_units
         self.plots.show_profile(*self.dpc.radial_profile())
 
+    def _code_cube_line(self) -> str:
+        """The cube line of the copy-as-code text, with the origin when it was moved."""
+        origin = self.dpc.origin
+        if origin == self._loaded_origin:
+            return self._cube_line
+        return f"{self._cube_line}\ncube = cube.with_origin(({origin[0]!r}, {origin[1]!r}))"
+
+    def _on_center_drag(self, qx: float, qy: float) -> None:
+        """A centre from the view (drag or trait): clamped into the detector, 0.01 px."""
+        rows, cols = self.dpc.cube.detector_shape
+        center = tuple(min(max(float(v), 0.0), n - 1.0) for v, n in ((qx, rows), (qy, cols)))
+        if center in (self.dpc.origin, self.controls.origin()):
+            return  # the view shows the current origin (or the one already asked for)
+        with self.hold():
+            self.controls.set_origin([round(v, 2) for v in center])
+
+    def _find_disc_clicked(self) -> None:
+        disc = find_disc(self.dpc.mean_pattern())
+        if not disc.found:
+            self._set_status("warning", f"re-find disc: {disc.message}; centre unchanged")
+            return
+        with self.hold():
+            self.controls.set_origin(disc.center)
+
+    def _geometric(self) -> None:
+        qx, qy = self.dpc.cube.detector_shape
+        with self.hold():
+            self.controls.set_origin((qx // 2, qy // 2))
+
+    def _recentre(self, origin: tuple[float, float]) -> None:
+        """Move the DPC origin (ValueError outside the detector: nothing changes)."""
+        self._set_status("busy", "re-centring: rebuilding the cache\u2026")
+        self.dpc.origin = origin
+        self._key = None
+        self.view.center = [float(c) for c in self.dpc.origin]
+        self.plots.show_profile(*self.dpc.radial_profile())
+
     def _on_ring_drag(self, inner: float, outer: float) -> None:
         step = self.controls.inner.step
         with self.hold():
@@ -309,9 +359,12 @@ class Explorer(w.VBox):
         try:
             settings = self.controls.settings()
             self._show_geometry(settings)
+            origin = self.controls.origin()
+            if origin != self.dpc.origin:
+                self._recentre(origin)
             detector = settings.detector()
             kwargs = settings.run_kwargs()
-            key = (detector, tuple(kwargs.items()), settings.clip)
+            key = (self.dpc.origin, detector, tuple(kwargs.items()), settings.clip)
             if key == self._key:
                 return
             start = time.perf_counter()
@@ -326,7 +379,7 @@ class Explorer(w.VBox):
             return
         self.update_seconds = time.perf_counter() - start
         self._key, self._result, self._error = key, result, None
-        self.code_text.value = settings.code(self._cube_line, self.dpc.backend)
+        self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
         notes = [str(item.message) for item in caught]
         for note in notes:
             logger.warning("DPC explorer: %s", note)

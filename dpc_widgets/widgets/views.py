@@ -35,6 +35,9 @@ class ExplorerView(anywidget.AnyWidget):
 
     Traits are in the cube's units: detector radii in ``detector_units``, ``center`` in
     detector pixels (qx, qy), ``rotation`` in degrees, scan positions in ``scan_units``.
+    The browser drags the rings and the centre handle through custom messages (see
+    :meth:`on_geometry`, :meth:`on_center`); the explorer also follows ``center`` when it is
+    set from Python.
     """
 
     _esm = STATIC / "explorer.js"
@@ -71,6 +74,7 @@ class ExplorerView(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._sent: dict[str, np.ndarray] = {}
         self._geometry_handler: Callable[[float, float], None] | None = None
+        self._center_handler: Callable[[float, float], None] | None = None
         self.on_msg(self._on_custom_msg)
 
     def set_image(self, name: str, array: np.ndarray) -> bool:
@@ -99,11 +103,21 @@ class ExplorerView(anywidget.AnyWidget):
         """
         self._geometry_handler = handler
 
+    def on_center(self, handler: Callable[[float, float], None]) -> None:
+        """Call ``handler(qx, qy)`` (pixels) for each centre-drag request from the browser.
+
+        Message ``{"type": "center", "seq": n, "qx": ..., "qy": ...}``; answered like
+        :meth:`on_geometry`.
+        """
+        self._center_handler = handler
+
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "geometry":
+        if not isinstance(content, dict) or content.get("type") not in ("geometry", "center"):
             return
         try:
-            if self._geometry_handler is not None:
+            if content["type"] == "geometry" and self._geometry_handler is not None:
                 self._geometry_handler(float(content["inner"]), float(content["outer"]))
+            elif content["type"] == "center" and self._center_handler is not None:
+                self._center_handler(float(content["qx"]), float(content["qy"]))
         finally:
             self.send({"type": "ack", "seq": content.get("seq")})

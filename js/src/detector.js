@@ -1,18 +1,23 @@
 // The detector panel: log mean diffraction pattern, the segment overlay (computed here from the
-// geometry with the formula of geometry.js) and the inner/outer rings, draggable.
+// geometry with the formula of geometry.js), the inner/outer rings and the detector centre, all draggable.
 //
-// Dragging a ring redraws locally at once and asks the kernel for the new radii through a
-// RequestGate (custom message {type: "geometry", seq, inner, outer}; the kernel answers
-// {type: "ack", seq} after its update), so at most one request is in flight and the newest
-// radii always win. Until the answer to the last request arrives the dragged radii are drawn
-// instead of the model's.
+// Dragging a ring or the centre handle redraws locally at once and asks the kernel for the new
+// radii / centre through a RequestGate (custom messages {type: "geometry", seq, inner, outer}
+// and {type: "center", seq, qx, qy} in pixels; the kernel answers {type: "ack", seq} after its
+// update, which for a new centre includes rebuilding its pixel cache), so at most one request
+// is in flight and the newest value always wins. Until the answer to the last request arrives
+// the dragged values are drawn instead of the model's. The pointer grabs the centre first
+// (within CENTER_TOLERANCE), then the nearest ring.
 
 import { logGrayRGBA, segmentRGBA } from "./colormaps.js";
-import { centerOnScreen, detectorLabels, elementAt, hitRing, radiusAt } from "./geometry.js";
+import {
+  centerOnScreen, detectorLabels, dragCenter, elementAt, hitCenter, hitRing, radiusAt,
+} from "./geometry.js";
 import { RequestGate } from "./flow.js";
 import { checksumOf, fmt, h, makePanel, putRGBA, setScaleBar, setSize, unitLabel } from "./dom.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
+const CENTER_TOLERANCE = 8; // CSS px within which a pointer grabs the centre (tested first)
 const RINGS = ["inner", "outer"];
 
 export class DetectorPanel {
@@ -35,11 +40,19 @@ export class DetectorPanel {
         title: `drag to change the ${name} radius`,
       });
     }
-    this.panel.stack.append(this.image, this.labels, this.rings, ...Object.values(this.handles));
+    this.centerHandle = h("div", "dpc-handle dpc-center-handle", {
+      "data-ring": "center",
+      "data-testid": "center-handle",
+      title: "drag to move the detector centre",
+    });
+    this.panel.stack.append(
+      this.image, this.labels, this.rings, ...Object.values(this.handles), this.centerHandle,
+    );
     this.pattern = new Float32Array(0);
-    this.local = null; // radii being dragged, drawn until the kernel has answered
-    this.dragging = null;
-    this.gate = new RequestGate((value, seq) => model.send({ type: "geometry", seq, ...value }));
+    this.local = null; // radii or centre being dragged, drawn until the kernel has answered
+    this.dragging = null; // "inner", "outer", "center" or null
+    this.dragStart = null; // {center, pointer} at the start of a drag
+    this.gate = new RequestGate((value, seq) => model.send({ seq, ...value }));
     this.listen();
   }
 
@@ -97,6 +110,8 @@ export class DetectorPanel {
       style.left = `${x0 + toScreen(g[name])}px`;
       style.top = `${y0}px`;
     }
+    this.centerHandle.style.left = `${x0}px`;
+    this.centerHandle.style.top = `${y0}px`;
     const ctx = this.rings.getContext("2d");
     if (!ctx) return;
     ctx.clearRect(0, 0, width, height);
@@ -144,30 +159,42 @@ export class DetectorPanel {
       const g = this.geometry();
       const [left, top] = this.position(event);
       const name = event.target.dataset?.ring ??
+        (hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE) ? "center" : null) ??
         hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
       if (!name) return;
       this.dragging = name;
-      this.local = { inner: g.inner, outer: g.outer };
+      this.local = { inner: g.inner, outer: g.outer, center: g.center };
+      this.dragStart = { center: g.center, pointer: [left, top] };
       event.target.setPointerCapture?.(event.pointerId);
       event.preventDefault();
     });
     stack.addEventListener("pointermove", (event) => {
       const g = this.geometry();
       const [left, top] = this.position(event);
+      if (this.dragging === "center") {
+        const { center, pointer } = this.dragStart;
+        const [qx, qy] = dragCenter(center, pointer, [left, top], g.s, g.rows, g.cols);
+        this.local = { ...this.local, center: [qx, qy] };
+        this.drawOverlay();
+        this.gate.request({ type: "center", qx, qy });
+        return;
+      }
       if (this.dragging !== null) {
         this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.s, g.sampling) };
         this.drawOverlay();
-        this.gate.request({ ...this.local });
+        this.gate.request({ type: "geometry", inner: this.local.inner, outer: this.local.outer });
         return;
       }
+      const onCenter = hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE);
       const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
-      this.rings.style.cursor = near ? "ew-resize" : "crosshair";
+      this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : "crosshair";
       const element = elementAt(left, top, g.s, g.rows, g.cols);
       if (element) this.panel.readout.textContent = this.readout(g, ...element);
     });
     const end = () => {
       if (this.dragging === null) return;
       this.dragging = null;
+      this.dragStart = null;
       this.settle();
     };
     stack.addEventListener("pointerup", end);

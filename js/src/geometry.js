@@ -80,6 +80,25 @@ export function hitRing(left, top, center, s, sampling, radii, tol) {
   return best;
 }
 
+/** Whether a pointer at (left, top) grabs the centre handle: within tol display px of it. */
+export function hitCenter(left, top, center, s, tol) {
+  const [x0, y0] = centerOnScreen(center, s);
+  return Math.hypot(left - x0, top - y0) <= tol;
+}
+
+/**
+ * Detector centre (qx, qy) in pixels after dragging the centre handle: the centre at the start
+ * of the drag moved by the pointer's displacement (so grabbing the handle off its middle does
+ * not make it jump), clamped into the detector [0, rows - 1] x [0, cols - 1]. Pointer positions
+ * are (left, top) in display px at scale s; left moves qy (columns), top moves qx (rows).
+ */
+export function dragCenter(startCenter, startPointer, pointer, s, rows, cols) {
+  const clamp = (v, hi) => Math.min(Math.max(v, 0), Math.max(hi, 0));
+  const qx = startCenter[0] + (pointer[1] - startPointer[1]) / s;
+  const qy = startCenter[1] + (pointer[0] - startPointer[0]) / s;
+  return [clamp(qx, rows - 1), clamp(qy, cols - 1)];
+}
+
 /** Largest 1, 2 or 5 x 10^n not above a quarter of the field of view (n_px * pixel_size). */
 export function scaleBarLength(pixelSize, nPixels) {
   const target = (pixelSize * nPixels) / 4;

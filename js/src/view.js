@@ -84,6 +84,7 @@ export class ExplorerView {
   describe(g) {
     for (const key of ["inner", "outer", "segments"]) this.root.setAttribute(`data-${key}`, String(g[key]));
     this.root.setAttribute("data-rotation", String(g.rotationDeg));
+    this.root.setAttribute("data-center", g.center.join(","));
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import ref from "./fixtures/python_reference.json";
 import {
-  centerOnScreen, detectorLabels, elementAt, gridColumns, hitRing, pyMod, quiverArrows, quiverStep,
+  centerOnScreen, detectorLabels, dragCenter, elementAt, gridColumns, hitCenter, hitRing, pyMod,
+  quiverArrows, quiverStep,
   radiusAt, scaleBarLength, segmentOf,
 } from "../src/geometry.js";
 
@@ -56,6 +57,27 @@ describe("screen mapping and ring hit-testing", () => {
     expect(hitRing(42 + 24, 22, center, s, 1, radii, 6)).toBeNull();
     expect(hitRing(42 + 17, 22, center, s, 1, { inner: 4, outer: 4.5 }, 6)).toBe("outer");
     expect(hitRing(42, 22, center, s, 1, { inner: NaN }, 6)).toBeNull();
+  });
+
+  it("grabs the centre handle within the tolerance", () => {
+    expect(hitCenter(42, 22, center, s, 8)).toBe(true); // (left, top) of the centre
+    expect(hitCenter(42 + 6, 22 - 5, center, s, 8)).toBe(true); // 7.8 px away
+    expect(hitCenter(42 + 6, 22 - 6, center, s, 8)).toBe(false); // 8.5 px away
+    expect(hitCenter(42 + 9, 22, center, s, 8)).toBe(false);
+  });
+
+  it("moves the centre by the pointer's displacement: left -> qy, top -> qx", () => {
+    // grabbed 3 px off the handle: no jump, the displacement alone counts
+    expect(dragCenter(center, [45, 22], [45, 22], s, 10, 20)).toEqual([5, 10]);
+    expect(dragCenter(center, [45, 22], [45 + 8, 22], s, 10, 20)).toEqual([5, 12]);
+    expect(dragCenter(center, [45, 22], [45, 22 + 6], s, 10, 20)).toEqual([6.5, 10]);
+    expect(dragCenter(center, [45, 22], [45 - 2, 22 - 1], s, 10, 20)).toEqual([4.75, 9.5]);
+  });
+
+  it("keeps the dragged centre inside the detector", () => {
+    expect(dragCenter(center, [42, 22], [-500, 900], s, 10, 20)).toEqual([9, 0]);
+    expect(dragCenter(center, [42, 22], [900, -500], s, 10, 20)).toEqual([0, 19]);
+    expect(dragCenter([0, 0], [0, 0], [-1, -1], s, 1, 1)).toEqual([0, 0]); // 1 x 1 detector
   });
 });
 

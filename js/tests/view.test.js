@@ -89,7 +89,7 @@ describe("explorer view", () => {
     for (const cls of ["dpc-image", "dpc-segments", "dpc-rings"]) {
       expect(detector.querySelector(`canvas.${cls}`)).not.toBeNull();
     }
-    expect([...detector.querySelectorAll(".dpc-handle")].map((h) => h.dataset.ring)).toEqual(["inner", "outer"]);
+    expect([...detector.querySelectorAll(".dpc-handle")].map((h) => h.dataset.ring)).toEqual(["inner", "outer", "center"]);
     expect(root.querySelectorAll('[data-panel="segments"] canvas.dpc-image').length).toBe(4);
     expect(root.querySelector("canvas.dpc-quiver")).not.toBeNull();
     expect(root.querySelector("canvas.dpc-wheel")).not.toBeNull();
@@ -156,6 +156,33 @@ describe("explorer view", () => {
     expect(model.sent.length).toBe(2);
     expect(root.dataset.pending).toBe("0");
     expect(root.querySelector('.dpc-handle[data-ring="outer"]').style.left).toBe(`${x0 + 72}px`);
+  });
+
+  it("drags the centre (grabbed first, before the inner ring), latest value wins", () => {
+    const model = fakeModel({ inner: 0.5 }); // inner ring 6 CSS px from the centre
+    const { root } = renderView(model);
+    const rings = root.querySelector("canvas.dpc-rings");
+    const handle = root.querySelector('[data-testid="center-handle"]');
+    const x0 = 66; // (5 + 0.5) * 12: centre (5, 5)
+    expect([handle.style.left, handle.style.top]).toEqual([`${x0}px`, `${x0}px`]);
+    pointer("pointerdown", rings, x0 + 5, x0 - 3); // within 8 px of the centre and the ring
+    pointer("pointermove", rings, x0 + 5 + 24, x0 - 3); // 2 px along qy (right)
+    pointer("pointermove", rings, x0 + 5 + 24, x0 - 3 + 18); // then 1.5 px along qx (down)
+    expect(model.sent).toEqual([{ type: "center", seq: 1, qx: 5, qy: 7 }]);
+    expect(root.dataset.center).toBe("6.5,7"); // drawn locally at once
+    expect(root.dataset.inner).toBe("0.5"); // the ring was not grabbed
+    expect(handle.style.left).toBe(`${x0 + 24}px`);
+    model.emit("msg:custom", { type: "ack", seq: 1 });
+    expect(model.sent.at(-1)).toEqual({ type: "center", seq: 2, qx: 6.5, qy: 7 });
+    pointer("pointermove", rings, 1000, -1000); // off the detector: clamped to its edge
+    model.emit("msg:custom", { type: "ack", seq: 2 });
+    expect(model.sent.at(-1)).toEqual({ type: "center", seq: 3, qx: 0, qy: 9 });
+    pointer("pointerup", rings, 1000, -1000);
+    model.update({ center: [0, 9] });
+    model.emit("msg:custom", { type: "ack", seq: 3 });
+    expect(model.sent.length).toBe(3);
+    expect(root.dataset.pending).toBe("0");
+    expect(root.dataset.center).toBe("0,9"); // the kernel's centre once answered
   });
 
   it("shows a read-out on hover and a scale bar", () => {

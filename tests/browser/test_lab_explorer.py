@@ -103,6 +103,31 @@ def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard,
     ]
     shoot(page, "lab_3_six_segments")
 
+    # 4. detector centre: drag its handle 24 CSS px right (+qy) and 12 px down (+qx)
+    origin = kernel_json(page, "list(explorer.dpc.origin)")
+    per_pixel = kernel_json(page, "explorer.view.panel_size / max(explorer.view.detector_shape)")
+    handle = page.locator("div.dpc-view div.dpc-center-handle")
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 - 1  # a bit off-centre
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 24, y + 12, steps=12)
+    page.mouse.up()
+    expected = [origin[0] + 12 / per_pixel, origin[1] + 24 / per_pixel]
+    page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
+    moved_origin = kernel_json(page, "list(explorer.dpc.origin)")
+    assert moved_origin == pytest.approx(expected, abs=1.5 / per_pixel + 0.01)
+    _, after_centre = wait_views_match(page, source)
+    assert [float(v) for v in after_centre.attrs["center"].split(",")] == moved_origin
+    assert kernel_json(page, "list(explorer.controls.origin())") == moved_origin
+    assert _repainted(after_segments, after_centre)
+    assert (
+        after_centre.canvases["detector-segments"][1]
+        != after_segments.canvases["detector-segments"][1]
+    ).any()
+    assert "dpc-status-ok" in kernel_json(page, "explorer.status.value")
+    shoot(page, "lab_4_centre_drag")
+
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
     assert network_guard.allowed, "the guard saw no requests at all"
