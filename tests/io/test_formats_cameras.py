@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from pathlib import Path
 
 import dask.array as da
 import h5py
 import numpy as np
 import pytest
+from _loading import load_quietly
 
 from dpc_widgets.io import load
 from dpc_widgets.io.formats import FormatError
@@ -25,15 +25,6 @@ RNG = np.random.default_rng(7)
 
 def digest(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns
-
-
-def load_quietly(path, **kwargs):
-    """``load`` with its warnings collected: (cube, list of warning messages)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cube = load(path, **kwargs)
-    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    return cube, messages
 
 
 def check_lazy_blocks(cube, expected: np.ndarray) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from pathlib import Path
 
 import h5py
@@ -16,6 +15,7 @@ import hdf5plugin
 import numpy as np
 import pytest
 import zarr
+from _loading import load_quietly
 
 from dpc_widgets.io import load
 from dpc_widgets.io.formats import FORMATS, FormatError, find_format
@@ -34,14 +34,6 @@ def digest(path: Path) -> dict[str, tuple[str, int]]:
     return {
         str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in files
     }
-
-
-def load_quietly(path, **kwargs):
-    """``load`` with its warnings returned: (cube, [messages])."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cube = load(path, **kwargs)
-    return cube, [str(w.message) for w in caught]
 
 
 def blocks_array(cube) -> np.ndarray:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from pathlib import Path
 
 import dask.array as da
 import numpy as np
 import pytest
+from _loading import load_quietly
 from _microscope_files import (
     hyperspy_signal,
     write_dm4,
@@ -46,13 +46,6 @@ def digest(path: Path) -> tuple:
         + (os.stat(p).st_mtime_ns,)
         for p in files
     )
-
-
-def load_quietly(path, **kwargs):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cube = load(path, **kwargs)
-    return cube, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 def opened(path: Path, **options):
