@@ -266,3 +266,19 @@ def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     np.testing.assert_allclose(annular, DPC(cube).com(inner=0.0, outer=7.0, descan=None))
     with pytest.raises(ValueError, match=r"cache_radius \(detector units\) must be positive"):
         DPC(cube, cache_radius=-1.0)
+
+
+def test_the_default_cache_covers_one_and_a_half_disc_radii():
+    from dpc_widgets import simulate
+    from dpc_widgets.core.dpc import CACHE_DISC_FACTOR
+
+    cube = simulate().cube
+    dpc = DPC(cube)
+    det = SegmentedDetector(10, 25, 4, 60)
+    expected = explicit_sums(cube, det.masks(cube))
+    np.testing.assert_allclose(dpc.segment_images(det), expected, rtol=1e-12)
+    disc = cube.sample_disc()
+    engine = dpc._engine
+    assert engine.cache_radius == CACHE_DISC_FACTOR * disc.radius * cube.detector_sampling
+    held = engine._pix.nbytes / cube.nbytes
+    assert 0.2 < held < 0.35  # about pi (1.5 r)^2 / Qx Qy, r the disc radius

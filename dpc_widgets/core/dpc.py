@@ -29,6 +29,10 @@ COM_SOURCES = ("segmented", "monolithic", "pixelated")
 SEGMENT_FRAMES = ("segments", "detector")
 PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
+#: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
+CACHE_DISC_FACTOR = 1.5
+#: Memo entries that do not depend on the origin, kept when it changes.
+_ORIGIN_FREE = ("mean_pattern", "default_cache_radius")
 _EXTEND = 1.25  # a cache rebuilt for a larger radius gets this much more, for the next drag
 _MEMO_BYTES = 256 * 2**20  # results kept per DPC: a bound, not a cache of every slider position
 
@@ -127,7 +131,9 @@ class DPC:
     cache_radius : float, optional
         Radius (detector units) of the detector cache: only pixels with a smaller radius around
         the centre are copied (see :class:`~dpc_widgets.core.engine.PolarCache`). ``None``
-        (default): the whole detector. ``math.inf``: the whole detector. A detector reaching
+        (default): 1.5 times the bright-field disc radius (:meth:`Datacube.sample_disc`; the
+        explorer's default annulus ends at 1.25 times), the whole detector when no disc is
+        found. ``math.inf``: the whole detector. A detector reaching
         beyond the cache rebuilds it once with 1.25 times the radius asked for (one pass over the
         data; results are exact either way).
     memory_budget : int, optional
@@ -188,10 +194,23 @@ class DPC:
 
     @origin.setter
     def origin(self, origin: tuple[float, float]) -> None:
-        mean = self._memo.get("mean_pattern")  # independent of the origin: kept
+        kept = {key: self._memo[key] for key in _ORIGIN_FREE if key in self._memo}
         self.cube = self._cube.with_origin(origin)
-        if mean is not None:
-            self._memo["mean_pattern"] = mean
+        self._memo.update(kept)
+
+    def _default_cache_radius(self) -> float:
+        """``CACHE_DISC_FACTOR`` times the disc radius in detector units (inf without a disc)."""
+
+        def compute() -> float:
+            try:
+                disc = self._cube.sample_disc()
+            except ValueError:  # NaN or inf in the sample: the load pass names the position
+                return math.inf
+            if not disc.found:
+                return math.inf
+            return CACHE_DISC_FACTOR * disc.radius * self._cube.detector_sampling
+
+        return self._memoised("default_cache_radius", compute)
 
     def _memoised(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if key in self._memo:
@@ -211,7 +230,7 @@ class DPC:
         engine = self._engine
         if engine is not None and engine.center == center and engine.covers(reach):
             return engine
-        radius = math.inf if self.cache_radius is None else self.cache_radius
+        radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
         if engine is not None:
             radius = max(radius, engine.cache_radius)  # keep what was asked for before
         if reach >= radius:

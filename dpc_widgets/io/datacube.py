@@ -326,10 +326,20 @@ class Datacube:
             )
         return ox, oy
 
-    def _disc_origin(self, geometric: tuple[float, float]) -> tuple[float, float]:
+    def sample_disc(self) -> Disc:
+        """The bright-field disc on the mean pattern of a bounded scan sample.
+
+        :func:`~dpc_widgets.io.disc.find_disc` on :meth:`mean_pattern` of at most
+        ``DISC_SAMPLE_ROWS`` scan rows and ``DISC_SAMPLE_BYTES`` bytes; the disc found for
+        ``origin="disc"`` when the cube has one (no second read).
+        """
+        if self.disc is not None:
+            return self.disc
         ry = self.shape[1]
-        mean = self.mean_pattern(DISC_SAMPLE_ROWS * ry, max_bytes=DISC_SAMPLE_BYTES)
-        disc = find_disc(mean)
+        return find_disc(self.mean_pattern(DISC_SAMPLE_ROWS * ry, max_bytes=DISC_SAMPLE_BYTES))
+
+    def _disc_origin(self, geometric: tuple[float, float]) -> tuple[float, float]:
+        disc = self.sample_disc()
         object.__setattr__(self, "disc", disc)
         qx, qy = self.detector_shape
         cx, cy = disc.center
