@@ -11,9 +11,9 @@ Usage::
     python -c "import time, dpc_widgets as d; t = time.perf_counter(); \
         d.load('OUT_FOLDER/big.zarr'); print(time.perf_counter() - t)"
 
-Formats (one function each): ``zarr`` (``big.zarr``, a directory store) and ``arina``
-(``big_master.h5`` with ``big_data_NNNNNN.h5`` files and a ``big.h5`` sidecar). Other formats'
-generators are added beside these.
+Formats (one function each): ``zarr`` (``big.zarr``, a directory store), ``arina``
+(``big_master.h5`` with ``big_data_NNNNNN.h5`` files and a ``big.h5`` sidecar) and ``mib``
+(``big.mib``, a Merlin file: every frame header written, pixels only in a few scan rows).
 """
 
 from __future__ import annotations
@@ -118,7 +118,43 @@ def make_arina(
     return master
 
 
-MAKERS = {"zarr": make_zarr, "arina": make_arina}
+def make_mib(folder: Path, shape: tuple[int, int, int, int] = (256, 256, 256, 256)) -> Path:
+    """An 8 GiB Merlin ``.mib`` (``big.mib``), 16-bit: every frame's header, a few rows' pixels.
+
+    Parameters
+    ----------
+    folder : Path
+        Where to write (created if absent).
+    shape : (int, int, int, int)
+        (Rx, Ry, Qx, Qy); open it with ``load(path, scan_shape=shape[:2])``.
+
+    Returns
+    -------
+    Path
+        The file: a sparse file whose frames are headers (one page each on disk) followed by
+        unwritten (zero) pixels, except scan rows 0 and Rx // 2, which hold random counts.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "io"))
+    from _camera_files import MIB_DTYPES, mib_header
+
+    rx, ry, qx, qy = shape
+    path = Path(folder) / "big.mib"
+    frame = len(mib_header(1, qx, qy)) + qx * qy * 2
+    rng = np.random.default_rng(0)
+    with path.open("wb") as file:
+        file.truncate(rx * ry * frame)
+        for index in range(rx * ry):
+            file.seek(index * frame)
+            file.write(mib_header(index + 1, qx, qy))
+            if index // ry in (0, rx // 2):
+                counts = rng.integers(0, 1000, size=(qx, qy)).astype(MIB_DTYPES["U16"])
+                file.write(counts.tobytes())
+    return path
+
+
+MAKERS = {"zarr": make_zarr, "arina": make_arina, "mib": make_mib}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,24 +7,19 @@ the format's layout (Merlin, EMPAD, DE MRC, TopSpin).
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import dask.array as da
 import h5py
 import numpy as np
 import pytest
-from _loading import load_quietly
+from _camera_files import mib_header, write_hdr, write_mib
+from _common import digest, load_quietly
 
 from dpc_widgets.io import load
 from dpc_widgets.io.formats import FormatError
 
 RNG = np.random.default_rng(7)
-
-
-def digest(path: Path) -> tuple[str, int]:
-    return hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns
 
 
 def check_lazy_blocks(cube, expected: np.ndarray) -> None:
@@ -42,65 +37,6 @@ def check_lazy_blocks(cube, expected: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- Merlin .mib
-def mib_header(
-    seq: int, height: int, width: int, pixel: str = "U16", when: float = 0.0, quad: bool = False
-) -> bytes:
-    """A frame header laid out as the Merlin software writes it (384 bytes; 768 for a quad)."""
-    seconds = 10 + when
-    size = 768 if quad else 384
-    fields = [
-        "MQ1",
-        f"{seq:06d}",
-        f"{size:05d}",
-        "04" if quad else "01",
-        f"{width:04d}",
-        f"{height:04d}",
-        pixel,
-        "   2x2" if quad else "   1x1",
-        "0F" if quad else "01",
-        f"2021-05-07 18:51:{seconds:09.6f}",
-        "0.100000",
-        "0",
-        "0",
-        "0",
-        *["4.000000E+1", "5.110000E+2"] + ["0.000000E+0"] * 6,
-        *(["3RX", *["068", "511"] + ["000"] * 25] * (4 if quad else 1)),
-        "MQ1A",
-        f"2021-05-07T16:51:{seconds:09.6f}000Z",
-        "100000000ns",
-        "12",
-        "",
-    ]
-    text = ",".join(fields).encode("ascii")
-    assert len(text) <= size
-    return text.ljust(size, b" ")
-
-
-def write_mib(path: Path, frames: np.ndarray, pixel: str = "U16", times=None, quad=False) -> Path:
-    """Frames (n, height, width) as a .mib file, big-endian pixels."""
-    dtype = {"U08": ">u1", "U16": ">u2", "U32": ">u4"}[pixel]
-    n, height, width = frames.shape
-    times = np.arange(n) * 0.001 if times is None else times
-    with open(path, "wb") as file:
-        for i, frame in enumerate(frames):
-            file.write(mib_header(i + 1, height, width, pixel, float(times[i]), quad))
-            file.write(frame.astype(dtype).tobytes())
-    return path
-
-
-def write_hdr(path: Path, frames: int, per_trigger: int) -> Path:
-    lines = [
-        "HDR,\t",
-        "Assembly Size (NX1, 2X2):\t   1x1",
-        "Counter Depth (number):\t12",
-        f"Frames in Acquisition (Number):\t{frames}",
-        f"Frames per Trigger (Number):\t{per_trigger}",
-        "End\t",
-    ]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_merlin_scan_shape_orientation_and_flip(tmp_path):
     raw = RNG.integers(0, 4096, size=(12, 6, 8)).astype(np.uint16)  # 12 frames of 6 rows x 8
     path = write_mib(tmp_path / "scan.mib", raw)

@@ -6,8 +6,6 @@ data, axis order, dtype and calibration exactly, and checks that the files are u
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import h5py
@@ -15,7 +13,7 @@ import hdf5plugin
 import numpy as np
 import pytest
 import zarr
-from _loading import load_quietly
+from _common import digest, load_quietly
 
 from dpc_widgets.io import load
 from dpc_widgets.io.formats import FORMATS, FormatError, find_format
@@ -26,14 +24,6 @@ SHAPE = (3, 4, 8, 6)  # (Rx, Ry, Qx, Qy)
 
 def make_data(shape=SHAPE, dtype=np.uint16, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 1000, size=shape).astype(dtype)
-
-
-def digest(path: Path) -> dict[str, tuple[str, int]]:
-    """sha256 and mtime of a file, or of every file below a directory."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return {
-        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in files
-    }
 
 
 def blocks_array(cube) -> np.ndarray:

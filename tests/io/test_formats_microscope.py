@@ -7,14 +7,12 @@ exactly; bad files must raise typed errors naming the file, and no file may be m
 
 from __future__ import annotations
 
-import hashlib
-import os
 from pathlib import Path
 
 import dask.array as da
 import numpy as np
 import pytest
-from _loading import load_quietly
+from _common import digest, load_quietly
 from _microscope_files import (
     hyperspy_signal,
     write_dm4,
@@ -36,16 +34,6 @@ SHAPE = (3, 4, 5, 6)  # (Rx, Ry, Qx, Qy): every axis a different length
 
 def make_data(dtype=np.uint16, seed=1) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 1000, size=SHAPE).astype(dtype)
-
-
-def digest(path: Path) -> tuple:
-    """Content hash and mtime of a file, or of every file under a directory store."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return tuple(
-        (str(p.relative_to(path.parent)), hashlib.sha256(p.read_bytes()).hexdigest())
-        + (os.stat(p).st_mtime_ns,)
-        for p in files
-    )
 
 
 def opened(path: Path, **options):

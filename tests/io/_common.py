@@ -1,6 +1,9 @@
-"""One helper for the format tests: ``load`` with its warnings collected."""
+"""Helpers shared by the format tests: ``load`` with its warnings, file digests."""
 
+import hashlib
+import os
 import warnings
+from pathlib import Path
 
 from dpc_widgets import load
 
@@ -16,3 +19,12 @@ def load_quietly(path, **kwargs):
         warnings.simplefilter("always")
         cube = load(path, **kwargs)
     return cube, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
+def digest(path: Path) -> dict[str, tuple[str, int]]:
+    """sha256 and mtime of a file, or of every file below a directory (a store)."""
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return {
+        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), os.stat(p).st_mtime_ns) for p in files
+    }
