@@ -282,3 +282,38 @@ def test_the_default_cache_covers_one_and_a_half_disc_radii():
     assert engine.cache_radius == CACHE_DISC_FACTOR * disc.radius * cube.detector_sampling
     held = engine._pix.nbytes / cube.nbytes
     assert 0.2 < held < 0.35  # about pi (1.5 r)^2 / Qx Qy, r the disc radius
+
+
+def test_build_cache_in_a_thread_keeps_the_old_cache_until_it_is_ready():
+    import threading
+
+    cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
+    dpc = DPC(cube, cache_radius=4.0)
+    small = SegmentedDetector(1.0, 3.5, 4, 60.0)
+    dpc.segment_images(small)
+    old = dpc._engine
+    assert dpc.cache_ready(cube.origin, 3.5) and not dpc.cache_ready(cube.origin, 6.0)
+    radius = dpc.plan_cache_radius(cube.origin, 6.0)
+    assert radius == 1.25 * 6.0
+    seen = []
+    thread = threading.Thread(
+        target=dpc.build_cache,
+        args=(cube.origin, 6.0),
+        kwargs={"radius": radius, "keep_old": True, "on_progress": lambda d, t: seen.append(d)},
+    )
+    thread.start()
+    wide = SegmentedDetector(1.0, 6.0, 4, 60.0)
+    thread.join()
+    assert dpc._engine is not old and dpc.cache_ready(cube.origin, 6.0)
+    assert seen[-1] == 42  # scan positions of the 6 x 7 scan
+    np.testing.assert_array_equal(dpc.segment_images(wide), explicit_sums(cube, wide.masks(cube)))
+    # A build that ends after the cube changed is not installed.
+    other = random_cube(dtype=np.uint16, seed=3)
+    dpc2 = DPC(cube, cache_radius=4.0)
+
+    def build_then_swap(done, total):
+        if done == total:
+            dpc2.cube = other
+
+    dpc2.build_cache(cube.origin, 3.0, on_progress=build_then_swap)
+    assert dpc2._engine is None

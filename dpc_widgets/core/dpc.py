@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -161,12 +162,13 @@ class DPC:
     ) -> None:
         self.xp = get_array_module(backend)
         self.backend = backend
-        if cache_radius is not None:
+        if cache_radius is not None and cache_radius != math.inf:
             positive_finite(cache_radius, "cache_radius (detector units)")
         self.cache_radius = cache_radius
         budget_bytes(memory_budget)  # a bad value fails here, not at the first update
         self.memory_budget = memory_budget
         self.progress = bool(progress)
+        self._install_lock = threading.Lock()
         self.cube = cube
 
     # ------------------------------------------------------------------ state
@@ -225,26 +227,81 @@ class DPC:
             self._memo.popitem(last=False)
         return value
 
-    def _engine_for(self, center: tuple[float, float], reach: float = 0.0) -> PolarCache:
-        """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
+    def cache_ready(self, center: tuple[float, float], reach: float = 0.0) -> bool:
+        """Whether the detector cache is around ``center`` and covers radii below ``reach``.
+
+        ``center`` is (qx, qy) in pixels, ``reach`` in detector units (the largest outer radius
+        a computation needs). When False, the next such computation first builds the cache: one
+        pass over the data (:meth:`build_cache` does it ahead, e.g. in a background thread).
+        """
         engine = self._engine
-        if engine is not None and engine.center == center and engine.covers(reach):
-            return engine
-        radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
-        if engine is not None:
-            radius = max(radius, engine.cache_radius)  # keep what was asked for before
-        if reach >= radius:
-            radius = _EXTEND * reach
-        radius = max(reach, self._fit_budget(center, radius))
-        self._engine = None  # release the old cache before building the new one
-        self._engine = PolarCache(
-            self._cube,
+        return engine is not None and engine.center == center and engine.covers(reach)
+
+    def build_cache(
+        self,
+        center: tuple[float, float],
+        reach: float = 0.0,
+        *,
+        radius: float | None = None,
+        keep_old: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Build the detector cache around ``center`` covering radii below ``reach``.
+
+        Parameters
+        ----------
+        center : (float, float)
+            (qx, qy) in pixels.
+        reach : float
+            Largest outer radius (detector units) it must cover.
+        radius : float, optional
+            The cache radius, from :meth:`plan_cache_radius` (default: planned here). A build
+            in a background thread plans on the main thread first (planning reads the memo).
+        keep_old : bool
+            Keep the current cache answering until the new one is built (for a build in a
+            background thread: both exist meanwhile). Otherwise it is released first.
+        on_progress : callable, optional
+            Called as ``on_progress(done, total)`` (scan positions) after each block read.
+
+        Notes
+        -----
+        The new cache is installed only if the cube (and origin) did not change meanwhile.
+        """
+        cube = self._cube
+        if radius is None:
+            radius = self.plan_cache_radius(center, reach)
+        if not keep_old:
+            self._engine = None  # release the old cache before building the new one
+        built = PolarCache(
+            cube,
             center,
             self.xp,
             cache_radius=radius,
             memory_budget=self.memory_budget,
             progress=self.progress,
+            on_progress=on_progress,
         )
+        with self._install_lock:
+            if self._cube is cube:
+                self._engine = built
+
+    def plan_cache_radius(self, center: tuple[float, float], reach: float = 0.0) -> float:
+        """The radius (detector units) of the next cache for ``center`` / ``reach``.
+
+        The default (or ``cache_radius``), at least the current cache's, 1.25 times ``reach``
+        when that is larger; shrunk to the memory budget but never below ``reach``.
+        """
+        radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
+        if self._engine is not None:
+            radius = max(radius, self._engine.cache_radius)  # keep what was asked for before
+        if reach >= radius:
+            radius = _EXTEND * reach
+        return max(reach, self._fit_budget(center, radius))
+
+    def _engine_for(self, center: tuple[float, float], reach: float = 0.0) -> PolarCache:
+        """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
+        if not self.cache_ready(center, reach):
+            self.build_cache(center, reach)
         return self._engine
 
     def _fit_budget(self, center: tuple[float, float], radius: float) -> float:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -184,6 +185,9 @@ class PolarCache:
         cache is built (see :mod:`dpc_widgets.core.memory`).
     progress : bool
         Show a ``tqdm.auto`` progress bar during the load pass when it takes over a second.
+    on_progress : callable, optional
+        Called as ``on_progress(done, total)`` (scan positions) after each block of the load
+        pass (e.g. to drive a progress bar in a widget).
 
     Attributes
     ----------
@@ -231,6 +235,7 @@ class PolarCache:
         cache_radius: float = math.inf,
         memory_budget: int | None = None,
         progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if use_numba and xp is not np:
             raise ValueError(f"use_numba=True needs xp=numpy, got xp={xp.__name__}")
@@ -287,7 +292,7 @@ class PolarCache:
             "smaller part of the data (crop the scan or bin the detector)",
         )
         self._pix = xp.empty((self._n_cached, n_pos), dtype=dtype)
-        self.moments = self._to_moments(self._load(max_block_bytes, progress))
+        self.moments = self._to_moments(self._load(max_block_bytes, progress, on_progress))
         self._segments: _SegmentState | None = None
         self._annulus: _AnnulusState | None = None
 
@@ -558,7 +563,7 @@ class PolarCache:
         )
 
     # ------------------------------------------------------------------ load pass
-    def _load(self, max_block_bytes: int, progress: bool):
+    def _load(self, max_block_bytes: int, progress: bool, on_progress):
         """Fill the pixel-major copy block by block; return the (3, P) whole-detector sums."""
         from tqdm.auto import tqdm
 
@@ -613,6 +618,8 @@ class PolarCache:
                 pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))[self._order]
             if not self._integer:
                 _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
+            if on_progress is not None:
+                on_progress(stop, self._n_pos)
         bar.close()
         total = np.empty(n_pix, dtype=self._acc)
         total[self._order] = pattern.sum(axis=0)

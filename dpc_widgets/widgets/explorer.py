@@ -37,6 +37,7 @@ from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
 from . import export, render
+from .cache_build import CacheBuild
 from .controls import NAMES, ORIGIN_NAMES, Controls, default_radii
 from .flow import LatestWins
 from .plots import Plots
@@ -156,9 +157,11 @@ class Explorer(w.VBox):
         self._key: Any = None
         self._error: Exception | None = None
         self._flow = LatestWins(self._refresh)
+        self._build = CacheBuild(self.dpc, self._cache_built)
         super().__init__(
             [
                 self.status,
+                self._build.box,
                 w.HBox([self.controls.box, self.view], layout=w.Layout(align_items="flex-start")),
                 self.plots.box,
                 self._file_box(),
@@ -367,6 +370,12 @@ class Explorer(w.VBox):
             key = (self.dpc.origin, detector, tuple(kwargs.items()), settings.clip)
             if key == self._key:
                 return
+            center = detector.resolved_center(self.dpc.cube)
+            if not self.dpc.cache_ready(center, settings.cache_reach()) and self._build.start(
+                center, settings.cache_reach()
+            ):
+                self._set_status("busy", "building the detector cache\u2026 (last images kept)")
+                return
             start = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -392,6 +401,14 @@ class Explorer(w.VBox):
             result.rotation.uncertainty_deg,
             result.rotation.weak_half_turn,
         )
+
+    def _cache_built(self, error: Exception | None) -> None:
+        """A background cache build ended: update with it, or say why it failed."""
+        if error is not None:
+            self._report("building the detector cache failed", error)
+            return
+        self._key = None
+        self._flow.request()
 
     def _show_result(self, result: DPCResult, clip: float) -> None:
         view = self.view

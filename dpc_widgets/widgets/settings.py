@@ -108,6 +108,11 @@ class Settings:
             "low_pass": float(self.low_pass) if self.low_pass > 0 else None,
         }
 
+    def cache_reach(self) -> float:
+        """Largest outer radius (detector units) these settings read from the detector cache."""
+        masked = self.com_source == "pixelated" and self.com_mask
+        return max(float(self.outer), float(self.com_outer) if masked else 0.0)
+
     def code(self, cube_line: str, backend: str = "numpy") -> str:
         """Python code computing these results with the core API.
 

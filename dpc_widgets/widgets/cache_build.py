@@ -1,0 +1,119 @@
+"""Detector-cache builds in a background thread, with a progress bar, for the explorer.
+
+A re-centred detector or a radius beyond the cache needs a new cache: one pass over the data,
+seconds to minutes on big data. In a running Jupyter kernel (an asyncio loop on the main
+thread) :class:`CacheBuild` runs that pass in a thread while the kernel keeps handling the
+widgets: updates the current cache covers are still answered, the others wait for the build.
+Its bar shows the fraction done and the time left; when the build ends, ``on_done`` runs on
+the kernel's main thread. Without a running loop (a script, the tests) builds are synchronous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from ..core import DPC
+
+
+class CacheBuild:
+    """One background build of a :class:`~dpc_widgets.core.DPC` detector cache at a time.
+
+    Parameters
+    ----------
+    dpc : DPC
+        The core whose cache is built (:meth:`DPC.build_cache` with ``keep_old=True``).
+    on_done : callable
+        Called as ``on_done(error)`` on the main thread when a build ends (``error`` is None
+        or the exception it raised).
+
+    Attributes
+    ----------
+    box : ipywidgets.HBox
+        Progress bar and label; hidden when no build runs.
+    """
+
+    def __init__(self, dpc: DPC, on_done: Callable[[Exception | None], None]) -> None:
+        self.dpc = dpc
+        self._on_done = on_done
+        self._bar = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="240px"))
+        self._label = w.Label()
+        self.box = w.HBox([self._bar, self._label], layout=w.Layout(display="none"))
+        self.box.add_class("dpc-cache-progress")
+        self._target: tuple | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True while a build runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @staticmethod
+    def background() -> bool:
+        """Whether builds can run in the background (a running event loop on this thread)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def start(self, center: tuple[float, float], reach: float) -> bool:
+        """Build the cache for ``center`` / ``reach`` in the background (once per target).
+
+        Returns False when builds cannot run in the background here (the caller computes
+        synchronously); True when a build runs (started now or before) for this target.
+        """
+        if not self.background():
+            return False
+        target = (center, reach)
+        if self.busy and self._target == target:
+            return True
+        if self.busy:  # another target: the next update asks again once this one ends
+            return True
+        loop = asyncio.get_running_loop()
+        radius = self.dpc.plan_cache_radius(center, reach)  # on this (the main) thread
+        self._target = target
+        self._bar.value = 0.0
+        self._label.value = "building the detector cache\u2026"
+        self.box.layout.display = "flex"
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(loop, center, reach, radius),
+            name="dpc-cache-build",
+            daemon=True,
+        )
+        self._thread.start()
+        return True
+
+    def _run(self, loop: asyncio.AbstractEventLoop, center, reach, radius: float) -> None:
+        started = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            fraction = done / total if total else 1.0
+            elapsed = time.perf_counter() - started
+            left = elapsed * (1.0 - fraction) / fraction if fraction > 0 else float("nan")
+            loop.call_soon_threadsafe(self._show, fraction, left)
+
+        error: Exception | None = None
+        try:
+            self.dpc.build_cache(center, reach, radius=radius, keep_old=True, on_progress=progress)
+        except Exception as err:  # noqa: BLE001 - reported through on_done
+            error = err
+        loop.call_soon_threadsafe(self._finish, error)
+
+    def _show(self, fraction: float, seconds_left: float) -> None:
+        self._bar.value = fraction
+        left = f", {seconds_left:.0f} s left" if seconds_left == seconds_left else ""
+        self._label.value = f"building the detector cache: {fraction:.0%}{left}"
+
+    def _finish(self, error: Exception | None) -> None:
+        if self._thread is not None:
+            self._thread.join()  # it has only this call left to make
+            self._thread = None
+        self.box.layout.display = "none"
+        self._target = None
+        self._on_done(error)

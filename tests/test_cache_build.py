@@ -1,0 +1,92 @@
+"""Background builds of the detector cache in the explorer (inside a running event loop)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+import dpc_widgets
+from dpc_widgets.widgets import Explorer
+
+
+@pytest.fixture(scope="module")
+def sim_cube():
+    return dpc_widgets.simulate().cube
+
+
+async def until(condition, timeout=60.0):
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
+    async def scenario():
+        explorer = Explorer(sim_cube)
+        radius = explorer.dpc._engine.cache_radius
+        first = explorer.results
+        assert np.isfinite(radius) and explorer.outer.value < radius
+        explorer.outer.value = round(1.5 * radius, 1)  # beyond: a new cache, built in a thread
+        assert explorer.results is first  # the last images stay while it builds
+        assert "building the detector cache" in explorer.status.value
+        assert explorer._build.busy and explorer._build.box.layout.display == "flex"
+        await until(lambda: explorer.results is not first)
+        assert explorer._build.box.layout.display == "none"
+        assert explorer.dpc._engine.cache_radius >= 1.5 * radius
+        expected = dpc_widgets.DPC(sim_cube, cache_radius=np.inf).segment_images(
+            explorer.settings.detector()
+        )
+        np.testing.assert_array_equal(explorer.results.segment_images, expected)
+        assert "updated in" in explorer.status.value
+
+    asyncio.run(scenario())
+
+
+def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monkeypatch):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        explorer = Explorer(sim_cube)
+        old = explorer.dpc._engine
+        release = asyncio.Event()
+        real_build = explorer.dpc.build_cache
+
+        def slow_build(*args, **kwargs):  # a long pass: until the test releases it
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(timeout=60)
+            real_build(*args, **kwargs)
+
+        monkeypatch.setattr(explorer.dpc, "build_cache", slow_build)
+        outer = explorer.outer.value
+        explorer.outer.value = round(1.5 * old.cache_radius, 1)  # beyond: build starts
+        await asyncio.sleep(0.05)
+        assert explorer._build.busy
+        waiting = explorer.results
+        explorer.outer.value = round(outer - 1.0, 1)  # within the old cache: answered now
+        assert explorer.results is not waiting and explorer.dpc._engine is old
+        assert explorer.results.segment_images.shape[0] == explorer.segments.value
+        assert explorer._build.busy
+        release.set()
+        await until(lambda: not explorer._build.busy and explorer._build._target is None)
+        assert explorer.dpc._engine is not old  # the wider cache is installed after all
+        assert explorer.dpc._engine.cache_radius > old.cache_radius
+        assert explorer.dpc._engine.center == explorer.dpc.origin
+
+    asyncio.run(scenario())
+
+
+def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
+    async def scenario():
+        explorer = Explorer(sim_cube)
+
+        def failing(*args, **kwargs):
+            raise MemoryError("no room for the cache")
+
+        monkeypatch.setattr(explorer.dpc, "build_cache", failing)
+        explorer.outer.value = round(1.5 * explorer.dpc._engine.cache_radius, 1)
+        await until(lambda: not explorer._build.busy and explorer._build._target is None)
+        assert "building the detector cache failed: MemoryError: no room" in explorer.status.value
+
+    asyncio.run(scenario())
