@@ -33,9 +33,9 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
         explorer.outer.value = round(1.5 * radius, 1)  # beyond: a new cache, built in a thread
         assert explorer.results is first  # the last images stay while it builds
         assert "building the detector cache" in explorer.status.value
-        assert explorer._build.busy and explorer._build.box.layout.display == "flex"
+        assert explorer._build.busy and explorer._build.box.layout.visibility == "visible"
         await until(lambda: explorer.results is not first)
-        assert explorer._build.box.layout.display == "none"
+        assert explorer._build.box.layout.visibility == "hidden"
         assert explorer.dpc._engine.cache_radius >= 1.5 * radius
         expected = dpc_widgets.DPC(sim_cube, cache_radius=np.inf).segment_images(
             explorer.settings.detector()

@@ -34,7 +34,8 @@ class CacheBuild:
     Attributes
     ----------
     box : ipywidgets.HBox
-        Progress bar and label; hidden when no build runs.
+        Progress bar and label; invisible when no build runs (it keeps its space, so the
+        explorer's layout does not jump under a dragging pointer).
     """
 
     def __init__(self, dpc: DPC, on_done: Callable[[Exception | None], None]) -> None:
@@ -42,7 +43,7 @@ class CacheBuild:
         self._on_done = on_done
         self._bar = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="240px"))
         self._label = w.Label()
-        self.box = w.HBox([self._bar, self._label], layout=w.Layout(display="none"))
+        self.box = w.HBox([self._bar, self._label], layout=w.Layout(visibility="hidden"))
         self.box.add_class("dpc-cache-progress")
         self._target: tuple | None = None
         self._thread: threading.Thread | None = None
@@ -51,6 +52,11 @@ class CacheBuild:
     def busy(self) -> bool:
         """True while a build runs."""
         return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def active(self) -> bool:
+        """True from :meth:`start` until ``on_done`` has run (the build and its update)."""
+        return self._target is not None
 
     @staticmethod
     def background() -> bool:
@@ -79,7 +85,7 @@ class CacheBuild:
         self._target = target
         self._bar.value = 0.0
         self._label.value = "building the detector cache\u2026"
-        self.box.layout.display = "flex"
+        self.box.layout.visibility = "visible"
         self._thread = threading.Thread(
             target=self._run,
             args=(loop, center, reach, radius),
@@ -114,6 +120,8 @@ class CacheBuild:
         if self._thread is not None:
             self._thread.join()  # it has only this call left to make
             self._thread = None
-        self.box.layout.display = "none"
-        self._target = None
-        self._on_done(error)
+        self.box.layout.visibility = "hidden"
+        try:
+            self._on_done(error)
+        finally:
+            self._target = None

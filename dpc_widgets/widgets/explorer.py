@@ -160,8 +160,7 @@ class Explorer(w.VBox):
         self._build = CacheBuild(self.dpc, self._cache_built)
         super().__init__(
             [
-                self.status,
-                self._build.box,
+                w.HBox([self.status, self._build.box]),
                 w.HBox([self.controls.box, self.view], layout=w.Layout(align_items="flex-start")),
                 self.plots.box,
                 self._file_box(),
@@ -186,6 +185,11 @@ class Explorer(w.VBox):
     def results(self) -> DPCResult | None:
         """The current :class:`~dpc_widgets.core.DPCResult` (of the last successful update)."""
         return self._result
+
+    @property
+    def building(self) -> bool:
+        """True while a detector cache is built in the background (and its update pending)."""
+        return self._build.active
 
     @property
     def settings(self) -> Settings:
