@@ -1,4 +1,4 @@
-"""Find the bright-field disc in a mean diffraction pattern (pure NumPy).
+"""Find the bright-field disc in a mean diffraction pattern (NumPy and ``scipy.ndimage``).
 
 :func:`find_disc` returns a :class:`Disc`: the sub-pixel centre (qx, qy) and radius of the
 bright-field disc, in detector pixels. The steps:
@@ -37,6 +37,8 @@ import math
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
 
 #: Least ratio of disc contrast (disc level minus background) to the robust pixel noise.
 MIN_CONTRAST = 8.0
@@ -46,8 +48,9 @@ MIN_PIXELS = 3
 MAX_REGIONS = 16
 
 _FLAT = 0.02  # normalised level within which a pixel counts as background (0) or disc (1)
-_NINE = tuple((di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1))
-_NEIGHBOURS = tuple(offset for offset in _NINE if offset != (0, 0))
+_SQUARE = np.ones((3, 3), dtype=bool)  # 3 x 3 neighbourhood, 8-connectivity
+_RING = _SQUARE.copy()
+_RING[1, 1] = False  # the 8 neighbours
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +127,8 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
         return Disc(geometric, math.nan, False, False, background, level, reason)
 
     image = _remove_hot_pixels(image)
-    smooth = _min3(image)  # 3 x 3 minimum: no single bright pixel survives it
+    # 3 x 3 minimum (the detector edge repeats): no single bright pixel survives it
+    smooth = ndimage.minimum_filter(image, size=3, mode="nearest")
     background = float(np.percentile(image, 5))
     level = float(smooth.max())
     noise = _noise(image)
@@ -137,8 +141,8 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
             level,
         )
     cut = background + threshold * contrast
-    region = _largest_region(image > cut, smooth)
-    if region is None or region.sum() < MIN_PIXELS:
+    found = _largest_region(image > cut, smooth)
+    if found is None:
         return missing(
             f"no bright-field disc: no connected region of at least {MIN_PIXELS} pixels above "
             f"{cut:.3g}",
@@ -147,14 +151,14 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
         )
     # refine the disc level inside the first region: the median of the 3 x 3 medians over its
     # interior (unbiased by noise, and the full level even for a 2 px disc), then re-threshold
-    level = _interior_level(image, _fill_holes(region))
+    level = _interior_level(image, *found)
     contrast = level - background
     cut = background + threshold * contrast
-    region = _largest_region(image > cut, smooth)
-    if region is None or region.sum() < MIN_PIXELS:
+    found = _largest_region(image > cut, smooth)
+    if found is None:
         return missing(f"no bright-field disc: no stable region above {cut:.3g}", background, level)
-    region = _fill_holes(region)
-    grown = _dilate(region)
+    region = found[0]
+    grown = ndimage.binary_dilation(region, structure=_SQUARE)
     clipped = bool(grown[0].any() or grown[-1].any() or grown[:, 0].any() or grown[:, -1].any())
     fit = _circle_fit(_edge_points((image - background) / contrast, region, threshold))
     if clipped and fit is not None:
@@ -182,49 +186,33 @@ def _validated(pattern: Any) -> np.ndarray:
     return array.astype(np.float64)  # a copy: the input is never modified
 
 
-def _shifted(padded: np.ndarray, di: int, dj: int, shape: tuple[int, int]) -> np.ndarray:
-    return padded[1 + di : 1 + di + shape[0], 1 + dj : 1 + dj + shape[1]]
-
-
 def _remove_hot_pixels(image: np.ndarray) -> np.ndarray:
-    """Replace isolated bright pixels by the median of their (up to 8) neighbours."""
+    """Replace isolated bright pixels by the median of their (up to 8) neighbours.
+
+    Returns ``image`` itself when it has no hot pixel, else a copy (same units).
+    """
     base = float(np.median(image))
-    padded = np.pad(image, 1, constant_values=np.nan)
-    brightest = np.full(image.shape, -np.inf)
-    for di, dj in _NEIGHBOURS:
-        np.fmax(brightest, _shifted(padded, di, dj, image.shape), out=brightest)
-    hot = (image - base) > 2.0 * np.maximum(brightest - base, 0.0)
-    hot &= image > base
+    # "mirror" reflects about the edge pixel, so the ring sees only real neighbours
+    brightest = ndimage.maximum_filter(image, footprint=_RING, mode="mirror")
+    hot = (image > base) & (image - base > 2.0 * np.maximum(brightest - base, 0.0))
     if not hot.any():
         return image
-    i, j = np.nonzero(hot)
-    around = np.stack([padded[i + 1 + di, j + 1 + dj] for di, dj in _NEIGHBOURS])
+    # the 3 x 3 windows of the hot pixels only (a median filter of the whole image would cost
+    # more than the rest of find_disc); NaN outside the detector and at the hot pixel itself
+    windows = sliding_window_view(np.pad(image, 1, constant_values=np.nan), (3, 3))[hot]
+    windows[:, 1, 1] = np.nan
     image = image.copy()
-    image[i, j] = np.nanmedian(around, axis=0)
+    image[hot] = np.nanmedian(windows.reshape(-1, 9), axis=1)
     return image
 
 
-def _min3(image: np.ndarray) -> np.ndarray:
-    """3 x 3 minimum filter (the detector edge repeats its pixels), separable."""
-    rows = image.copy()
-    np.minimum(rows[1:], image[:-1], out=rows[1:])
-    np.minimum(rows[:-1], image[1:], out=rows[:-1])
-    out = rows.copy()
-    np.minimum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
-    np.minimum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
-    return out
-
-
-def _interior_level(image: np.ndarray, region: np.ndarray) -> float:
-    """Median over the region's interior (eroded by one pixel, or the whole region if that is
-    empty) of the 3 x 3 median filtered image, computed on the region's bounding box only."""
-    rows, cols = _bounding_box(region)
-    crop = np.pad(image[rows, cols], 1, mode="edge")
-    h, w = rows.stop - rows.start, cols.stop - cols.start
-    stack = np.stack([crop[1 + di : 1 + di + h, 1 + dj : 1 + dj + w] for di, dj in _NINE])
-    medians = np.median(stack, axis=0)
-    inside = region[rows, cols]
-    interior = inside & ~_dilate(~np.pad(inside, 1))[1:-1, 1:-1]
+def _interior_level(image: np.ndarray, region: np.ndarray, box: tuple[slice, slice]) -> float:
+    """Disc level (the pattern's units): median over the region's interior (eroded by one
+    pixel, or the whole region if that is empty) of the 3 x 3 median filtered image, computed
+    on the region's bounding box ``box`` only (its edge repeats)."""
+    medians = ndimage.median_filter(image[box], size=3, mode="nearest")
+    inside = region[box]
+    interior = ndimage.binary_erosion(inside, structure=_SQUARE)
     return float(np.median(medians[interior if interior.any() else inside]))
 
 
@@ -234,94 +222,41 @@ def _noise(image: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(diffs))) / math.sqrt(2.0)
 
 
-def _dilate(mask: np.ndarray, *, diagonal: bool = True) -> np.ndarray:
-    """Dilation by one pixel: 8-connected (3 x 3 square) or 4-connected (cross)."""
-    out = mask.copy()
-    out[1:] |= mask[:-1]
-    out[:-1] |= mask[1:]
-    rows = out.copy() if diagonal else mask
-    out[:, 1:] |= rows[:, :-1]
-    out[:, :-1] |= rows[:, 1:]
-    return out
+def _largest_region(
+    mask: np.ndarray, smooth: np.ndarray
+) -> tuple[np.ndarray, tuple[slice, slice]] | None:
+    """Largest 8-connected region of ``mask`` among the :data:`MAX_REGIONS` brightest.
 
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (Qx, Qy)
+        Pixels above the threshold.
+    smooth : ndarray of float, shape (Qx, Qy)
+        3 x 3 minimum filtered pattern: a region's brightness is its maximum there.
 
-def _reconstruct(seed: np.ndarray, allowed: np.ndarray, *, diagonal: bool = True) -> np.ndarray:
-    """The pixels of ``allowed`` connected to ``seed`` (morphological reconstruction).
-
-    Each round grows by one pixel, then fills whole runs of ``allowed`` along rows and along
-    columns that it touches, so a convex region is complete in a few rounds.
+    Returns
+    -------
+    (ndarray of bool, (slice, slice)) or None
+        The region, holes filled (parts of its complement, 4-connected, that do not reach the
+        detector edge), and its bounding box; None when it has fewer than :data:`MIN_PIXELS`
+        pixels. Equal sizes go to the brighter region.
     """
-    current = seed & allowed
-    while True:
-        grown = _dilate(current, diagonal=diagonal) & allowed
-        grown = _fill_runs(_fill_runs(grown, allowed), allowed.T, transposed=True)
-        if np.array_equal(grown, current):
-            return current
-        current = grown
-
-
-def _fill_runs(current: np.ndarray, allowed: np.ndarray, *, transposed: bool = False):
-    """Every run (along axis 1 of ``allowed``) of ``allowed`` that holds a ``current`` pixel."""
-    if transposed:
-        current = current.T
-    before = np.zeros_like(allowed)
-    before[:, 1:] = allowed[:, :-1]
-    run = np.cumsum((allowed & ~before).ravel()).reshape(allowed.shape) * allowed
-    on = np.zeros(int(run.max()) + 1, dtype=bool)
-    on[run[current]] = True
-    on[0] = False
-    out = on[run]
-    return out.T if transposed else out
-
-
-def _bounding_box(mask: np.ndarray) -> tuple[slice, slice]:
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
-
-
-def _largest_region(mask: np.ndarray, smooth: np.ndarray) -> np.ndarray | None:
-    """Largest 8-connected region of ``mask`` among the :data:`MAX_REGIONS` brightest."""
-    if not mask.any():
+    labels, count = ndimage.label(mask, structure=_SQUARE)
+    if count == 0:
         return None
-    box = _bounding_box(mask)  # regions lie inside: work on the box only
-    found = _largest_in(mask[box], smooth[box])
-    if found is None:
+    peaks = np.full(count + 1, -np.inf)  # ndimage.maximum would sort every pixel: slow
+    members = labels[mask]
+    np.maximum.at(peaks, members, smooth[mask])
+    brightest = np.argsort(-peaks[1:], kind="stable")[:MAX_REGIONS] + 1
+    sizes = np.bincount(members)[brightest]
+    if sizes.max() < MIN_PIXELS:
         return None
-    region = np.zeros_like(mask)
-    region[box] = found
-    return region
-
-
-def _largest_in(mask: np.ndarray, smooth: np.ndarray) -> np.ndarray | None:
-    remaining = mask.copy()
-    best, best_size = None, 0
-    for _ in range(MAX_REGIONS):
-        if not remaining.any():
-            break
-        seed = np.zeros_like(mask)
-        seed[np.unravel_index(np.argmax(np.where(remaining, smooth, -np.inf)), mask.shape)] = True
-        region = _reconstruct(seed, remaining)
-        remaining &= ~region
-        size = int(region.sum())
-        if size > best_size:
-            best, best_size = region, size
-    return best
-
-
-def _fill_holes(region: np.ndarray) -> np.ndarray:
-    """``region`` with its holes filled (4-connected parts of the complement that do not reach
-    the detector edge); worked out on the region's bounding box, with a free frame around."""
-    rows, cols = _bounding_box(region)
-    crop = np.pad(region[rows, cols], 1)
-    outside = ~crop
-    frame = np.zeros_like(crop)
-    frame[[0, -1], :] = True
-    frame[:, [0, -1]] = True
-    reached = _reconstruct(frame & outside, outside, diagonal=False)
-    out = region.copy()
-    out[rows, cols] |= (outside & ~reached)[1:-1, 1:-1]
-    return out
+    best = int(brightest[np.argmax(sizes)])
+    box = ndimage.find_objects(labels, max_label=best)[best - 1]
+    region = labels == best
+    # holes of the region lie inside its box, and what reaches the box edge is no hole
+    region[box] = ndimage.binary_fill_holes(region[box])
+    return region, box
 
 
 def _edge_points(image: np.ndarray, region: np.ndarray, cut: float) -> np.ndarray:
