@@ -64,8 +64,8 @@ def first_image(
     dict
         The worker's JSON record: ``import_s`` (process launch to the worker's first line:
         interpreter and imports, s), ``work_s`` (s), ``peak_rss_anon`` and ``base_rss_anon``
-        (bytes), and per mode ``drag_s``, ``cache_radius``, ``cache_nbytes``, ``numba`` or
-        ``bytes``.
+        (bytes), and per mode ``open_s`` (``load`` and ``DPC``, s), ``drag_s``,
+        ``cache_radius``, ``cache_nbytes``, ``numba`` or ``bytes``.
     """
     env = dict(os.environ)
     package_root = str(Path(dpc_widgets.__file__).resolve().parents[1])
@@ -125,6 +125,7 @@ def _worker(argv: list[str] | None = None) -> dict[str, Any]:
                 memory_budget=args.memory_budget,
                 progress=False,
             )
+            record["open_s"] = time.perf_counter() - start
             q = cube.detector_shape[0]
             dpc.run(SegmentedDetector(0.1 * q, 0.25 * q, 4, 15.0))
             record["work_s"] = time.perf_counter() - start

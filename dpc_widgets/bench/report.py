@@ -252,7 +252,8 @@ def first_image_rows(result: dict[str, Any]) -> list[str]:
     ):
         r = runs[key]
         lines.append(
-            f"| {title} | {ms(r['import_s'])} | {ms(r['work_s'])} | "
+            f"| {title} | {ms(r['import_s'])} | {ms(r['work_s'])} (open + `DPC()`: "
+            f"{ms(r.get('open_s', float('nan')))}) | "
             f"{ratio(r['work_s'] / stream)} | {ms(r['drag_s'])} | "
             f"{r['peak_rss_anon'] / spec.nbytes:.2f}x ({gib(r['peak_rss_anon'])}) | "
             f"{'numba' if r['numba'] else 'NumPy'} |"
@@ -359,10 +360,13 @@ METHOD = """\
   run. The profile rows split the load pass: writing zeros once into a fresh allocation of the
   cache's size (the page faults of fresh memory alone), and the whole load pass run again
   into the engine's own, already-touched cache (reading, transposing and the moments alone).
-  Their sum is close to a fresh build: on these virtual machines the first touch of fresh
-  memory is a large share of the load pass (see the profile rows; the host backs guest
-  memory lazily), and the transpose kernel into touched memory is within a few streaming
-  passes.
+  Finding (L, 2-core VM, 2026-12-01, loaded by other jobs; four alternating rounds): writing
+  a fresh 2 GiB allocation once took 0.29-0.50 s (1.5-2 streaming passes), while the load
+  pass into an already-touched cache took as long as a fresh build (1.7-7 s against 1.5-9 s,
+  noisy), and the bounded cache (0.28x the memory) built barely faster (1.5-4.7 s). So the
+  time goes to the load kernel itself (reading every pattern, the moments and the pattern sum
+  over the whole detector, the gather into sorted order), not to the first touch of fresh
+  memory; the profile rows of each run show the split on the machine at hand.
 - First image: `python -m dpc_widgets.bench.first_image` in a fresh process opens the `.npy`
   with `dpc_widgets.load` (memory-mapped), builds `DPC(cube)` with its defaults and computes one
   `DPC.run` of the benchmark detector (segment sums, segmented CoM, rotation, phase); `work`
