@@ -1,0 +1,146 @@
+"""The first image in a fresh process, against one streaming pass in another fresh process.
+
+:func:`first_image` launches ``python -m dpc_widgets.bench.first_image`` (this module) as a
+subprocess. In the subprocess the work is what a new user does: open the memory-mapped ``.npy``
+with :func:`dpc_widgets.load`, build :class:`~dpc_widgets.core.DPC` and compute one full
+``DPC.run(detector)`` (segment sums, segmented CoM, rotation, phase), then one radius drag. The
+same module in ``--stream`` mode times one :func:`~.baselines.streaming_pass` over the file in a
+fresh process (paying the same first mapping of the file's pages). Each prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import dpc_widgets
+from dpc_widgets.core import DPC
+from dpc_widgets.detectors import SegmentedDetector
+from dpc_widgets.io import Datacube
+
+from .baselines import streaming_pass
+from .timing import RssSampler
+
+
+def first_image(
+    path: Path,
+    *,
+    mode: str = "first",
+    cache_radius: float | None = None,
+    memory_budget: int | None = None,
+    numba_cache_dir: str | os.PathLike | None = None,
+    timeout_s: float = 1800.0,
+) -> dict[str, Any]:
+    """Run the worker on the ``.npy`` file ``path`` in a fresh Python process.
+
+    Parameters
+    ----------
+    path : Path
+        A memory-mappable ``.npy`` cube (Rx, Ry, Qx, Qy).
+    mode : {"first", "stream"}
+        ``"first"``: open, ``DPC``, first ``run`` and one radius drag; ``"stream"``: one
+        streaming pass over the file.
+    cache_radius : float, optional
+        ``DPC(cache_radius=...)`` in detector units (``None``: the DPC default).
+    memory_budget : int, optional
+        ``DPC(memory_budget=...)`` in bytes (``None``: the DPC default).
+    numba_cache_dir : path, optional
+        ``NUMBA_CACHE_DIR`` of the subprocess (an empty directory: numba compiles from
+        scratch); ``None`` keeps numba's default cache.
+    timeout_s : float
+        Seconds before the subprocess is killed.
+
+    Returns
+    -------
+    dict
+        The worker's JSON record: ``import_s`` (process launch to the worker's first line:
+        interpreter and imports, s), ``work_s`` (s), ``peak_rss_anon`` and ``base_rss_anon``
+        (bytes), and per mode ``open_s`` (``load`` and ``DPC``, s), ``drag_s``,
+        ``cache_radius``, ``cache_nbytes``, ``numba`` or ``bytes``.
+    """
+    env = dict(os.environ)
+    package_root = str(Path(dpc_widgets.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_root, env.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
+    if numba_cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(numba_cache_dir)
+    command = [sys.executable, "-m", "dpc_widgets.bench.first_image", str(path), "--mode", mode]
+    if cache_radius is not None:
+        command += ["--cache-radius", repr(float(cache_radius))]
+    if memory_budget is not None:
+        command += ["--memory-budget", str(int(memory_budget))]
+    command += ["--launched", repr(time.time())]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"first-image worker failed ({done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def first_image_runs(path: Path, cache_radius: float | None = None) -> dict[str, dict[str, Any]]:
+    """Streaming pass, first image with numba's cache warm, and with an empty numba cache.
+
+    The warm case runs once untimed first, so that numba's disk cache holds the kernels.
+    """
+    out = {"stream": first_image(path, mode="stream")}
+    first_image(path, cache_radius=cache_radius)  # fills numba's disk cache
+    out["warm"] = first_image(path, cache_radius=cache_radius)
+    with tempfile.TemporaryDirectory(prefix="dpc-bench-numba-") as empty:
+        out["cold"] = first_image(path, cache_radius=cache_radius, numba_cache_dir=empty)
+    return out
+
+
+def _worker(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m dpc_widgets.bench.first_image")
+    parser.add_argument("path")
+    parser.add_argument("--mode", choices=("first", "stream"), default="first")
+    parser.add_argument("--cache-radius", type=float, default=None)
+    parser.add_argument("--memory-budget", type=int, default=None)
+    parser.add_argument("--launched", type=float, default=None, help="time.time() at launch")
+    args = parser.parse_args(argv)
+    record: dict[str, Any] = {
+        "import_s": time.time() - args.launched if args.launched is not None else float("nan")
+    }
+    with RssSampler(interval=0.002) as memory:
+        start = time.perf_counter()
+        if args.mode == "stream":
+            record["bytes"] = streaming_pass(Datacube(np.load(args.path, mmap_mode="r")))
+            record["work_s"] = time.perf_counter() - start
+        else:
+            cube = dpc_widgets.load(args.path)
+            dpc = DPC(
+                cube,
+                cache_radius=args.cache_radius,
+                memory_budget=args.memory_budget,
+                progress=False,
+            )
+            record["open_s"] = time.perf_counter() - start
+            q = cube.detector_shape[0]
+            dpc.run(SegmentedDetector(0.1 * q, 0.25 * q, 4, 15.0))
+            record["work_s"] = time.perf_counter() - start
+            drag = time.perf_counter()
+            dpc.run(SegmentedDetector(0.1 * q + 0.3, 0.25 * q, 4, 15.0))
+            record["drag_s"] = time.perf_counter() - drag
+            engine = dpc._engine  # no public accessor for the cache the DPC chose
+            record["cache_radius"] = engine.cache_radius
+            record["cache_nbytes"] = engine.nbytes
+            record["numba"] = engine.use_numba
+            record["cube_nbytes"] = int(np.prod(cube.shape)) * cube.dtype.itemsize
+    record["peak_rss_anon"] = memory.peak
+    record["base_rss_anon"] = memory.base
+    return record
+
+
+if __name__ == "__main__":
+    print(json.dumps(_worker()), flush=True)
