@@ -200,3 +200,24 @@ def test_disc_is_frozen():
     disc = find_disc(disc_image((32, 32), (16.5, 15.25), 6.0))
     with pytest.raises(AttributeError):
         disc.radius = 3.0  # type: ignore[misc]
+
+
+# A 36 x 60 pattern (found by fuzzing) whose only bright region is a 1-2 px ring clipped by the
+# bottom edge: packed bits of its mask, zlib-compressed, base64.
+_RING_MASK = (
+    "eNqtjsENgCAMRT/h0CMjuAiRtTwYJXExRmEEjhyIlV8nMLFp8vqbD7/AH3W/OIchaCO8arbtZetQpE64jkS5wNHlKwJdEdgm"
+    "pLBtjpQZ/rPcrTkLf16Bztw2I5mbvV03cBDSE98gKU0PwH8kaQ=="
+)
+
+
+def test_a_thin_ring_around_a_dark_interior_is_no_disc():
+    """The ring's interior level equals the background: not found, with a reason, no crash."""
+    import base64
+    import zlib
+
+    bits = np.frombuffer(zlib.decompress(base64.b64decode(_RING_MASK)), dtype=np.uint8)
+    mask = np.unpackbits(bits)[: 36 * 60].reshape(36, 60).astype(bool)
+    pattern = np.where(mask, 30.28904674, 0.28904674)
+    disc = find_disc(pattern, threshold=0.254)
+    assert not disc.found
+    assert "interior level" in disc.message

@@ -153,6 +153,13 @@ def find_disc(mean_pattern: Any, *, threshold: float = 0.5) -> Disc:
     # interior (unbiased by noise, and the full level even for a 2 px disc), then re-threshold
     level = _interior_level(image, *found)
     contrast = level - background
+    if not contrast > 0:  # e.g. a thin bright ring around a dark interior: no filled disc
+        return missing(
+            f"no bright-field disc: the bright region's interior level {level:.3g} is not above "
+            f"the background {background:.3g}",
+            background,
+            level,
+        )
     cut = background + threshold * contrast
     found = _largest_region(image > cut, smooth)
     if found is None:
