@@ -96,9 +96,10 @@ def load_block(
 ):  # pragma: no cover
     """Copy the tiles ``t_start:t_stop`` of ``block`` (n, K) into ``out[:, start:start + n]``.
 
-    Rows go in pixel order ``order``, the first ``n_keep`` of them only (a bounded cache);
-    ``pattern[part, k]`` gets the sum of sorted pixel ``k`` over the tiles' scan positions (in
-    ``raw``'s dtype; ``part`` numbers the calling thread, see :func:`parallel`);
+    Floating-point data (integer data: :func:`load_block_integer`). Rows go in pixel order
+    ``order``, the first ``n_keep`` of them only (a bounded cache); ``pattern[part, i]`` gets
+    the sum of detector pixel ``i`` over the tiles' scan positions (in ``raw``'s dtype;
+    ``part`` numbers the calling thread, see :func:`parallel`);
     ``raw[:, start:start + n]`` gets the whole-detector per-pattern sums of
     ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
     sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
@@ -135,11 +136,57 @@ def load_block(
                 s1[j] += v * a
                 s2[j] += v * b
                 total += v
-            pattern[part, k] += total
+            pattern[part, order[k]] += total
         for j in range(w):
             raw[0, start + p0 + j] = s0[j]
             raw[1, start + p0 + j] = s1[j]
             raw[2, start + p0 + j] = s2[j]
+
+
+@njit(cache=True, nogil=True)
+def load_block_integer(
+    block, order, n_keep, qy, base_i, base_j, out, start, raw, pattern, tile, part, t_start, t_stop
+):  # pragma: no cover
+    """:func:`load_block` for integer data: exact int64 moments from row and column sums.
+
+    Each pattern (a contiguous row of ``block``, detector order, ``qy`` pixels per detector
+    row) is read once for its row sums, column sums and ``pattern[part]`` sums; its moments
+    are ``sum v``, ``sum_i (i - base_i) rowsum_i`` and ``sum_j (j - base_j) colsum_j``, exactly
+    the per-pixel weighted sums in any order. The cached pixels (``order[:n_keep]``) are then
+    gathered tile by tile into ``out``'s rows (``tile`` positions: one cache line per row).
+    """
+    n, n_pix = block.shape
+    qx = n_pix // qy
+    zero = raw.dtype.type(0)
+    cols = np.empty(qy, raw.dtype)
+    for t in range(t_start, t_stop):
+        p0 = t * tile
+        w = min(tile, n - p0)
+        for j in range(w):
+            row = block[p0 + j]
+            cols[:] = 0
+            s0 = zero
+            s1 = zero
+            for i in range(qx):
+                offset = i * qy
+                row_sum = zero
+                for c in range(qy):
+                    v = row[offset + c] + zero
+                    row_sum += v
+                    cols[c] += v
+                    pattern[part, offset + c] += v
+                s0 += row_sum
+                s1 += row_sum * (i - base_i)
+            s2 = zero
+            for c in range(qy):
+                s2 += cols[c] * (c - base_j)
+            raw[0, start + p0 + j] = s0
+            raw[1, start + p0 + j] = s1
+            raw[2, start + p0 + j] = s2
+        for k in range(n_keep):
+            pixel = order[k]
+            for j in range(w):
+                out[k, start + p0 + j] = block[p0 + j, pixel]
 
 
 @njit(inline="always")

@@ -570,7 +570,7 @@ class PolarCache:
         xp = self.xp
         raw = xp.empty((3, self._n_pos), dtype=self._acc)
         n_pix = self._order.size
-        # Per-thread pattern sums in sorted order (the numba path may take over mid-pass).
+        # Per-thread pattern sums, detector order (the numba path may take over mid-pass).
         threads = _kernels_threads() if self._numba_mode is not False and numba_available() else 1
         pattern = np.zeros((threads, n_pix), dtype=self._acc)
         n_keep = self._n_cached
@@ -592,15 +592,15 @@ class PolarCache:
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
                 tile = _kernels.load_tile(flat.itemsize)
                 n_tiles = -(-(stop - start) // tile)
-                args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw)
+                if self._integer:
+                    qy = self.cube.detector_shape[1]
+                    kernel = _kernels.load_block_integer
+                    args = (flat, self._order, n_keep, qy, *self._base, self._pix, start, raw)
+                else:
+                    kernel = _kernels.load_block
+                    args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw)
                 _kernels.parallel(
-                    _kernels.load_block,
-                    n_tiles,
-                    *args,
-                    pattern,
-                    tile,
-                    work=flat.size,
-                    numbered=True,
+                    kernel, n_tiles, *args, pattern, tile, work=flat.size, numbered=True
                 )
             else:
                 flat = xp.asarray(block).reshape(stop - start, n_pix)
@@ -615,15 +615,13 @@ class PolarCache:
                         raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
                 if self._integer:
                     raw[:, start:stop] = self._integer_moments(flat)
-                pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))[self._order]
+                pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))
             if not self._integer:
                 _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
             if on_progress is not None:
                 on_progress(stop, self._n_pos)
         bar.close()
-        total = np.empty(n_pix, dtype=self._acc)
-        total[self._order] = pattern.sum(axis=0)
-        self.pattern_sum = total.reshape(self.cube.detector_shape)
+        self.pattern_sum = pattern.sum(axis=0).reshape(self.cube.detector_shape)
         return raw
 
 
