@@ -186,7 +186,12 @@ def emi_xml(high_tension_kv: float, camera_length_m: float, mode: str) -> bytes:
 
 
 def ser_bytes(
-    frames: np.ndarray, scan_steps: tuple[float, ...], detector_step: float, units: str = "meters"
+    frames: np.ndarray,
+    scan_steps: tuple[float, ...],
+    detector_step: float,
+    units: str = "meters",
+    gap: int = 0,
+    padding: int = 0,
 ) -> bytes:
     """A TIA ``.ser`` series of 2D elements: ``frames`` (*scan, rows, columns), scan C-ordered.
 
@@ -194,10 +199,17 @@ def ser_bytes(
     0x4122 for 2D elements, ``TagTypeID`` 0x4142 for XY position tags), one dimension record
     per scan axis, fastest first (``Dim-1``), with its step in ``units``; the data-offset and
     tag-offset arrays; then each element (its calibration, data type code, size and pixels,
-    stored bottom row first) followed by its position tag.
+    stored bottom row first) followed by its position tag and ``padding`` zero bytes. ``gap``
+    more bytes follow the first element only (then the elements are not equally spaced).
     """
     scan, (rows, columns) = frames.shape[:-2], frames.shape[-2:]
-    codes = {np.dtype("<u2"): 2, np.dtype("<u1"): 1, np.dtype("<i4"): 6, np.dtype("<f4"): 7}
+    codes = {
+        np.dtype("<u2"): 2,
+        np.dtype("<u1"): 1,
+        np.dtype("<i2"): 5,
+        np.dtype("<i4"): 6,
+        np.dtype("<f4"): 7,
+    }
     stored = frames.astype(frames.dtype.newbyteorder("<"))
     code = codes[stored.dtype]
     total = int(np.prod(scan))
@@ -209,23 +221,30 @@ def ser_bytes(
     offsets_at = len(header) + 12 + len(dims)
     elements_at = offsets_at + 2 * 8 * total
     frame_bytes = stored[(0,) * len(scan)].nbytes
-    data_offsets = [elements_at + n * (50 + frame_bytes + 24) for n in range(total)]
-    body = b""
+    element_bytes = 50 + frame_bytes + 24 + padding
+    data_offsets = [elements_at + n * element_bytes + (gap if n else 0) for n in range(total)]
+    body = []
     for n, index in enumerate(np.ndindex(*scan)):
-        body += struct.pack(
-            "<ddIddIHII", 0.0, detector_step, 0, 0.0, detector_step, 0, code, columns, rows
+        body.append(
+            struct.pack(
+                "<ddIddIHII", 0.0, detector_step, 0, 0.0, detector_step, 0, code, columns, rows
+            )
         )
-        body += np.ascontiguousarray(stored[index][::-1, :]).tobytes()
+        body.append(np.ascontiguousarray(stored[index][::-1, :]).tobytes())
         fast = index[-1] * scan_steps[-1]
         slow = index[0] * scan_steps[0] if len(scan) > 1 else 0.0
-        body += struct.pack("<HHIdd", 0x4142, 0, n, fast, slow)
-    return (
-        header
-        + struct.pack("<QI", offsets_at, len(scan))
-        + dims
-        + struct.pack(f"<{total}Q", *data_offsets)
-        + struct.pack(f"<{total}Q", *[offset + 50 + frame_bytes for offset in data_offsets])
-        + body
+        body.append(struct.pack("<HHIdd", 0x4142, 0, n, fast, slow) + b"\x00" * padding)
+        if n == 0:
+            body.append(b"\x00" * gap)
+    return b"".join(
+        [
+            header,
+            struct.pack("<QI", offsets_at, len(scan)),
+            dims,
+            struct.pack(f"<{total}Q", *data_offsets),
+            struct.pack(f"<{total}Q", *[offset + 50 + frame_bytes for offset in data_offsets]),
+            *body,
+        ]
     )
 
 
@@ -238,6 +257,8 @@ def write_tia(
     camera_length_m: float = 0.1,
     write_ser: bool = True,
     preview: np.ndarray | None = None,
+    gap: int = 0,
+    padding: int = 0,
 ) -> tuple[Path, Path]:
     """``<stem>.emi`` and a ``.ser`` holding ``frames`` (Rx, Ry, rows, columns).
 
@@ -245,7 +266,8 @@ def write_tia(
     (Rx, step ``scan_step[0]`` m; negative: runs backwards); the frames' pixel is
     ``detector_step`` (1/m). With ``preview`` (N, rows, columns), a time series of frames is
     ``<stem>_1.ser`` and the 4D series ``<stem>_2.ser``; else the 4D series is ``_1.ser``.
-    Returns the ``.emi`` and the 4D series' ``.ser``.
+    ``gap`` and ``padding`` space the 4D series' elements (see :func:`ser_bytes`). Returns the
+    ``.emi`` and the 4D series' ``.ser``.
     """
     emi = stem.with_suffix(".emi")
     objects = [emi_xml(high_tension_kv, camera_length_m, "STEM nP SA Zoom Diffraction")]
@@ -255,7 +277,7 @@ def write_tia(
     ser_path = stem.with_name(f"{stem.name}_{len(objects)}.ser")
     emi.write_bytes(b"\x00" * 16 + b"\x00".join(objects) + b"\x00" * 16)
     if write_ser:
-        ser_path.write_bytes(ser_bytes(frames, scan_step, detector_step))
+        ser_path.write_bytes(ser_bytes(frames, scan_step, detector_step, gap=gap, padding=padding))
     return emi, ser_path
 
 

@@ -272,7 +272,7 @@ def test_tia_round_trip_with_flipped_scan_axis(tmp_path):
     before = digest(emi), digest(ser)
     cube, notes = load_quietly(emi)
     assert find_format(emi).name == "tia"
-    assert isinstance(cube.data, np.ndarray)  # read at open (see tia.py)
+    assert isinstance(cube.data, np.ndarray)  # a read-only np.memmap (see tia.py)
     assert cube.shape == SHAPE and cube.dtype == np.uint16
     np.testing.assert_array_equal(cube.data, data)  # stored order (rows re-reversed by rsciio)
     assert cube.scan_units == "nm"
@@ -296,6 +296,45 @@ def test_tia_ser_alone(tmp_path):
     assert cube.energy is None
     assert cube.detector_units == "px"
     assert any("without its .emi" in note and "series_1.ser" in note for note in notes)
+
+
+@pytest.mark.parametrize("alone", [False, True])
+@pytest.mark.parametrize(("dtype", "padding"), [(np.uint16, 0), (np.int16, 0), (np.float32, 12)])
+def test_tia_memory_map_matches_rsciio(tmp_path, dtype, padding, alone):
+    from rsciio.tia import file_reader
+
+    from dpc_widgets.io.formats.tia import _read_signals
+
+    emi, ser = write_tia(tmp_path / "series", make_data(dtype), padding=padding)
+    path = ser if alone else emi
+    before = digest(emi), digest(ser)
+    data = opened(path).data
+    assert isinstance(data, np.memmap) and not data.flags.writeable  # lazy, read-only
+    assert data.shape == SHAPE and data.dtype == dtype
+    (reference,) = file_reader(str(path), lazy=False)
+    np.testing.assert_array_equal(data, reference["data"])
+    assert data.strides[-2] < 0  # rows reversed as a view, as rsciio does
+    (signal,) = _read_signals(path, not alone)
+    keys = ("offset", "scale", "units", "size")
+    assert [{key: axis[key] for key in keys} for axis in signal["axes"]] == [
+        {key: axis[key] for key in keys} for axis in reference["axes"]
+    ]
+    assert (digest(emi), digest(ser)) == before
+
+
+def test_tia_non_uniform_records_read_into_memory(tmp_path):
+    data = make_data()
+    emi, ser = write_tia(tmp_path / "gappy", data, gap=16)
+    before = digest(emi), digest(ser)
+    lazy, _ = write_tia(tmp_path / "plain", data)
+    cube, notes = load_quietly(emi)
+    assert not isinstance(cube.data, np.memmap)
+    np.testing.assert_array_equal(cube.data, data)
+    assert any("not equally spaced" in note and "gappy_1.ser" in note for note in notes)
+    fallback, reference = opened(emi), opened(lazy)
+    assert (fallback.scan, fallback.detector) == (reference.scan, reference.detector)
+    assert (fallback.energy, fallback.camera_length) == (reference.energy, reference.camera_length)
+    assert (digest(emi), digest(ser)) == before
 
 
 def test_tia_missing_ser(tmp_path):

@@ -48,7 +48,7 @@ def read_signals(
     """Call ``rsciio.<module>.file_reader(path, lazy=lazy, **kwargs)``; :func:`apply_mapping`
     is applied to every signal returned.
 
-    ``lazy=False`` is for readers whose lazy mode reads the whole file per chunk anyway (TIA).
+    ``lazy=False`` is for readers whose lazy mode reads the whole file per chunk anyway.
     ``errors`` are further exception types that mean "not readable as this format" for this
     reader (``struct.error`` from binary parsers, rsciio's own exception classes, ...).
 
