@@ -55,20 +55,111 @@ def _rgba(r: np.ndarray, g: np.ndarray, b: np.ndarray, a: np.ndarray | int = 255
     return out
 
 
+#: Values above which :func:`percentiles` narrows the search with a histogram.
+_SELECT_DIRECT = 4096
+#: Bins of each histogram level in :func:`percentiles`.
+_SELECT_BINS = 1024
+
+
+def _order_statistics(values: np.ndarray, ranks: np.ndarray, depth: int = 0) -> np.ndarray:
+    """Exact ``np.sort(values)[ranks]`` of finite float64 ``values`` without sorting them all.
+
+    A histogram of ``_SELECT_BINS`` equal bins over ``[min, max]`` locates the bin holding
+    each rank; only that bin's values are searched further (recursively, then
+    ``np.partition`` once at most ``_SELECT_DIRECT`` are left). The bin index
+    ``floor((v - min) * scale)`` is non-decreasing in ``v`` (rounding is monotonic), so the
+    bins keep the order of the values and the result is exact, not an approximation.
+    """
+    if values.size <= _SELECT_DIRECT or depth >= 8:
+        return np.partition(values, ranks)[ranks]
+    low, high = values.min(), values.max()
+    if not high > low:
+        return np.full(ranks.shape, low)
+    # int32 then intp: a direct float64 -> intp cast is several times slower in NumPy 2.4
+    bins = ((values - low) * (_SELECT_BINS / (high - low))).astype(np.int32)
+    np.minimum(bins, _SELECT_BINS - 1, out=bins)
+    cumulative = np.cumsum(np.bincount(bins.astype(np.intp), minlength=_SELECT_BINS))
+    where = np.searchsorted(cumulative, ranks, side="right")  # bin of each rank
+    out = np.empty(ranks.shape, dtype=values.dtype)
+    for b in np.unique(where):
+        chosen = where == b
+        before = int(cumulative[b - 1]) if b > 0 else 0
+        out[chosen] = _order_statistics(values[bins == b], ranks[chosen] - before, depth + 1)
+    return out
+
+
+def percentiles(image: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+    """Percentiles of the finite values of ``image``, as ``np.percentile`` (linear method).
+
+    Exact order statistics found through histograms (:func:`_order_statistics`) instead of a
+    partition of the whole image: several times faster on scan-sized images, and equal to
+    ``np.percentile(image[np.isfinite(image)], percents)`` to rounding in the last
+    interpolation step (relative 1e-15 of the value range; tested against ``np.percentile``).
+
+    Parameters
+    ----------
+    image : ndarray
+        Any shape, real values (image units); NaN and infinities are ignored.
+    percents : tuple of float
+        Percentiles in [0, 100].
+
+    Returns
+    -------
+    ndarray (len(percents),)
+        float64, in the units of ``image``; zeros when no value is finite.
+    """
+    values = np.asarray(image, dtype=np.float64).ravel()
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.zeros(len(percents))
+    position = np.asarray(percents, dtype=np.float64) / 100.0 * (values.size - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, values.size - 1)
+    ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)
+    stats = _order_statistics(values, ranks)[inverse]
+    a, b = stats[: len(below)], stats[len(below) :]
+    t = position - below
+    return np.where(t >= 0.5, b - (b - a) * (1.0 - t), a + (b - a) * t)
+
+
 def clip_range(image: np.ndarray, clip: float) -> tuple[float, float]:
-    """Display range of ``image``: its ``clip`` and ``100 - clip`` percentiles (finite values)."""
-    finite = image[np.isfinite(image)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    low, high = np.percentile(finite, [clip, 100.0 - clip])
+    """Display range of ``image``: its ``clip`` and ``100 - clip`` percentiles (finite values).
+
+    Parameters
+    ----------
+    image : ndarray
+        Image in its own units.
+    clip : float
+        Percent clipped at each end, in [0, 50).
+
+    Returns
+    -------
+    (float, float)
+        Low and high limit in the units of ``image``, exact percentiles (see
+        :func:`percentiles`); ``(0, 0)`` when no value is finite.
+    """
+    low, high = percentiles(image, (clip, 100.0 - clip))
     return float(low), float(high)
 
 
 def magnitude_max(com: np.ndarray, clip: float) -> float:
-    """Colour-wheel saturation: the ``100 - clip`` percentile of |CoM|."""
-    magnitude = np.hypot(com[0], com[1])
-    finite = magnitude[np.isfinite(magnitude)]
-    return float(np.percentile(finite, 100.0 - clip)) if finite.size else 0.0
+    """Colour-wheel saturation: the ``100 - clip`` percentile of |CoM| (finite values).
+
+    Parameters
+    ----------
+    com : ndarray (2, Rx, Ry)
+        Vector field in any units.
+    clip : float
+        Percent, in [0, 50).
+
+    Returns
+    -------
+    float
+        In the units of ``com`` (exact percentile, see :func:`percentiles`); 0 when no value
+        is finite.
+    """
+    return float(percentiles(np.hypot(com[0], com[1]), (100.0 - clip,))[0])
 
 
 def gray(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
