@@ -15,8 +15,11 @@ def samples() -> dict[str, np.ndarray]:
     nan_inf = rng.normal(size=n)
     nan_inf[rng.random(n) < 0.1] = np.nan
     nan_inf[:5] = [np.inf, -np.inf, np.inf, np.nan, -np.inf]
+    biased = rng.normal(size=n)
+    biased[:: n // 2048] = -1e6  # the regular subsample sees only these: it cannot bracket
     return {
         "normal": rng.normal(size=(256, 256)),
+        "biased subsample": biased,
         "heavy tail": rng.standard_cauchy(size=n),
         "outliers": np.concatenate([rng.normal(size=n), [1e15, -1e12]]),
         "geometric": 1.01 ** -np.arange(20_000.0),  # the lowest bin holds most, level after level
@@ -42,6 +45,26 @@ def test_clip_range_is_the_exact_percentiles(name, clip):
     tolerance = 1e-12 * max(span, abs(float(finite.max())), 1e-300)
     assert abs(low - expected[0]) <= tolerance
     assert abs(high - expected[1]) <= tolerance
+
+
+@pytest.mark.parametrize("name", ["normal", "heavy tail", "outliers", "ties", "nan and inf"])
+def test_histogram_fallback_is_exact_too(monkeypatch, name):
+    monkeypatch.setattr(render, "_by_subsample", lambda values, ranks: None)
+    image = samples()[name]
+    finite = image[np.isfinite(image)]
+    for clip in (0.0, 0.5, 10.0):
+        expected = np.percentile(finite, [clip, 100.0 - clip])
+        span = float(finite.max() - finite.min())
+        np.testing.assert_allclose(
+            render.clip_range(image, clip), expected, rtol=0, atol=1e-12 * span
+        )
+
+
+def test_subsample_declines_when_it_cannot_bracket():
+    values = samples()["biased subsample"]
+    ranks = np.array([6553, 6554])  # beyond the 2048 values the subsample saw
+    assert render._by_subsample(values, ranks) is None
+    np.testing.assert_array_equal(render._order_statistics(values, ranks), np.sort(values)[ranks])
 
 
 def test_clip_range_of_no_finite_values_is_zero():

@@ -59,12 +59,56 @@ def _rgba(r: np.ndarray, g: np.ndarray, b: np.ndarray, a: np.ndarray | int = 255
 _SELECT_DIRECT = 4096
 #: Bins of each histogram level in :func:`percentiles`.
 _SELECT_BINS = 1024
+#: Size of the regular subsample that brackets the ranks in :func:`percentiles`.
+_SELECT_SAMPLE = 2048
+
+
+def _by_subsample(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
+    """Exact order statistics ``ranks`` of ``values`` bracketed by a sorted subsample.
+
+    Every ``n // _SELECT_SAMPLE``-th value is sorted; for the ranks in the lower half, the
+    subsample value safely above the highest of them (its expected place plus 4 binomial
+    standard deviations plus 16) bounds the candidates ``values <= bound``: exactly the
+    smallest ``k`` values, so the order statistics below ``k`` are those of the candidates
+    (ties included). The upper half likewise from above. ``None`` when a bound does not hold
+    (the subsample misjudged the distribution), so the caller falls back to histograms.
+    """
+    n = values.size
+    sample = np.sort(values[:: n // _SELECT_SAMPLE])
+    m = sample.size
+    out = np.empty(ranks.shape, dtype=values.dtype)
+    lower = ranks <= (n - 1) // 2
+    for side in (lower, ~lower):
+        if not side.any():
+            continue
+        wanted = ranks[side]
+        top = side is not lower
+        # rank from the nearer end, and its expected position in the sorted subsample
+        r = int(n - 1 - wanted.min()) if top else int(wanted.max())
+        q = r / (n - 1)
+        reach = q * (m - 1) + 4.0 * np.sqrt(m * q * (1.0 - q)) + 16.0
+        if reach >= m - 1:
+            return None
+        j = int(np.ceil(reach))
+        if top:
+            candidates = values[values >= sample[m - 1 - j]]
+            first = n - candidates.size  # the candidates are the values of rank >= first
+            if wanted.min() < first:
+                return None
+            out[side] = np.partition(candidates, wanted - first)[wanted - first]
+        else:
+            candidates = values[values <= sample[j]]
+            if wanted.max() >= candidates.size:
+                return None
+            out[side] = np.partition(candidates, wanted)[wanted]
+    return out
 
 
 def _order_statistics(values: np.ndarray, ranks: np.ndarray, depth: int = 0) -> np.ndarray:
     """Exact ``np.sort(values)[ranks]`` of finite float64 ``values`` without sorting them all.
 
-    A histogram of ``_SELECT_BINS`` equal bins over ``[min, max]`` locates the bin holding
+    First through a sorted subsample (:func:`_by_subsample`); when that cannot bracket the
+    ranks, a histogram of ``_SELECT_BINS`` equal bins over ``[min, max]`` locates the bin holding
     each rank; only that bin's values are searched further (recursively, then
     ``np.partition`` once at most ``_SELECT_DIRECT`` are left). The bin index
     ``floor((v - min) * scale)`` is non-decreasing in ``v`` (rounding is monotonic), so the
@@ -72,6 +116,10 @@ def _order_statistics(values: np.ndarray, ranks: np.ndarray, depth: int = 0) -> 
     """
     if values.size <= _SELECT_DIRECT or depth >= 8:
         return np.partition(values, ranks)[ranks]
+    if depth == 0:
+        found = _by_subsample(values, ranks)
+        if found is not None:
+            return found
     low, high = values.min(), values.max()
     if not high > low:
         return np.full(ranks.shape, low)
