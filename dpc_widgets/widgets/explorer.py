@@ -32,7 +32,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as w
-import numpy as np
 
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
@@ -413,7 +412,7 @@ class Explorer(w.VBox):
     def _show_result(self, result: DPCResult, clip: float) -> None:
         view = self.view
         com = result.com_rotated
-        magnitude = np.hypot(com[0], com[1])  # rotation keeps |CoM|: colour wheel and histogram
+        magnitude = render.magnitude(com)  # rotation keeps |CoM|: colour wheel and histogram
         with view.hold_sync():
             view.set_image("segment_images", result.segment_images)
             view.segment_ranges = [

@@ -13,6 +13,7 @@ import ipywidgets as w
 import numpy as np
 
 from ..core import RotationResult
+from . import render
 
 ANGLES = np.arange(-180.0, 180.5, 1.0)  #: angles of the curl curve, degrees
 HIST_BINS = 48
@@ -58,7 +59,14 @@ def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
 
 
 def _set_ticks(axis: bq.Axis, ticks: np.ndarray) -> None:
-    """Put ``ticks`` on ``axis`` and make its scale span exactly from the first to the last."""
+    """Put ``ticks`` on ``axis`` and make its scale span exactly from the first to the last.
+
+    Nothing is set (or sent) when the axis has these ticks already.
+    """
+    current = axis.tick_values
+    if current is not None and np.shape(current) == ticks.shape and np.array_equal(current, ticks):
+        if (axis.scale.min, axis.scale.max) == (float(ticks[0]), float(ticks[-1])):
+            return
     axis.scale.min, axis.scale.max = float(ticks[0]), float(ticks[-1])
     axis.tick_values = ticks
 
@@ -236,7 +244,7 @@ def magnitude_histogram(
     bins : int
         Number of bins, >= 1.
     magnitude : ndarray (Rx, Ry), optional
-        ``hypot(com[0], com[1])`` when already computed (not recomputed then).
+        ``render.magnitude(com)`` when already computed (not recomputed then).
 
     Returns
     -------
@@ -246,7 +254,7 @@ def magnitude_histogram(
         Bin edges in the units of ``com``.
     """
     if magnitude is None:
-        magnitude = np.hypot(com[0], com[1])
+        magnitude = render.magnitude(com)
     magnitude = np.asarray(magnitude).ravel()
     low, high = magnitude.min(), magnitude.max()
     if not (np.isfinite(low) and np.isfinite(high)):
