@@ -87,3 +87,19 @@ def test_percentiles_match_numpy_for_many_sizes_and_ranks():
         percents = (0.0, 0.01, 1.0, 33.3, 50.0, 99.0, 99.99, 100.0)
         expected = np.percentile(values, percents)
         np.testing.assert_allclose(render.percentiles(values, percents), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("clip", [0.0, 0.5, 10.0, 49.9])
+def test_clip_ranges_of_a_stack_equal_each_clip_range(clip):
+    cases = samples()
+    rng = np.random.default_rng(5)
+    stacks = [
+        rng.normal(size=(4, 256, 256)) * np.array([1.0, 10.0, 1e-6, 3.0])[:, None, None],
+        np.stack([cases["normal"].ravel(), cases["biased subsample"][: 256 * 256]]),
+        np.stack([cases["normal"].ravel(), cases["nan and inf"]]),  # one row not finite
+        rng.normal(size=(2, 30, 40)),  # small images
+        cases["float32"],
+        np.stack([np.full(70_000, 2.0), rng.standard_cauchy(70_000)]),  # a constant row
+    ]
+    for stack in stacks:
+        assert render.clip_ranges(stack, clip) == [render.clip_range(im, clip) for im in stack]

@@ -415,11 +415,9 @@ class Explorer(w.VBox):
         magnitude = render.magnitude(com)  # rotation keeps |CoM|: colour wheel and histogram
         with view.hold_sync():
             view.set_image("segment_images", result.segment_images)
-            view.segment_ranges = [
-                list(render.clip_range(im, clip)) for im in result.segment_images
-            ]
+            view.segment_ranges = [list(r) for r in render.clip_ranges(result.segment_images, clip)]
             view.set_image("com", com)
-            view.com_ranges = [list(render.clip_range(c, clip)) for c in com]
+            view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
             view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
             view.com_units = result.com_units
             view.set_image("phase", result.phase)

@@ -66,7 +66,7 @@ _SELECT_SAMPLE = 2048
 
 
 def _by_subsample(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
-    """Exact order statistics ``ranks`` of ``values`` bracketed by a sorted subsample.
+    """Exact order statistics ``ranks`` of ``values`` bracketed by a subsample.
 
     Every ``n // _SELECT_SAMPLE``-th value is taken; for the ranks in the lower half, the
     subsample value safely above the highest of them (its expected place plus 4 binomial
@@ -75,9 +75,25 @@ def _by_subsample(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
     (ties included). The upper half likewise from above. ``None`` when a bound does not hold
     (the subsample misjudged the distribution), so the caller falls back to histograms.
     """
-    n = values.size
-    sample = values[:: n // _SELECT_SAMPLE].copy()
-    m = sample.size
+    out, ok = _rows_by_subsample(values[None], ranks)
+    return out[0] if ok[0] else None
+
+
+def _rows_by_subsample(values: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_by_subsample` for each row of ``values`` (rows, n), vectorised over the rows.
+
+    Returns
+    -------
+    out : ndarray (rows, len(ranks))
+        The order statistics of each row where ``ok``.
+    ok : ndarray (rows,) of bool
+        Rows whose bounds held (the others need another method).
+    """
+    rows, n = values.shape
+    out = np.empty((rows, ranks.size), dtype=values.dtype)
+    ok = np.ones(rows, dtype=bool)
+    sample = values[:, :: n // _SELECT_SAMPLE].copy()
+    m = sample.shape[1]
     lower = ranks <= (n - 1) // 2
     sides = [(side, ranks[side], side is not lower) for side in (lower, ~lower) if side.any()]
     places = []  # subsample ranks of the bounds: expected place + 4 sigma + 16
@@ -86,23 +102,22 @@ def _by_subsample(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
         q = r / (n - 1)
         reach = math.ceil(q * (m - 1) + 4.0 * math.sqrt(m * q * (1.0 - q)) + 16.0)
         if reach >= m - 1:
-            return None
+            return out, np.zeros(rows, dtype=bool)
         places.append(m - 1 - reach if top else reach)
-    sample.partition(places)
-    out = np.empty(ranks.shape, dtype=values.dtype)
+    sample.partition(places, axis=1)
     for (side, wanted, top), place in zip(sides, places, strict=True):
-        if top:
-            candidates = values[values >= sample[place]]
-            first = n - candidates.size  # the candidates are the values of rank >= first
-            if wanted.min() < first:
-                return None
-            out[side] = np.partition(candidates, wanted - first)[wanted - first]
-        else:
-            candidates = values[values <= sample[place]]
-            if wanted.max() >= candidates.size:
-                return None
-            out[side] = np.partition(candidates, wanted)[wanted]
-    return out
+        bound = sample[:, place, None]
+        inside = values >= bound if top else values <= bound
+        for row in range(rows):
+            if not ok[row]:
+                continue
+            candidates = values[row][inside[row]]
+            first = n - candidates.size if top else 0  # rank of the smallest candidate
+            if wanted.min() < first or wanted.max() - first >= candidates.size:
+                ok[row] = False
+                continue
+            out[row, side] = np.partition(candidates, wanted - first)[wanted - first]
+    return out, ok
 
 
 def _order_statistics(values: np.ndarray, ranks: np.ndarray, depth: int = 0) -> np.ndarray:
@@ -162,14 +177,61 @@ def percentiles(image: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
         values = values[np.isfinite(values)]
     if values.size == 0:
         return np.zeros(len(percents))
-    position = np.asarray(percents, dtype=np.float64) / 100.0 * (values.size - 1)
-    below = np.floor(position).astype(np.intp)
-    above = np.minimum(below + 1, values.size - 1)
+    position, below, above = _positions(values.size, percents)
     ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)
     stats = _order_statistics(values, ranks)[inverse]
-    a, b = stats[: len(below)], stats[len(below) :]
-    t = position - below
+    return _interpolate(stats[: len(below)], stats[len(below) :], position - below)
+
+
+def _positions(n: int, percents: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fractional rank of each percentile among ``n`` sorted values, and its two neighbours."""
+    position = np.asarray(percents, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(position).astype(np.intp)
+    return position, below, np.minimum(below + 1, n - 1)
+
+
+def _interpolate(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """NumPy's linear interpolation between neighbouring order statistics ``a`` and ``b``."""
     return np.where(t >= 0.5, b - (b - a) * (1.0 - t), a + (b - a) * t)
+
+
+def clip_ranges(stack: np.ndarray, clip: float) -> list[tuple[float, float]]:
+    """:func:`clip_range` of every image of ``stack`` (N, ...), with the same numbers.
+
+    The subsample, its partition and the candidate masks are computed for all images at once
+    (one NumPy call each instead of one per image); images with non-finite values, small
+    images and those the subsample cannot bracket go through :func:`clip_range`.
+
+    Parameters
+    ----------
+    stack : ndarray (N, ...)
+        N images, each in its own units.
+    clip : float
+        Percent clipped at each end, in [0, 50).
+
+    Returns
+    -------
+    list of (float, float)
+        Low and high limit of each image, in its units (exact percentiles).
+    """
+    values = np.asarray(stack, dtype=np.float64).reshape(len(stack), -1)
+    n = values.shape[1]
+    if (
+        n <= _SELECT_DIRECT
+        or not np.isfinite(values.min(axis=1)).all()
+        or not np.isfinite(values.max(axis=1)).all()
+    ):
+        return [clip_range(image, clip) for image in values]
+    position, below, above = _positions(n, (clip, 100.0 - clip))
+    ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)
+    stats, ok = _rows_by_subsample(values, ranks)
+    ranges = []
+    for row in range(len(values)):
+        found = stats[row] if ok[row] else _order_statistics(values[row], ranks)
+        found = found[inverse]
+        low, high = _interpolate(found[:2], found[2:], position - below)
+        ranges.append((float(low), float(high)))
+    return ranges
 
 
 def clip_range(image: np.ndarray, clip: float) -> tuple[float, float]:
