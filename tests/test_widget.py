@@ -801,3 +801,35 @@ def test_set_image_resends_only_changed_arrays():
     assert view.set_image("phase", changed)
     assert view.phase == f32(changed)
     assert view.set_image("phase", changed[:32])  # other shape
+
+
+def test_unchanged_images_keep_their_contrast_limits(explorer, monkeypatch):
+    ex = explorer
+    ex.com_source.value = "pixelated"
+    assert_view_matches(ex)
+    limited = []
+    nested = []
+
+    def counting(name):
+        real = getattr(render, name)
+
+        def limits(image, clip):
+            if not nested:  # clip_ranges may call clip_range per image: count the outer call
+                limited.append(np.shape(image))
+            nested.append(name)
+            try:
+                return real(image, clip)
+            finally:
+                nested.pop()
+
+        return limits
+
+    for name in ("clip_range", "clip_ranges"):
+        monkeypatch.setattr(render, name, counting(name))
+    ex.inner.value = ex.inner.value + 1.0  # new segment images; the pixelated CoM is unchanged
+    assert limited == [ex.results.segment_images.shape]
+    assert_view_matches(ex)
+    limited.clear()
+    ex.clip.value = 2.0  # a new clip: every image gets new limits
+    assert len(limited) == 3
+    assert_view_matches(ex)

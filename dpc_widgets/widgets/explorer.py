@@ -156,6 +156,7 @@ class Explorer(w.VBox):
         self._loaded_origin = cube.origin
         self._result: DPCResult | None = None
         self._key: Any = None
+        self._shown_clip: float | None = None  # clip of the contrast limits the view has
         self._error: Exception | None = None
         self._flow = LatestWins(self._refresh)
         super().__init__(
@@ -410,19 +411,29 @@ class Explorer(w.VBox):
         )
 
     def _show_result(self, result: DPCResult, clip: float) -> None:
+        """Send the images that changed, with their contrast limits; update the plots.
+
+        Contrast limits are only recomputed for images that changed (or a new ``clip``): a
+        buffer the view skips as equal to the last one sent keeps its limits.
+        """
         view = self.view
         com = result.com_rotated
-        magnitude = render.magnitude(com)  # rotation keeps |CoM|: colour wheel and histogram
+        fresh = clip != self._shown_clip
+        self._shown_clip = None  # until all limits below are in place
+        magnitude = None
         with view.hold_sync():
-            view.set_image("segment_images", result.segment_images)
-            view.segment_ranges = [list(r) for r in render.clip_ranges(result.segment_images, clip)]
-            view.set_image("com", com)
-            view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
-            view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
+            if view.set_image("segment_images", result.segment_images) or fresh:
+                ranges = render.clip_ranges(result.segment_images, clip)
+                view.segment_ranges = [list(r) for r in ranges]
+            if view.set_image("com", com) or fresh:
+                magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
+                view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
+                view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
             view.com_units = result.com_units
-            view.set_image("phase", result.phase)
-            view.phase_range = list(render.clip_range(result.phase, clip))
+            if view.set_image("phase", result.phase) or fresh:
+                view.phase_range = list(render.clip_range(result.phase, clip))
             view.phase_units = result.phase_units
+        self._shown_clip = clip
         self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
         self.plots.show_histogram(result.com, result.com_units, magnitude)
 
