@@ -1,7 +1,7 @@
 """Time the kernel-side explorer update against ``DPC.run`` and the bare segment sums, one run.
 
-On the benchmark L cube (256 x 256 scan x 128 x 128 detector, uint16; a bright disc of radius
-0.2 x 128 px plus Poisson noise, memory-mapped ``.npy``) this times, interleaved step by step so
+On the benchmark L cube (256 x 256 scan x 128 x 128 detector, uint16, a bright disc of radius
+0.2 x 128 px on noise, memory-mapped ``.npy``) this times, interleaved step by step so
 that machine noise hits all three alike (``DPC.run`` and the explorer take turns going first):
 
 - ``segment sums``: ``dpc._engine.segment_sums`` for the drag's detector (the engine's work,
@@ -21,7 +21,8 @@ Usage::
     python scripts/profile_update.py [--cube PATH.npy] [--drags 40] [--profile]
 
 Without ``--cube`` the cube is ``$DPC_BENCH_CACHE``'s (or ``~/.cache/dpc-widgets-bench``'s) L cube
-when present, else one built once in ``/tmp/dpc_profile_L_uint16.npy`` (2 GiB, about a minute).
+(uniform noise) when present, else one built once in ``/tmp/dpc_profile_L_uint16.npy`` (Poisson
+noise, 2 GiB, about a minute; see :func:`build_cube`).
 ``--profile`` also prints the top of a cProfile of the explorer updates.
 """
 
@@ -94,14 +95,24 @@ def memoised(dpc: DPC, detector: SegmentedDetector) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the measurement and print medians and ratios."""
+    """Run the measurement and print medians and ratios (warnings and logs muted meanwhile)."""
+    log = logging.getLogger("dpc_widgets.widgets")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. a weak 180-degree choice on a symmetric cube
+            return _measure(argv)
+    finally:
+        log.setLevel(level)
+
+
+def _measure(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cube", help="a 4D .npy file (Rx, Ry, Qx, Qy)")
     parser.add_argument("--drags", type=int, default=40, help="timed drag steps (>= 30)")
     parser.add_argument("--profile", action="store_true", help="cProfile the explorer updates")
     args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")  # e.g. a weak 180-degree choice on this symmetric cube
-    logging.getLogger("dpc_widgets.widgets").setLevel(logging.ERROR)
 
     data = find_cube(args.cube)
     cube = Datacube(data)
