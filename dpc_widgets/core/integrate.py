@@ -17,8 +17,12 @@ Conventions
   ``high_pass`` multiplies by ``1 - exp(-|k|^2 / (2 high_pass^2))`` and ``low_pass`` by
   ``exp(-|k|^2 / (2 low_pass^2))``, cutoffs in 1/(sampling unit); ``0`` or ``None`` disables.
 
-NumPy arrays are transformed with :mod:`scipy.fft` (all cores), CuPy arrays with
-:mod:`cupyx.scipy.fft`.
+NumPy arrays are transformed with :mod:`scipy.fft` (all cores; it keeps its own FFT plans),
+CuPy arrays with :mod:`cupyx.scipy.fft`. The frequency grids, the integration operator
+``1 / |k|^2`` and the filter factors depend only on (shape, sampling, filters, dtype): they are
+computed once and reused (a small LRU cache of read-only arrays), so a slider drag that changes
+the field but none of these pays only for the transforms. Results are bitwise the same as
+computing them each time.
 """
 
 from __future__ import annotations
@@ -130,7 +134,7 @@ def _filter(k2: Any, high_pass: float | None, low_pass: float | None) -> Any | N
     return factor
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4)  # padded grids are large: a few (filter) settings at a time
 def _periodic_grid(
     shape: tuple[int, int],
     sampling: tuple[float, float],
@@ -209,7 +213,7 @@ def _integrate_mirrored(field: Any, sampling: tuple[float, float], filters: tupl
     return fft.idctn(coefficients, type=2, **options)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _mirrored_grid(
     shape: tuple[int, int],
     sampling: tuple[float, float],
