@@ -330,3 +330,20 @@ def test_the_default_cache_covers_one_and_a_half_disc_radii():
     assert engine.cache_radius == CACHE_DISC_FACTOR * disc.radius * cube.detector_sampling
     held = engine._pix.nbytes / cube.nbytes
     assert 0.2 < held < 0.35  # about pi (1.5 r)^2 / Qx Qy, r the disc radius
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_pixelated_run_does_not_redo_rotation_and_phase_per_detector():
+    cube = random_cube(scan_sampling=0.5, scan_units="A", energy=200e3, detector_sampling=0.9)
+    dpc = DPC(cube)
+    first = dpc.run(SegmentedDetector(1, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    second = dpc.run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    assert second.phase is first.phase and second.com_rotated is first.com_rotated
+    assert not np.array_equal(second.segment_images, first.segment_images)
+    fresh = DPC(cube).run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    np.testing.assert_array_equal(second.phase, fresh.phase)
+    assert second.angle_deg == fresh.angle_deg and second.rotation == fresh.rotation
+    other = dpc.run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.02)
+    assert not np.array_equal(other.phase, second.phase)  # other options: integrated anew
+    segmented = dpc.run(SegmentedDetector(3, 8, 4, 0))
+    assert not np.array_equal(segmented.phase, second.phase)

@@ -581,13 +581,31 @@ class DPC:
             else:
                 units = "A^-1" if self._calibrated_k() else "px"
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
-            com_dev = self.xp.asarray(com)
-            solved = solve_rotation(com_dev, transpose=transpose)
-            if rotation is None:
-                angle, flip = solved.angle_deg, solved.transpose
+
+            def integrated():
+                com_dev = self.xp.asarray(com)
+                solved = solve_rotation(com_dev, transpose=transpose)
+                if rotation is None:
+                    angle, flip = solved.angle_deg, solved.transpose
+                else:
+                    angle, flip = float(rotation), bool(transpose)
+                phase, rotated = self._integrate(com_dev, units, angle, flip, options)
+                return solved, angle, flip, self._host(rotated), self._host(phase)
+
+            if com_source == "pixelated":  # independent of the detector: not redone per drag
+                integration_key = (
+                    "integrated",
+                    com_inner,
+                    com_outer,
+                    descan,
+                    units,
+                    rotation,
+                    transpose,
+                    options,
+                )
+                solved, angle, flip, rotated, phase = self._memoised(integration_key, integrated)
             else:
-                angle, flip = float(rotation), bool(transpose)
-            phase, rotated = self._integrate(com_dev, units, angle, flip, options)
+                solved, angle, flip, rotated, phase = integrated()
             return DPCResult(
                 detector=detector,
                 segment_images=images,
@@ -596,8 +614,8 @@ class DPC:
                 rotation=solved,
                 angle_deg=angle,
                 transpose=flip,
-                com_rotated=self._host(rotated),
-                phase=self._host(phase),
+                com_rotated=rotated,
+                phase=phase,
                 phase_units="rad" if self._radians(units) else "arb.",
             )
 
