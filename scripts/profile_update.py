@@ -19,6 +19,7 @@ medians (ms) and the two ratios of issue 10 item 2: explorer / ``DPC.run`` (targ
 Usage::
 
     python scripts/profile_update.py [--cube PATH.npy] [--drags 40] [--profile]
+        [--com-source segmented|monolithic|pixelated]
 
 Without ``--cube`` the cube is ``$DPC_BENCH_CACHE``'s (or ``~/.cache/dpc-widgets-bench``'s) L cube
 (uniform noise) when present, else one built once in ``/tmp/dpc_profile_L_uint16.npy`` (Poisson
@@ -112,13 +113,16 @@ def _measure(argv: list[str] | None) -> int:
     parser.add_argument("--cube", help="a 4D .npy file (Rx, Ry, Qx, Qy)")
     parser.add_argument("--drags", type=int, default=40, help="timed drag steps (>= 30)")
     parser.add_argument("--profile", action="store_true", help="cProfile the explorer updates")
+    parser.add_argument(
+        "--com-source", default="segmented", help="segmented (default), monolithic or pixelated"
+    )
     args = parser.parse_args(argv)
 
     data = find_cube(args.cube)
     cube = Datacube(data)
     print(f"cube {data.shape} {data.dtype}, origin {cube.origin}", flush=True)
     start = time.perf_counter()
-    explorer = Explorer(cube)
+    explorer = Explorer(cube, com_source=args.com_source)
     print(f"package {sys.modules['dpc_widgets'].__file__}")
     dpc = DPC(cube, progress=False)
     bare = DPC(cube, progress=False)  # its engine sees the same geometry changes as the others
@@ -144,7 +148,7 @@ def _measure(argv: list[str] | None) -> int:
     # warm-up: caches built, numba compiled, FFT plans made
     for k in (-2, -1):
         r = radius(k) - 0.5 * step
-        dpc.run(detector(r))
+        dpc.run(detector(r), com_source=args.com_source)
         bare.segment_images(detector(r))
         explorer.inner.value = round(r, 12)
     engine = bare._engine
@@ -162,7 +166,7 @@ def _measure(argv: list[str] | None) -> int:
         for name in ("DPC.run", "explorer update")[:: 1 if k % 4 < 2 else -1]:
             t0 = time.perf_counter()
             if name == "DPC.run":
-                dpc.run(det)
+                dpc.run(det, com_source=args.com_source)
             else:
                 if profiler is not None:
                     profiler.enable()
