@@ -252,6 +252,54 @@ def test_memo_is_bounded_in_bytes(monkeypatch):
     assert len(dpc._memo) == 3
 
 
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_memo_keeps_a_running_byte_total(monkeypatch):
+    import dpc_widgets.core.dpc as core
+
+    dpc = DPC(random_cube())
+    one = dpc.segment_images(SegmentedDetector(1, 8, 4, 0)).nbytes
+    monkeypatch.setattr(core, "_MEMO_BYTES", 40 * one)
+    real = core._result_bytes
+    summed = []
+
+    def counting(value):
+        summed.append(1)
+        return real(value)
+
+    monkeypatch.setattr(core, "_result_bytes", counting)
+
+    def check():
+        assert dpc._memo_bytes == sum(real(v) for v in dpc._memo.values())
+        assert dpc._memo_sizes.keys() == dpc._memo.keys()
+        assert dpc._memo_bytes <= 40 * one
+
+    counts = []
+    for k in range(30):
+        summed.clear()
+        dpc.run(SegmentedDetector(1, 8, 4, k))
+        counts.append(len(summed))
+        check()
+    # only the new entries are counted: the same work on an empty and on a full memo
+    assert len(set(counts[1:])) == 1
+    assert len(dpc._memo) < 90  # the byte bound evicted entries
+    dpc.origin = (7.0, 8.0)  # the mean pattern is kept, with its bytes
+    check()
+    assert set(dpc._memo) <= {"mean_pattern", "default_cache_radius"}
+    dpc.cube = random_cube()
+    assert dpc._memo_bytes == 0 and not dpc._memo_sizes
+
+
+def test_memo_is_bounded_in_entries(monkeypatch):
+    import dpc_widgets.core.dpc as core
+
+    dpc = DPC(random_cube())
+    monkeypatch.setattr(core, "_MEMO_ENTRIES", 5)
+    for k in range(12):
+        dpc.segment_images(SegmentedDetector(1, 8, 4, k))
+    assert len(dpc._memo) == len(dpc._memo_sizes) == 5
+    assert dpc._memo_bytes == sum(core._result_bytes(v) for v in dpc._memo.values())
+
+
 def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0)
@@ -317,3 +365,20 @@ def test_build_cache_in_a_thread_keeps_the_old_cache_until_it_is_ready():
 
     dpc2.build_cache(cube.origin, 3.0, on_progress=build_then_swap)
     assert dpc2._engine is None
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_pixelated_run_does_not_redo_rotation_and_phase_per_detector():
+    cube = random_cube(scan_sampling=0.5, scan_units="A", energy=200e3, detector_sampling=0.9)
+    dpc = DPC(cube)
+    first = dpc.run(SegmentedDetector(1, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    second = dpc.run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    assert second.phase is first.phase and second.com_rotated is first.com_rotated
+    assert not np.array_equal(second.segment_images, first.segment_images)
+    fresh = DPC(cube).run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.01)
+    np.testing.assert_array_equal(second.phase, fresh.phase)
+    assert second.angle_deg == fresh.angle_deg and second.rotation == fresh.rotation
+    other = dpc.run(SegmentedDetector(2, 8, 4, 0), com_source="pixelated", high_pass=0.02)
+    assert not np.array_equal(other.phase, second.phase)  # other options: integrated anew
+    segmented = dpc.run(SegmentedDetector(3, 8, 4, 0))
+    assert not np.array_equal(segmented.phase, second.phase)

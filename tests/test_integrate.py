@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 import pytest
+import scipy.fft
 
+from dpc_widgets.core import integrate
 from dpc_widgets.core.integrate import IterationInfo, integrate_fourier, integrate_iterative
 
 SAMPLING = (0.5, 0.8)  # anisotropic on a non-square grid: catches axis mix-ups
@@ -359,3 +361,62 @@ def test_cupy_matches_numpy(method, periodic):
     np.testing.assert_allclose(
         out.get(), method(grad, sampling=SAMPLING, padding=2, high_pass=0.01), atol=1e-8
     )
+
+
+def uncached_mirrored(field, sampling, high_pass=None, low_pass=None):
+    """The mirrored solution written out without cached grids (the formulas of the module)."""
+    rx, ry = field.shape[1:]
+    dct, dst = scipy.fft.dct, scipy.fft.dst
+    odd_x = dst(dct(field[0], type=2, axis=1), type=2, axis=0)
+    odd_y = dst(dct(field[1], type=2, axis=0), type=2, axis=1)
+    a, b = np.zeros((rx, ry)), np.zeros((rx, ry))
+    a[1:], b[:, 1:] = odd_x[:-1], odd_y[:, :-1]
+    kx = (np.arange(rx) / (2 * rx * sampling[0]))[:, None]
+    ky = (np.arange(ry) / (2 * ry * sampling[1]))[None, :]
+    k2 = kx * kx + ky * ky
+    factor = 1.0
+    if high_pass:
+        factor = factor * -np.expm1(-k2 / (2.0 * high_pass**2))
+    if low_pass:
+        factor = factor * np.exp(-k2 / (2.0 * low_pass**2))
+    k2[0, 0] = 1.0
+    coefficients = (kx * a + ky * b) * (-1.0 / (2.0 * math.pi) / k2) * factor
+    coefficients[0, 0] = 0.0
+    phase = scipy.fft.idctn(coefficients, type=2)
+    return phase - phase.mean()
+
+
+@pytest.mark.parametrize("filters", [(None, None), (0.05, None), (0.02, 0.3)])
+def test_cached_grids_give_the_uncached_results(periodic, filters):
+    _, grad = periodic
+    integrate._mirrored_grid.cache_clear()
+    integrate._periodic_grid.cache_clear()
+    high_pass, low_pass = filters
+    options = dict(sampling=SAMPLING, high_pass=high_pass or 0.0, low_pass=low_pass)
+    cold = integrate_fourier(grad, **options)
+    warm = integrate_fourier(grad, **options)
+    assert integrate._mirrored_grid.cache_info().hits == 1
+    np.testing.assert_array_equal(warm, cold)
+    reference = uncached_mirrored(grad, SAMPLING, high_pass, low_pass)
+    np.testing.assert_allclose(cold, reference, rtol=0, atol=1e-12 * np.abs(reference).max())
+    for kwargs in (dict(padding=1), dict(pad_mode="zeros", padding=3)):
+        first = integrate_fourier(grad, **options, **kwargs)
+        np.testing.assert_array_equal(integrate_fourier(grad, **options, **kwargs), first)
+    first = integrate_iterative(grad, **options, max_iter=5)
+    np.testing.assert_array_equal(integrate_iterative(grad, **options, max_iter=5), first)
+    assert integrate._periodic_grid.cache_info().hits >= 3
+
+
+def test_cached_grids_are_per_shape_sampling_filters_and_dtype(periodic):
+    _, grad = periodic
+    one = integrate_fourier(grad, sampling=SAMPLING)
+    # other options in between must not leak into the cached grids of the first call
+    integrate_fourier(grad[:, :-3, :-5], sampling=SAMPLING)
+    integrate_fourier(grad, sampling=(1.0, 2.0), high_pass=0.1)
+    integrate_fourier(grad.astype(np.float32), sampling=SAMPLING)
+    np.testing.assert_array_equal(integrate_fourier(grad, sampling=SAMPLING), one)
+    kx, ky, scale, factor = integrate._mirrored_grid(
+        grad.shape[1:], SAMPLING, (None, None), grad.dtype.str, np
+    )
+    assert factor is None
+    assert not (kx.flags.writeable or ky.flags.writeable or scale.flags.writeable)

@@ -755,3 +755,81 @@ def test_plot_axes_use_nice_ticks_from_zero(explorer):
     np.testing.assert_allclose(decades, np.arange(-4, 1) + decades[-1])
     assert decades[-1] == math.ceil(math.log10(plots.profile_line.y.max()))
     assert plots.profile_line.y.min() == plots.profile.axes[1].scale.min
+
+
+# ---------------------------------------------------------------------- lean update
+def test_one_update_per_drag_with_automatic_rotation(explorer):
+    ex = explorer
+    runs = ex._flow.runs
+    ex.inner.value = ex.inner.value + 1.0
+    # the solved rotation moves the manual controls, which must not cause a second update
+    assert ex._flow.runs == runs + 1
+    assert_view_matches(ex)
+    ex.auto_rotation.value = False
+    ex.scan_rotation.value = 33.0  # manual: now an input of the computation
+    assert ex.results.angle_deg == 33.0
+    assert_view_matches(ex)
+
+
+def test_histogram_counts_the_magnitudes(explorer):
+    from dpc_widgets.widgets.plots import HIST_BINS, magnitude_histogram
+
+    com = explorer.results.com
+    magnitude = np.hypot(com[0], com[1])
+    counts, edges = magnitude_histogram(com, HIST_BINS)
+    expected, expected_edges = np.histogram(magnitude, bins=HIST_BINS)
+    np.testing.assert_allclose(edges, expected_edges, rtol=1e-12)
+    assert counts.sum() == magnitude.size
+    assert np.abs(counts - expected).sum() <= 2  # only values within rounding of an edge move
+    shared = magnitude_histogram(com, HIST_BINS, magnitude)
+    np.testing.assert_array_equal(shared[0], counts)
+    with_nan = np.array(com)
+    with_nan[:, 0, 0] = np.nan
+    assert magnitude_histogram(with_nan, HIST_BINS)[0].sum() == magnitude.size - 1
+    assert magnitude_histogram(np.ones((2, 3, 3)), 4)[0].sum() == 9
+
+
+def test_set_image_resends_only_changed_arrays():
+    from dpc_widgets.widgets.views import ExplorerView
+
+    view = ExplorerView()
+    image = np.arange(64 * 64, dtype=np.float64).reshape(64, 64)
+    assert view.set_image("phase", image)
+    assert not view.set_image("phase", image.copy())  # equal values: not resent
+    changed = image.copy()
+    changed[3, 5] += 1.0  # off the probed elements: found by the full comparison
+    assert view.set_image("phase", changed)
+    assert view.phase == f32(changed)
+    assert view.set_image("phase", changed[:32])  # other shape
+
+
+def test_unchanged_images_keep_their_contrast_limits(explorer, monkeypatch):
+    ex = explorer
+    ex.com_source.value = "pixelated"
+    assert_view_matches(ex)
+    limited = []
+    nested = []
+
+    def counting(name):
+        real = getattr(render, name)
+
+        def limits(image, clip):
+            if not nested:  # clip_ranges may call clip_range per image: count the outer call
+                limited.append(np.shape(image))
+            nested.append(name)
+            try:
+                return real(image, clip)
+            finally:
+                nested.pop()
+
+        return limits
+
+    for name in ("clip_range", "clip_ranges"):
+        monkeypatch.setattr(render, name, counting(name))
+    ex.inner.value = ex.inner.value + 1.0  # new segment images; the pixelated CoM is unchanged
+    assert limited == [ex.results.segment_images.shape]
+    assert_view_matches(ex)
+    limited.clear()
+    ex.clip.value = 2.0  # a new clip: every image gets new limits
+    assert len(limited) == 3
+    assert_view_matches(ex)

@@ -184,6 +184,8 @@ class DPC:
         self._cube = cube
         self._engine: Any = None
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self._memo_sizes: dict[Hashable, int] = {}  # bytes of each entry (`_result_bytes`)
+        self._memo_bytes = 0  # their running total: no sum over the entries per insert
 
     @property
     def origin(self) -> tuple[float, float]:
@@ -198,7 +200,8 @@ class DPC:
     def origin(self, origin: tuple[float, float]) -> None:
         kept = {key: self._memo[key] for key in _ORIGIN_FREE if key in self._memo}
         self.cube = self._cube.with_origin(origin)
-        self._memo.update(kept)
+        for key, value in kept.items():
+            self._memo_insert(key, value)
 
     def _default_cache_radius(self) -> float:
         """``CACHE_DISC_FACTOR`` times the disc radius in detector units (inf without a disc)."""
@@ -219,13 +222,27 @@ class DPC:
             self._memo.move_to_end(key)
             return self._memo[key]
         value = compute()
-        self._memo[key] = value
-        while len(self._memo) > 1 and (
-            len(self._memo) > _MEMO_ENTRIES
-            or sum(_result_bytes(v) for v in self._memo.values()) > _MEMO_BYTES
-        ):
-            self._memo.popitem(last=False)
+        self._memo_insert(key, value)
         return value
+
+    def _memo_insert(self, key: Hashable, value: Any) -> None:
+        """Store ``value`` as the newest memo entry, then drop the oldest beyond the bounds.
+
+        Bounds: :data:`_MEMO_ENTRIES` entries and :data:`_MEMO_BYTES` bytes (counted by
+        :func:`_result_bytes`, kept as a running total), never dropping the newest entry.
+        """
+        if key in self._memo:  # a nested computation stored it meanwhile
+            self._memo_bytes -= self._memo_sizes.pop(key)
+            del self._memo[key]
+        size = _result_bytes(value)
+        self._memo[key] = value
+        self._memo_sizes[key] = size
+        self._memo_bytes += size
+        while len(self._memo) > 1 and (
+            len(self._memo) > _MEMO_ENTRIES or self._memo_bytes > _MEMO_BYTES
+        ):
+            old, _ = self._memo.popitem(last=False)
+            self._memo_bytes -= self._memo_sizes.pop(old)
 
     def cache_ready(self, center: tuple[float, float], reach: float = 0.0) -> bool:
         """Whether the detector cache is around ``center`` and covers radii below ``reach``.
@@ -621,13 +638,31 @@ class DPC:
             else:
                 units = "A^-1" if self._calibrated_k() else "px"
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
-            com_dev = self.xp.asarray(com)
-            solved = solve_rotation(com_dev, transpose=transpose)
-            if rotation is None:
-                angle, flip = solved.angle_deg, solved.transpose
+
+            def integrated():
+                com_dev = self.xp.asarray(com)
+                solved = solve_rotation(com_dev, transpose=transpose)
+                if rotation is None:
+                    angle, flip = solved.angle_deg, solved.transpose
+                else:
+                    angle, flip = float(rotation), bool(transpose)
+                phase, rotated = self._integrate(com_dev, units, angle, flip, options)
+                return solved, angle, flip, self._host(rotated), self._host(phase)
+
+            if com_source == "pixelated":  # independent of the detector: not redone per drag
+                integration_key = (
+                    "integrated",
+                    com_inner,
+                    com_outer,
+                    descan,
+                    units,
+                    rotation,
+                    transpose,
+                    options,
+                )
+                solved, angle, flip, rotated, phase = self._memoised(integration_key, integrated)
             else:
-                angle, flip = float(rotation), bool(transpose)
-            phase, rotated = self._integrate(com_dev, units, angle, flip, options)
+                solved, angle, flip, rotated, phase = integrated()
             return DPCResult(
                 detector=detector,
                 segment_images=images,
@@ -636,8 +671,8 @@ class DPC:
                 rotation=solved,
                 angle_deg=angle,
                 transpose=flip,
-                com_rotated=self._host(rotated),
-                phase=self._host(phase),
+                com_rotated=rotated,
+                phase=phase,
                 phase_units="rad" if self._radians(units) else "arb.",
             )
 

@@ -17,12 +17,17 @@ Conventions
   ``high_pass`` multiplies by ``1 - exp(-|k|^2 / (2 high_pass^2))`` and ``low_pass`` by
   ``exp(-|k|^2 / (2 low_pass^2))``, cutoffs in 1/(sampling unit); ``0`` or ``None`` disables.
 
-NumPy arrays are transformed with :mod:`scipy.fft` (all cores), CuPy arrays with
-:mod:`cupyx.scipy.fft`.
+NumPy arrays are transformed with :mod:`scipy.fft` (all cores; it keeps its own FFT plans),
+CuPy arrays with :mod:`cupyx.scipy.fft`. The frequency grids, the integration operator
+``1 / |k|^2`` and the filter factors depend only on (shape, sampling, filters, dtype): they are
+computed once and reused (a small LRU cache of read-only arrays), so a slider drag that changes
+the field but none of these pays only for the transforms. Results are bitwise the same as
+computing them each time.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -129,17 +134,52 @@ def _filter(k2: Any, high_pass: float | None, low_pass: float | None) -> Any | N
     return factor
 
 
+@functools.lru_cache(maxsize=4)  # padded grids are large: a few (filter) settings at a time
+def _periodic_grid(
+    shape: tuple[int, int],
+    sampling: tuple[float, float],
+    filters: tuple[float | None, float | None],
+    dtype: str,
+    xp: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Frequency arrays of an ``rfft2`` grid, computed once per (shape, sampling, filters, dtype).
+
+    Returns
+    -------
+    kx, ky : array
+        Frequencies (cycles per sampling unit), a column and a row.
+    k2 : array
+        ``kx^2 + ky^2`` with ``k2[0, 0] = 1`` (the mean is set separately).
+    factor : array or None
+        The filter factor of ``filters`` (see :func:`_filter`), ``None`` without filters.
+    scale : array
+        ``-i / (2 pi k2)``: the integration operator of :func:`_integrate_periodic`.
+
+    The arrays are shared between calls: never write to them (NumPy ones are read-only).
+    """
+    kx, ky = _frequencies(shape, sampling, xp, np.dtype(dtype))
+    k2 = kx * kx + ky * ky
+    factor = _filter(k2, *filters)
+    k2[0, 0] = 1.0
+    scale = -1j / (2.0 * math.pi) / k2
+    return tuple(_frozen(a) for a in (kx, ky, k2, factor, scale))
+
+
+def _frozen(array: Any) -> Any:
+    """``array`` made read-only when it is a NumPy array (a cached grid must not change)."""
+    if isinstance(array, np.ndarray):
+        array.flags.writeable = False
+    return array
+
+
 def _integrate_periodic(
     field: Any, shape: tuple[int, int], sampling: tuple[float, float], filters: tuple, xp: Any
 ) -> Any:
     """Fourier solution on a periodic grid ``shape`` (the field zero-padded at the end)."""
     rx, ry = field.shape[1:]
     spectrum = _rfft2(field, shape, xp)
-    kx, ky = _frequencies(shape, sampling, xp, field.dtype)
-    k2 = kx * kx + ky * ky
-    factor = _filter(k2, *filters)
-    k2[0, 0] = 1.0
-    phase_hat = (kx * spectrum[0] + ky * spectrum[1]) * (-1j / (2.0 * math.pi) / k2)
+    kx, ky, _, factor, scale = _periodic_grid(shape, sampling, filters, field.dtype.str, xp)
+    phase_hat = (kx * spectrum[0] + ky * spectrum[1]) * scale
     phase_hat[0, 0] = 0.0
     if factor is not None:
         phase_hat *= factor
@@ -160,20 +200,50 @@ def _integrate_mirrored(field: Any, sampling: tuple[float, float], filters: tupl
     rx, ry = field.shape[1:]
     odd_x = fft.dst(fft.dct(field[0], type=2, axis=1, **options), type=2, axis=0, **options)
     odd_y = fft.dst(fft.dct(field[1], type=2, axis=0, **options), type=2, axis=1, **options)
-    a = xp.zeros((rx, ry), dtype=field.dtype)
-    b = xp.zeros((rx, ry), dtype=field.dtype)
-    a[1:] = odd_x[:-1]  # DST-II index k - 1 holds frequency k
-    b[:, 1:] = odd_y[:, :-1]
-    kx = (xp.arange(rx, dtype=field.dtype) / (2 * rx * sampling[0]))[:, None]
-    ky = (xp.arange(ry, dtype=field.dtype) / (2 * ry * sampling[1]))[None, :]
-    k2 = kx * kx + ky * ky
-    factor = _filter(k2, *filters)
-    k2[0, 0] = 1.0
-    coefficients = (kx * a + ky * b) * (-1.0 / (2.0 * math.pi) / k2)
+    kx, ky, scale, factor = _mirrored_grid((rx, ry), sampling, filters, field.dtype.str, xp)
+    # kx a + ky b with a = odd_x shifted down one row, b = odd_y shifted right one column (the
+    # DST-II index k - 1 holds frequency k; zero at frequency 0), without building a and b
+    coefficients = xp.zeros((rx, ry), dtype=field.dtype)
+    coefficients[:, 1:] = ky[:, 1:] * odd_y[:, :-1]
+    coefficients[1:] += kx[1:] * odd_x[:-1]
+    coefficients *= scale
     coefficients[0, 0] = 0.0
     if factor is not None:
         coefficients *= factor
     return fft.idctn(coefficients, type=2, **options)
+
+
+@functools.lru_cache(maxsize=8)
+def _mirrored_grid(
+    shape: tuple[int, int],
+    sampling: tuple[float, float],
+    filters: tuple[float | None, float | None],
+    dtype: str,
+    xp: Any,
+) -> tuple[Any, Any, Any, Any]:
+    """Frequency arrays of the DCT grid of :func:`_integrate_mirrored`, computed once.
+
+    Returns
+    -------
+    kx, ky : array
+        Frequencies ``k / (2 R dx)`` of the mirrored grid (cycles per sampling unit), a column
+        and a row.
+    scale : array
+        ``-1 / (2 pi |k|^2)`` (``|k|^2 = 1`` at frequency 0, whose coefficient is set to 0).
+    factor : array or None
+        The filter factor (see :func:`_filter`), ``None`` without filters.
+
+    The arrays are shared between calls: never write to them (NumPy ones are read-only).
+    """
+    rx, ry = shape
+    dt = np.dtype(dtype)
+    kx = (xp.arange(rx, dtype=dt) / (2 * rx * sampling[0]))[:, None]
+    ky = (xp.arange(ry, dtype=dt) / (2 * ry * sampling[1]))[None, :]
+    k2 = kx * kx + ky * ky
+    factor = _filter(k2, *filters)
+    k2[0, 0] = 1.0
+    scale = -1.0 / (2.0 * math.pi) / k2
+    return _frozen(kx), _frozen(ky), _frozen(scale), _frozen(factor)
 
 
 def integrate_fourier(
@@ -296,10 +366,8 @@ def integrate_iterative(
     low_pass = _check_cutoff(low_pass, "low_pass")
     rx, ry = field.shape[1:]
     shape = (padding * rx, padding * ry)
-    kx, ky = _frequencies(shape, sampling, xp, field.dtype)
-    k2 = kx * kx + ky * ky
-    factor = _filter(k2, high_pass, low_pass)
-    k2[0, 0] = 1.0
+    filters = (high_pass, low_pass)
+    kx, ky, k2, factor, _ = _periodic_grid(shape, sampling, filters, field.dtype.str, xp)
     norm = float(xp.sum(field * field))
 
     # For a residual r: phi update = -i t / (2 pi) and its gradient = (kx t, ky t) in Fourier

@@ -47,6 +47,8 @@ from .views import ExplorerView
 logger = logging.getLogger("dpc_widgets.widgets")
 
 _SETTING_NAMES = {field.name for field in dataclasses.fields(Settings)}
+#: Controls that only matter with the automatic rotation off (each update sets them when on).
+_MANUAL_ROTATION = ("scan_rotation", "transpose")
 
 
 def open_cube(data: Any, **cube_options: Any) -> tuple[Datacube, str]:
@@ -155,6 +157,7 @@ class Explorer(w.VBox):
         self._loaded_origin = cube.origin
         self._result: DPCResult | None = None
         self._key: Any = None
+        self._shown_clip: float | None = None  # clip of the contrast limits the view has
         self._error: Exception | None = None
         self._flow = LatestWins(self._refresh)
         self._build = CacheBuild(self.dpc, self._cache_built)
@@ -172,7 +175,12 @@ class Explorer(w.VBox):
         self._flow.request()
         if self._error is not None:
             raise self._error
-        for widget in (*self.controls.widgets().values(), self.origin_qx, self.origin_qy):
+        for name, widget in self.controls.widgets().items():
+            if name in _MANUAL_ROTATION:
+                widget.observe(self._manual_rotation_changed, "value")
+            else:
+                widget.observe(lambda _: self._flow.request(), "value")
+        for widget in (self.origin_qx, self.origin_qy):
             widget.observe(lambda _: self._flow.request(), "value")
         self.find_disc.on_click(lambda _: self._guarded("re-find disc", self._find_disc_clicked))
         self.geometric.on_click(lambda _: self._guarded("geometric centre", self._geometric))
@@ -342,6 +350,15 @@ class Explorer(w.VBox):
         self.view.center = [float(c) for c in self.dpc.origin]
         self.plots.show_profile(*self.dpc.radial_profile())
 
+    def _manual_rotation_changed(self, _change: Any) -> None:
+        """A manual rotation control changed: an update only when the rotation is manual.
+
+        With the automatic rotation every update moves these controls to the solved values;
+        they are not inputs of the computation then, so no second (empty) update follows.
+        """
+        if not self.auto_rotation.value:
+            self._flow.request()
+
     def _on_ring_drag(self, inner: float, outer: float) -> None:
         step = self.controls.inner.step
         with self.hold():
@@ -415,22 +432,31 @@ class Explorer(w.VBox):
         self._flow.request()
 
     def _show_result(self, result: DPCResult, clip: float) -> None:
+        """Send the images that changed, with their contrast limits; update the plots.
+
+        Contrast limits are only recomputed for images that changed (or a new ``clip``): a
+        buffer the view skips as equal to the last one sent keeps its limits.
+        """
         view = self.view
         com = result.com_rotated
+        fresh = clip != self._shown_clip
+        self._shown_clip = None  # until all limits below are in place
+        magnitude = None
         with view.hold_sync():
-            view.set_image("segment_images", result.segment_images)
-            view.segment_ranges = [
-                list(render.clip_range(im, clip)) for im in result.segment_images
-            ]
-            view.set_image("com", com)
-            view.com_ranges = [list(render.clip_range(c, clip)) for c in com]
-            view.com_vmax = render.magnitude_max(com, clip)
+            if view.set_image("segment_images", result.segment_images) or fresh:
+                ranges = render.clip_ranges(result.segment_images, clip)
+                view.segment_ranges = [list(r) for r in ranges]
+            if view.set_image("com", com) or fresh:
+                magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
+                view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
+                view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
             view.com_units = result.com_units
-            view.set_image("phase", result.phase)
-            view.phase_range = list(render.clip_range(result.phase, clip))
+            if view.set_image("phase", result.phase) or fresh:
+                view.phase_range = list(render.clip_range(result.phase, clip))
             view.phase_units = result.phase_units
+        self._shown_clip = clip
         self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
-        self.plots.show_histogram(result.com, result.com_units)
+        self.plots.show_histogram(result.com, result.com_units, magnitude)
 
     def _set_status(self, kind: str, text: str) -> None:
         self.status.value = f'<span class="dpc-status-{kind}">{html.escape(text)}</span>'

@@ -10,6 +10,8 @@ non-finite values become 0.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: Colours (r, g, b) of segments 0..15; segment k uses ``PALETTE[k % 16]``.
@@ -55,20 +57,236 @@ def _rgba(r: np.ndarray, g: np.ndarray, b: np.ndarray, a: np.ndarray | int = 255
     return out
 
 
+#: Values above which :func:`percentiles` narrows the search with a histogram.
+_SELECT_DIRECT = 4096
+#: Bins of each histogram level in :func:`percentiles`.
+_SELECT_BINS = 1024
+#: Size of the regular subsample that brackets the ranks in :func:`percentiles`.
+_SELECT_SAMPLE = 2048
+
+
+def _by_subsample(values: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
+    """Exact order statistics ``ranks`` of ``values`` bracketed by a subsample.
+
+    Every ``n // _SELECT_SAMPLE``-th value is taken; for the ranks in the lower half, the
+    subsample value safely above the highest of them (its expected place plus 4 binomial
+    standard deviations plus 16) bounds the candidates ``values <= bound``: exactly the
+    smallest ``k`` values, so the order statistics below ``k`` are those of the candidates
+    (ties included). The upper half likewise from above. ``None`` when a bound does not hold
+    (the subsample misjudged the distribution), so the caller falls back to histograms.
+    """
+    out, ok = _rows_by_subsample(values[None], ranks)
+    return out[0] if ok[0] else None
+
+
+def _rows_by_subsample(values: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_by_subsample` for each row of ``values`` (rows, n), vectorised over the rows.
+
+    Returns
+    -------
+    out : ndarray (rows, len(ranks))
+        The order statistics of each row where ``ok``.
+    ok : ndarray (rows,) of bool
+        Rows whose bounds held (the others need another method).
+    """
+    rows, n = values.shape
+    out = np.empty((rows, ranks.size), dtype=values.dtype)
+    ok = np.ones(rows, dtype=bool)
+    sample = values[:, :: n // _SELECT_SAMPLE].copy()
+    m = sample.shape[1]
+    lower = ranks <= (n - 1) // 2
+    sides = [(side, ranks[side], side is not lower) for side in (lower, ~lower) if side.any()]
+    places = []  # subsample ranks of the bounds: expected place + 4 sigma + 16
+    for _, wanted, top in sides:
+        r = int(n - 1 - wanted.min()) if top else int(wanted.max())  # rank from its end
+        q = r / (n - 1)
+        reach = math.ceil(q * (m - 1) + 4.0 * math.sqrt(m * q * (1.0 - q)) + 16.0)
+        if reach >= m - 1:
+            return out, np.zeros(rows, dtype=bool)
+        places.append(m - 1 - reach if top else reach)
+    sample.partition(places, axis=1)
+    for (side, wanted, top), place in zip(sides, places, strict=True):
+        bound = sample[:, place, None]
+        inside = values >= bound if top else values <= bound
+        for row in range(rows):
+            if not ok[row]:
+                continue
+            candidates = values[row][inside[row]]
+            first = n - candidates.size if top else 0  # rank of the smallest candidate
+            if wanted.min() < first or wanted.max() - first >= candidates.size:
+                ok[row] = False
+                continue
+            out[row, side] = np.partition(candidates, wanted - first)[wanted - first]
+    return out, ok
+
+
+def _order_statistics(values: np.ndarray, ranks: np.ndarray, depth: int = 0) -> np.ndarray:
+    """Exact ``np.sort(values)[ranks]`` of finite float64 ``values`` without sorting them all.
+
+    First through a sorted subsample (:func:`_by_subsample`); when that cannot bracket the
+    ranks, a histogram of ``_SELECT_BINS`` equal bins over ``[min, max]`` locates the bin holding
+    each rank; only that bin's values are searched further (recursively, then
+    ``np.partition`` once at most ``_SELECT_DIRECT`` are left). The bin index
+    ``floor((v - min) * scale)`` is non-decreasing in ``v`` (rounding is monotonic), so the
+    bins keep the order of the values and the result is exact, not an approximation.
+    """
+    if values.size <= _SELECT_DIRECT or depth >= 8:
+        return np.partition(values, ranks)[ranks]
+    if depth == 0:
+        found = _by_subsample(values, ranks)
+        if found is not None:
+            return found
+    low, high = values.min(), values.max()
+    if not high > low:
+        return np.full(ranks.shape, low)
+    # int32 then intp: a direct float64 -> intp cast is several times slower in NumPy 2.4
+    bins = ((values - low) * (_SELECT_BINS / (high - low))).astype(np.int32)
+    np.minimum(bins, _SELECT_BINS - 1, out=bins)
+    cumulative = np.cumsum(np.bincount(bins.astype(np.intp), minlength=_SELECT_BINS))
+    where = np.searchsorted(cumulative, ranks, side="right")  # bin of each rank
+    out = np.empty(ranks.shape, dtype=values.dtype)
+    for b in np.unique(where):
+        chosen = where == b
+        before = int(cumulative[b - 1]) if b > 0 else 0
+        out[chosen] = _order_statistics(values[bins == b], ranks[chosen] - before, depth + 1)
+    return out
+
+
+def percentiles(image: np.ndarray, percents: tuple[float, ...]) -> np.ndarray:
+    """Percentiles of the finite values of ``image``, as ``np.percentile`` (linear method).
+
+    Exact order statistics found through histograms (:func:`_order_statistics`) instead of a
+    partition of the whole image: several times faster on scan-sized images, and equal to
+    ``np.percentile(image[np.isfinite(image)], percents)`` to rounding in the last
+    interpolation step (relative 1e-15 of the value range; tested against ``np.percentile``).
+
+    Parameters
+    ----------
+    image : ndarray
+        Any shape, real values (image units); NaN and infinities are ignored.
+    percents : tuple of float
+        Percentiles in [0, 100].
+
+    Returns
+    -------
+    ndarray (len(percents),)
+        float64, in the units of ``image``; zeros when no value is finite.
+    """
+    values = np.asarray(image, dtype=np.float64).ravel()
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        values = values[np.isfinite(values)]
+    if values.size == 0:
+        return np.zeros(len(percents))
+    position, below, above = _positions(values.size, percents)
+    ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)
+    stats = _order_statistics(values, ranks)[inverse]
+    return _interpolate(stats[: len(below)], stats[len(below) :], position - below)
+
+
+def _positions(n: int, percents: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fractional rank of each percentile among ``n`` sorted values, and its two neighbours."""
+    position = np.asarray(percents, dtype=np.float64) / 100.0 * (n - 1)
+    below = np.floor(position).astype(np.intp)
+    return position, below, np.minimum(below + 1, n - 1)
+
+
+def _interpolate(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """NumPy's linear interpolation between neighbouring order statistics ``a`` and ``b``."""
+    return np.where(t >= 0.5, b - (b - a) * (1.0 - t), a + (b - a) * t)
+
+
+def clip_ranges(stack: np.ndarray, clip: float) -> list[tuple[float, float]]:
+    """:func:`clip_range` of every image of ``stack`` (N, ...), with the same numbers.
+
+    The subsample, its partition and the candidate masks are computed for all images at once
+    (one NumPy call each instead of one per image); images with non-finite values, small
+    images and those the subsample cannot bracket go through :func:`clip_range`.
+
+    Parameters
+    ----------
+    stack : ndarray (N, ...)
+        N images, each in its own units.
+    clip : float
+        Percent clipped at each end, in [0, 50).
+
+    Returns
+    -------
+    list of (float, float)
+        Low and high limit of each image, in its units (exact percentiles).
+    """
+    values = np.asarray(stack, dtype=np.float64).reshape(len(stack), -1)
+    n = values.shape[1]
+    if (
+        n <= _SELECT_DIRECT
+        or not np.isfinite(values.min(axis=1)).all()
+        or not np.isfinite(values.max(axis=1)).all()
+    ):
+        return [clip_range(image, clip) for image in values]
+    position, below, above = _positions(n, (clip, 100.0 - clip))
+    ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)
+    stats, ok = _rows_by_subsample(values, ranks)
+    ranges = []
+    for row in range(len(values)):
+        found = stats[row] if ok[row] else _order_statistics(values[row], ranks)
+        found = found[inverse]
+        low, high = _interpolate(found[:2], found[2:], position - below)
+        ranges.append((float(low), float(high)))
+    return ranges
+
+
 def clip_range(image: np.ndarray, clip: float) -> tuple[float, float]:
-    """Display range of ``image``: its ``clip`` and ``100 - clip`` percentiles (finite values)."""
-    finite = image[np.isfinite(image)]
-    if finite.size == 0:
-        return 0.0, 0.0
-    low, high = np.percentile(finite, [clip, 100.0 - clip])
+    """Display range of ``image``: its ``clip`` and ``100 - clip`` percentiles (finite values).
+
+    Parameters
+    ----------
+    image : ndarray
+        Image in its own units.
+    clip : float
+        Percent clipped at each end, in [0, 50).
+
+    Returns
+    -------
+    (float, float)
+        Low and high limit in the units of ``image``, exact percentiles (see
+        :func:`percentiles`); ``(0, 0)`` when no value is finite.
+    """
+    low, high = percentiles(image, (clip, 100.0 - clip))
     return float(low), float(high)
 
 
 def magnitude_max(com: np.ndarray, clip: float) -> float:
-    """Colour-wheel saturation: the ``100 - clip`` percentile of |CoM|."""
-    magnitude = np.hypot(com[0], com[1])
-    finite = magnitude[np.isfinite(magnitude)]
-    return float(np.percentile(finite, 100.0 - clip)) if finite.size else 0.0
+    """Colour-wheel saturation: the ``100 - clip`` percentile of |CoM| (finite values).
+
+    ``|CoM|`` as :func:`magnitude` computes it.
+
+    Parameters
+    ----------
+    com : ndarray (2, Rx, Ry)
+        Vector field in any units.
+    clip : float
+        Percent, in [0, 50).
+
+    Returns
+    -------
+    float
+        In the units of ``com`` (exact percentile, see :func:`percentiles`); 0 when no value
+        is finite.
+    """
+    return float(percentiles(magnitude(com), (100.0 - clip,))[0])
+
+
+def magnitude(com: np.ndarray) -> np.ndarray:
+    """``|CoM| = sqrt(x^2 + y^2)`` of a vector field ``com`` (2, ...), float64.
+
+    The formula of :func:`vector_colors` and the view (``Math.sqrt(x * x + y * y)``), several
+    times faster than ``np.hypot`` (which guards against overflow beyond 1e154, far from any
+    CoM); in the units of ``com``.
+    """
+    x = np.asarray(com[0], dtype=np.float64)
+    y = np.asarray(com[1], dtype=np.float64)
+    out = x * x
+    out += y * y
+    return np.sqrt(out, out=out)
 
 
 def gray(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
