@@ -20,7 +20,7 @@ from ..backend import get_array_module, to_numpy
 from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
 from ..io import Datacube
 from ..physics import positive_finite
-from .engine import OutsideCacheError, PolarCache
+from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
 from .integrate import integrate_fourier, integrate_iterative
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
@@ -170,6 +170,8 @@ class DPC:
         self.progress = bool(progress)
         self._install_lock = threading.Lock()
         self.cube = cube
+        if self.xp is np:
+            numba_ready(cache_dtype(cube.dtype))  # start compiling the kernels now
 
     # ------------------------------------------------------------------ state
     @property

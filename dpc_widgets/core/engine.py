@@ -88,6 +88,13 @@ def numba_available() -> bool:
     return True
 
 
+def cache_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype the cache stores data of ``dtype`` in: native byte order; uint64 as int64
+    (the same bits; exact while values and sums stay below 2**63)."""
+    dtype = np.dtype(dtype).newbyteorder("=")
+    return np.dtype(np.int64) if dtype == np.uint64 else dtype
+
+
 _warm_lock = threading.Lock()
 _warm: dict[str, threading.Event] = {}
 
@@ -255,10 +262,8 @@ class PolarCache:
         self._angle = geometry.angle.ravel()[order]
         self._labels = np.full(order.size, -1, dtype=np.int32)
 
-        dtype = cube.dtype.newbyteorder("=")
+        dtype = cache_dtype(cube.dtype)
         self._integer = dtype.kind in "ui"
-        if dtype == np.uint64:
-            dtype = np.dtype(np.int64)  # same bits; exact while values and sums stay < 2**63
         self._dtype = dtype
         self._acc = np.dtype(np.int64 if self._integer else np.float64)
         # Moment weights: pixel index minus the integer part of the centre (exact in integers).
