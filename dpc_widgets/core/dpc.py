@@ -138,7 +138,7 @@ class DPC:
         beyond the cache rebuilds it once with 1.25 times the radius asked for (one pass over the
         data; results are exact either way).
     memory_budget : int, optional
-        Bytes the detector cache may take; default: half the memory available when it is built.
+        Bytes the detector cache may take; default: 40 % of the memory available when it is built.
         A default or extended cache radius shrinks to fit the budget (never below what a
         detector asks for); when that cannot fit, :class:`~dpc_widgets.core.memory.CacheMemoryError`
         (a ``MemoryError``) names the sizes.

@@ -188,7 +188,7 @@ class PolarCache:
         Keep only the pixels with ``radius < cache_radius`` (detector units) in the cache;
         ``math.inf`` (default) keeps the whole detector.
     memory_budget : int, optional
-        Bytes the pixel-major copy may take; default: half the memory available when the
+        Bytes the pixel-major copy may take; default: 40 % of the memory available when the
         cache is built (see :mod:`dpc_widgets.core.memory`).
     progress : bool
         Show a ``tqdm.auto`` progress bar during the load pass when it takes over a second.

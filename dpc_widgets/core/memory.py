@@ -13,7 +13,7 @@ import numbers
 
 import psutil
 
-DEFAULT_FRACTION = 0.5
+DEFAULT_FRACTION = 0.4  # of available memory: the cache plus the rest stays under half the RAM
 
 
 class CacheMemoryError(MemoryError):
