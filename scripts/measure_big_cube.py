@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dpc_widgets.bench.first_image import first_image  # noqa: E402
 from dpc_widgets.core.engine import wait_for_numba  # noqa: E402
-from dpc_widgets.core.memory import budget_bytes  # noqa: E402
+from dpc_widgets.core.memory import DEFAULT_FRACTION, budget_bytes  # noqa: E402
 
 DETECTOR = 256
 PATTERN_ROWS = 4  # scan rows that hold patterns; the others stay holes of the sparse file
@@ -148,7 +148,7 @@ def report(record: dict) -> str:
             "cache radius chosen by the DPC core",
             f"{first['cache_radius']:.1f} px; cache {first['cache_nbytes'] / gib:.2f} GiB; "
             f"memory budget {budget}; the default now: {record['default_budget_bytes'] / gib:.1f}"
-            " GiB (half of available)",
+            f" GiB ({DEFAULT_FRACTION:.0%} of available)",
         ),
         (
             "peak RssAnon / RAM",
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-budget-gib",
         type=float,
         default=None,
-        help="DPC(memory_budget=...) in GiB (default: the DPC default, half of available)",
+        help="DPC(memory_budget=...) in GiB (default: the DPC default, 40 % of available)",
     )
     args = parser.parse_args(argv)
     if not args.size_gib > 0:
