@@ -107,7 +107,7 @@ class ServerProcess:
     Attributes
     ----------
     name : str
-        "jupyterlab" or "voila" (for messages).
+        "jupyterlab", "notebook7" or "voila" (for messages; see :data:`JUPYTER_APPS`).
     url : str
         Base URL, ``http://127.0.0.1:<port>/``.
     proc : subprocess.Popen
@@ -200,7 +200,7 @@ class ServerProcess:
 
 
 def shutdown_sessions(server: ServerProcess) -> int:
-    """Shut down every kernel session of a JupyterLab server (REST API); return how many."""
+    """Shut down every kernel session of a Jupyter server (REST API); return how many."""
     with urllib.request.urlopen(f"{server.url}api/sessions", timeout=10) as reply:
         sessions = json.load(reply)
     for session in sessions:
@@ -243,6 +243,7 @@ def write_jupyter_dirs(base: Path) -> dict[str, str]:
             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
             "expose_app_in_browser": True,
         },
+        "JupyterNotebookApp": {"expose_app_in_browser": True},
     }
     (dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.json").write_text(
         json.dumps(server_config, indent=1)
@@ -270,14 +271,24 @@ def server_env(jupyter_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def start_jupyterlab(root: Path, base: Path) -> ServerProcess:
-    """JupyterLab serving ``root`` on a free 127.0.0.1 port, with its dirs under ``base``."""
+# Jupyter front ends built on the JupyterLab application (both expose ``window.jupyterapp``):
+# app name for ``python -m jupyter <app>`` -> (ServerProcess.name, URL path of a notebook).
+JUPYTER_APPS = {
+    "lab": ("jupyterlab", "lab/tree/{name}?reset"),  # ?reset: no tabs restored from before
+    "notebook": ("notebook7", "notebooks/{name}"),
+}
+
+
+def start_jupyter(app: str, root: Path, base: Path) -> ServerProcess:
+    """``python -m jupyter <app>`` ("lab" or "notebook", i.e. Notebook 7) serving ``root`` on a
+    free 127.0.0.1 port, with its dirs under ``base``."""
+    name = JUPYTER_APPS[app][0]
     port = free_port()
     cmd = [
         sys.executable,
         "-m",
         "jupyter",
-        "lab",
+        app,
         f"--ServerApp.root_dir={root}",
         f"--ServerApp.ip={LOOPBACK}",
         f"--ServerApp.port={port}",
@@ -285,8 +296,13 @@ def start_jupyterlab(root: Path, base: Path) -> ServerProcess:
     ]
     env = server_env(write_jupyter_dirs(base))
     return ServerProcess.start(
-        "jupyterlab", cmd, port=port, env=env, cwd=root, log=base / "server.log", probe="api/status"
+        name, cmd, port=port, env=env, cwd=root, log=base / "server.log", probe="api/status"
     )
+
+
+def start_jupyterlab(root: Path, base: Path) -> ServerProcess:
+    """JupyterLab serving ``root`` (see :func:`start_jupyter`)."""
+    return start_jupyter("lab", root, base)
 
 
 def start_voila(notebook: Path, base: Path) -> ServerProcess:
@@ -361,7 +377,9 @@ class NetworkGuard:
         ]
 
 
-# ---------------------------------------------------------------- JupyterLab page helpers
+# ------------------------------------------------- JupyterLab and Notebook 7 page helpers
+# Both are JupyterLab applications exposed as ``window.jupyterapp`` (``expose_app_in_browser``);
+# in Notebook 7 the shell's current widget is the page's one notebook.
 _SESSION_READY_JS = """
 () => {
   const app = window.jupyterapp;
@@ -373,7 +391,7 @@ _SESSION_READY_JS = """
 }
 """
 
-# The current notebook's kernel in JupyterLab.
+# The current notebook's kernel in JupyterLab or Notebook 7.
 _KERNEL_JS = """
 const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
 """
@@ -405,17 +423,19 @@ _KERNEL_RUN_JS = (
 
 
 def open_lab_notebook(page, server: ServerProcess, name: str, timeout_ms: int = 60_000) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel session is connected and idle.
+    """Open ``name`` in ``server`` (JupyterLab or Notebook 7, see :func:`start_jupyter`) and wait
+    until its kernel session is connected and idle.
 
     The toolbar shows "idle" before the session exists and a Run All issued then is silently
     dropped, so this waits on the session context itself.
     """
-    page.goto(f"{server.url}lab/tree/{name}?reset")  # ?reset: no tabs restored from before
+    paths = {label: path for label, path in JUPYTER_APPS.values()}
+    page.goto(server.url + paths[server.name].format(name=name))
     page.wait_for_function(_SESSION_READY_JS, timeout=timeout_ms, polling=100)
 
 
 def wait_kernel_idle(page, timeout_ms: int = 180_000) -> None:
-    """Wait until the current JupyterLab notebook's kernel reports idle."""
+    """Wait until the current notebook's kernel reports idle (JupyterLab or Notebook 7)."""
     page.wait_for_function(_KERNEL_IDLE_JS, timeout=timeout_ms, polling=50)
 
 
@@ -453,9 +473,10 @@ def lab_cell_errors(page) -> list[str]:
 
 
 def kernel_exec(page, code: str, timeout_ms: int = 60_000) -> str:
-    """Run ``code`` in the current JupyterLab notebook's kernel (no cell is added); return stdout.
+    """Run ``code`` in the current notebook's kernel (no cell is added); return stdout.
 
-    Voila's kernels only accept comm messages from the page, so this is for JupyterLab.
+    Voila's kernels only accept comm messages from the page, so this is for JupyterLab and
+    Notebook 7.
     """
     reply = page.evaluate(_KERNEL_RUN_JS, {"code": code, "ms": timeout_ms})
     if "error" in reply:

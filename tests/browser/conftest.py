@@ -1,4 +1,5 @@
-"""Fixtures for the real-browser tests: headless Chromium, JupyterLab and Voila on 127.0.0.1.
+"""Fixtures for the real-browser tests: headless Chromium; JupyterLab, Notebook 7 and Voila on
+127.0.0.1.
 
 Chromium is Debian's (``scripts/install_browser.sh``), driven by the Python ``playwright``
 package; the tests skip with a clear reason only when no Chromium executable can be found.
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
+    JUPYTER_APPS,
     NetworkGuard,
     ServerProcess,
     launch_chromium,
     shutdown_sessions,
-    start_jupyterlab,
+    start_jupyter,
     start_voila,
 )
 
@@ -155,12 +157,16 @@ def _stop_all(servers: list[ServerProcess]) -> None:
     assert not any(survivors.values()), f"server processes survived SIGTERM: {survivors}"
 
 
+def _jupyter_process(app: str, notebook_dir: Path, tmp_path_factory) -> Iterator[ServerProcess]:
+    server = start_jupyter(app, notebook_dir, tmp_path_factory.mktemp(JUPYTER_APPS[app][0]))
+    yield server
+    _stop_all([server])
+
+
 @pytest.fixture(scope="session")
 def lab_process(notebook_dir, tmp_path_factory) -> Iterator[ServerProcess]:
     """JupyterLab serving the scratch notebook dir (stopped, kernels included, at the end)."""
-    server = start_jupyterlab(notebook_dir, tmp_path_factory.mktemp("jupyterlab"))
-    yield server
-    _stop_all([server])
+    yield from _jupyter_process("lab", notebook_dir, tmp_path_factory)
 
 
 @pytest.fixture
@@ -168,6 +174,19 @@ def lab_server(lab_process) -> Iterator[ServerProcess]:
     """The shared JupyterLab server; the kernels a test started are shut down after it."""
     yield lab_process
     shutdown_sessions(lab_process)
+
+
+@pytest.fixture(scope="session")
+def notebook7_process(notebook_dir, tmp_path_factory) -> Iterator[ServerProcess]:
+    """Jupyter Notebook 7 serving the scratch notebook dir (stopped, kernels included)."""
+    yield from _jupyter_process("notebook", notebook_dir, tmp_path_factory)
+
+
+@pytest.fixture
+def notebook7_server(notebook7_process) -> Iterator[ServerProcess]:
+    """The shared Notebook 7 server; the kernels a test started are shut down after it."""
+    yield notebook7_process
+    shutdown_sessions(notebook7_process)
 
 
 @pytest.fixture(scope="session")

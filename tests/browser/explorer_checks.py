@@ -7,7 +7,8 @@ current :class:`~dpc_widgets.core.DPCResult` and view traits, coloured with
 
 Where the explorer lives:
 
-- JupyterLab: in the notebook's kernel; :func:`kernel_source` runs ``EXPECTED_CODE`` there.
+- JupyterLab and Notebook 7: in the notebook's kernel; :func:`kernel_source` runs
+  ``EXPECTED_CODE`` there.
 - Voila: its kernel accepts comm messages only, so :func:`local_source` runs the notebook's code
   in the test process (no kernel; ipywidgets models work without one) and applies the same
   control changes to that twin. The computation is deterministic, so checksums must agree.
@@ -24,7 +25,13 @@ from pathlib import Path
 
 import nbformat
 import numpy as np
-from browser_helpers import kernel_exec, kernel_json
+from browser_helpers import (
+    kernel_exec,
+    kernel_json,
+    lab_cell_errors,
+    lab_run_all,
+    open_lab_notebook,
+)
 
 # Defines _dpc_expected(explorer): per panel, the checksum of the float32 buffer and the RGBA
 # pixels the view must show, plus the state of the explorer's controls, result and view.
@@ -110,7 +117,8 @@ Source = Callable[[], dict]
 
 
 def kernel_source(page, name: str = "explorer") -> Source:
-    """Expected state from the explorer ``name`` in the JupyterLab notebook's kernel."""
+    """Expected state from the explorer ``name`` in the notebook's kernel (JupyterLab or
+    Notebook 7)."""
     kernel_exec(page, EXPECTED_CODE)
     kind = kernel_json(page, f"type({name}).__name__")
     assert kind == "Explorer", f"kernel variable {name!r} is a {kind}, not an Explorer"
@@ -224,3 +232,95 @@ def wait_views_match(page, source: Source, *, timeout: float = 60.0, until=None)
             problems = [f"kernel state not reached yet: {raw['controls']}"]
         time.sleep(0.25)
     raise AssertionError("browser view does not match the kernel:\n" + "\n".join(problems))
+
+
+# ---------------------------------------------------------------- driving the explorer
+def press(page, selector: str, key: str, times: int) -> None:
+    """Focus ``selector`` (e.g. a slider's ``.noUi-handle``) and press ``key`` ``times`` times."""
+    handle = page.locator(selector)
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+
+
+def drag(page, selector: str, dx: float, dy: float, *, steps: int = 10, offset=(0, 0)) -> None:
+    """Drag with the mouse from the centre of ``selector`` (plus ``offset``) by (dx, dy) CSS px."""
+    box = page.locator(selector).bounding_box()
+    x = box["x"] + box["width"] / 2 + offset[0]
+    y = box["y"] + box["height"] / 2 + offset[1]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx, y + dy, steps=steps)
+    page.mouse.up()
+
+
+def repainted(before: ViewState, after: ViewState, prefix: str = "segment-image-") -> list[str]:
+    """Canvases (test ids starting with ``prefix``) whose checksum and pixels both changed."""
+    changed = []
+    for key, (checksum, pixels) in after.canvases.items():
+        if key.startswith(prefix) and key in before.canvases:
+            old_checksum, old_pixels = before.canvases[key]
+            if checksum != old_checksum and (pixels != old_pixels).any():
+                changed.append(key)
+    return changed
+
+
+# --------------------------------------- steps shared by the JupyterLab and Notebook 7 tests
+def open_explorer(page, server, name: str) -> tuple[Source, dict, ViewState]:
+    """Open notebook ``name`` in ``server`` (JupyterLab or Notebook 7), run all its cells without
+    error and wait until the explorer shows what the kernel computed.
+
+    Returns the kernel source and the first matching (kernel state, drawn state).
+    """
+    open_lab_notebook(page, server, name)
+    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
+    assert lab_cell_errors(page) == []
+    page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
+    page.locator("div.dpc-view").scroll_into_view_if_needed()
+    source = kernel_source(page)
+    raw, drawn = wait_views_match(page, source)
+    return source, raw, drawn
+
+
+def inner_by_keyboard(
+    page, source: Source, before: dict, key: str = "ArrowRight", presses: int = 10, steps: int = 1
+):
+    """Press ``key`` ``presses`` times on the inner-radius slider handle, ``steps`` slider steps
+    each (noUiSlider: 1 for an arrow key, 5 for PageUp), and wait until the view matches the
+    kernel with the new radius.
+
+    ``before`` is the kernel state before; returns (kernel state, drawn state, target radius).
+    """
+    step = kernel_json(page, "explorer.inner.step")
+    target = round(before["controls"]["inner"] + presses * steps * step, 9)
+    press(page, ".dpc-ctl-inner .noUi-handle", key, presses)
+    raw, drawn = wait_views_match(
+        page, source, until=lambda state: abs(state["controls"]["inner"] - target) < 1e-6
+    )
+    return raw, drawn, target
+
+
+def drag_outer_ring(page, source: Source, before: dict, dx: float = 20):
+    """Drag the outer ring's handle ``dx`` CSS px outwards (it sits right of the centre) and wait
+    until the view matches the kernel with the radius grown by that much (+-2 px).
+
+    ``before`` is the kernel state before; returns (kernel state, drawn state).
+    """
+    drag(page, "div.dpc-view div.dpc-handle[data-ring='outer']", dx, 0)
+    scale = kernel_json(
+        page,
+        "explorer.view.panel_size / max(explorer.view.detector_shape)"
+        " / explorer.view.detector_sampling",
+    )  # CSS px per detector unit
+    old_outer = before["controls"]["outer"]
+    expected = old_outer + dx / scale
+    raw, drawn = wait_views_match(
+        page,
+        source,
+        until=lambda state: (
+            abs(state["controls"]["outer"] - expected) < 2 / scale
+            and state["controls"]["outer"] > old_outer
+        ),
+    )
+    page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
+    return raw, drawn

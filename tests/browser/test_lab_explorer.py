@@ -8,94 +8,51 @@ from __future__ import annotations
 
 import pytest
 from browser_helpers import kernel_json, lab_cell_errors, lab_run_all, open_lab_notebook
-from explorer_checks import kernel_source, wait_views_match
+from explorer_checks import (
+    drag,
+    drag_outer_ring,
+    inner_by_keyboard,
+    open_explorer,
+    press,
+    repainted,
+    wait_views_match,
+)
 
 pytestmark = pytest.mark.browser
 
 
-def _repainted(before, after, prefix: str = "segment-image-") -> list[str]:
-    """Canvases (test ids starting with ``prefix``) whose checksum and pixels both changed."""
-    changed = []
-    for key, (checksum, pixels) in after.canvases.items():
-        if key.startswith(prefix) and key in before.canvases:
-            old_checksum, old_pixels = before.canvases[key]
-            if checksum != old_checksum and (pixels != old_pixels).any():
-                changed.append(key)
-    return changed
-
-
-def _press(page, selector: str, key: str, times: int) -> None:
-    handle = page.locator(selector)
-    handle.focus()
-    for _ in range(times):
-        handle.press(key)
-
-
 def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard, shoot):
     name = fresh_notebook("02_explorer.ipynb", "lab")
-    open_lab_notebook(page, lab_server, name)
-    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
-    assert lab_cell_errors(page) == []
-    page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
-    page.locator("div.dpc-view").scroll_into_view_if_needed()
-    source = kernel_source(page)
-    start, drawn = wait_views_match(page, source)
+    source, start, drawn = open_explorer(page, lab_server, name)
     assert start["controls"]["segments"] == 4
     assert float(drawn.attrs["inner"]) == start["view"]["inner"]
     shoot(page, "lab_0_loaded")
 
     # 1. inner radius: ten ArrowRight presses on the slider handle = ten slider steps
-    step = kernel_json(page, "explorer.inner.step")
-    target = round(start["controls"]["inner"] + 10 * step, 9)
-    _press(page, ".dpc-ctl-inner .noUi-handle", "ArrowRight", 10)
-    moved, after_key = wait_views_match(
-        page, source, until=lambda raw: abs(raw["controls"]["inner"] - target) < 1e-6
-    )
+    moved, after_key, target = inner_by_keyboard(page, source, start)
     assert float(after_key.attrs["inner"]) == pytest.approx(target)
-    assert _repainted(drawn, after_key)
+    assert repainted(drawn, after_key)
     assert (
         after_key.canvases["detector-segments"][1] != drawn.canvases["detector-segments"][1]
     ).any()
     shoot(page, "lab_1_inner_keyboard")
 
     # 2. outer ring: drag its handle 20 CSS px outwards (the handle sits right of the centre)
-    handle = page.locator("div.dpc-view div.dpc-handle[data-ring='outer']")
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 20, y, steps=10)
-    page.mouse.up()
-    scale = kernel_json(
-        page,
-        "explorer.view.panel_size / max(explorer.view.detector_shape)"
-        " / explorer.view.detector_sampling",
-    )  # CSS px per detector unit
-    old_outer = moved["controls"]["outer"]
-    expected = old_outer + 20 / scale
-    dragged, after_drag = wait_views_match(
-        page,
-        source,
-        until=lambda raw: (
-            abs(raw["controls"]["outer"] - expected) < 2 / scale
-            and raw["controls"]["outer"] > old_outer
-        ),
-    )
-    page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
+    dragged, after_drag = drag_outer_ring(page, source, moved)
     readout = page.locator(".dpc-ctl-outer .widget-readout").inner_text()
     assert float(readout) == pytest.approx(dragged["controls"]["outer"], abs=0.05)
-    assert _repainted(after_key, after_drag)
+    assert repainted(after_key, after_drag)
     shoot(page, "lab_2_outer_drag")
 
     # 3. number of segments: 4 -> 6 with the keyboard; the grid gets six images
-    _press(page, ".dpc-ctl-segments .noUi-handle", "ArrowRight", 2)
+    press(page, ".dpc-ctl-segments .noUi-handle", "ArrowRight", 2)
     _, after_segments = wait_views_match(
         page, source, until=lambda raw: raw["controls"]["segments"] == 6
     )
     segment_ids = [key for key in after_segments.canvases if key.startswith("segment-image-")]
     assert len(segment_ids) == 6
     assert after_segments.attrs["segments"] == "6"
-    assert _repainted(after_drag, after_segments) == [
+    assert repainted(after_drag, after_segments) == [
         "segment-image-0",
         "segment-image-1",
         "segment-image-2",
@@ -106,13 +63,8 @@ def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard,
     # 4. detector centre: drag its handle 24 CSS px right (+qy) and 12 px down (+qx)
     origin = kernel_json(page, "list(explorer.dpc.origin)")
     per_pixel = kernel_json(page, "explorer.view.panel_size / max(explorer.view.detector_shape)")
-    handle = page.locator("div.dpc-view div.dpc-center-handle")
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 - 1  # a bit off-centre
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 24, y + 12, steps=12)
-    page.mouse.up()
+    # grab it a bit off-centre
+    drag(page, "div.dpc-view div.dpc-center-handle", 24, 12, steps=12, offset=(2, -1))
     expected = [origin[0] + 12 / per_pixel, origin[1] + 24 / per_pixel]
     page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
     moved_origin = kernel_json(page, "list(explorer.dpc.origin)")
@@ -120,7 +72,7 @@ def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard,
     _, after_centre = wait_views_match(page, source)
     assert [float(v) for v in after_centre.attrs["center"].split(",")] == moved_origin
     assert kernel_json(page, "list(explorer.controls.origin())") == moved_origin
-    assert _repainted(after_segments, after_centre)
+    assert repainted(after_segments, after_centre)
     assert (
         after_centre.canvases["detector-segments"][1]
         != after_segments.canvases["detector-segments"][1]
