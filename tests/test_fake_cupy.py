@@ -213,3 +213,46 @@ def test_explorer_update_on_device_matches_numpy(cp, sim):
         got = np.frombuffer(getattr(gpu.view, name), dtype="<f4")
         expected = np.frombuffer(getattr(cpu.view, name), dtype="<f4")
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+
+
+def test_numpy_backend_takes_device_fields(cp, sim):
+    cpu = DPC(sim.cube, progress=False)
+    com = cpu.com(units="A^-1")
+    device = cp.asarray(com)
+    assert cpu.solve_rotation(device).angle_deg == cpu.solve_rotation(com).angle_deg
+    _same(cpu.phase(device, com_units="A^-1"), cpu.phase(com, com_units="A^-1"))
+
+
+def test_a_drag_crosses_only_indices_up_and_results_down(cp, sim):
+    """After the cache is built, a radius drag uploads the moved ring's row indices and the CoM
+    field (combined from the segment images on the host), and downloads the results: never the
+    cache or the running sums."""
+    gpu = DPC(sim.cube, backend="cupy", progress=False)
+    radius = _disc(sim)
+    gpu.run(SegmentedDetector(0.5 * radius, 1.2 * radius, 4, 30.0))
+    uploaded: list[int] = []
+    downloaded: list[int] = []
+    asarray, get = cp.asarray, fc.ndarray.get
+
+    def count_up(value, dtype=None):
+        if isinstance(value, np.ndarray):
+            uploaded.append(value.nbytes)
+        return asarray(value, dtype)
+
+    def count_down(self):
+        downloaded.append(self.nbytes)
+        return get(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cp, "asarray", count_up)
+        mp.setattr(fc.ndarray, "get", count_down)
+        result = gpu.run(SegmentedDetector(0.5 * radius, 1.25 * radius, 4, 30.0))
+    assert gpu._engine.last_update == "incremental"
+    positions = math.prod(sim.cube.scan_shape)
+    # uploads: the (2, P) float64 CoM field, plus row indices of the moved ring (small)
+    com_bytes = 2 * 8 * positions
+    assert com_bytes in uploaded
+    assert 0 < sum(uploaded) - com_bytes < 8 * positions
+    # downloads: segment images, CoM, rotated CoM and phase (float64), nothing else
+    shipped = sum(a.nbytes for a in (result.segment_images, result.com_rotated, result.phase))
+    assert sum(downloaded) <= shipped + 8 * positions
