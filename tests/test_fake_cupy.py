@@ -2,7 +2,8 @@
 
 The double refuses implicit conversions to NumPy as CuPy does, so the core and the explorer's
 update running on it here shows that each crossing is an explicit ``to_numpy`` / ``xp.asarray``
-and that results come back as NumPy arrays. Real CuPy: tests/test_engine.py (skipped without GPU).
+and that results come back as NumPy arrays. The comparisons also run on real CuPy where a CUDA
+device is (skipped otherwise), as does tests/test_engine.py::test_cupy_path_matches_numpy.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from _cubes import random_cube
 
 import dpc_widgets
 from dpc_widgets import DPC, SegmentedDetector
-from dpc_widgets.backend import array_module_of, get_array_module, to_numpy
+from dpc_widgets.backend import array_module_of, cupy_available, get_array_module, to_numpy
 from dpc_widgets.core.engine import PolarCache
 from dpc_widgets.core.integrate import integrate_fourier, integrate_iterative
 from dpc_widgets.core.rotation import rotate_com, solve_rotation
@@ -34,8 +35,20 @@ WALK = [
 
 
 @pytest.fixture
-def cp(monkeypatch):
+def double(monkeypatch):
+    """The CuPy double, installed as ``cupy`` for one test."""
     return fc.install(monkeypatch)
+
+
+@pytest.fixture(params=["double", "cupy"])
+def cp(request, monkeypatch):
+    """The double, and real CuPy where a CUDA device is (the same checks on both)."""
+    if request.param == "double":
+        return fc.install(monkeypatch)
+    cupy = pytest.importorskip("cupy")
+    if not cupy_available():
+        pytest.skip("no CUDA device")
+    return cupy
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +62,8 @@ def _disc(sim) -> float:
 
 
 # ------------------------------------------------------------------ the double itself
-def test_double_refuses_implicit_conversions(cp):
+def test_double_refuses_implicit_conversions(double):
+    cp = double
     x = cp.asarray(np.arange(6.0).reshape(2, 3))
     for convert in (
         np.asarray,
@@ -223,10 +237,11 @@ def test_numpy_backend_takes_device_fields(cp, sim):
     _same(cpu.phase(device, com_units="A^-1"), cpu.phase(com, com_units="A^-1"))
 
 
-def test_a_drag_crosses_only_indices_up_and_results_down(cp, sim):
+def test_a_drag_crosses_only_indices_up_and_results_down(double, sim):
     """After the cache is built, a radius drag uploads the moved ring's row indices and the CoM
     field (combined from the segment images on the host), and downloads the results: never the
     cache or the running sums."""
+    cp = double
     gpu = DPC(sim.cube, backend="cupy", progress=False)
     radius = _disc(sim)
     gpu.run(SegmentedDetector(0.5 * radius, 1.2 * radius, 4, 30.0))
