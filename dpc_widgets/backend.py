@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -53,10 +54,34 @@ def to_numpy(array: Any) -> np.ndarray:
     return np.asarray(array)
 
 
-def array_module_of(array: Any) -> ModuleType:
-    """The array module (:mod:`numpy` or :mod:`cupy`) that ``array`` belongs to."""
-    if type(array).__module__.startswith("cupy"):
-        import cupy
+def to_module(array: Any, xp: ModuleType) -> Any:
+    """``array`` as an array of ``xp``: an explicit host/device transfer where one is needed.
 
+    Parameters
+    ----------
+    array : array_like
+        A NumPy or CuPy array (or anything :func:`numpy.asarray` takes).
+    xp : module
+        :mod:`numpy` (device arrays are copied to the host with :func:`to_numpy`) or
+        :mod:`cupy` (host arrays are uploaded with ``cupy.asarray``).
+
+    Returns
+    -------
+    array
+        ``array`` itself when it already belongs to ``xp``.
+    """
+    if xp is np:
+        return to_numpy(array)
+    return xp.asarray(array)
+
+
+def array_module_of(array: Any) -> ModuleType:
+    """The array module (:mod:`numpy` or :mod:`cupy`) that ``array`` belongs to.
+
+    A ``cupy.ndarray`` (CuPy is then imported already, so this never imports it) belongs to
+    :mod:`cupy`; anything else to :mod:`numpy`.
+    """
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(array, cupy.ndarray):
         return cupy
     return np

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import get_array_module, to_numpy
+from ..backend import get_array_module, to_module, to_numpy
 from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
 from ..io import Datacube
 from ..physics import positive_finite
@@ -533,7 +533,7 @@ class DPC:
                 ("rotation", transpose),
                 lambda: solve_rotation(self._default_com()[0], transpose=transpose),
             )
-        return solve_rotation(self.xp.asarray(com), transpose=transpose)
+        return solve_rotation(to_module(com, self.xp), transpose=transpose)
 
     def phase(
         self,
@@ -576,7 +576,7 @@ class DPC:
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
         if com is None:
             com, com_units = self._default_com()
-        com = self.xp.asarray(com)
+        com = to_module(com, self.xp)
         if rotation is None:
             solved = solve_rotation(com, transpose=transpose)
             rotation, transpose = solved.angle_deg, solved.transpose
@@ -642,7 +642,7 @@ class DPC:
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
 
             def integrated():
-                com_dev = self.xp.asarray(com)
+                com_dev = to_module(com, self.xp)
                 solved = solve_rotation(com_dev, transpose=transpose)
                 if rotation is None:
                     angle, flip = solved.angle_deg, solved.transpose

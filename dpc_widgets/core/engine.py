@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backend import to_numpy
+from ..backend import to_module, to_numpy
 from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
@@ -608,7 +608,7 @@ class PolarCache:
                     kernel, n_tiles, *args, pattern, tile, work=flat.size, numbered=True
                 )
             else:
-                flat = xp.asarray(block).reshape(stop - start, n_pix)
+                flat = to_module(block, xp).reshape(stop - start, n_pix)
                 flat = flat.astype(self._dtype, copy=False)
                 per_pos = n_pix * (3 * self._acc.itemsize if not self._integer else 8)
                 for p0, p1 in self._chunks(stop - start, per_pos):
