@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -16,6 +17,24 @@ def sim_cube():
     return dpc_widgets.simulate().cube
 
 
+def run_in_own_loop(scenario) -> None:
+    """``asyncio.run(scenario())`` on a thread of its own (whatever loop this thread may run:
+    the browser tests' Playwright keeps one running on the main thread), re-raising errors."""
+    errors = []
+
+    def target():
+        try:
+            asyncio.run(scenario())
+        except BaseException as err:  # noqa: BLE001 - re-raised on the test's thread
+            errors.append(err)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
 async def until(condition, timeout=60.0):
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
@@ -26,7 +45,7 @@ async def until(condition, timeout=60.0):
 
 def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
     async def scenario():
-        explorer = Explorer(sim_cube)
+        explorer = Explorer(sim_cube, background=True)
         radius = explorer.dpc._engine.cache_radius
         first = explorer.results
         assert np.isfinite(radius) and explorer.outer.value < radius
@@ -43,13 +62,13 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
         np.testing.assert_array_equal(explorer.results.segment_images, expected)
         assert "updated in" in explorer.status.value
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monkeypatch):
     async def scenario():
         loop = asyncio.get_running_loop()
-        explorer = Explorer(sim_cube)
+        explorer = Explorer(sim_cube, background=True)
         old = explorer.dpc._engine
         release = asyncio.Event()
         real_build = explorer.dpc.build_cache
@@ -74,12 +93,12 @@ def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monk
         assert explorer.dpc._engine.cache_radius > old.cache_radius
         assert explorer.dpc._engine.center == explorer.dpc.origin
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
     async def scenario():
-        explorer = Explorer(sim_cube)
+        explorer = Explorer(sim_cube, background=True)
 
         def failing(*args, **kwargs):
             raise MemoryError("no room for the cache")
@@ -89,4 +108,16 @@ def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
         await until(lambda: not explorer._build.busy and explorer._build._target is None)
         assert "building the detector cache failed: MemoryError: no room" in explorer.status.value
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
+
+
+def test_outside_a_kernel_builds_are_synchronous_even_with_a_running_loop(sim_cube):
+    async def scenario():
+        explorer = Explorer(sim_cube)  # default: background only inside a Jupyter kernel
+        radius = explorer.dpc._engine.cache_radius
+        explorer.outer.value = round(1.5 * radius, 1)
+        assert not explorer.building
+        assert explorer.results.detector.outer == explorer.outer.value
+        assert explorer.dpc._engine.cache_radius >= 1.5 * radius
+
+    run_in_own_loop(scenario)

@@ -1,11 +1,12 @@
 """Detector-cache builds in a background thread, with a progress bar, for the explorer.
 
 A re-centred detector or a radius beyond the cache needs a new cache: one pass over the data,
-seconds to minutes on big data. In a running Jupyter kernel (an asyncio loop on the main
-thread) :class:`CacheBuild` runs that pass in a thread while the kernel keeps handling the
-widgets: updates the current cache covers are still answered, the others wait for the build.
-Its bar shows the fraction done and the time left; when the build ends, ``on_done`` runs on
-the kernel's main thread. Without a running loop (a script, the tests) builds are synchronous.
+seconds to minutes on big data. In a Jupyter kernel (JupyterLab, Notebook, Voila: an IPython
+kernel whose asyncio loop runs on the main thread) :class:`CacheBuild` runs that pass in a
+thread while the kernel keeps handling the widgets: updates the current cache covers are still
+answered, the others wait for the build. Its bar shows the fraction done and the time left;
+when the build ends, ``on_done`` runs on the kernel's main thread. Elsewhere (a script, the
+tests) builds are synchronous unless ``background=True`` (which needs a running event loop).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class CacheBuild:
     on_done : callable
         Called as ``on_done(error)`` on the main thread when a build ends (``error`` is None
         or the exception it raised).
+    background : bool, optional
+        Build in a background thread: ``None`` (default) when running in a Jupyter kernel,
+        ``True`` whenever an event loop runs on the calling thread, ``False`` never.
 
     Attributes
     ----------
@@ -38,8 +42,14 @@ class CacheBuild:
         explorer's layout does not jump under a dragging pointer).
     """
 
-    def __init__(self, dpc: DPC, on_done: Callable[[Exception | None], None]) -> None:
+    def __init__(
+        self,
+        dpc: DPC,
+        on_done: Callable[[Exception | None], None],
+        background: bool | None = None,
+    ) -> None:
         self.dpc = dpc
+        self._background = _in_kernel() if background is None else bool(background)
         self._on_done = on_done
         self._bar = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="240px"))
         self._label = w.Label()
@@ -58,9 +68,10 @@ class CacheBuild:
         """True from :meth:`start` until ``on_done`` has run (the build and its update)."""
         return self._target is not None
 
-    @staticmethod
-    def background() -> bool:
-        """Whether builds can run in the background (a running event loop on this thread)."""
+    def background(self) -> bool:
+        """Whether builds run in the background now (allowed, and an event loop runs here)."""
+        if not self._background:
+            return False
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -125,3 +136,13 @@ class CacheBuild:
             self._on_done(error)
         finally:
             self._target = None
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter (IPython) kernel: its event loop handles the widgets' messages."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

@@ -99,6 +99,10 @@ class Explorer(w.VBox):
         Backend of the :class:`~dpc_widgets.core.DPC` core.
     memory_budget : int, optional
         Bytes the detector cache may take (see :class:`~dpc_widgets.core.DPC`).
+    background : bool, optional
+        Build new detector caches (re-centred detector, radius beyond the cache) in a
+        background thread with a progress bar: ``None`` (default) in a Jupyter kernel, else
+        synchronously; see :mod:`dpc_widgets.widgets.cache_build`.
     panel_size : int
         Display size of each image panel in CSS pixels.
     **options
@@ -134,6 +138,7 @@ class Explorer(w.VBox):
         *,
         backend: str = "numpy",
         memory_budget: int | None = None,
+        background: bool | None = None,
         panel_size: int = 220,
         **options: Any,
     ) -> None:
@@ -160,7 +165,7 @@ class Explorer(w.VBox):
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
         self._error: Exception | None = None
         self._flow = LatestWins(self._refresh)
-        self._build = CacheBuild(self.dpc, self._cache_built)
+        self._build = CacheBuild(self.dpc, self._cache_built, background)
         super().__init__(
             [
                 w.HBox([self.status, self._build.box]),
