@@ -215,13 +215,18 @@ class Datacube:
         return self._iter_blocks(self.rows_per_block(max_bytes))
 
     def _iter_blocks(self, step: int) -> Iterator[tuple[int, int, Any]]:
-        rx, ry, qx, qy = self.shape
+        rx, ry = self.scan_shape
         for r0 in range(0, rx, step):
             r1 = min(rx, r0 + step)
-            block = self.data[r0:r1]
-            if hasattr(block, "compute"):  # dask: read this block now
-                block = block.compute()
-            yield r0 * ry, r1 * ry, block.reshape((r1 - r0) * ry, qx, qy)
+            yield r0 * ry, r1 * ry, self._rows(r0, r1)
+
+    def _rows(self, r0: int, r1: int) -> Any:
+        """Scan rows ``r0:r1`` read now, as patterns ``((r1 - r0) * Ry, Qx, Qy)``."""
+        _, ry, qx, qy = self.shape
+        block = self.data[r0:r1]
+        if hasattr(block, "compute"):  # dask: read this block now
+            block = block.compute()
+        return block.reshape((r1 - r0) * ry, qx, qy)
 
     def mean_pattern(
         self, max_positions: int | None = None, *, max_bytes: int | None = None
@@ -253,14 +258,10 @@ class Datacube:
         ranges = self._sample_ranges(max_positions, max_bytes)
         total = np.zeros(self.detector_shape, dtype=np.float64)
         rows = 0
-        _, ry, qx, qy = self.shape
         for r0, r1 in ranges:
-            block = self.data[r0:r1]
-            if hasattr(block, "compute"):  # dask: read this block now
-                block = block.compute()
-            total += to_numpy(block.reshape((r1 - r0) * ry, qx, qy).sum(axis=0, dtype=np.float64))
+            total += to_numpy(self._rows(r0, r1).sum(axis=0, dtype=np.float64))
             rows += r1 - r0
-        return total / (rows * ry)
+        return total / (rows * self.shape[1])
 
     def _sample_ranges(self, max_positions: Any, max_bytes: Any) -> list[tuple[int, int]]:
         """Row ranges (r0, r1) of a regular sample of whole rows / chunks within the bounds.

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..physics import positive_finite
+from ..physics import integer_at_least, positive_finite
 from .calibration import datacube_keywords
 from .datacube import Datacube
 from .formats import FORMATS, OpenOptions, find_format
@@ -135,8 +135,6 @@ def _shape(scan_shape: Any) -> tuple[int, int] | None:
         raise TypeError(
             f"scan_shape must be a pair (Rx, Ry) of integers, got {scan_shape!r}"
         ) from None
-    from ..physics import integer_at_least
-
     return integer_at_least(rx, "scan_shape[0]", 1), integer_at_least(ry, "scan_shape[1]", 1)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .base import Axis, Format, FormatError, Opened, OpenOptions, refuse_dataset
+from .base import Axis, Format, FormatError, Opened, OpenOptions, read_whole, refuse_dataset
 from .hdf5 import as_float, as_str, open_hdf5_file
 
 DATA_GROUP = "entry/data"
@@ -125,7 +125,7 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
         opened = _calibration(master, side, path, data)
         if options.in_memory:
             opened = Opened(
-                data.compute(), opened.scan, opened.detector, opened.energy,
+                read_whole(data), opened.scan, opened.detector, opened.energy,
                 opened.camera_length, opened.notes,
             )  # fmt: skip
     except OSError as err:

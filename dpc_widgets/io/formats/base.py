@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 class FormatError(ValueError):
     """A file that cannot be read as the 4D-STEM format it was taken for.
@@ -131,6 +133,14 @@ class Format:
     calibrations: str
     orientation: str
     directory: bool = False
+
+
+def read_whole(data: Any) -> Any:
+    """``data`` read into memory (for ``in_memory``): a dask array computed, an
+    ``h5py.Dataset`` or zarr array read with ``[()]``, NumPy arrays as they are."""
+    if hasattr(data, "compute"):
+        return data.compute()
+    return data if isinstance(data, np.ndarray) else data[()]
 
 
 def require_4d(data: Any, path: Path, what: str = "the array") -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate
+from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate, read_whole
 
 HDF5_EXTENSIONS = (".h5", ".hdf5", ".emd")
 
@@ -46,7 +46,7 @@ def read_hdf5(
         opened = select(file, options, path)
         if options.in_memory:
             opened = Opened(
-                opened.data[()],
+                read_whole(opened.data),
                 opened.scan,
                 opened.detector,
                 opened.energy,

@@ -117,8 +117,6 @@ def _select(file: h5py.File, options: OpenOptions, path: Path) -> Opened:
         import dask.array as da
 
         data = da.from_array(node, chunks=node.chunks or "auto").transpose(3, 2, 1, 0)
-        if options.in_memory:
-            data = data.compute()
         notes.append(
             f"'{path}': the dimN vectors of {node.name!r} run in reverse array order; "
             "the data are transposed (lazily) to (R_x, R_y, Q_x, Q_y)"

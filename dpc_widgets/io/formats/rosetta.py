@@ -22,7 +22,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import Axis, Format, FormatError, Opened, OpenOptions, Sniffer, only_candidate
+from .base import (
+    Axis,
+    Format,
+    FormatError,
+    Opened,
+    OpenOptions,
+    Sniffer,
+    only_candidate,
+    read_whole,
+)
 
 # rsciio raises many exception types for a bad file; these mean "not readable as this format".
 READ_ERRORS = (
@@ -101,7 +110,7 @@ def from_signal(
         )
     data = native_byte_order(data)
     if options.in_memory:
-        data = data.compute() if hasattr(data, "compute") else data
+        data = read_whole(data)
     calibration = [_axis(axis) for axis in (axes + [{}] * 4)[:4]]
     tem = signal.get("metadata", {}).get("Acquisition_instrument", {}).get("TEM", {})
     energy = _positive(tem.get("beam_energy"))

@@ -30,7 +30,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate
+from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate, read_whole
 from .hdf5 import open_hdf5_file
 
 TITLE = "NanoMegas TopSpin"
@@ -243,7 +243,7 @@ def open_topspin(path: Path, options: OpenOptions) -> Opened:
     )
     data: Any = da.from_array(stack, chunks=(rows, -1, -1, -1), asarray=False, name=False)
     if options.in_memory:
-        data = data.compute()
+        data = read_whole(data)
     energy = next((settings[key] for key in _ENERGY_KEYS if key in settings), None)
     camera = settings.get(_CAMERA_KEY)
     return Opened(

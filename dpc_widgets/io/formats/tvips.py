@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Axis, Format, FormatError, Opened, OpenOptions, refuse_dataset
+from .base import Axis, Format, FormatError, Opened, OpenOptions, read_whole, refuse_dataset
 from .rosetta import row_chunks
 
 TITLE = "TVIPS"
@@ -225,7 +225,7 @@ def open_tvips(path: Path, options: OpenOptions) -> Opened:
     pixel = Axis(float(stream.pixel_size), "1/nm") if diffraction and stream.pixel_size else None
     data: Any = frames_array(stream, (rx, ry))
     if options.in_memory:
-        data = data.compute()
+        data = read_whole(data)
     return Opened(
         data=data,
         detector=(pixel, pixel),
