@@ -121,3 +121,19 @@ def test_outside_a_kernel_builds_are_synchronous_even_with_a_running_loop(sim_cu
         assert explorer.dpc._engine.cache_radius >= 1.5 * radius
 
     run_in_own_loop(scenario)
+
+
+def test_a_build_started_when_another_ends_stays_active(sim_cube):
+    async def scenario():
+        explorer = Explorer(sim_cube, background=True)
+        explorer.origin_qx.value = explorer.origin_qx.value + 1.0  # build for centre A starts
+        assert explorer.building
+        explorer.origin_qx.value = explorer.origin_qx.value + 1.0  # B: waits for A to end
+        # When A ends (its cache no longer fits the cube) the update starts B's build, which
+        # must count as building until it has ended too.
+        await until(lambda: explorer.dpc.cache_ready(explorer.dpc.origin) or not explorer.building)
+        assert explorer.dpc.cache_ready(explorer.dpc.origin)
+        await until(lambda: not explorer.building)
+        assert explorer.dpc._engine.center == explorer.dpc.origin
+
+    run_in_own_loop(scenario)

@@ -65,7 +65,7 @@ class CacheBuild:
 
     @property
     def active(self) -> bool:
-        """True from :meth:`start` until ``on_done`` has run (the build and its update)."""
+        """True from :meth:`start` until the build has ended and ``on_done`` is called."""
         return self._target is not None
 
     def background(self) -> bool:
@@ -132,10 +132,10 @@ class CacheBuild:
             self._thread.join()  # it has only this call left to make
             self._thread = None
         self.box.layout.visibility = "hidden"
-        try:
-            self._on_done(error)
-        finally:
-            self._target = None
+        # Cleared first: on_done's update may start the next build (another target), whose
+        # target must stay set. Nothing else runs on this thread before on_done returns.
+        self._target = None
+        self._on_done(error)
 
 
 def _in_kernel() -> bool:

@@ -167,7 +167,9 @@ class Controls:
                 self.clip,
             ]
         )
-        self.box.layout = w.Layout(min_width="320px", flex="0 0 auto")
+        # A fixed width: text that changes with the results (the solved rotation line) wraps
+        # instead of widening the column and moving the canvases under a dragging pointer.
+        self.box.layout = w.Layout(width="340px", flex="0 0 auto")
         self.box.add_class("dpc-controls")
         for name in ("com_source", "com_mask", "auto_rotation"):
             getattr(self, name).observe(lambda _: self.update_enabled(), "value")
