@@ -144,6 +144,11 @@ class DPC:
         (a ``MemoryError``) names the sizes.
     progress : bool
         Show a ``tqdm`` progress bar for passes over the data that take longer than a second.
+    client : distributed.Client, optional
+        Build and keep the detector cache on this Dask cluster, one bounded cache per block of
+        scan rows on the workers (:mod:`dpc_widgets.core.distributed`); results are the local
+        engine's. ``memory_budget`` is then the whole cache's budget (default: 40 % of the
+        workers' memory limits). Without it nothing imports :mod:`distributed`.
 
     Notes
     -----
@@ -159,7 +164,13 @@ class DPC:
         cache_radius: float | None = None,
         memory_budget: int | None = None,
         progress: bool = True,
+        client: Any = None,
     ) -> None:
+        if client is not None and backend != "numpy":
+            raise ValueError(
+                f"backend={backend!r} with a Dask client is not supported: the workers compute "
+                "with NumPy (backend='numpy')"
+            )
         self.xp = get_array_module(backend)
         self.backend = backend
         if cache_radius is not None and cache_radius != math.inf:
@@ -168,9 +179,10 @@ class DPC:
         budget_bytes(memory_budget)  # a bad value fails here, not at the first update
         self.memory_budget = memory_budget
         self.progress = bool(progress)
+        self.client = client
         self._install_lock = threading.Lock()
         self.cube = cube
-        if self.xp is np:
+        if self.xp is np and client is None:
             numba_ready(cache_dtype(cube.dtype))  # start compiling the kernels now
 
     # ------------------------------------------------------------------ state
@@ -290,19 +302,29 @@ class DPC:
         if radius is None:
             radius = self.plan_cache_radius(center, reach)
         if not keep_old:
-            self._engine = None  # release the old cache before building the new one
-        built = PolarCache(
-            cube,
-            center,
-            self.xp,
-            cache_radius=radius,
-            memory_budget=self.memory_budget,
-            progress=self.progress,
-            on_progress=on_progress,
-        )
+            self._engine = None  # release the old cache (its futures too) before the new one
+        if self.client is None:
+            built = PolarCache(
+                cube,
+                center,
+                self.xp,
+                cache_radius=radius,
+                memory_budget=self.memory_budget,
+                progress=self.progress,
+                on_progress=on_progress,
+            )
+        else:
+            from .distributed import ClusterCache
+
+            built = ClusterCache(cube, center, self.client, cache_radius=radius)
         with self._install_lock:
             if self._cube is cube:
                 self._engine = built
+
+    def cluster_blocks_lost(self) -> int:
+        """Blocks of the cluster cache being rebuilt after a lost worker (0 when local)."""
+        engine = self._engine
+        return engine.lost_blocks() if engine is not None and self.client is not None else 0
 
     def plan_cache_radius(self, center: tuple[float, float], reach: float = 0.0) -> float:
         """The radius (detector units) of the next cache for ``center`` / ``reach``.
@@ -326,12 +348,20 @@ class DPC:
     def _fit_budget(self, center: tuple[float, float], radius: float) -> float:
         """``radius`` or, when its cache is over budget, the largest radius within it."""
         per_pixel = math.prod(self._cube.scan_shape) * self._cube.dtype.itemsize
-        fits = budget_bytes(self.memory_budget) // per_pixel
+        fits = self._budget() // per_pixel
         radii = np.sort(pixel_geometry(self._cube.detector_shape, center, 1.0).radius.ravel())
         radii = radii * self._cube.detector_sampling
         if np.count_nonzero(radii < radius) <= fits:
             return radius
         return float(radii[fits])  # pixels with a smaller radius: at most `fits`
+
+    def _budget(self) -> int:
+        """Bytes the detector cache may take (on a cluster: all blocks together)."""
+        if self.client is None:
+            return budget_bytes(self.memory_budget)
+        from .distributed import cluster_budget
+
+        return cluster_budget(self.client, self.memory_budget)
 
     def _on_engine(self, center: tuple[float, float], call: Callable[[PolarCache], Any]) -> Any:
         """``call(engine)``, extending the cache once if it asks beyond the cache radius."""

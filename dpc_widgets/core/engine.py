@@ -26,6 +26,7 @@ forever. The NumPy and numba paths add the same values in the same order and agr
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import threading
 from collections.abc import Callable
@@ -300,6 +301,18 @@ class PolarCache:
         self.moments = self._to_moments(self._load(max_block_bytes, progress, on_progress))
         self._segments: _SegmentState | None = None
         self._annulus: _AnnulusState | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a Dask worker may move or spill a cache): the module by name, no lock."""
+        state = self.__dict__.copy()
+        state["xp"] = self.xp.__name__
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["xp"] = importlib.import_module(state["xp"])
+        state["_lock"] = threading.Lock()
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ public
     @property

@@ -20,6 +20,7 @@ from ..physics import (
     scan_scale,
 )
 from .disc import Disc, find_disc
+from .source import FileSource
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
 #: Bound of the scan sample whose mean pattern ``origin="disc"`` reads: scan rows and bytes.
@@ -76,6 +77,9 @@ class Datacube:
         :data:`DISC_SAMPLE_ROWS` rows and :data:`DISC_SAMPLE_BYTES` bytes, whole chunks, see
         :meth:`mean_pattern`). When no disc is found, ``"disc"`` falls back to the geometric
         centre with a :class:`UserWarning` saying why.
+    source : FileSource, optional
+        The file the data came from (set by :func:`~dpc_widgets.io.load`): lets a Dask worker
+        open the file itself (:mod:`dpc_widgets.core.distributed`). ``None`` for arrays.
 
     Attributes
     ----------
@@ -99,6 +103,7 @@ class Datacube:
     detector_sampling: float = 1.0
     detector_units: str = "px"
     origin: Any = None
+    source: FileSource | None = dataclasses.field(default=None, repr=False, compare=False)
     disc: Disc | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self) -> None:

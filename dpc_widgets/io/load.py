@@ -17,6 +17,7 @@ from ..physics import integer_at_least, positive_finite
 from .calibration import datacube_keywords
 from .datacube import Datacube
 from .formats import FORMATS, OpenOptions, find_format
+from .source import FileSource
 
 CALIBRATION_KEYWORDS = (
     "scan_sampling",
@@ -113,7 +114,10 @@ def load(
     keywords, notes = datacube_keywords(opened, path, overrides, camera_length)
     for note in (*opened.notes, *notes):
         warnings.warn(note, UserWarning, stacklevel=2)
-    return Datacube(opened.data, origin=calibration.get("origin", "disc"), **keywords)
+    source = FileSource(str(path.resolve()), spec.name, dataset, options.scan_shape)
+    return Datacube(
+        opened.data, origin=calibration.get("origin", "disc"), source=source, **keywords
+    )
 
 
 def _existing_path(path: Any) -> Path:

@@ -99,6 +99,9 @@ class Explorer(w.VBox):
         Backend of the :class:`~dpc_widgets.core.DPC` core.
     memory_budget : int, optional
         Bytes the detector cache may take (see :class:`~dpc_widgets.core.DPC`).
+    client : distributed.Client, optional
+        Keep the detector cache on this Dask cluster (see :class:`~dpc_widgets.core.DPC`);
+        the status line says "rebuilding" while blocks lost with a worker are rebuilt.
     background : bool, optional
         Build new detector caches (re-centred detector, radius beyond the cache) in a
         background thread with a progress bar: ``None`` (default) in a Jupyter kernel, else
@@ -138,6 +141,7 @@ class Explorer(w.VBox):
         *,
         backend: str = "numpy",
         memory_budget: int | None = None,
+        client: Any = None,
         background: bool | None = None,
         panel_size: int = 220,
         **options: Any,
@@ -146,7 +150,7 @@ class Explorer(w.VBox):
         cube, self._cube_line = open_cube(
             data, **{k: v for k, v in options.items() if k not in _SETTING_NAMES}
         )
-        self.dpc = DPC(cube, backend=backend, memory_budget=memory_budget)
+        self.dpc = DPC(cube, backend=backend, memory_budget=memory_budget, client=client)
         settings = self._initial_settings(settings_options)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(cube, settings)
@@ -402,6 +406,9 @@ class Explorer(w.VBox):
             ):
                 self._set_status("busy", "building the detector cache\u2026 (last images kept)")
                 return
+            lost = self.dpc.cluster_blocks_lost()
+            if lost:
+                self._set_status("busy", f"rebuilding {lost} blocks lost with a worker\u2026")
             start = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
