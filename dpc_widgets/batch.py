@@ -75,8 +75,6 @@ class Processed:
     ----------
     source : Path
         The input.
-    cube : Datacube
-        The data as opened (with the detector centre used).
     settings : Settings
         The settings applied.
     result : DPCResult
@@ -88,7 +86,6 @@ class Processed:
     """
 
     source: Path
-    cube: Datacube
     settings: Settings
     result: DPCResult
     outputs: tuple[Path, ...]
@@ -132,7 +129,7 @@ def process_file(source: str | os.PathLike, job: BatchJob) -> Processed:
         cube, settings, result = compute(source, job)
     write_results(outputs, source, cube, settings, result)
     notes = tuple(dict.fromkeys(str(item.message) for item in caught))
-    return Processed(source, cube, settings, result, tuple(outputs.values()), notes)
+    return Processed(source, settings, result, tuple(outputs.values()), notes)
 
 
 def compute(source: Path, job: BatchJob) -> tuple[Datacube, Settings, DPCResult]:
