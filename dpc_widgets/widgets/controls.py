@@ -6,11 +6,9 @@ import dataclasses
 import math
 
 import ipywidgets as w
-import numpy as np
 
 from ..io import Datacube
-from ..io.disc import find_disc
-from .settings import MAX_SEGMENTS, Settings
+from .settings import MAX_SEGMENTS, Settings, radius_range
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
 NAMES = (
@@ -35,41 +33,6 @@ NAMES = (
 ORIGIN_NAMES = ("origin_qx", "origin_qy", "find_disc", "geometric")
 _STYLE = {"description_width": "120px"}
 _WIDE = w.Layout(width="300px")
-
-
-def radius_range(cube: Datacube) -> tuple[float, float]:
-    """Largest useful radius (centre to the farthest corner) and a slider step, detector units.
-
-    The step is the power of ten at or below a quarter of a detector pixel.
-    """
-    qx, qy = cube.detector_shape
-    ox, oy = cube.origin
-    corner = max(math.hypot(a, b) for a in (ox, qx - 1 - ox) for b in (oy, qy - 1 - oy))
-    sampling = cube.detector_sampling
-    step = 10.0 ** math.floor(math.log10(sampling / 4))
-    top = math.ceil((corner + 1) * sampling / step) * step
-    return top, step
-
-
-def default_radii(cube: Datacube, mean_pattern: np.ndarray) -> tuple[float, float]:
-    """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
-
-    The disc radius is the disc finder's (:func:`~dpc_widgets.io.disc.find_disc`): the cube's
-    own :attr:`~dpc_widgets.Datacube.disc` when it has one, else found in ``mean_pattern``.
-    Without a disc, or with one wider than the distance from the origin to the nearest detector
-    edge, a quarter and a half of that distance are used.
-    """
-    disc = cube.disc if cube.disc is not None and cube.disc.found else find_disc(mean_pattern)
-    _, step = radius_range(cube)
-    qx, qy = cube.detector_shape
-    edge = min(cube.origin[0], cube.origin[1], qx - 1 - cube.origin[0], qy - 1 - cube.origin[1])
-    edge = max(edge, 1.0) * cube.detector_sampling
-    radius = disc.radius * cube.detector_sampling if disc.found else 0.0
-    radius = radius if radius < edge else 0.0
-    inner, outer = (0.5 * radius, 1.25 * radius) if radius > 0 else (0.25 * edge, 0.5 * edge)
-    return round(inner / step) * step, max(
-        round(outer / step) * step, round(inner / step + 1) * step
-    )
 
 
 class Controls:

@@ -20,7 +20,6 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import logging
 import os
@@ -38,15 +37,15 @@ from ..io import Datacube, load
 from ..io.disc import find_disc
 from . import export, render
 from .cache_build import CacheBuild
-from .controls import NAMES, ORIGIN_NAMES, Controls, default_radii
+from .controls import NAMES, ORIGIN_NAMES, Controls
 from .flow import LatestWins
 from .plots import Plots
-from .settings import Settings
+from .settings import SETTING_NAMES, Settings, initial_settings
+from .settings_file import SavedSettings, as_saved, write_settings
 from .views import ExplorerView
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
-_SETTING_NAMES = {field.name for field in dataclasses.fields(Settings)}
 #: Controls that only matter with the automatic rotation off (each update sets them when on).
 _MANUAL_ROTATION = ("scan_rotation", "transpose")
 
@@ -108,11 +107,16 @@ class Explorer(w.VBox):
         synchronously; see :mod:`dpc_widgets.widgets.cache_build`.
     panel_size : int
         Display size of each image panel in CSS pixels.
+    settings : Settings, SavedSettings, str or PathLike, optional
+        Initial settings, or a settings file (:mod:`dpc_widgets.widgets.settings_file`, as
+        :meth:`save_settings` writes) whose detector centre, when it has one, also applies
+        (unless ``origin=`` is given).
     **options
         Initial settings (any :class:`Settings` field: ``inner``, ``outer``, ``segments``,
-        ``rotation``, ``com_source``, ...; radii default to 0.5 and 1.25 times the bright-field
-        disc radius) and, for paths or arrays, options of :func:`dpc_widgets.load` or
-        :class:`~dpc_widgets.Datacube` (``energy``, ``scan_sampling``, ...).
+        ``rotation``, ``com_source``, ...; they win over ``settings``; radii default to 0.5 and
+        1.25 times the bright-field disc radius) and, for paths or arrays, options of
+        :func:`dpc_widgets.load` or :class:`~dpc_widgets.Datacube` (``energy``,
+        ``scan_sampling``, ...).
 
     Attributes
     ----------
@@ -132,7 +136,9 @@ class Explorer(w.VBox):
     Raises
     ------
     TypeError, ValueError, FileNotFoundError
-        For unusable data or initial settings (later errors go to the status line).
+        For unusable data or initial settings (a bad settings file:
+        :class:`~dpc_widgets.widgets.settings_file.SettingsFileError`, a ValueError); later
+        errors go to the status line.
     """
 
     def __init__(
@@ -144,16 +150,20 @@ class Explorer(w.VBox):
         client: Any = None,
         background: bool | None = None,
         panel_size: int = 220,
+        settings: Settings | SavedSettings | str | os.PathLike | None = None,
         **options: Any,
     ) -> None:
-        settings_options = {k: v for k, v in options.items() if k in _SETTING_NAMES}
-        cube, self._cube_line = open_cube(
-            data, **{k: v for k, v in options.items() if k not in _SETTING_NAMES}
-        )
+        saved = as_saved(settings)
+        cube_options = {k: v for k, v in options.items() if k not in SETTING_NAMES}
+        cube, self._cube_line = open_cube(data, **cube_options)
         self.dpc = DPC(cube, backend=backend, memory_budget=memory_budget, client=client)
-        settings = self._initial_settings(settings_options)
+        self._loaded_origin = cube.origin
+        if saved.origin is not None and "origin" not in cube_options:
+            self.dpc.origin = saved.origin  # ValueError outside the detector
+        values = {**saved.values, **{k: v for k, v in options.items() if k in SETTING_NAMES}}
+        settings = initial_settings(self.dpc.cube, self.dpc.mean_pattern, values)
         settings.detector()  # bad initial geometry raises here
-        self.controls = Controls(cube, settings)
+        self.controls = Controls(self.dpc.cube, settings)
         for name in NAMES + ORIGIN_NAMES:
             setattr(self, name, getattr(self.controls, name))
         self.view = ExplorerView(panel_size=panel_size)
@@ -163,7 +173,6 @@ class Explorer(w.VBox):
         self.code_text = w.Textarea(layout=w.Layout(width="100%", height="200px"))
         self.code_text.add_class("dpc-code")
         self.update_seconds = 0.0
-        self._loaded_origin = cube.origin
         self._result: DPCResult | None = None
         self._key: Any = None
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
@@ -244,6 +253,17 @@ class Explorer(w.VBox):
             code=self.code(),
         )
 
+    def save_settings(self, path: str | os.PathLike) -> pathlib.Path:
+        """Write the current settings as a settings file (JSON; folder created if missing).
+
+        The detector centre is saved when it was moved from the loaded one (else ``null``:
+        whatever data the file is applied to keeps its own centre). ``Explorer(data,
+        settings=path)`` and ``dpc-widgets process --settings path`` apply the file; see
+        :mod:`dpc_widgets.widgets.settings_file`. Returns the path written.
+        """
+        origin = None if self.dpc.origin == self._loaded_origin else self.dpc.origin
+        return write_settings(path, self.settings, origin=origin)
+
     def load(self, data: Any, **cube_options: Any) -> None:
         """Show new data (as in the constructor); the settings are kept where they fit."""
         cube, cube_line = open_cube(data, **cube_options)
@@ -258,12 +278,6 @@ class Explorer(w.VBox):
             self._flow.request()
 
     # ------------------------------------------------------------------ internals
-    def _initial_settings(self, options: dict[str, Any]) -> Settings:
-        if "inner" not in options or "outer" not in options:
-            inner, outer = default_radii(self.dpc.cube, self.dpc.mean_pattern())
-            options = {"inner": inner, "outer": outer, **options}
-        return Settings(**options)
-
     def _file_box(self) -> w.VBox:
         self._load_path = w.Text(
             placeholder="path of a 4D-STEM file", description="data", layout=w.Layout(width="420px")
@@ -287,16 +301,33 @@ class Explorer(w.VBox):
                 "save", self._save_clicked, self._export_dir.value, self._export_prefix.value
             )
         )
+        settings_button = w.Button(
+            description="Save settings", tooltip="write {folder}/{prefix}_settings.json"
+        )
+        settings_button.add_class("dpc-settings-button")
+        settings_button.on_click(
+            lambda _: self._guarded(
+                "save settings",
+                self._save_settings_clicked,
+                self._export_dir.value,
+                self._export_prefix.value,
+            )
+        )
         return w.VBox(
             [
                 w.HBox([self._load_path, load_button]),
-                w.HBox([self._export_dir, self._export_prefix, save_button]),
+                w.HBox([self._export_dir, self._export_prefix, save_button, settings_button]),
             ]
         )
 
     def _save_clicked(self, folder: str, prefix: str) -> None:
         written = self.save(folder, prefix=prefix)
         self._set_status("ok", f"saved {len(written)} files to {pathlib.Path(folder).resolve()}")
+
+    def _save_settings_clicked(self, folder: str, prefix: str) -> None:
+        export.check_prefix(prefix)
+        path = self.save_settings(pathlib.Path(folder) / f"{prefix}_settings.json")
+        self._set_status("ok", f"saved the settings to {path.resolve()}")
 
     def _guarded(self, action: str, function: Any, *args: Any) -> None:
         """Run a button action; errors go to the status line and the log."""

@@ -70,9 +70,20 @@ def figures(result: DPCResult, mean_pattern: np.ndarray, clip: float) -> dict[st
         "segments": tile(segments, max(1, int(np.ceil(np.sqrt(len(segments)))))),
         "com_x": render.gray(com[0], *render.clip_range(com[0], clip)),
         "com_y": render.gray(com[1], *render.clip_range(com[1], clip)),
-        "com_color": render.complex_hsv(com, render.magnitude_max(com, clip)),
-        "phase": render.gray(result.phase, *render.clip_range(result.phase, clip)),
+        "com_color": com_color_figure(com, clip),
+        "phase": phase_figure(result.phase, clip),
     }
+
+
+def phase_figure(phase: np.ndarray, clip: float) -> np.ndarray:
+    """Grey RGBA (Rx, Ry, 4) of a phase image between its ``clip`` percentiles (as the view)."""
+    return render.gray(phase, *render.clip_range(phase, clip))
+
+
+def com_color_figure(com: np.ndarray, clip: float) -> np.ndarray:
+    """Colour-wheel RGBA (Rx, Ry, 4) of a CoM field (2, Rx, Ry), saturating at the
+    ``100 - clip`` percentile of its magnitude (as the view)."""
+    return render.complex_hsv(com, render.magnitude_max(com, clip))
 
 
 def arrays(result: DPCResult, mean_pattern: np.ndarray) -> dict[str, np.ndarray]:
@@ -114,8 +125,7 @@ def save(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {unknown}; expected some of {FORMATS}")
-    if not prefix or any(sep in prefix for sep in "/\\"):
-        raise ValueError(f"prefix must be a non-empty file name part, got {prefix!r}")
+    check_prefix(prefix)
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = arrays(result, mean_pattern)
@@ -140,6 +150,12 @@ def save(
             written.append(folder / f"{prefix}_{name}.png")
             written[-1].write_bytes(png_bytes(rgba))
     return written
+
+
+def check_prefix(prefix: str) -> None:
+    """Raise ValueError unless ``prefix`` is a non-empty file name part (no path separator)."""
+    if not prefix or any(sep in prefix for sep in "/\\"):
+        raise ValueError(f"prefix must be a non-empty file name part, got {prefix!r}")
 
 
 def _jsonable(settings: Settings) -> dict:

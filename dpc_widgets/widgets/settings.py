@@ -1,13 +1,23 @@
-"""The explorer's settings as one frozen value, and the core-API code that reproduces them."""
+"""The explorer's settings as one frozen value, their defaults for a cube, and the core-API code
+that reproduces them.
+
+Pure (NumPy only, no widgets): the batch command line (:mod:`dpc_widgets.batch`) uses the same
+defaults as the explorer.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import numpy as np
 
 from ..core.dpc import COM_SOURCES, DESCAN_MODES, PHASE_METHODS
 from ..detectors import SegmentedDetector
+from ..io import Datacube
+from ..io.disc import find_disc
 
 MAX_SEGMENTS = 16
 
@@ -70,22 +80,8 @@ class Settings:
     clip: float = 0.5
 
     def __post_init__(self) -> None:
-        for name, choices in (
-            ("com_source", COM_SOURCES),
-            ("descan", DESCAN_MODES),
-            ("method", PHASE_METHODS),
-        ):
-            if getattr(self, name) not in choices:
-                raise ValueError(f"{name} must be one of {choices}, got {getattr(self, name)!r}")
-        if not 1 <= self.segments <= MAX_SEGMENTS:
-            raise ValueError(
-                f"segments must be between 1 and {MAX_SEGMENTS}, got {self.segments!r}"
-            )
-        if not 0 <= self.clip < 50:
-            raise ValueError(f"clip must be a percentage in [0, 50), got {self.clip!r}")
-        for name in ("high_pass", "low_pass"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0 (0 disables), got {getattr(self, name)!r}")
+        for field in dataclasses.fields(self):
+            check_setting(field.name, getattr(self, field.name))
 
     def detector(self) -> SegmentedDetector:
         """The segmented detector (raises ValueError/TypeError for bad geometry)."""
@@ -139,6 +135,99 @@ class Settings:
             "phase = result.phase  # also result.segment_images, result.com, result.com_rotated",
         ]
         return "\n".join(lines) + "\n"
+
+
+SETTING_NAMES = tuple(field.name for field in dataclasses.fields(Settings))
+
+
+def check_setting(name: str, value: Any) -> None:
+    """Check the value of one :class:`Settings` field on its own (ranges and choices).
+
+    Geometry that needs two fields (``inner < outer``) is checked by :meth:`Settings.detector`.
+
+    Raises
+    ------
+    ValueError
+        Naming the field and the value.
+    """
+    choices = {"com_source": COM_SOURCES, "descan": DESCAN_MODES, "method": PHASE_METHODS}
+    if name in choices and value not in choices[name]:
+        raise ValueError(f"{name} must be one of {choices[name]}, got {value!r}")
+    if name == "segments" and not 1 <= value <= MAX_SEGMENTS:
+        raise ValueError(f"segments must be between 1 and {MAX_SEGMENTS}, got {value!r}")
+    if name == "padding" and not value >= 1:
+        raise ValueError(f"padding must be an integer factor >= 1, got {value!r}")
+    if name == "clip" and not 0 <= value < 50:
+        raise ValueError(f"clip must be a percentage in [0, 50), got {value!r}")
+    if name in ("high_pass", "low_pass") and not value >= 0:
+        raise ValueError(f"{name} must be >= 0 (0 disables), got {value!r}")
+
+
+def radius_range(cube: Datacube) -> tuple[float, float]:
+    """Largest useful radius (centre to the farthest corner) and a slider step, detector units.
+
+    The step is the power of ten at or below a quarter of a detector pixel.
+    """
+    qx, qy = cube.detector_shape
+    ox, oy = cube.origin
+    corner = max(math.hypot(a, b) for a in (ox, qx - 1 - ox) for b in (oy, qy - 1 - oy))
+    sampling = cube.detector_sampling
+    step = 10.0 ** math.floor(math.log10(sampling / 4))
+    top = math.ceil((corner + 1) * sampling / step) * step
+    return top, step
+
+
+def default_radii(cube: Datacube, mean_pattern: np.ndarray) -> tuple[float, float]:
+    """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
+
+    The disc radius is the disc finder's (:func:`~dpc_widgets.io.disc.find_disc`): the cube's
+    own :attr:`~dpc_widgets.Datacube.disc` when it has one, else found in ``mean_pattern``.
+    Without a disc, or with one wider than the distance from the origin to the nearest detector
+    edge, a quarter and a half of that distance are used. Detector units, whole
+    :func:`radius_range` steps (outer at least one step above inner).
+    """
+    disc = cube.disc if cube.disc is not None and cube.disc.found else find_disc(mean_pattern)
+    _, step = radius_range(cube)
+    qx, qy = cube.detector_shape
+    edge = min(cube.origin[0], cube.origin[1], qx - 1 - cube.origin[0], qy - 1 - cube.origin[1])
+    edge = max(edge, 1.0) * cube.detector_sampling
+    radius = disc.radius * cube.detector_sampling if disc.found else 0.0
+    radius = radius if radius < edge else 0.0
+    inner, outer = (0.5 * radius, 1.25 * radius) if radius > 0 else (0.25 * edge, 0.5 * edge)
+    inner_steps = round(inner / step)
+    outer_steps = max(round(outer / step), round(inner / step + 1))
+    # to 12 decimals: whole steps without float noise (11.6, not 11.600000000000001)
+    return round(inner_steps * step, 12), round(outer_steps * step, 12)
+
+
+def initial_settings(
+    cube: Datacube, mean_pattern: Callable[[], np.ndarray], values: Mapping[str, Any]
+) -> Settings:
+    """The settings for ``cube`` given some fields: :func:`default_radii` for missing radii.
+
+    What the explorer starts with and the batch command line applies.
+
+    Parameters
+    ----------
+    cube : Datacube
+        The data (its disc, origin and detector calibration set the default radii).
+    mean_pattern : callable
+        Returns the mean diffraction pattern (Qx, Qy); called only when a radius is missing and
+        the cube has no disc of its own (e.g. ``DPC.mean_pattern``).
+    values : mapping
+        :class:`Settings` fields; the others take their defaults.
+
+    Raises
+    ------
+    TypeError
+        For a name that is no :class:`Settings` field.
+    ValueError
+        For a bad value (:func:`check_setting`).
+    """
+    if "inner" not in values or "outer" not in values:
+        inner, outer = default_radii(cube, mean_pattern())
+        values = {"inner": inner, "outer": outer, **values}
+    return Settings(**values)
 
 
 def _literal(value: Any) -> str:
