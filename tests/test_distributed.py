@@ -175,6 +175,36 @@ def test_importing_the_package_does_not_import_distributed():
     assert out.stdout.strip() == "False"
 
 
+def _outputs(folder, stem: str) -> dict[str, np.ndarray]:
+    with h5py.File(folder / f"{stem}_dpc.h5", "r") as f:
+        return {name: f[name][()] for name in ("segment_images", "com", "com_rotated", "phase")}
+
+
+@pytest.mark.parametrize("how", ["scheduler", "workers"])
+def test_cli_on_a_cluster_writes_the_local_results(client, tmp_path, how):
+    from _py4dstem_layout import write_py4dstem_h5
+
+    from dpc_widgets.cli import main
+
+    sim = dw.simulate((16, 16), (48, 48), rotation=20, seed=4)
+    inputs = [tmp_path / "sim.npy", tmp_path / "counts.h5"]
+    np.save(inputs[0], np.asarray(sim.cube.data))
+    counts = np.asarray(sim.cube.data * 1e3).round().astype(np.uint16)
+    write_py4dstem_h5(
+        inputs[1], counts, r_pixel_size=1.0, r_units="A", q_pixel_size=1.0, q_units="mrad"
+    )
+    if how == "workers":
+        inputs = inputs[1:]
+    option = ["--scheduler", client.scheduler.address] if how == "scheduler" else ["--workers", "1"]
+    common = ["--inner", "5", "--outer", "14", "--energy", "200e3"]
+    assert main(["process", *map(str, inputs), "--out", str(tmp_path / "c"), *common, *option]) == 0
+    assert main(["process", *map(str, inputs), "--out", str(tmp_path / "l"), *common]) == 0
+    for path in inputs:
+        got, want = _outputs(tmp_path / "c", path.stem), _outputs(tmp_path / "l", path.stem)
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
 def _kill_one_worker(client) -> None:
     pids = client.run(os.getpid)
     os.kill(next(iter(pids.values())), signal.SIGKILL)
