@@ -13,6 +13,7 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -138,6 +139,27 @@ def _zarr_copy(data: np.ndarray, path):
     )
     array[:] = data
     return zarr.open(str(path), mode="r")
+
+
+def test_a_cache_built_in_a_background_thread_reports_progress(client):
+    cube = random_cube(shape=(12, 8, 24, 24), dtype=np.uint16, seed=19)
+    dpc, local = DPC(cube, client=client, progress=False), DPC(cube, progress=False)
+    _assert_same(dpc, local, DETECTORS[0])
+    center = DETECTORS[0].resolved_center(cube)
+    seen: list[tuple[int, int]] = []
+    radius = dpc.plan_cache_radius(center, 11.0)
+    thread = threading.Thread(
+        target=dpc.build_cache,
+        args=(center, 11.0),
+        kwargs={"radius": radius, "keep_old": True, "on_progress": lambda *a: seen.append(a)},
+    )
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    total = cube.scan_shape[0] * cube.scan_shape[1]
+    assert seen[-1] == (total, total) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert dpc.cache_ready(center, 11.0)
+    _assert_same(dpc, local, SegmentedDetector(3, 11, segments=4))
 
 
 def test_row_window_reads_only_its_rows():

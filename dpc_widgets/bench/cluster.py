@@ -147,8 +147,8 @@ def render(result: dict[str, Any]) -> str:
         f"## {spec.label()} on a {result['workers']}-worker LocalCluster (processes, 1 thread "
         "each)",
         "",
-        f"Machine: {info.get('cpu', '?')}, {info.get('cores', '?')} cores, "
-        f"{info.get('memory', '?')}; medians of {result['samples']} updates.",
+        f"Machine: {info['CPU']}, {info['cores (usable)']} cores, {info.get('RAM', '?')} RAM, "
+        f"{info['date']}; medians of {result['samples']} updates.",
         "",
         "| measurement | median | / streaming pass | note |",
         "| --- | --- | --- | --- |",

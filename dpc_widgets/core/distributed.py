@@ -171,6 +171,8 @@ class ClusterCache:
         Bytes of one block's cache on its worker (default: the worker's default budget).
     blocks : list of (int, int), optional
         Scan-row ranges of the blocks (default: :func:`plan_blocks`).
+    progress : bool
+        Show a ``tqdm.auto`` progress bar while the blocks build, when that takes over a second.
     on_progress : callable, optional
         Called as ``on_progress(done, total)`` (scan positions) as blocks finish building.
 
@@ -193,6 +195,7 @@ class ClusterCache:
         cache_radius: float = math.inf,
         memory_budget: int | None = None,
         blocks: list[tuple[int, int]] | None = None,
+        progress: bool = False,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.cube = cube
@@ -216,7 +219,7 @@ class ClusterCache:
         self._token = uuid.uuid4().hex[:12]
         self._futures = [self._submit_block(i) for i in range(len(self.blocks))]
         self.last_update = "cluster"
-        self._wait_built(on_progress)
+        self._wait_built(progress, on_progress)
         parts = self._map(_moments)
         self.moments = np.concatenate([moments for moments, _ in parts], axis=1)
         self.pattern_sum = sum(pattern for _, pattern in parts)
@@ -239,17 +242,29 @@ class ClusterCache:
             retries=1,
         )
 
-    def _wait_built(self, on_progress: Callable[[int, int], None] | None) -> None:
+    def _wait_built(self, progress: bool, on_progress: Callable[[int, int], None] | None) -> None:
+        from distributed import as_completed
+        from tqdm.auto import tqdm
+
         total = math.prod(self.cube.scan_shape)
+        bar = tqdm(
+            total=total,
+            desc="building the detector cache on the cluster",
+            unit="patterns",
+            delay=1.0,
+            disable=not progress,
+            leave=False,
+        )
         done = 0
-        for future in _as_completed(self._futures):
-            if future.status == "error":  # never .result(): that would fetch the cache
-                raise future.exception()
-            if on_progress is not None:
-                index = self._futures.index(future)
-                r0, r1 = self.blocks[index]
+        with bar:
+            for future in as_completed(self._futures):
+                if future.status == "error":  # never .result(): that would fetch the cache
+                    raise future.exception()
+                r0, r1 = self.blocks[self._futures.index(future)]
                 done += (r1 - r0) * self._ry
-                on_progress(done, total)
+                bar.update((r1 - r0) * self._ry)
+                if on_progress is not None:
+                    on_progress(done, total)
 
     def lost_blocks(self) -> int:
         """How many blocks are not built now (being rebuilt after a lost worker, or lost)."""
@@ -271,9 +286,8 @@ class ClusterCache:
         self.last_update = "rebuilding" if self.lost_blocks() else "cluster"
         for attempt in range(3):
             self._renew_lost()
-            tasks = [
-                self.client.submit(function, future, *args, pure=False) for future in self._futures
-            ]
+            n = len(self._futures)
+            tasks = self.client.map(function, self._futures, *([a] * n for a in args), pure=False)
             try:
                 return self.client.gather(tasks)
             except Exception:  # noqa: BLE001 - a lost block: renew and retry, else raise
@@ -314,9 +328,3 @@ class ClusterCache:
     def nbytes(self) -> int:
         """Bytes on the client (moments); the block caches live on the workers."""
         return int(self.moments.nbytes + self.pattern_sum.nbytes)
-
-
-def _as_completed(futures: list[Future]):
-    from distributed import as_completed
-
-    return as_completed(futures)

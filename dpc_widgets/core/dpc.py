@@ -316,7 +316,14 @@ class DPC:
         else:
             from .distributed import ClusterCache
 
-            built = ClusterCache(cube, center, self.client, cache_radius=radius)
+            built = ClusterCache(
+                cube,
+                center,
+                self.client,
+                cache_radius=radius,
+                progress=self.progress,
+                on_progress=on_progress,
+            )
         with self._install_lock:
             if self._cube is cube:
                 self._engine = built
