@@ -51,11 +51,12 @@ def radius_range(cube: Datacube) -> tuple[float, float]:
     return top, step
 
 
-def default_radii(cube: Datacube, mean_pattern: np.ndarray) -> tuple[float, float]:
+def default_radii(cube: Datacube, mean_pattern: np.ndarray | None) -> tuple[float, float]:
     """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
 
     The disc radius is the disc finder's (:func:`~dpc_widgets.io.disc.find_disc`): the cube's
-    own :attr:`~dpc_widgets.Datacube.disc` when it has one, else found in ``mean_pattern``.
+    own :attr:`~dpc_widgets.Datacube.disc` when it has found one (``mean_pattern`` is then not
+    used and may be None), else found in ``mean_pattern``.
     Without a disc, or with one wider than the distance from the origin to the nearest detector
     edge, a quarter and a half of that distance are used.
     """

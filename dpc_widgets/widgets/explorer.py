@@ -176,10 +176,10 @@ class Explorer(w.VBox):
             ]
         )
         self.add_class("dpc-explorer")
-        self._show_cube()
-        self._flow.request()
+        self._flow.request()  # the first view: one streaming pass, which yields the mean pattern
         if self._error is not None:
             raise self._error
+        self._show_cube()
         for name, widget in self.controls.widgets().items():
             if name in _MANUAL_ROTATION:
                 widget.observe(self._manual_rotation_changed, "value")
@@ -250,13 +250,15 @@ class Explorer(w.VBox):
             self.controls.configure(cube)
             self.controls.set_origin(cube.origin)
             self._key = None
-            self._show_cube()
             self._flow.request()
+        self._show_cube()  # after the first view, whose pass yields the mean pattern
 
     # ------------------------------------------------------------------ internals
     def _initial_settings(self, options: dict[str, Any]) -> Settings:
         if "inner" not in options or "outer" not in options:
-            inner, outer = default_radii(self.dpc.cube, self.dpc.mean_pattern())
+            cube = self.dpc.cube  # radii from the disc of a bounded sample: no pass over the data
+            found = cube.disc is not None and cube.disc.found
+            inner, outer = default_radii(cube, None if found else cube.sample_mean_pattern())
             options = {"inner": inner, "outer": outer, **options}
         return Settings(**options)
 
@@ -397,9 +399,10 @@ class Explorer(w.VBox):
             if key == self._key:
                 return
             center = detector.resolved_center(self.dpc.cube)
-            if not self.dpc.cache_ready(center, settings.cache_reach()) and self._build.start(
-                center, settings.cache_reach()
-            ):
+            reach = settings.cache_reach()
+            cached = self.dpc.cache_ready(center, reach)
+            # The first view is computed at once (one streaming pass, see DPC(stream_first=)).
+            if not cached and self._result is not None and self._build.start(center, reach):
                 self._set_status("busy", "building the detector cache\u2026 (last images kept)")
                 return
             start = time.perf_counter()
@@ -419,7 +422,15 @@ class Explorer(w.VBox):
         for note in notes:
             logger.warning("DPC explorer: %s", note)
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
+        if self.dpc.binning > 1:
+            notes.append(
+                f"live view on a {self.dpc.binning}\u00d7 binned detector; exact results: "
+                "explorer.dpc.stream_run(explorer.settings.detector(), "
+                "**explorer.settings.run_kwargs())"
+            )
         self._set_status("warning" if notes else "ok", "; ".join([message, *notes]))
+        if not cached:  # the first view came from a streaming pass: fill the cache behind it
+            self._build.start(center, reach)
         self.controls.show_rotation(
             result.rotation.angle_deg,
             result.rotation.transpose,
