@@ -70,9 +70,9 @@ def first_image(
         interpreter and imports, s), ``work_s`` (s), ``peak_rss_anon`` and ``base_rss_anon``
         (bytes), and per mode ``open_s`` (``load`` and ``DPC``, s), ``next_s`` (the first
         drag: it builds the cache after a streamed first view), ``drag_s`` (a drag on the
-        cache), ``cache_radius``, ``cache_nbytes``, ``numba`` (the cache's path at the end),
-        ``stream_numba`` (whether the streaming kernel was ready at the first image),
-        ``kernels`` (how each kernel group became ready) or ``bytes``.
+        cache), ``cache_radius``, ``binning``, ``cache_nbytes``, ``numba`` (the cache's path
+        at the end), ``stream_numba`` (whether the streaming kernel was ready at the first
+        image), ``kernels`` (how each kernel group became ready) or ``bytes``.
     """
     env = dict(os.environ)
     package_root = str(Path(dpc_widgets.__file__).resolve().parents[1])
@@ -150,6 +150,7 @@ def _worker(argv: list[str] | None = None) -> dict[str, Any]:
                 record[key] = time.perf_counter() - drag
             engine = dpc._engine  # no public accessor for the cache the DPC chose
             record["cache_radius"] = engine.cache_radius
+            record["binning"] = dpc.binning
             record["cache_nbytes"] = engine.nbytes
             record["numba"] = engine.use_numba
             record["kernels"] = {group: how for (group, _), how in warmup.ready_how.items()}

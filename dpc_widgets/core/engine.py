@@ -39,7 +39,7 @@ from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .memory import check_allocation
-from .warmup import kernels_ready, numba_installed, wait_for_kernels
+from .warmup import kernels_ready, numba_installed, wait_for_kernels, wait_until_settled
 
 # Float data: recompute from scratch once incrementally moved rows exceed this times the annulus.
 REFRESH_FACTOR = 64
@@ -544,6 +544,8 @@ class PolarCache:
         pattern = np.zeros((threads, n_pix), dtype=self._acc)
         n_keep = self._n_cached
         order = xp.asarray(self._order if not self._integer else self._order[:n_keep])
+        if self._numba_mode == "auto":  # see dpc_widgets.core.streaming: waiting beats competing
+            wait_until_settled("cache", self._dtype, timeout=5.0)
         bar = tqdm(
             total=self._n_pos,
             desc="building the detector cache",
