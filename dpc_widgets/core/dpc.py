@@ -697,7 +697,8 @@ class DPC:
         ``com_source`` picks the CoM: ``"segmented"`` (:meth:`segmented_com`),
         ``"monolithic"`` (:meth:`monolithic_com`) or ``"pixelated"`` (:meth:`com` over
         ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
-        :meth:`phase`.
+        :meth:`phase`. The first run on a cube (with ``stream_first``) reads it once, computing
+        everything this run needs in one streaming pass; later ones use the detector cache.
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")

@@ -143,9 +143,9 @@ class PolarCache:
         once) and every operation is a CuPy array operation.
     use_numba : bool, optional
         Use the parallel numba kernels (NumPy only). ``None``: when numba is installed and its
-        kernels for this dtype are compiled; until then (numba compiles them in a background
-        thread, seconds on an empty cache) the NumPy path answers, block by block and call by
-        call, with bit-identical results.
+        kernels for this dtype are ready (:mod:`dpc_widgets.core.warmup`: loaded from numba's
+        disk cache, or compiled in a child process, seconds on an empty cache); until then the
+        NumPy path answers, block by block and call by call, with bit-identical results.
     max_block_bytes : int
         Size of the blocks read from the cube in the load pass.
     cache_radius : float
