@@ -5,10 +5,11 @@ Kernels come in groups, each a module of ``@njit(cache=True)`` functions with a
 ``"stream"`` (the streaming pass, needed for the first image) before ``"cache"`` (the detector
 cache). The first :func:`kernels_ready` call for a dtype starts one background thread that
 
-1. starts a separate Python process at the lowest CPU priority (``nice 19``: it runs only on
-   CPU time left idle; it imports only numpy, numba and the kernel modules) which runs the
-   groups' tiny calls in order: each kernel loads from numba's disk cache or compiles and
-   writes it there; the child reports each group done;
+1. starts a separate Python process (it imports only numpy, numba and the kernel modules)
+   which runs the groups' tiny calls in order: each kernel loads from numba's disk cache or
+   compiles and writes it there; the child reports each group done. The first group runs at
+   normal priority (it is awaited), the others at the lowest (``nice 19``: only CPU time left
+   idle);
 2. meanwhile imports numba here and loads every kernel of the groups from numba's disk cache,
    never compiling (each group is *settled* then: ready, or known to be missing);
 3. loads each missing group from the disk cache as soon as the child reports it.
@@ -174,11 +175,11 @@ def _load_cached(kernel, args: tuple) -> bool:
 
 _CHILD = """
 import importlib.util, os, sys
-if hasattr(os, "nice"):
-    os.nice(19)  # only CPU time the waiting process and the NumPy path leave idle
 import numpy as np
 dtype = np.dtype(sys.argv[1])
-for group, name, path in zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]):
+for index, (group, name, path) in enumerate(zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3])):
+    if index == 1 and hasattr(os, "nice"):
+        os.nice(19)  # the first group is awaited; the others take only CPU time left idle
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # its real name: numba's cache refers to the module by it
