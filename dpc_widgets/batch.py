@@ -140,7 +140,7 @@ def compute(source: Path, job: BatchJob) -> tuple[Datacube, Settings, DPCResult]
     cube = load(source, **options)
     extra = {} if job.client is None else {"client": job.client}
     dpc = DPC(cube, progress=True, **extra)
-    settings = initial_settings(cube, dpc.mean_pattern, job.values)
+    settings = initial_settings(cube, cube.sample_mean_pattern, job.values)
     return cube, settings, dpc.run(settings.detector(), **settings.run_kwargs())
 
 

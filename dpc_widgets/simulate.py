@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import scipy.fft
-import scipy.sparse
 
 from .io import Datacube
 from .physics import (
@@ -444,6 +443,8 @@ def _rotation_operator(n: int, rotation: float, transpose: bool) -> scipy.sparse
     ``I_meas(q) = I_true(R_t S q)``; its intensity is shared among the 4 pixels around ``q``
     with bilinear weights, which conserve intensity and first moment exactly.
     """
+    import scipy.sparse  # only the simulator needs it: not imported with the package
+
     if rotation == 0.0 and not transpose:
         return None
     t = math.radians(rotation)

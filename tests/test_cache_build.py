@@ -43,9 +43,37 @@ async def until(condition, timeout=60.0):
         await asyncio.sleep(0.01)
 
 
-def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
+async def opened(cube, **options) -> Explorer:
+    """An explorer in background mode once the cache behind its first view is built."""
+    explorer = Explorer(cube, background=True, **options)
+    await until(lambda: not explorer.building)
+    return explorer
+
+
+def test_the_first_view_streams_and_the_cache_fills_behind_it(sim_cube):
     async def scenario():
         explorer = Explorer(sim_cube, background=True)
+        first = explorer.results
+        assert first is not None and "updated in" in explorer.status.value
+        assert explorer.dpc._streamed is not None  # one streaming pass, no cache yet
+        assert explorer.building and explorer._build.box.layout.visibility == "visible"
+        await until(lambda: not explorer.building)
+        assert explorer.dpc.cache_ready(explorer.dpc.origin, explorer.outer.value)
+        assert explorer.results is first  # the same settings: the memoised first view
+        expected = dpc_widgets.DPC(sim_cube, stream_first=False).run(
+            explorer.settings.detector(), **explorer.settings.run_kwargs()
+        )
+        for name in ("segment_images", "com", "phase"):
+            np.testing.assert_array_equal(getattr(first, name), getattr(expected, name))
+        explorer.inner.value = explorer.inner.value + 0.5  # now answered by the cache
+        assert explorer.results is not first and "updated in" in explorer.status.value
+
+    run_in_own_loop(scenario)
+
+
+def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
+    async def scenario():
+        explorer = await opened(sim_cube)
         radius = explorer.dpc._engine.cache_radius
         first = explorer.results
         assert np.isfinite(radius) and explorer.outer.value < radius
@@ -68,7 +96,7 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
 def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monkeypatch):
     async def scenario():
         loop = asyncio.get_running_loop()
-        explorer = Explorer(sim_cube, background=True)
+        explorer = await opened(sim_cube)
         old = explorer.dpc._engine
         release = asyncio.Event()
         real_build = explorer.dpc.build_cache
@@ -98,7 +126,7 @@ def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monk
 
 def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
     async def scenario():
-        explorer = Explorer(sim_cube, background=True)
+        explorer = await opened(sim_cube)
 
         def failing(*args, **kwargs):
             raise MemoryError("no room for the cache")
@@ -114,7 +142,8 @@ def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
 def test_outside_a_kernel_builds_are_synchronous_even_with_a_running_loop(sim_cube):
     async def scenario():
         explorer = Explorer(sim_cube)  # default: background only inside a Jupyter kernel
-        radius = explorer.dpc._engine.cache_radius
+        assert not explorer.building and explorer.dpc._engine is None  # first view: streamed
+        radius = explorer.dpc.plan_cache_radius(explorer.dpc.origin)
         explorer.outer.value = round(1.5 * radius, 1)
         assert not explorer.building
         assert explorer.results.detector.outer == explorer.outer.value
@@ -125,7 +154,7 @@ def test_outside_a_kernel_builds_are_synchronous_even_with_a_running_loop(sim_cu
 
 def test_a_build_started_when_another_ends_stays_active(sim_cube):
     async def scenario():
-        explorer = Explorer(sim_cube, background=True)
+        explorer = await opened(sim_cube)
         explorer.origin_qx.value = explorer.origin_qx.value + 1.0  # build for centre A starts
         assert explorer.building
         explorer.origin_qx.value = explorer.origin_qx.value + 1.0  # B: waits for A to end

@@ -256,7 +256,7 @@ def test_memo_is_bounded_in_bytes(monkeypatch):
 def test_memo_keeps_a_running_byte_total(monkeypatch):
     import dpc_widgets.core.dpc as core
 
-    dpc = DPC(random_cube())
+    dpc = DPC(random_cube(), stream_first=False)  # every run on the cache: same entries
     one = dpc.segment_images(SegmentedDetector(1, 8, 4, 0)).nbytes
     monkeypatch.setattr(core, "_MEMO_BYTES", 40 * one)
     real = core._result_bytes
@@ -302,7 +302,7 @@ def test_memo_is_bounded_in_entries(monkeypatch):
 
 def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
-    dpc = DPC(cube, cache_radius=4.0)
+    dpc = DPC(cube, cache_radius=4.0, stream_first=False)
     small = SegmentedDetector(1.0, 3.5, 4, 60.0)
     np.testing.assert_array_equal(dpc.segment_images(small), explicit_sums(cube, small.masks(cube)))
     first = dpc._engine
@@ -321,7 +321,7 @@ def test_the_default_cache_covers_one_and_a_half_disc_radii():
     from dpc_widgets.core.dpc import CACHE_DISC_FACTOR
 
     cube = simulate().cube
-    dpc = DPC(cube)
+    dpc = DPC(cube, stream_first=False)
     det = SegmentedDetector(10, 25, 4, 60)
     expected = explicit_sums(cube, det.masks(cube))
     np.testing.assert_allclose(dpc.segment_images(det), expected, rtol=1e-12)
@@ -336,7 +336,7 @@ def test_build_cache_in_a_thread_keeps_the_old_cache_until_it_is_ready():
     import threading
 
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
-    dpc = DPC(cube, cache_radius=4.0)
+    dpc = DPC(cube, cache_radius=4.0, stream_first=False)
     small = SegmentedDetector(1.0, 3.5, 4, 60.0)
     dpc.segment_images(small)
     old = dpc._engine

@@ -470,15 +470,20 @@ def test_auto_numba_answers_on_numpy_until_the_kernels_are_compiled(monkeypatch)
         pytest.skip("numba is not installed")
     import threading
 
+    from dpc_widgets.core import warmup
+
     release = threading.Event()
-    real_warm_up = engine_module._warm_up
+    real_warm_up = warmup._warm_up
 
-    def slow_warm_up(dtype, event):  # a compilation that takes until the test says so
+    def slow_warm_up(dtype):  # not in the disk cache; compiling takes until the test says so
+        for group in warmup.GROUPS:
+            warmup._settled[(group, dtype.str)].set()
         release.wait(30)
-        real_warm_up(dtype, event)
+        real_warm_up(dtype)
 
-    monkeypatch.setattr(engine_module, "_warm", {})
-    monkeypatch.setattr(engine_module, "_warm_up", slow_warm_up)
+    monkeypatch.setattr(warmup, "_ready", {})  # a fresh process: nothing warmed up yet
+    monkeypatch.setattr(warmup, "_settled", {})
+    monkeypatch.setattr(warmup, "_warm_up", slow_warm_up)
     cube = cube_of(np.uint16)
     engine = PolarCache(cube, cube.origin)  # load pass on the NumPy path
     assert not engine.use_numba

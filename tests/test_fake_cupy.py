@@ -242,7 +242,7 @@ def test_a_drag_crosses_only_indices_up_and_results_down(double, sim):
     field (combined from the segment images on the host), and downloads the results: never the
     cache or the running sums."""
     cp = double
-    gpu = DPC(sim.cube, backend="cupy", progress=False)
+    gpu = DPC(sim.cube, backend="cupy", progress=False, stream_first=False)
     radius = _disc(sim)
     gpu.run(SegmentedDetector(0.5 * radius, 1.2 * radius, 4, 30.0))
     uploaded: list[int] = []

@@ -18,20 +18,24 @@ def cube():
 
 
 def test_over_budget_is_a_typed_memory_error_naming_the_sizes(cube):
-    dpc = dw.DPC(cube, memory_budget=1000)
+    dpc = dw.DPC(cube, memory_budget=100, stream_first=False)  # not even binned 4x fits
     det = dw.SegmentedDetector(2, 6, segments=4)
-    needed = cached_pixels(cube, cube.origin, 6.0) * 6 * 5 * 2  # what the detector reaches
-    with pytest.raises(CacheMemoryError, match=r"needs .*budget of 1000 B.*memory_budget=") as info:
+    radius = dpc.plan_cache_radius(cube.origin)  # the useful radius: no disc, half the edge
+    assert radius == 0.5 * 7.5
+    needed = cached_pixels(cube, cube.origin, radius) * 6 * 5 * 2
+    with pytest.raises(CacheMemoryError, match=r"needs .*binned 4x.*budget of 100 B.*memory_bu"):
+        dpc.segment_images(det)
+    with pytest.raises(CacheMemoryError, match=r"stream_run\(detector\)") as info:
         dpc.segment_images(det)
     assert isinstance(info.value, MemoryError)
-    assert (info.value.needed, info.value.budget) == (needed, 1000)
+    assert (info.value.needed, info.value.budget) == (needed, 100)
     assert dpc._engine is None  # nothing was built
 
 
 def test_a_tight_budget_shrinks_the_cache_and_sums_stay_exact(cube):
     det = dw.SegmentedDetector(2, 6, segments=4)
     budget = 130 * 6 * 5 * 2  # 130 of the 256 detector pixels (113 lie within radius 6)
-    dpc = dw.DPC(cube, memory_budget=budget)
+    dpc = dw.DPC(cube, memory_budget=budget, stream_first=False)
     masks = det.masks(cube)
     expected = np.einsum("xyij,kij->kxy", cube.data.astype(np.int64), masks.astype(np.int64))
     np.testing.assert_array_equal(dpc.segment_images(det), expected)
@@ -55,9 +59,12 @@ def test_bad_budgets_are_refused_at_construction(cube, value, error):
         dw.DPC(cube, memory_budget=value)
 
 
-def test_explorer_over_budget_says_so(cube):
-    with pytest.raises(CacheMemoryError, match="memory budget"):
-        dw.Explorer(cube, memory_budget=1000)
+def test_explorer_over_budget_opens_on_the_stream_and_says_so(cube):
+    explorer = dw.Explorer(cube, memory_budget=100)  # the first view needs no cache
+    assert explorer.results is not None and explorer.dpc._engine is None
+    explorer.segments.value = 6  # needs the cache, which cannot fit
+    assert "update failed: CacheMemoryError" in explorer.status.value
+    assert "memory budget" in explorer.status.value
 
 
 def test_check_allocation_and_format_bytes():

@@ -3,9 +3,12 @@
 :func:`first_image` launches ``python -m dpc_widgets.bench.first_image`` (this module) as a
 subprocess. In the subprocess the work is what a new user does: open the memory-mapped ``.npy``
 with :func:`dpc_widgets.load`, build :class:`~dpc_widgets.core.DPC` and compute one full
-``DPC.run(detector)`` (segment sums, segmented CoM, rotation, phase), then one radius drag. The
-same module in ``--stream`` mode times one :func:`~.baselines.streaming_pass` over the file in a
-fresh process (paying the same first mapping of the file's pages). Each prints one JSON line.
+``DPC.run(detector)`` (segment sums, segmented CoM, rotation, phase): with ``DPC``'s default
+``stream_first`` (mode ``"first"``) one streaming pass answers it, with ``stream_first=False``
+(mode ``"load"``) the detector cache's load pass. Then two radius drags: the first builds the
+cache after a streamed first view, the second runs on it. The same module in ``"stream"`` mode
+times one :func:`~.baselines.streaming_pass` over the file in a fresh process (paying the same
+first mapping of the file's pages). Each prints one JSON line.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 import numpy as np
 
 import dpc_widgets
-from dpc_widgets.core import DPC
+from dpc_widgets.core import DPC, warmup
+from dpc_widgets.core.engine import cache_dtype
 from dpc_widgets.detectors import SegmentedDetector
 from dpc_widgets.io import Datacube
 
@@ -46,9 +50,9 @@ def first_image(
     ----------
     path : Path
         A memory-mappable ``.npy`` cube (Rx, Ry, Qx, Qy).
-    mode : {"first", "stream"}
-        ``"first"``: open, ``DPC``, first ``run`` and one radius drag; ``"stream"``: one
-        streaming pass over the file.
+    mode : {"first", "load", "stream"}
+        ``"first"``: open, ``DPC``, first ``run`` and two radius drags; ``"load"``: the same
+        with ``DPC(stream_first=False)``; ``"stream"``: one streaming pass over the file.
     cache_radius : float, optional
         ``DPC(cache_radius=...)`` in detector units (``None``: the DPC default).
     memory_budget : int, optional
@@ -64,8 +68,11 @@ def first_image(
     dict
         The worker's JSON record: ``import_s`` (process launch to the worker's first line:
         interpreter and imports, s), ``work_s`` (s), ``peak_rss_anon`` and ``base_rss_anon``
-        (bytes), and per mode ``open_s`` (``load`` and ``DPC``, s), ``drag_s``,
-        ``cache_radius``, ``cache_nbytes``, ``numba`` or ``bytes``.
+        (bytes), and per mode ``open_s`` (``load`` and ``DPC``, s), ``next_s`` (the first
+        drag: it builds the cache after a streamed first view), ``drag_s`` (a drag on the
+        cache), ``cache_radius``, ``binning``, ``cache_nbytes``, ``numba`` (the cache's path
+        at the end), ``stream_numba`` (whether the streaming kernel was ready at the first
+        image), ``kernels`` (how each kernel group became ready) or ``bytes``.
     """
     env = dict(os.environ)
     package_root = str(Path(dpc_widgets.__file__).resolve().parents[1])
@@ -89,22 +96,27 @@ def first_image(
 
 
 def first_image_runs(path: Path, cache_radius: float | None = None) -> dict[str, dict[str, Any]]:
-    """Streaming pass, first image with numba's cache warm, and with an empty numba cache.
+    """Streaming pass, first image (numba's cache warm, then empty) and the same via the load
+    pass (``DPC(stream_first=False)``, cache warm), each in a fresh process.
 
-    The warm case runs once untimed first, so that numba's disk cache holds the kernels.
+    The warm cases follow an untimed run that fills numba's disk cache; the streaming pass is
+    timed once before and once after them (the record keeps the median of the two).
     """
     out = {"stream": first_image(path, mode="stream")}
     first_image(path, cache_radius=cache_radius)  # fills numba's disk cache
     out["warm"] = first_image(path, cache_radius=cache_radius)
+    out["load"] = first_image(path, mode="load", cache_radius=cache_radius)
     with tempfile.TemporaryDirectory(prefix="dpc-bench-numba-") as empty:
         out["cold"] = first_image(path, cache_radius=cache_radius, numba_cache_dir=empty)
+    again = first_image(path, mode="stream")
+    out["stream"]["work_s"] = (out["stream"]["work_s"] + again["work_s"]) / 2
     return out
 
 
 def _worker(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m dpc_widgets.bench.first_image")
     parser.add_argument("path")
-    parser.add_argument("--mode", choices=("first", "stream"), default="first")
+    parser.add_argument("--mode", choices=("first", "load", "stream"), default="first")
     parser.add_argument("--cache-radius", type=float, default=None)
     parser.add_argument("--memory-budget", type=int, default=None)
     parser.add_argument("--launched", type=float, default=None, help="time.time() at launch")
@@ -124,18 +136,24 @@ def _worker(argv: list[str] | None = None) -> dict[str, Any]:
                 cache_radius=args.cache_radius,
                 memory_budget=args.memory_budget,
                 progress=False,
+                stream_first=args.mode == "first",
             )
             record["open_s"] = time.perf_counter() - start
             q = cube.detector_shape[0]
             dpc.run(SegmentedDetector(0.1 * q, 0.25 * q, 4, 15.0))
             record["work_s"] = time.perf_counter() - start
-            drag = time.perf_counter()
-            dpc.run(SegmentedDetector(0.1 * q + 0.3, 0.25 * q, 4, 15.0))
-            record["drag_s"] = time.perf_counter() - drag
+            dtype = cache_dtype(cube.dtype)
+            record["stream_numba"] = warmup.kernels_ready("stream", dtype)
+            for key, step in (("next_s", 0.3), ("drag_s", 0.6)):
+                drag = time.perf_counter()
+                dpc.run(SegmentedDetector(0.1 * q + step, 0.25 * q, 4, 15.0))
+                record[key] = time.perf_counter() - drag
             engine = dpc._engine  # no public accessor for the cache the DPC chose
             record["cache_radius"] = engine.cache_radius
+            record["binning"] = dpc.binning
             record["cache_nbytes"] = engine.nbytes
             record["numba"] = engine.use_numba
+            record["kernels"] = {group: how for (group, _), how in warmup.ready_how.items()}
             record["cube_nbytes"] = int(np.prod(cube.shape)) * cube.dtype.itemsize
     record["peak_rss_anon"] = memory.peak
     record["base_rss_anon"] = memory.base

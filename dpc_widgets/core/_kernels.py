@@ -273,3 +273,31 @@ def update_moments(pix, rows, sign, wi, wj, acc, chunk, c_start, c_stop):  # pra
         for m in range(3):
             for j in range(w):
                 acc[m, p0 + j] = (acc[m, p0 + j] - removed[m, j]) + added[m, j]
+
+
+def warm_calls(dtype: np.dtype) -> list[tuple]:
+    """Tiny ``(kernel, args)`` calls typed like the engine's for cache dtype ``dtype``.
+
+    The engine passes load blocks read-only, so one signature serves files and arrays alike.
+    """
+    dtype = np.dtype(dtype)
+    integer = dtype.kind in "ui"
+    acc = np.int64 if integer else np.float64
+    part = np.int32 if integer and dtype.itemsize <= 2 else acc
+    block = np.zeros((2, 6), dtype)
+    block.flags.writeable = False
+    order = np.arange(6, dtype=np.int64)
+    pix = np.zeros((6, 2), dtype)
+    raw, pattern, weights = np.zeros((3, 2), acc), np.zeros((1, 6), acc), np.zeros(2, acc)
+    if integer:
+        load = (load_block_integer, (block, order, 6, 3, 0, 0, pix, 0, raw, pattern, 8, 0, 0, 1))
+    else:
+        full = np.zeros(6, acc)
+        load = (load_block, (block, order, 6, full, full, pix, 0, raw, pattern, 8, 0, 0, 1))
+    rows, labels = np.arange(2, dtype=np.int64), np.zeros(2, np.int32)
+    sums = np.zeros((2, 2), acc)
+    return [
+        load,
+        (update_segments, (pix, rows, labels, labels, sums, np.zeros(1, part), 1, 2, 0, 1)),
+        (update_moments, (pix, rows, np.ones(2, np.int8), weights, weights, raw, 2, 0, 1)),
+    ]

@@ -20,10 +20,12 @@ from ..backend import get_array_module, to_module, to_numpy
 from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
 from ..io import Datacube
 from ..physics import positive_finite
+from .binning import BinnedCache, choose_binning
 from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
 from .integrate import integrate_fourier, integrate_iterative
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
+from .streaming import NotStreamedError, StreamedSums, segment_key, stream_pass
 
 DESCAN_MODES = (None, "constant", "plane")
 COM_SOURCES = ("segmented", "monolithic", "pixelated")
@@ -32,6 +34,8 @@ PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
 #: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
 CACHE_DISC_FACTOR = 1.5
+#: A useful cache covers the default annulus (1.25 disc radii); else the detector is binned.
+USEFUL_DISC_FACTOR = 1.25
 #: Memo entries that do not depend on the origin, kept when it changes.
 _ORIGIN_FREE = ("mean_pattern", "default_cache_radius")
 _EXTEND = 1.25  # a cache rebuilt for a larger radius gets this much more, for the next drag
@@ -139,9 +143,13 @@ class DPC:
         data; results are exact either way).
     memory_budget : int, optional
         Bytes the detector cache may take; default: 40 % of the memory available when it is built.
-        A default or extended cache radius shrinks to fit the budget (never below what a
-        detector asks for); when that cannot fit, :class:`~dpc_widgets.core.memory.CacheMemoryError`
-        (a ``MemoryError``) names the sizes.
+        A default or extended cache radius shrinks to fit the budget, never below what a
+        detector asks for nor below a useful radius (1.25 disc radii, the default annulus; half
+        the distance to the detector edge without a disc). When that does not fit, the cache
+        holds the detector binned 2x2 or 4x4 (:class:`~dpc_widgets.core.binning.BinnedCache`,
+        :attr:`binning`; :meth:`stream_run` gives exact full-resolution results); when even
+        that cannot fit, :class:`~dpc_widgets.core.memory.CacheMemoryError` (a
+        ``MemoryError``) names the sizes.
     progress : bool
         Show a ``tqdm`` progress bar for passes over the data that take longer than a second.
     client : distributed.Client, optional
@@ -149,6 +157,12 @@ class DPC:
         scan rows on the workers (:mod:`dpc_widgets.core.distributed`); results are the local
         engine's. ``memory_budget`` is then the whole cache's budget (default: 40 % of the
         workers' memory limits). Without it nothing imports :mod:`distributed`.
+    stream_first : bool
+        Answer the first computation on a cube (or origin) with one streaming pass that
+        computes just what it needs (:mod:`dpc_widgets.core.streaming`: exact sums, no cache)
+        and build the detector cache for the next one that needs other sums; ``False`` builds
+        the cache at once (always with a ``client``: the workers read the data, not the
+        client).
 
     Notes
     -----
@@ -165,6 +179,7 @@ class DPC:
         memory_budget: int | None = None,
         progress: bool = True,
         client: Any = None,
+        stream_first: bool = True,
     ) -> None:
         if client is not None and backend != "numpy":
             raise ValueError(
@@ -179,6 +194,8 @@ class DPC:
         budget_bytes(memory_budget)  # a bad value fails here, not at the first update
         self.memory_budget = memory_budget
         self.progress = bool(progress)
+        self.stream_first = bool(stream_first) and client is None
+        self._stream_only = False  # stream_run's core: every answer from a streaming pass
         self.client = client
         self._install_lock = threading.Lock()
         self.cube = cube
@@ -197,6 +214,7 @@ class DPC:
             raise TypeError(f"cube must be a dpc_widgets.Datacube, got {type(cube).__name__}")
         self._cube = cube
         self._engine: Any = None
+        self._streamed: StreamedSums | None = None  # the first view's sums (stream_first)
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._memo_sizes: dict[Hashable, int] = {}  # bytes of each entry (`_result_bytes`)
         self._memo_bytes = 0  # their running total: no sum over the entries per insert
@@ -303,17 +321,13 @@ class DPC:
             radius = self.plan_cache_radius(center, reach)
         if not keep_old:
             self._engine = None  # release the old cache (its futures too) before the new one
-        if self.client is None:
-            built = PolarCache(
-                cube,
-                center,
-                self.xp,
-                cache_radius=radius,
-                memory_budget=self.memory_budget,
-                progress=self.progress,
-                on_progress=on_progress,
-            )
-        else:
+        options = dict(memory_budget=self.memory_budget, progress=self.progress)
+        binning = (
+            1
+            if self.client is not None
+            else choose_binning(cube, center, radius, self.memory_budget)
+        )
+        if self.client is not None:
             from .distributed import ClusterCache
 
             built = ClusterCache(
@@ -323,6 +337,20 @@ class DPC:
                 cache_radius=radius,
                 progress=self.progress,
                 on_progress=on_progress,
+            )
+        elif binning > 1:  # even a useful full-resolution cache does not fit the budget
+            built = BinnedCache(
+                cube,
+                center,
+                binning,
+                self.xp,
+                cache_radius=radius,
+                on_progress=on_progress,
+                **options,
+            )
+        else:
+            built = PolarCache(
+                cube, center, self.xp, cache_radius=radius, on_progress=on_progress, **options
             )
         with self._install_lock:
             if self._cube is cube:
@@ -337,14 +365,31 @@ class DPC:
         """The radius (detector units) of the next cache for ``center`` / ``reach``.
 
         The default (or ``cache_radius``), at least the current cache's, 1.25 times ``reach``
-        when that is larger; shrunk to the memory budget but never below ``reach``.
+        when that is larger; shrunk to the memory budget but never below ``reach`` nor below
+        the useful radius (1.25 disc radii): a cache that does not fit then gets a binned
+        detector (see :meth:`build_cache`).
         """
         radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
         if self._engine is not None:
             radius = max(radius, self._engine.cache_radius)  # keep what was asked for before
         if reach >= radius:
             radius = _EXTEND * reach
-        return max(reach, self._fit_budget(center, radius))
+        floor = min(radius, max(reach, self._useful_radius(center)))
+        return max(floor, self._fit_budget(center, radius))
+
+    def _useful_radius(self, center: tuple[float, float]) -> float:
+        """The radius (detector units) a cache must cover to be useful: the default annulus,
+        1.25 disc radii, or half the distance from ``center`` to the edge without a disc."""
+        default = self._default_cache_radius()
+        if math.isfinite(default):
+            return default * USEFUL_DISC_FACTOR / CACHE_DISC_FACTOR
+        edge = pixel_geometry(self._cube.detector_shape, center, 1.0).edge
+        return 0.5 * max(edge, 1.0) * self._cube.detector_sampling
+
+    @property
+    def binning(self) -> int:
+        """Binning factor of the detector cache answering the live view (1: full resolution)."""
+        return int(getattr(self._engine, "binning", 1))
 
     def _engine_for(self, center: tuple[float, float], reach: float = 0.0) -> PolarCache:
         """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
@@ -370,12 +415,46 @@ class DPC:
 
         return cluster_budget(self.client, self.memory_budget)
 
-    def _on_engine(self, center: tuple[float, float], call: Callable[[PolarCache], Any]) -> Any:
-        """``call(engine)``, extending the cache once if it asks beyond the cache radius."""
+    def _on_engine(
+        self, center: tuple[float, float], call: Callable[[Any], Any], want: tuple = ((), ())
+    ) -> Any:
+        """``call(engine)``: on the first view's streamed sums when they have the answer, else
+        on the cache, extending it once if ``call`` asks beyond its radius.
+
+        ``want`` (segment keys, annulus keys) is what a streaming pass computes when this is
+        the first computation (see ``stream_first``).
+        """
+        if not self.cache_ready(center):
+            streamed = self._first_view(center, want)
+            if streamed is not None:
+                try:
+                    return call(streamed)
+                except NotStreamedError:
+                    pass
         try:
             return call(self._engine_for(center))
         except OutsideCacheError as err:
             return call(self._engine_for(center, reach=err.outer))
+
+    def _first_view(self, center: tuple[float, float], want: tuple) -> StreamedSums | None:
+        """The streamed sums around ``center``: the first view's, or (before any cache was
+        built, with ``stream_first``) those of a new streaming pass computing ``want``."""
+        streamed = self._streamed
+        if streamed is not None and streamed.center == center:
+            if not self._stream_only or streamed.answers(*want):
+                return streamed
+        first = streamed is None and self.stream_first and self._engine is None
+        if not (first or self._stream_only):
+            return None
+        cube = self._cube
+        segments, annuli = want
+        streamed = stream_pass(
+            cube, center, segments=segments, annuli=annuli, xp=self.xp, progress=self.progress
+        )
+        with self._install_lock:
+            if self._cube is cube:
+                self._streamed = streamed
+        return streamed
 
     def _host(self, array) -> np.ndarray:
         out = np.ascontiguousarray(to_numpy(array), dtype=np.float64)
@@ -391,8 +470,12 @@ class DPC:
         """
 
         def compute():
-            engine = self._engine if self._engine is not None else self._engine_for(self.origin)
-            return self._host(engine.pattern_sum / math.prod(self._cube.scan_shape))
+            source = self._streamed or self._engine
+            if source is None or source.pattern_sum.shape != self._cube.detector_shape:
+                source = self._first_view(self.origin, ((), ())) or self._engine_for(self.origin)
+            if source.pattern_sum.shape != self._cube.detector_shape:  # a binned cache
+                source = stream_pass(self._cube, self.origin, progress=self.progress)
+            return self._host(source.pattern_sum / math.prod(self._cube.scan_shape))
 
         return self._memoised("mean_pattern", compute)
 
@@ -435,11 +518,13 @@ class DPC:
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
         detector.check_fits(self._cube)
+        key = segment_key(
+            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
+        )
         return self._on_engine(
             detector.resolved_center(self._cube),
-            lambda engine: engine.segment_sums(
-                detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
-            ),
+            lambda engine: engine.segment_sums(*key),
+            want=((key,), ()),
         )
 
     def segmented_com(self, detector: SegmentedDetector, *, frame: str = "segments") -> np.ndarray:
@@ -537,10 +622,12 @@ class DPC:
         def compute():
             xp = self.xp
             if annulus is None:
-                moments = self._engine_for(self.origin).moments
+                moments = self._on_engine(self.origin, lambda engine: engine.moments)
             else:
                 moments = self._on_engine(
-                    self.origin, lambda engine: engine.annulus_moments(annulus.inner, annulus.outer)
+                    self.origin,
+                    lambda engine: engine.annulus_moments(annulus.inner, annulus.outer),
+                    want=((), ((annulus.inner, annulus.outer),)),
                 )
             total = moments[0]
             lit = total > 0
@@ -651,7 +738,8 @@ class DPC:
         ``com_source`` picks the CoM: ``"segmented"`` (:meth:`segmented_com`),
         ``"monolithic"`` (:meth:`monolithic_com`) or ``"pixelated"`` (:meth:`com` over
         ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
-        :meth:`phase`.
+        :meth:`phase`. The first run on a cube (with ``stream_first``) reads it once, computing
+        everything this run needs in one streaming pass; later ones use the detector cache.
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
@@ -669,6 +757,7 @@ class DPC:
         )
 
         def compute():
+            self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
             if com_source == "segmented":
                 com, units = self.segmented_com(detector, frame="detector"), "arb."
@@ -716,6 +805,39 @@ class DPC:
             )
 
         return self._memoised(key, compute)
+
+    def stream_run(self, detector: SegmentedDetector, **options: Any) -> DPCResult:
+        """:meth:`run` from one streaming pass over the full-resolution data, without a cache.
+
+        Exact full-resolution results where the live view runs on a binned detector
+        (:attr:`binning` > 1), or a result from data whose cache would not fit at all. The
+        pass (:func:`~dpc_widgets.core.streaming.stream_pass`) computes the segment sums of
+        ``detector``, the whole-detector moments and, for ``com_source="pixelated"`` with
+        ``com_inner`` or ``com_outer``, the moments of that annulus; it holds a few values per
+        scan position. Not memoised: each call reads the data once (twice for a pixelated CoM
+        when ``detector.center`` is not the origin). ``options`` as in :meth:`run`.
+        """
+        exact = DPC(self._cube, backend=self.backend, progress=self.progress)
+        exact._stream_only = True
+        return exact.run(detector, **options)
+
+    def _run_first_view(
+        self, detector: Detector, com_source: str, com_inner: float | None, com_outer: float | None
+    ) -> None:
+        """Before a run's first computation: one streaming pass for all it needs."""
+        _check_detector(detector)
+        if self._streamed is not None or self._engine is not None:
+            return
+        center = detector.resolved_center(self._cube)
+        annuli: tuple = ()
+        masked = com_inner is not None or com_outer is not None
+        if com_source == "pixelated" and masked and center == self.origin:
+            inner = 0.0 if com_inner is None else com_inner
+            annuli = ((inner, math.inf if com_outer is None else com_outer),)
+        key = segment_key(
+            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
+        )
+        self._first_view(center, ((key,), annuli))
 
     def _calibrated_k(self) -> bool:
         try:

@@ -40,6 +40,7 @@ from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .memory import check_allocation
+from .warmup import kernels_ready, numba_installed, wait_for_kernels, wait_until_settled
 
 # Float data: recompute from scratch once incrementally moved rows exceed this times the annulus.
 REFRESH_FACTOR = 64
@@ -81,12 +82,8 @@ def cached_pixels(cube: Datacube, center: tuple[float, float], cache_radius: flo
 
 
 def numba_available() -> bool:
-    """True when numba imports (it enables the fused parallel CPU kernels)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when numba is installed (it enables the fused parallel CPU kernels)."""
+    return numba_installed()
 
 
 def cache_dtype(dtype: np.dtype) -> np.dtype:
@@ -96,53 +93,20 @@ def cache_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.int64) if dtype == np.uint64 else dtype
 
 
-_warm_lock = threading.Lock()
-_warm: dict[str, threading.Event] = {}
-
-
 def numba_ready(dtype: np.dtype) -> bool:
-    """True when the numba kernels for cache dtype ``dtype`` are compiled in this process.
+    """True when the numba kernels of the cache for cache dtype ``dtype`` are ready here.
 
-    The first call for a dtype starts compiling them (or loading them from numba's disk
-    cache) in a background thread, on a tiny cube, and returns False; later calls return True
-    once that is done. False for good when numba is not installed or fails to compile.
+    The first call for a dtype starts making them ready in the background (from numba's disk
+    cache, else compiled in a low-priority child process: :mod:`dpc_widgets.core.warmup`) and
+    returns False; later calls return True once that is done. False for good when numba is not
+    installed or fails to compile.
     """
-    if not numba_available():
-        return False
-    key = np.dtype(dtype).str
-    with _warm_lock:
-        event = _warm.get(key)
-        if event is None:
-            event = _warm[key] = threading.Event()
-            thread = threading.Thread(
-                target=_warm_up, args=(np.dtype(dtype), event), name="dpc-numba-warm-up"
-            )
-            thread.daemon = True
-            thread.start()
-    return event.is_set()
+    return kernels_ready("cache", dtype)
 
 
 def wait_for_numba(dtype: np.dtype, timeout: float | None = None) -> bool:
-    """Block until the kernels for ``dtype`` are compiled (see :func:`numba_ready`)."""
-    numba_ready(dtype)
-    event = _warm.get(np.dtype(dtype).str)
-    return bool(event is not None and event.wait(timeout))
-
-
-def _warm_up(dtype: np.dtype, event: threading.Event) -> None:
-    """Run every kernel once for ``dtype`` on a tiny cube (the real calls' signatures)."""
-    try:
-        cube = Datacube(np.ones((2, 3, 6, 5), dtype=dtype))
-        engine = PolarCache(cube, (3.0, 2.0), use_numba=True)
-        for inner, outer in ((0.5, 2.5), (0.5, 2.7)):  # recompute, then incremental
-            engine.segment_sums(inner, outer, 4, 0.0)
-            engine.annulus_moments(inner, outer)
-    except Exception:  # pragma: no cover - numba broken on this machine: stay on NumPy
-        import logging
-
-        logging.getLogger("dpc_widgets.core").exception("numba kernels failed to compile")
-        return
-    event.set()
+    """Block until the kernels for ``dtype`` are ready (see :func:`numba_ready`)."""
+    return wait_for_kernels("cache", dtype, timeout)
 
 
 @dataclasses.dataclass
@@ -180,9 +144,9 @@ class PolarCache:
         once) and every operation is a CuPy array operation.
     use_numba : bool, optional
         Use the parallel numba kernels (NumPy only). ``None``: when numba is installed and its
-        kernels for this dtype are compiled; until then (numba compiles them in a background
-        thread, seconds on an empty cache) the NumPy path answers, block by block and call by
-        call, with bit-identical results.
+        kernels for this dtype are ready (:mod:`dpc_widgets.core.warmup`: loaded from numba's
+        disk cache, or compiled in a child process, seconds on an empty cache); until then the
+        NumPy path answers, block by block and call by call, with bit-identical results.
     max_block_bytes : int
         Size of the blocks read from the cube in the load pass.
     cache_radius : float
@@ -593,6 +557,8 @@ class PolarCache:
         pattern = np.zeros((threads, n_pix), dtype=self._acc)
         n_keep = self._n_cached
         order = xp.asarray(self._order if not self._integer else self._order[:n_keep])
+        if self._numba_mode == "auto":  # see dpc_widgets.core.streaming: waiting beats competing
+            wait_until_settled("cache", self._dtype, timeout=5.0)
         bar = tqdm(
             total=self._n_pos,
             desc="building the detector cache",
@@ -608,6 +574,7 @@ class PolarCache:
 
                 flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, n_pix)
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
+                flat = read_only(flat)  # one compiled signature for files and arrays
                 tile = _kernels.load_tile(flat.itemsize)
                 n_tiles = -(-(stop - start) // tile)
                 if self._integer:
@@ -641,6 +608,16 @@ class PolarCache:
         bar.close()
         self.pattern_sum = pattern.sum(axis=0).reshape(self.cube.detector_shape)
         return raw
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when read-only, else a read-only view of it (numba compiles a separate
+    signature for writable arrays; the kernels take read-only inputs only)."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _kernels_threads() -> int:

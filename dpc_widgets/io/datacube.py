@@ -341,8 +341,12 @@ class Datacube:
         """
         if self.disc is not None:
             return self.disc
-        ry = self.shape[1]
-        return find_disc(self.mean_pattern(DISC_SAMPLE_ROWS * ry, max_bytes=DISC_SAMPLE_BYTES))
+        return find_disc(self.sample_mean_pattern())
+
+    def sample_mean_pattern(self) -> np.ndarray:
+        """:meth:`mean_pattern` of the bounded sample the disc is found on (at most
+        ``DISC_SAMPLE_ROWS`` scan rows and ``DISC_SAMPLE_BYTES`` bytes): no pass over the data."""
+        return self.mean_pattern(DISC_SAMPLE_ROWS * self.shape[1], max_bytes=DISC_SAMPLE_BYTES)
 
     def _disc_origin(self, geometric: tuple[float, float]) -> tuple[float, float]:
         disc = self.sample_disc()

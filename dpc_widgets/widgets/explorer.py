@@ -161,7 +161,7 @@ class Explorer(w.VBox):
         if saved.origin is not None and "origin" not in cube_options:
             self.dpc.origin = saved.origin  # ValueError outside the detector
         values = {**saved.values, **{k: v for k, v in options.items() if k in SETTING_NAMES}}
-        settings = initial_settings(self.dpc.cube, self.dpc.mean_pattern, values)
+        settings = initial_settings(self.dpc.cube, self.dpc.cube.sample_mean_pattern, values)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(self.dpc.cube, settings)
         for name in NAMES + ORIGIN_NAMES:
@@ -189,10 +189,10 @@ class Explorer(w.VBox):
             ]
         )
         self.add_class("dpc-explorer")
-        self._show_cube()
-        self._flow.request()
+        self._flow.request()  # the first view: one streaming pass, which yields the mean pattern
         if self._error is not None:
             raise self._error
+        self._show_cube()
         for name, widget in self.controls.widgets().items():
             if name in _MANUAL_ROTATION:
                 widget.observe(self._manual_rotation_changed, "value")
@@ -274,8 +274,8 @@ class Explorer(w.VBox):
             self.controls.configure(cube)
             self.controls.set_origin(cube.origin)
             self._key = None
-            self._show_cube()
             self._flow.request()
+        self._show_cube()  # after the first view, whose pass yields the mean pattern
 
     # ------------------------------------------------------------------ internals
     def _file_box(self) -> w.VBox:
@@ -432,9 +432,10 @@ class Explorer(w.VBox):
             if key == self._key:
                 return
             center = detector.resolved_center(self.dpc.cube)
-            if not self.dpc.cache_ready(center, settings.cache_reach()) and self._build.start(
-                center, settings.cache_reach()
-            ):
+            reach = settings.cache_reach()
+            cached = self.dpc.cache_ready(center, reach)
+            # The first view is computed at once (one streaming pass, see DPC(stream_first=)).
+            if not cached and self._result is not None and self._build.start(center, reach):
                 self._set_status("busy", "building the detector cache\u2026 (last images kept)")
                 return
             lost = self.dpc.cluster_blocks_lost()
@@ -457,7 +458,15 @@ class Explorer(w.VBox):
         for note in notes:
             logger.warning("DPC explorer: %s", note)
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
+        if self.dpc.binning > 1:
+            notes.append(
+                f"live view on a {self.dpc.binning}\u00d7 binned detector; exact results: "
+                "explorer.dpc.stream_run(explorer.settings.detector(), "
+                "**explorer.settings.run_kwargs())"
+            )
         self._set_status("warning" if notes else "ok", "; ".join([message, *notes]))
+        if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
+            self._build.start(center, reach)  # pass: fill the cache behind it
         self.controls.show_rotation(
             result.rotation.angle_deg,
             result.rotation.transpose,

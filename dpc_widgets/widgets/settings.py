@@ -177,14 +177,15 @@ def radius_range(cube: Datacube) -> tuple[float, float]:
     return top, step
 
 
-def default_radii(cube: Datacube, mean_pattern: np.ndarray) -> tuple[float, float]:
+def default_radii(cube: Datacube, mean_pattern: np.ndarray | None) -> tuple[float, float]:
     """Default annulus around the bright-field disc edge: 0.5 and 1.25 times its radius.
 
     The disc radius is the disc finder's (:func:`~dpc_widgets.io.disc.find_disc`): the cube's
-    own :attr:`~dpc_widgets.Datacube.disc` when it has one, else found in ``mean_pattern``.
-    Without a disc, or with one wider than the distance from the origin to the nearest detector
-    edge, a quarter and a half of that distance are used. Detector units, whole
-    :func:`radius_range` steps (outer at least one step above inner).
+    own :attr:`~dpc_widgets.Datacube.disc` when it has found one (``mean_pattern`` is then not
+    used and may be None), else found in ``mean_pattern``. Without a disc, or with one wider
+    than the distance from the origin to the nearest detector edge, a quarter and a half of
+    that distance are used. Detector units, whole :func:`radius_range` steps (outer at least
+    one step above inner).
     """
     disc = cube.disc if cube.disc is not None and cube.disc.found else find_disc(mean_pattern)
     _, step = radius_range(cube)
@@ -213,7 +214,8 @@ def initial_settings(
         The data (its disc, origin and detector calibration set the default radii).
     mean_pattern : callable
         Returns the mean diffraction pattern (Qx, Qy); called only when a radius is missing and
-        the cube has no disc of its own (e.g. ``DPC.mean_pattern``).
+        the cube has no disc of its own (e.g. ``Datacube.sample_mean_pattern``: a bounded
+        sample, no pass over the data).
     values : mapping
         :class:`Settings` fields; the others take their defaults.
 
@@ -225,7 +227,8 @@ def initial_settings(
         For a bad value (:func:`check_setting`).
     """
     if "inner" not in values or "outer" not in values:
-        inner, outer = default_radii(cube, mean_pattern())
+        found = cube.disc is not None and cube.disc.found
+        inner, outer = default_radii(cube, None if found else mean_pattern())
         values = {"inner": inner, "outer": outer, **values}
     return Settings(**values)
 

@@ -30,11 +30,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
+from ..._lazy import lazy_import
 from .base import Axis, Format, FormatError, Opened, OpenOptions, read_whole, refuse_dataset
 from .hdf5 import as_float, as_str, open_hdf5_file
+
+h5py = lazy_import("h5py")
 
 DATA_GROUP = "entry/data"
 DETECTOR = "entry/instrument/detector"

@@ -17,11 +17,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
+from ..._lazy import lazy_import
 from .base import Axis, Format, FormatError, Opened, OpenOptions
 from .hdf5 import HDF5_EXTENSIONS, as_float, as_str, four_d_datasets, read_hdf5
+
+h5py = lazy_import("h5py")
 
 DATA_PATH = "/fpd_expt/fpd_data/data"
 

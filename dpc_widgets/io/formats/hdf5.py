@@ -11,10 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
+from ..._lazy import lazy_import
 from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate, read_whole
+
+h5py = lazy_import("h5py")
 
 HDF5_EXTENSIONS = (".h5", ".hdf5", ".emd")
 

@@ -25,10 +25,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import h5py
-
+from ..._lazy import lazy_import
 from .base import Axis, Format, FormatError, Opened, OpenOptions
 from .hdf5 import HDF5_EXTENSIONS, as_float, as_str, read_hdf5
+
+h5py = lazy_import("h5py")
 
 ROOT = "4DSTEM_simulation"
 DATACUBES = f"{ROOT}/data/datacubes"

@@ -27,11 +27,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
+from ..._lazy import lazy_import
 from .base import Axis, Format, FormatError, Opened, OpenOptions, only_candidate, read_whole
 from .hdf5 import open_hdf5_file
+
+h5py = lazy_import("h5py")
 
 TITLE = "NanoMegas TopSpin"
 _ENERGY_KEYS = ("HighVoltage", "GunHighVoltage")

@@ -45,11 +45,13 @@ import json
 import math
 from pathlib import Path
 
-import h5py
 import numpy as np
 
+from ..._lazy import lazy_import
 from .base import Format, FormatError, Opened, OpenOptions, only_candidate
 from .rosetta import from_signal, read_signals
+
+h5py = lazy_import("h5py")
 
 TITLE = "Thermo Fisher Velox EMD"
 VELOX_FORMATS = ("Velox", "DevelopersKit")

@@ -1,0 +1,167 @@
+"""Numba kernels of the streaming pass (:mod:`dpc_widgets.core.streaming`): CPU, serial per call.
+
+Imported only when numba is installed; a module of its own so that numba's disk cache of the
+cache kernels (:mod:`~dpc_widgets.core._kernels`) and of these is independent. Integer data
+goes through :func:`stream_block_integer` (exact int64 sums, any order), floating-point data
+through :func:`stream_block_float`, which adds values in the order of the NumPy path of
+:mod:`~dpc_widgets.core.streaming` and of a freshly computed detector cache (see "Order of
+additions" there), so all of them return bit-identical sums and moments. Both release the GIL;
+:func:`dpc_widgets.core._kernels.parallel` runs them on parts of a block at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def stream_block_integer(
+    block, qy, base_i, base_j, seg_runs, ann_runs, raw, seg, ann, pattern, start, part, p0, p1
+):  # pragma: no cover - compiled
+    """Reduce the integer patterns ``p0:p1`` of ``block`` (n, K), detector order, ``qy`` per row.
+
+    For each pattern ``q = start + p``, in int64 (``zero``: 0 in ``raw``'s dtype):
+
+    - ``raw[:, q]``: whole-detector ``sum v``, ``sum v (i - base_i)``, ``sum v (j - base_j)``
+      from the detector-row sums ``rs_i`` and column sums ``cols_j``;
+    - ``seg[slot, q]``: the sum over the runs ``seg_runs[r] = (k0, k1, slot)`` (pixels
+      ``k0 <= k < k1`` of one detector row), in the order of the runs;
+    - ``ann[3 slot + m, q]``: ``sum v``, ``sum v (i - base_i)`` and ``sum v (j - base_j)`` over
+      the runs ``ann_runs[r] = (k0, k1, slot, i)`` (``i``: their detector row);
+    - ``pattern[part, k] += v`` (``part`` numbers the calling thread).
+    """
+    n_pix = block.shape[1]
+    qx = n_pix // qy
+    zero = raw.dtype.type(0)
+    cols = np.empty(qy, raw.dtype)
+    tseg = np.empty(seg.shape[0], raw.dtype)
+    tann = np.empty(ann.shape[0], raw.dtype)
+    pat = pattern[part]
+    for p in range(p0, p1):
+        row = block[p]
+        cols[:] = zero
+        s0 = zero
+        s1 = zero
+        for i in range(qx):
+            off = i * qy
+            rs = zero
+            for c in range(qy):
+                v = row[off + c] + zero
+                rs += v
+                cols[c] += v
+                pat[off + c] += v
+            s0 += rs
+            s1 += rs * (i - base_i)
+        s2 = zero
+        for c in range(qy):
+            s2 += cols[c] * (c - base_j)
+        q = start + p
+        raw[0, q] = s0
+        raw[1, q] = s1
+        raw[2, q] = s2
+        tseg[:] = zero
+        for r in range(seg_runs.shape[0]):
+            slot = seg_runs[r, 2]
+            t = tseg[slot]
+            for k in range(seg_runs[r, 0], seg_runs[r, 1]):
+                t += row[k] + zero
+            tseg[slot] = t
+        for s in range(tseg.size):
+            seg[s, q] = tseg[s]
+        tann[:] = zero
+        for r in range(ann_runs.shape[0]):
+            k0 = ann_runs[r, 0]
+            slot = 3 * ann_runs[r, 2]
+            wi = ann_runs[r, 3] - base_i
+            off = ann_runs[r, 3] * qy
+            t0 = tann[slot]
+            t1 = tann[slot + 1]
+            t2 = tann[slot + 2]
+            for k in range(k0, ann_runs[r, 1]):
+                v = row[k] + zero
+                t0 += v
+                t1 += v * wi
+                t2 += v * (k - off - base_j)
+            tann[slot] = t0
+            tann[slot + 1] = t1
+            tann[slot + 2] = t2
+        for s in range(tann.size):
+            ann[s, q] = tann[s]
+
+
+@njit(cache=True, nogil=True)
+def stream_block_float(
+    block, order, wi, wj, seg_labels, ann_in, raw, seg, ann, pattern, start, part, p0, p1
+):  # pragma: no cover - compiled
+    """Reduce the floating-point patterns ``p0:p1`` of ``block`` (n, K) in float64.
+
+    Pixels are visited in the order ``order`` (by radius: the detector cache's row order);
+    ``wi``, ``wj``, ``seg_labels`` (G, K) and ``ann_in`` (A, K) are in that order too. For each
+    pattern ``q = start + p``: ``raw[:, q]`` gets ``sum v``, ``sum v wi``, ``sum v wj`` over the
+    whole detector; ``seg[seg_labels[g, t], q]`` the sum of its pixels (label -1: none);
+    ``ann[3 a + m, q]`` the moments over the pixels with ``ann_in[a, t]``; each sum adds one
+    value after the other in that order. ``pattern[part, k] += v``.
+    """
+    zero = raw.dtype.type(0)
+    n_pix = order.size
+    tseg = np.empty(seg.shape[0], raw.dtype)
+    tann = np.empty(ann.shape[0], raw.dtype)
+    pat = pattern[part]
+    for p in range(p0, p1):
+        row = block[p]
+        tseg[:] = zero
+        tann[:] = zero
+        s0 = zero
+        s1 = zero
+        s2 = zero
+        for t in range(n_pix):
+            k = order[t]
+            v = row[k] + zero
+            a = wi[t]
+            b = wj[t]
+            s0 += v
+            s1 += v * a
+            s2 += v * b
+            pat[k] += v
+            for g in range(seg_labels.shape[0]):
+                label = seg_labels[g, t]
+                if label >= 0:
+                    tseg[label] += v
+            for m in range(ann_in.shape[0]):
+                if ann_in[m, t]:
+                    tann[3 * m] += v
+                    tann[3 * m + 1] += v * a
+                    tann[3 * m + 2] += v * b
+        q = start + p
+        raw[0, q] = s0
+        raw[1, q] = s1
+        raw[2, q] = s2
+        for s in range(tseg.size):
+            seg[s, q] = tseg[s]
+        for s in range(tann.size):
+            ann[s, q] = tann[s]
+
+
+def warm_calls(dtype: np.dtype) -> list[tuple]:
+    """Tiny ``(kernel, args)`` calls typed like the real ones for cache dtype ``dtype``.
+
+    Blocks are passed read-only (:mod:`~dpc_widgets.core.streaming` makes them so), so one
+    compiled signature serves memory-mapped files and arrays alike.
+    """
+    dtype = np.dtype(dtype)
+    integer = dtype.kind in "ui"
+    acc = np.int64 if integer else np.float64
+    block = np.zeros((2, 6), dtype)
+    block.flags.writeable = False
+    raw, seg, ann = np.zeros((3, 2), acc), np.zeros((1, 2), acc), np.zeros((3, 2), acc)
+    pattern = np.zeros((1, 6), acc)
+    if integer:
+        seg_runs = np.array([[0, 2, 0]], dtype=np.int64)
+        ann_runs = np.array([[3, 5, 0, 1]], dtype=np.int64)
+        args = (block, 3, 1, 1, seg_runs, ann_runs, raw, seg, ann, pattern, 0, 0, 0, 2)
+        return [(stream_block_integer, args)]
+    order, weights = np.arange(6, dtype=np.int64), np.zeros(6, np.float64)
+    labels, inside = np.zeros((1, 6), np.int64), np.ones((1, 6), np.bool_)
+    args = (block, order, weights, weights, labels, inside, raw, seg, ann, pattern, 0, 0, 0, 2)
+    return [(stream_block_float, args)]

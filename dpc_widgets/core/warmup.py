@@ -1,0 +1,221 @@
+"""Numba kernels made ready without holding up the work that answers meanwhile.
+
+Kernels come in groups, each a module of ``@njit(cache=True)`` functions with a
+``warm_calls(dtype)`` list of tiny calls typed exactly like the real ones: :data:`GROUPS`,
+``"stream"`` (the streaming pass, needed for the first image) before ``"cache"`` (the detector
+cache). The first :func:`kernels_ready` call for a dtype starts one background thread that
+
+1. starts a separate Python process (it imports only numpy, numba and the kernel modules)
+   which runs the groups' tiny calls in order: each kernel loads from numba's disk cache or
+   compiles and writes it there; the child reports each group done. The first group runs at
+   normal priority (it is awaited), the others at the lowest (``nice 19``: only CPU time left
+   idle);
+2. meanwhile imports numba here and loads every kernel of the groups from numba's disk cache,
+   never compiling (each group is *settled* then: ready, or known to be missing);
+3. loads each missing group from the disk cache as soon as the child reports it.
+
+Compiling takes seconds per dtype and holds the interpreter lock of the process doing it; in
+the child it never competes for this process's lock. Importing numba and loading a kernel from
+the disk cache takes about half a second of mostly interpreter time here, during which the
+callers are better off waiting than competing for it (:func:`wait_until_settled`). If the child
+cannot run or the disk cache cannot be written, the thread compiles the kernels itself (the
+fallback). Every path ends with the same compiled code, so results are identical whichever way
+the kernels became ready.
+
+The cache lookup mirrors the first steps of numba's ``Dispatcher.compile`` (its ``_cache`` and
+``targetctx``); on a numba whose internals differ, the lookup counts as a miss.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+logger = logging.getLogger("dpc_widgets.core")
+
+#: Kernel groups in the order they are made ready: name -> module file (in this package).
+GROUPS = {"stream": "_stream_kernels.py", "cache": "_kernels.py"}
+
+_lock = threading.Lock()
+_ready: dict[tuple[str, str], threading.Event] = {}
+_settled: dict[tuple[str, str], threading.Event] = {}
+#: How each (group, dtype) became ready: "disk cache", "child process" or "this process".
+ready_how: dict[tuple[str, str], str] = {}
+
+
+def numba_installed() -> bool:
+    """True when numba can be imported (found without importing it: that takes 0.1-0.3 s)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def kernels_ready(group: str, dtype: np.dtype) -> bool:
+    """True when the numba kernels of ``group`` for data of ``dtype`` are ready in this process.
+
+    The first call for a dtype starts the background warm-up of every group (see the module
+    docstring) and returns False. False for good without numba or when compiling fails.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``group``.
+    """
+    event = _start(group, dtype)
+    return event is not None and event.is_set()
+
+
+def wait_for_kernels(group: str, dtype: np.dtype, timeout: float | None = None) -> bool:
+    """Block until :func:`kernels_ready` (started here if needed); False on timeout or failure."""
+    event = _start(group, dtype)
+    return bool(event is not None and event.wait(timeout))
+
+
+def wait_until_settled(group: str, dtype: np.dtype, timeout: float | None = None) -> bool:
+    """Block until the kernels of ``group`` are ready or known not to be in the disk cache
+    (then they compile in the child for seconds); returns :func:`kernels_ready`."""
+    if _start(group, dtype) is not None:
+        _settled[(group, np.dtype(dtype).str)].wait(timeout)
+    return kernels_ready(group, dtype)
+
+
+def kernel_module(group: str) -> ModuleType:
+    """The kernel module of ``group`` (imports numba)."""
+    from . import _kernels, _stream_kernels
+
+    return {"stream": _stream_kernels, "cache": _kernels}[group]
+
+
+def _start(group: str, dtype: np.dtype) -> threading.Event | None:
+    """The ready event of ``group`` for ``dtype``, starting the warm-up on first use."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown kernel group {group!r}; known: {sorted(GROUPS)}")
+    if not numba_installed():
+        return None
+    dtype = np.dtype(dtype)
+    with _lock:
+        if (group, dtype.str) not in _ready:
+            for name in GROUPS:
+                _ready[(name, dtype.str)] = threading.Event()
+                _settled[(name, dtype.str)] = threading.Event()
+            thread = threading.Thread(
+                target=_warm_up, args=(dtype,), name="dpc-numba-warm-up", daemon=True
+            )
+            thread.start()
+        return _ready[(group, dtype.str)]
+
+
+def _warm_up(dtype: np.dtype) -> None:
+    """The background thread: child process and disk cache at once, then the fallback."""
+    key = dtype.str
+    try:
+        child = _start_child(dtype)
+        missing = []
+        for group in GROUPS:  # each group ready as soon as it is loaded
+            if _load_group(group, dtype):
+                _set_ready(group, key, "disk cache")
+            else:
+                missing.append(group)
+            _settled[(group, key)].set()
+        for group in _reports(child):
+            if group in missing and _load_group(group, dtype):
+                _set_ready(group, key, "child process")
+                missing.remove(group)
+        for group in missing:  # the fallback: compile here
+            for kernel, args in kernel_module(group).warm_calls(dtype):
+                kernel(*args)
+            _set_ready(group, key, "this process")
+    except Exception:  # pragma: no cover - numba broken on this machine: stay on NumPy
+        logger.exception("numba kernels failed to compile")
+    finally:
+        for group in GROUPS:
+            _settled[(group, key)].set()
+
+
+def _set_ready(group: str, key: str, how: str) -> None:
+    ready_how[(group, key)] = how
+    _ready[(group, key)].set()
+
+
+def _load_group(group: str, dtype: np.dtype) -> bool:
+    """Load every kernel of ``group`` for ``dtype`` from numba's disk cache; never compile.
+
+    True when all of them were there (each then runs once on its tiny call).
+    """
+    calls = kernel_module(group).warm_calls(dtype)
+    if not all(_load_cached(kernel, args) for kernel, args in calls):
+        return False
+    for kernel, args in calls:
+        kernel(*args)
+    return True
+
+
+def _load_cached(kernel, args: tuple) -> bool:
+    """Add ``kernel``'s overload for ``args`` from numba's disk cache (numba's own lookup)."""
+    try:
+        signature = tuple(kernel.typeof_pyval(a) for a in args)
+        if signature in kernel.overloads:
+            return True
+        result = kernel._cache.load_overload(signature, kernel.targetctx)
+        if result is None:
+            return False
+        kernel.targetctx.insert_user_function(result.entry_point, result.fndesc, [result.library])
+        kernel.add_overload(result)
+    except Exception:  # noqa: BLE001 - another numba version: compile instead
+        logger.debug("numba disk-cache lookup failed", exc_info=True)
+        return False
+    return True
+
+
+_CHILD = """
+import importlib.util, os, sys
+import numpy as np
+dtype = np.dtype(sys.argv[1])
+for index, (group, name, path) in enumerate(zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3])):
+    if index == 1 and hasattr(os, "nice"):
+        os.nice(19)  # the first group is awaited; the others take only CPU time left idle
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its real name: numba's cache refers to the module by it
+    spec.loader.exec_module(module)
+    for kernel, args in module.warm_calls(dtype):
+        kernel(*args)
+    print(group, flush=True)
+"""
+
+
+def _start_child(dtype: np.dtype) -> subprocess.Popen | None:
+    """The child process compiling (or loading) every group for ``dtype``; None if it cannot
+    start."""
+    if not sys.executable:
+        return None
+    here = Path(__file__).resolve().parent
+    argv = [sys.executable, "-c", _CHILD, dtype.str]
+    for group, module in GROUPS.items():
+        argv += [group, f"{__package__}.{module[:-3]}", str(here / module)]
+    try:
+        return subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
+        )
+    except OSError:
+        logger.debug("cannot start the numba compile process", exc_info=True)
+        return None
+
+
+def _reports(child: subprocess.Popen | None):
+    """Each group the child reports done, as it does (reads its output to the end)."""
+    if child is None or child.stdout is None:
+        return
+    for line in child.stdout:  # group names, or messages (numba's warnings, a traceback)
+        if line.strip() in GROUPS:
+            yield line.strip()
+        else:
+            logger.debug("numba compile process: %s", line.rstrip())
+    if child.wait() != 0:
+        logger.debug("numba compile process failed with exit status %s", child.returncode)
