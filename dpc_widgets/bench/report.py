@@ -390,6 +390,16 @@ METHOD = """\
   "kernels" says how each kernel group became ready. Peak RssAnon (from `/proc/self/status`,
   sampled every 2 ms) leaves out the mapped file's pages. The file is in the page cache (it was
   just read).
+  Finding (L, 2-core VM, 2026-12-01, load average 1.5-3 from other jobs): the streaming pass
+  itself (numba kernel, 2 threads, fresh mapping of the file) took 0.36-0.42 s against
+  0.35-0.47 s for the streaming copy, about 1.1x; what the first image pays on top is numba's
+  start-up in the fresh process, 0.45-0.7 s before the kernel is ready even with the disk
+  cache warm (importing numba, about 0.2 s, and its typing registries on the first cache
+  load, about 0.35 s, mostly interpreter time), during which the NumPy path (about 2 s per
+  pass here) only competes for the interpreter: the pass waits for it instead. So the warm
+  first image is about 0.5 s plus one pass, 2.5-3.5 passes here. With an empty cache a child
+  process compiles the streaming kernel (1-1.5 s when the machine is quiet) while the NumPy
+  path answers.
 - Baselines run on the same memory-mapped cube in the same process. The tutorial formula and the
   matmul are run fewer times on big cubes (a time budget; no warm-up) as noted.
 - The machine is shared with other jobs: timings are noisy; the best sample is shown next to the

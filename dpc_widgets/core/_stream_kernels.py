@@ -14,6 +14,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+# stream_block_float transposes tiles whose rows are TILE_BYTES (one cache line) per detector
+# pixel, reading RUN pixels along each pattern at a time (16: measured fastest here).
+TILE_BYTES = 64
+RUN = 16
+
 
 @njit(cache=True, nogil=True)
 def stream_block_integer(
@@ -92,55 +97,74 @@ def stream_block_integer(
 
 @njit(cache=True, nogil=True)
 def stream_block_float(
-    block, order, wi, wj, seg_labels, ann_in, raw, seg, ann, pattern, start, part, p0, p1
+    block, order, wi, wj, seg_labels, ann_in, raw, seg, ann, pattern, start, tile, part, t0, t1
 ):  # pragma: no cover - compiled
-    """Reduce the floating-point patterns ``p0:p1`` of ``block`` (n, K) in float64.
+    """Reduce the floating-point patterns of tiles ``t0:t1`` (``tile`` patterns each) of
+    ``block`` (n, K) in float64.
 
     Pixels are visited in the order ``order`` (by radius: the detector cache's row order);
     ``wi``, ``wj``, ``seg_labels`` (G, K) and ``ann_in`` (A, K) are in that order too. For each
     pattern ``q = start + p``: ``raw[:, q]`` gets ``sum v``, ``sum v wi``, ``sum v wj`` over the
     whole detector; ``seg[seg_labels[g, t], q]`` the sum of its pixels (label -1: none);
     ``ann[3 a + m, q]`` the moments over the pixels with ``ann_in[a, t]``; each sum adds one
-    value after the other in that order. ``pattern[part, k] += v``.
+    value after the other in that order. ``pattern[part, k]`` adds each pattern's pixel ``k``.
+    A tile is first transposed into a cache-resident (K, tile) buffer, so that each pixel's
+    values over the tile's patterns are added at once (as the cache's load pass does).
     """
+    n, n_pix = block.shape
     zero = raw.dtype.type(0)
-    n_pix = order.size
-    tseg = np.empty(seg.shape[0], raw.dtype)
-    tann = np.empty(ann.shape[0], raw.dtype)
+    buffer = np.empty((n_pix, tile), block.dtype)
+    sums = np.empty((3, tile), raw.dtype)
+    tseg = np.empty((seg.shape[0], tile), raw.dtype)
+    tann = np.empty((ann.shape[0], tile), raw.dtype)
     pat = pattern[part]
-    for p in range(p0, p1):
-        row = block[p]
+    for t in range(t0, t1):
+        p0 = t * tile
+        w = min(tile, n - p0)
+        for k0 in range(0, n_pix, RUN):
+            k1 = min(n_pix, k0 + RUN)
+            for j in range(w):
+                for k in range(k0, k1):
+                    v = block[p0 + j, k]
+                    buffer[k, j] = v
+                    pat[k] += v + zero
+        sums[:] = zero
         tseg[:] = zero
         tann[:] = zero
-        s0 = zero
-        s1 = zero
-        s2 = zero
-        for t in range(n_pix):
-            k = order[t]
-            v = row[k] + zero
-            a = wi[t]
-            b = wj[t]
-            s0 += v
-            s1 += v * a
-            s2 += v * b
-            pat[k] += v
+        for i in range(n_pix):
+            src = buffer[order[i]]
+            a = wi[i]
+            b = wj[i]
+            for j in range(w):
+                v = src[j] + zero
+                sums[0, j] += v
+                sums[1, j] += v * a
+                sums[2, j] += v * b
             for g in range(seg_labels.shape[0]):
-                label = seg_labels[g, t]
+                label = seg_labels[g, i]
                 if label >= 0:
-                    tseg[label] += v
+                    for j in range(w):
+                        tseg[label, j] += src[j] + zero
             for m in range(ann_in.shape[0]):
-                if ann_in[m, t]:
-                    tann[3 * m] += v
-                    tann[3 * m + 1] += v * a
-                    tann[3 * m + 2] += v * b
-        q = start + p
-        raw[0, q] = s0
-        raw[1, q] = s1
-        raw[2, q] = s2
-        for s in range(tseg.size):
-            seg[s, q] = tseg[s]
-        for s in range(tann.size):
-            ann[s, q] = tann[s]
+                if ann_in[m, i]:
+                    for j in range(w):
+                        v = src[j] + zero
+                        tann[3 * m, j] += v
+                        tann[3 * m + 1, j] += v * a
+                        tann[3 * m + 2, j] += v * b
+        for j in range(w):
+            q = start + p0 + j
+            for m in range(3):
+                raw[m, q] = sums[m, j]
+            for s in range(tseg.shape[0]):
+                seg[s, q] = tseg[s, j]
+            for s in range(tann.shape[0]):
+                ann[s, q] = tann[s, j]
+
+
+def float_tile(itemsize: int) -> int:
+    """Patterns per tile of :func:`stream_block_float`: 64 bytes (one cache line) per pixel."""
+    return max(8, TILE_BYTES // itemsize)
 
 
 def warm_calls(dtype: np.dtype) -> list[tuple]:
@@ -163,5 +187,7 @@ def warm_calls(dtype: np.dtype) -> list[tuple]:
         return [(stream_block_integer, args)]
     order, weights = np.arange(6, dtype=np.int64), np.zeros(6, np.float64)
     labels, inside = np.zeros((1, 6), np.int64), np.ones((1, 6), np.bool_)
-    args = (block, order, weights, weights, labels, inside, raw, seg, ann, pattern, 0, 0, 0, 2)
+    tile = float_tile(dtype.itemsize)
+    geometry = (order, weights, weights, labels, inside)
+    args = (block, *geometry, raw, seg, ann, pattern, 0, tile, 0, 0, 1)
     return [(stream_block_float, args)]

@@ -394,11 +394,14 @@ class _Reducer:
         if self.integer:
             kernel = _stream_kernels.stream_block_integer
             args = (flat, self.qy, *self.base, plan.seg_runs, plan.ann_runs, *sums)
+            n_items = flat.shape[0]
         else:
             kernel = _stream_kernels.stream_block_float
             geometry = (plan.order, plan.wi, plan.wj, plan.seg_labels, plan.ann_in)
-            args = (flat, *geometry, *sums)
-        _kernels.parallel(kernel, flat.shape[0], *args, work=flat.size, numbered=True)
+            tile = _stream_kernels.float_tile(flat.itemsize)
+            args = (flat, *geometry, *sums, tile)
+            n_items = -(-flat.shape[0] // tile)
+        _kernels.parallel(kernel, n_items, *args, work=flat.size, numbered=True)
 
     # ------------------------------------------------------------------ NumPy
     def numpy_chunk(self, flat: np.ndarray, start: int) -> int:
