@@ -1,5 +1,20 @@
 // Generated from js/src by 'npm run build'; do not edit.
 
+// src/keys.js
+var ROOT = ".dpc-explorer";
+var MARK = "data-lm-suppress-shortcuts";
+var installed = false;
+function markInExplorer(element) {
+  if (!element?.closest?.(ROOT)) return false;
+  if (!element.hasAttribute(MARK)) element.setAttribute(MARK, "true");
+  return true;
+}
+function guardShortcuts(doc = document) {
+  if (installed) return;
+  installed = true;
+  doc.addEventListener("focusin", (event) => markInExplorer(event.target), true);
+}
+
 // src/colormaps.js
 var PALETTE = [
   [230, 25, 75],
@@ -810,6 +825,7 @@ var ExplorerView = class {
 
 // src/explorer.js
 function render({ model, el }) {
+  guardShortcuts();
   const view = new ExplorerView(model, el);
   return () => view.destroy();
 }
