@@ -21,6 +21,8 @@ Usage (needs the browser extra and Chromium, ``scripts/install_browser.sh``)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import platform
 import shutil
@@ -69,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cube-dir", help="directory holding (or to keep) the L cube's .npy")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
     parser.add_argument("--out", default=str(REPO / "test-artifacts" / "latency_table.md"))
+    parser.add_argument("--raw", help="also write every hop and drag message to this JSON file")
     args = parser.parse_args(argv)
     datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
     unknown = sorted(set(datasets) - set(LABELS))
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     floor_rows, hops, drags = [], [], []
+    raw: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="dpc-latency-") as tmp, sync_playwright() as driver:
         root = Path(tmp) / "notebooks"
         root.mkdir()
@@ -104,12 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                 measured = measure_against_floor(page, moves=args.moves)
                 floor_rows += against_floor_table(LABELS[name], measured)
                 hops += ["", *hop_table(LABELS[name], measured)]
+                raw[name] = {kind: dataclasses.asdict(m) for kind, m in measured.items()}
                 for target in DRAGS:
                     drag = measure_drag(page, target)
+                    raw[name][f"drag {target}"] = dataclasses.asdict(drag)
+                    ends = "yes" if target == "floor-key" or drag.final_ok else "NO"
                     drags.append(
                         f"| {LABELS[name].split(':')[0]} | {target} | {drag.seconds:.2f} | "
-                        f"{drag.moves} | {drag.frames} | {drag.fps:.1f} | "
-                        f"{'yes' if target == 'floor-key' or drag.final_ok else 'NO'} |"
+                        f"{drag.moves} | {drag.frames} | {drag.fps:.1f} | {ends} "
+                        f"({drag.settle_s:.1f} s after) | {drag.echoes} |"
                     )
                 page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
                 context.close()
@@ -120,14 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"Machine: {_machine()}.", "", FLOOR_HEADER, *floor_rows, *hops, ""]
     lines += [
         "| dataset | drag | seconds | moves sent | frames painted | frames per second "
-        "| ends on the last value |",
-        "|---|---|---|---|---|---|---|",
+        "| ends on the last value | slider echoes |",
+        "|---|---|---|---|---|---|---|---|",
         *drags,
     ]
     table = "\n".join(lines)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(table + "\n")
     print(table)
+    if args.raw:
+        Path(args.raw).write_text(json.dumps(raw))
     return 0
 
 

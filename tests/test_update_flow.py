@@ -105,7 +105,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
 
     async def scenario():
         ex = Explorer(dpc_widgets.simulate().cube)
-        await asyncio.sleep(0.3)  # the first update's details
+        await asyncio.sleep(0.5)  # the first update's details
         sent = record_sends(monkeypatch)
         status, code = ex.status.value, ex.code_text.value
         for _ in range(5):  # a drag: five updates in a row
@@ -115,7 +115,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
         # the sliders set here and the view's messages, nothing of the plots, status or code
         assert set(kinds) == {"FloatSlider", "ExplorerView"} and kinds.count("ExplorerView") == 5
         assert (ex.status.value, ex.code_text.value) == (status, code)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         later = [name for name, msg in sent[10:] if msg.get("method") == "update"]
         assert "ExplorerView" not in later and "Textarea" in later and "HTML" in later
         assert later.count("Textarea") == 1  # once for the whole burst
@@ -125,7 +125,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
         ex.inner.value = ex.inner.value + ex.inner.step
         ex.inner.value = ex.outer.value + 1.0  # inner beyond outer: bad geometry
         assert "dpc-status-error" in ex.status.value
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         assert "dpc-status-error" in ex.status.value
 
     asyncio.run(scenario())
@@ -136,7 +136,7 @@ def test_turning_auto_rotation_off_starts_from_the_last_solved_angle(monkeypatch
 
     async def scenario():
         ex = Explorer(dpc_widgets.simulate(rotation=-15).cube)
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.5)
         ex.inner.value = ex.inner.value + 10 * ex.inner.step  # its details are still pending
         solved = ex.results.angle_deg
         ex.auto_rotation.value = False  # flushes them: the manual controls take the angle

@@ -15,7 +15,7 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    only the changed float32 buffers, sent before anything else of the update. The plots
    (only marks whose data changed), status line, code text and solved-rotation controls
    follow through :class:`~dpc_widgets.widgets.flow.Later`: in a kernel once the updates pause
-   for 0.1 s (at the latest 1 s into a drag), so they neither delay the images nor run for
+   for 0.25 s (at the latest 1 s into a drag), so they neither delay the images nor run for
    every frame.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
@@ -57,7 +57,7 @@ _SETTING_NAMES = {field.name for field in dataclasses.fields(Settings)}
 _MANUAL_ROTATION = ("scan_rotation", "transpose")
 #: In a kernel an update's plots, status line and code text follow its images once the updates
 #: pause for DETAILS_DELAY seconds, at the latest DETAILS_MAX_WAIT seconds into a drag.
-DETAILS_DELAY, DETAILS_MAX_WAIT = 0.1, 1.0
+DETAILS_DELAY, DETAILS_MAX_WAIT = 0.25, 1.0
 _NUMBER = re.compile(r"[-+]?\d[\d.]*(?:e[-+]?\d+)?")
 
 

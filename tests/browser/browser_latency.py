@@ -198,7 +198,7 @@ HOPS = {
 }
 
 PAGE_STEPS = 5  # noUiSlider moves a handle by 5 steps on PageUp
-QUIET_S = 0.3  # pause before each move: nothing of the previous one is still on its way
+QUIET_S = 0.5  # pause before each move: nothing of the previous one is still on its way
 
 
 def _p90(values: list[float]) -> float:
@@ -292,7 +292,7 @@ def measure_against_floor(page, moves: int = 30, name: str = "explorer") -> dict
     for index in range(2 * moves):
         kind = ("explorer", "floor")[index % 2]
         hops, messages, kernel_ms = out[kind]
-        time.sleep(QUIET_S)  # the explorer's plots and status follow its images 0.1 s later
+        time.sleep(QUIET_S)  # the explorer's plots and status follow its images 0.25 s later
         wait_kernel_idle(page)
         count = page.evaluate(
             "(kind) => { const s = window.__dpcLatency; s.calibrate();"
@@ -380,17 +380,25 @@ class Drag:
     frames : int
         Repaints of the segment images that painted between the first move and the release.
     final : dict[str, list[float]]
-        After the release: [inner, outer] of the controls, of the result and drawn.
+        After the release: [inner, outer] of the controls, of the result and drawn, once they
+        agree (or when ``settle_s`` ran out).
+    settle_s : float
+        Seconds from the release until the controls, the result and the view agreed.
     echoes : int
         Messages the page sent for the explorer's sliders that the drag did not move (inner,
         outer, scan rotation): the browser answering values the kernel set.
+    messages : list[dict]
+        Every comm and status message of the page from the start of the drag until it
+        settled: direction, comm id, method (or execution state), state keys and time.
     """
 
     seconds: float
     moves: int
     frames: int
     final: dict[str, list[float]]
+    settle_s: float
     echoes: int
+    messages: list[dict]
 
     @property
     def final_ok(self) -> bool:
@@ -450,8 +458,9 @@ async ({target, selector, x, y, ms}) => {
 def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explorer") -> Drag:
     """Drag continuously for ``seconds`` and count the segment-image repaints it shows.
 
-    ``target``: ``"ring"``: the mouse grabs the outer ring's handle in the diffraction view
-    and moves it back and forth by up to 12 CSS px outwards, a move every animation frame;
+    ``target``: ``"ring"``: the mouse grabs the inner ring's handle in the diffraction view
+    and moves it back and forth by up to 12 CSS px outwards (inside the outer ring, so the
+    detector cache always covers it), a move every animation frame;
     ``"key"``: the inner-radius slider's ArrowRight key held (auto-repeat: a keydown every
     33 ms, one slider step each), from half the outer radius; ``"floor-key"``: the same on the
     floor slider, counting the Label's repaints. The moves are dispatched by the
@@ -463,7 +472,7 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
     page.locator("div.dpc-view").first.scroll_into_view_if_needed()
     args = {"target": target, "ms": 1e3 * seconds, "x": 0.0, "y": 0.0}
     if target == "ring":
-        args["selector"] = "div.dpc-view div.dpc-handle[data-ring='outer']"
+        args["selector"] = "div.dpc-view div.dpc-handle[data-ring='inner']"
         box = page.locator(args["selector"]).first.bounding_box()
         args["x"], args["y"] = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         page.mouse.move(args["x"], args["y"])
@@ -487,29 +496,16 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
     else:
         raise ValueError(f"unknown drag target {target!r}; expected 'ring', 'key' or 'floor-key'")
     begin, end, moves = driven["begin"], driven["end"], driven["moves"]
-    page.wait_for_function(
-        "() => document.querySelector('div.dpc-view').dataset.pending === '0'",
-        timeout=120_000,
-    )
-    wait_kernel_idle(page)
+    released = time.monotonic()
+    final = _settle(page, name)
+    settle_s = time.monotonic() - released
     time.sleep(QUIET_S)
-    wait_kernel_idle(page)
     frames = page.evaluate(
         "() => { const f = window.__dpcLatency.frames; window.__dpcLatency.frames = null;"
         " return f; }"
     )
     kind = "floor" if target == "floor-key" else "explorer"
     painted = [f for f in frames if f["kind"] == kind and begin <= f["painted"] <= end]
-    control, result = kernel_json(
-        page,
-        f"[[{name}.inner.value, {name}.outer.value],"
-        f" [{name}.results.detector.inner, {name}.results.detector.outer]]",
-    )
-    drawn = page.evaluate(
-        "() => { const d = document.querySelector('div.dpc-view').dataset;"
-        " return [Number(d.inner), Number(d.outer)]; }"
-    )
-    final = {"control": control, "result": result, "drawn": drawn}
     sliders = kernel_json(
         page, f"[{name}.inner.model_id, {name}.outer.model_id, {name}.scan_rotation.model_id]"
     )
@@ -517,4 +513,29 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
         sliders = sliders[1:]  # the inner slider's messages are the drag itself
     log = page.evaluate("() => window.__dpcLatency.log")
     echoes = sum(1 for m in log if m["direction"] == "send" and m["id"] in sliders)
-    return Drag((end - begin) / 1e3, moves, len(painted), final, echoes)
+    return Drag((end - begin) / 1e3, moves, len(painted), final, settle_s, echoes, log)
+
+
+def _settle(page, name: str, timeout: float = 60.0) -> dict[str, list[float]]:
+    """Poll until the explorer's controls, its result and the drawn view agree on [inner,
+    outer] with no request pending and the kernel idle; return the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_kernel_idle(page)
+        control, result = kernel_json(
+            page,
+            f"[[{name}.inner.value, {name}.outer.value],"
+            f" [{name}.results.detector.inner, {name}.results.detector.outer]]",
+        )
+        drawn, pending = page.evaluate(
+            "() => { const d = document.querySelector('div.dpc-view').dataset;"
+            " return [[Number(d.inner), Number(d.outer)], d.pending]; }"
+        )
+        final = {"control": control, "result": result, "drawn": drawn}
+        agree = all(
+            abs(a - b) < 1e-9 and abs(a - c) < 1e-9
+            for a, b, c in zip(control, result, drawn, strict=True)
+        )
+        if (agree and pending == "0") or time.monotonic() > deadline:
+            return final
+        time.sleep(0.1)

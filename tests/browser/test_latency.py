@@ -51,11 +51,12 @@ def test_latency_against_the_floor(page, lab_server, notebook_dir, artifacts, re
     label = "simulated, 32x32 scan x 96x96 detector"
     lines = [FLOOR_HEADER, *against_floor_table(label, measured), ""]
     lines += hop_table(label, measured)
-    lines += ["", "| drag | seconds | pointer moves | frames painted | frames per second |"]
-    lines += ["|---|---|---|---|---|"]
+    lines += ["", "| drag | seconds | moves | frames painted | frames per second | settled after |"]
+    lines += ["|---|---|---|---|---|---|"]
     for target, drag in drags.items():
         lines.append(
-            f"| {target} | {drag.seconds:.2f} | {drag.moves} | {drag.frames} | {drag.fps:.1f} |"
+            f"| {target} | {drag.seconds:.2f} | {drag.moves} | {drag.frames} | {drag.fps:.1f} | "
+            f"{drag.settle_s:.1f} s |"
         )
     (artifacts / "latency.md").write_text("\n".join(lines) + "\n")
     report.extend(lines)
