@@ -462,13 +462,20 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
     and moves it back and forth by up to 12 CSS px outwards (inside the outer ring, so the
     detector cache always covers it), a move every animation frame;
     ``"key"``: the inner-radius slider's ArrowRight key held (auto-repeat: a keydown every
-    33 ms, one slider step each), from half the outer radius; ``"floor-key"``: the same on the
+    33 ms, one slider step each); both start from half the outer radius; ``"floor-key"``: the same on the
     floor slider, counting the Label's repaints. The moves are dispatched by the
     page itself (see ``_DRIVE_JS``), so their rate does not depend on this process.
     :func:`measure_against_floor` must have instrumented the page. After the release, waits
     until the kernel is idle and the view has no request pending, then reads what the
     controls, the result and the view show.
     """
+    if target in ("ring", "key"):  # from half the outer radius: far from it, within the cache
+        half = kernel_json(
+            page, f"round({name}.outer.value / 2 / {name}.inner.step) * {name}.inner.step"
+        )
+        kernel_json(page, f"setattr({name}.inner, 'value', {half}) or 0")
+        _settle(page, name)
+        time.sleep(QUIET_S)
     page.locator("div.dpc-view").first.scroll_into_view_if_needed()
     args = {"target": target, "ms": 1e3 * seconds, "x": 0.0, "y": 0.0}
     if target == "ring":
@@ -485,12 +492,6 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
         driven = page.evaluate(_DRIVE_JS, args)
     elif target == "key":
         args["selector"] = "div.dpc-explorer .dpc-ctl-inner .noUi-handle"
-        half = kernel_json(
-            page, f"round({name}.outer.value / 2 / {name}.inner.step) * {name}.inner.step"
-        )
-        kernel_json(page, f"setattr({name}.inner, 'value', {half}) or 0")
-        wait_kernel_idle(page)
-        time.sleep(QUIET_S)
         page.locator(args["selector"]).first.focus()
         driven = page.evaluate(_DRIVE_JS, args)
     else:
