@@ -462,8 +462,8 @@ def measure_drag(page, target: str, *, seconds: float = 2.0, name: str = "explor
     and moves it back and forth by up to 12 CSS px outwards (inside the outer ring, so the
     detector cache always covers it), a move every animation frame;
     ``"key"``: the inner-radius slider's ArrowRight key held (auto-repeat: a keydown every
-    33 ms, one slider step each); both start from half the outer radius; ``"floor-key"``: the same on the
-    floor slider, counting the Label's repaints. The moves are dispatched by the
+    33 ms, one slider step each); both start from half the outer radius; ``"floor-key"``: the
+    same on the floor slider, counting the Label's repaints. The moves are dispatched by the
     page itself (see ``_DRIVE_JS``), so their rate does not depend on this process.
     :func:`measure_against_floor` must have instrumented the page. After the release, waits
     until the kernel is idle and the view has no request pending, then reads what the
