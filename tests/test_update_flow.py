@@ -197,3 +197,16 @@ def test_trace_drops_updates_that_showed_nothing():
         trace.mark("received")  # the first time counts
         trace.close(keep=True)
     assert len(trace.records) == 2 and all(list(r) == ["received"] for r in trace.records)
+
+
+def test_a_failing_plot_goes_to_the_status_line(monkeypatch, caplog):
+    ex = Explorer(dpc_widgets.simulate().cube)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no plot today")
+
+    monkeypatch.setattr(ex.plots, "show_histogram", broken)
+    with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
+        ex.inner.value = ex.inner.value + ex.inner.step
+    assert "showing the plots failed: ValueError: no plot today" in ex.status.value
+    assert ex.results.detector.inner == pytest.approx(ex.inner.value)  # the images are shown

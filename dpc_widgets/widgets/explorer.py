@@ -181,7 +181,11 @@ class Explorer(w.VBox):
         self._flow = LatestWins(self._refresh)
         # what the next _show_details() shows: "radii", "result", "status" (see _refresh)
         self._pending: dict[str, Any] = {}
-        self._details = Later(self._show_details, DETAILS_DELAY, DETAILS_MAX_WAIT)
+        self._details = Later(
+            lambda: self._guarded("showing the plots", self._show_details),
+            DETAILS_DELAY,
+            DETAILS_MAX_WAIT,
+        )
         self._build = CacheBuild(self.dpc, self._cache_built, background)
         super().__init__(
             [
