@@ -79,3 +79,21 @@ def test_big_cube_script_writes_a_sparse_file(tmp_path):
 def test_report_formatting():
     assert ratio(0.5) == "0.50x" and ratio(0.02) == "0.020x"
     assert status(1.0, 2.0).startswith("met") and "missed" in status(3.0, 2.0)
+
+
+def test_explorer_update_rows_time_every_part_of_a_drag():
+    from dpc_widgets.bench.explorer_update import NAMES, drag_update
+    from dpc_widgets.bench.report import explorer_update_rows
+
+    rng = np.random.default_rng(0)
+    i, j = np.meshgrid(np.arange(48) - 23.5, np.arange(48) - 23.5, indexing="ij")
+    disc = np.where(np.hypot(i, j) < 10.0, 2000.0, 8.0)
+    cube = Datacube(rng.poisson(disc, size=(12, 10, 48, 48)).astype(np.uint16))
+    times = drag_update(cube, drags=4)
+    assert set(times) == set(NAMES)
+    assert all(len(t.samples) == 4 and min(t.samples) > 0 for t in times.values())
+    # the images are part of the whole update (both timed on the same assignment)
+    assert times["explorer images"].median <= times["explorer update"].median
+    rows = explorer_update_rows(times)
+    assert len(rows) == 2 + len(NAMES) and "issue 10 item 2" in rows[0]
+    assert rows[3].split("|")[4].strip() == "1.00x"  # DPC.run / DPC.run

@@ -22,7 +22,7 @@ import dpc_widgets
 from dpc_widgets import Datacube, SegmentedDetector
 from dpc_widgets.detectors import pixel_geometry, segment_labels
 from dpc_widgets.widgets import Explorer, Settings, render
-from dpc_widgets.widgets.controls import NAMES
+from dpc_widgets.widgets.controls import NAMES, browser_value
 from dpc_widgets.widgets.export import png_bytes
 from dpc_widgets.widgets.flow import LatestWins
 from dpc_widgets.widgets.plots import nice_ticks
@@ -87,7 +87,8 @@ def assert_view_matches(ex: Explorer) -> None:
     ]
     assert view.phase_range == list(render.clip_range(result.phase, clip))
     assert view.com_vmax == render.magnitude_max(result.com_rotated, clip)
-    assert (view.inner, view.outer) == (ex.inner.value, ex.outer.value)
+    # the view has the settings (floats tidied to 10 decimals, see Controls.settings)
+    assert (view.inner, view.outer) == pytest.approx((ex.inner.value, ex.outer.value), abs=1e-9)
     assert (view.segments, view.rotation) == (ex.segments.value, ex.rotation.value)
 
 
@@ -269,7 +270,9 @@ def test_ring_drag_request_updates_sliders_and_is_answered(explorer, monkeypatch
     ex.view._on_custom_msg(
         ex.view, {"type": "geometry", "seq": 7, "inner": 7.04, "outer": 19.96}, []
     )
-    assert (ex.inner.value, ex.outer.value) == (7.0, 20.0)  # rounded to the slider step
+    # snapped to the slider step as the browser's slider does it (not echoed back)
+    assert (ex.inner.value, ex.outer.value) == pytest.approx((7.0, 20.0), abs=1e-12)
+    assert ex.inner.value == browser_value(ex.inner, 7.0)
     assert len(calls) == 1  # both radii in one update
     assert_view_matches(ex)
     custom = [msg["content"] for msg, _ in sent if msg.get("method") == "custom"]

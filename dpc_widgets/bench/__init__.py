@@ -17,10 +17,13 @@ against the tools users compare with, in one run on one machine, and writes a Ma
 - scaling of the update time with the scan size, the detector size (fixed annulus) and the
   annulus area;
 - the cases registered in :data:`~dpc_widgets.bench.cases.DPC_CASES` (whole
-  :class:`~dpc_widgets.core.DPC` operations).
+  :class:`~dpc_widgets.core.DPC` operations);
+- the explorer's kernel-side update for a radius drag against ``DPC.run`` for it and the bare
+  segment sums, interleaved (:mod:`.explorer_update`; issue 10 item 2).
 
 Modules: :mod:`.cubes` (benchmark cubes), :mod:`.timing` (samples, peak memory), :mod:`.cases`
-(what is timed), :mod:`.baselines`, :mod:`.first_image` (fresh-process runs), :mod:`.suite`
+(what is timed), :mod:`.baselines`, :mod:`.first_image` (fresh-process runs),
+:mod:`.explorer_update` (the explorer against the core), :mod:`.suite`
 (one size, end to end), :mod:`.report` (Markdown) and :mod:`.__main__` (the command line).
 
 Benchmark cubes are generated once (in chunks, as ``.npy`` files) under ``$DPC_BENCH_CACHE`` or

@@ -24,6 +24,8 @@ TARGETS = {
     "cache_memory": 0.35,
     "first_warm": 2.0,
     "first_cold": 4.0,
+    "explorer_run": 1.5,
+    "run_sums": 4.0,
 }
 
 UPDATE_ROWS = [
@@ -162,7 +164,35 @@ def size_section(result: dict[str, Any]) -> list[str]:
         lines += ["", "| DPC operation | median | best | samples |", "|---|---|---|---|"]
         for name, t in result["dpc"].items():
             lines.append(f"| {name} | {ms(t.median)} | {ms(t.best)} | {len(t.samples)} |")
+    if result.get("explorer_update"):
+        lines += ["", *explorer_update_rows(result["explorer_update"])]
     return lines + [""]
+
+
+EXPLORER_ROWS = {
+    "segment sums": "bare segment sums (the engine alone, N = 4)",
+    "DPC.run": "`DPC.run` (segment sums, segmented CoM, rotation, phase)",
+    "explorer update": "explorer update, all (+ plots, status line, code text)",
+    "explorer images": "explorer update, until its images are sent (a drag's frame waits "
+    "for this; in a kernel the rest follows once the drag pauses)",
+}
+
+
+def explorer_update_rows(times: dict[str, Any]) -> list[str]:
+    """The explorer's update for a radius drag against ``DPC.run`` and the segment sums."""
+    run, sums = times["DPC.run"].median, times["segment sums"].median
+    note = times["DPC.run"].note
+    lines = [
+        f"| radius drag, issue 10 item 2 ({note}) | median | best | / `DPC.run` | / segment sums |",
+        "|---|---|---|---|---|",
+    ]
+    for key, title in EXPLORER_ROWS.items():
+        t = times[key]
+        lines.append(
+            f"| {title} | {ms(t.median)} | {ms(t.best)} | {ratio(t.median / run)} | "
+            f"{ratio(t.median / sums)} |"
+        )
+    return lines
 
 
 def bounded_rows(result: dict[str, Any]) -> list[str]:
@@ -298,6 +328,23 @@ def target_rows(result: dict[str, Any], drag: float, jump: float, copy: float) -
             ratio,
         ),
     ]
+    times = result.get("explorer_update")
+    if times:
+        run = times["DPC.run"].median
+        rows += [
+            (
+                "explorer update (all) <= 1.5x `DPC.run`",
+                times["explorer update"].median / run,
+                TARGETS["explorer_run"],
+                ratio,
+            ),
+            (
+                "`DPC.run` <= 4x segment sums",
+                run / times["segment sums"].median,
+                TARGETS["run_sums"],
+                ratio,
+            ),
+        ]
     runs = result.get("first_image")
     if runs:
         stream_file = runs["stream"]["work_s"]
@@ -400,6 +447,15 @@ METHOD = """\
   first image is about 0.5 s plus one pass, 2.5-3.5 passes here. With an empty cache a child
   process compiles the streaming kernel (1-1.5 s when the machine is quiet) while the NumPy
   path answers.
+- Explorer update (issue 10 item 2): :mod:`dpc_widgets.bench.explorer_update`. The explorer
+  (defaults: disc-based radii, N = 4, automatic rotation, Fourier phase), a `DPC` and a third
+  core for the bare segment sums, each with its own cache, go through the same radius drag
+  (the inner radius in slider steps, alternating between two neighbourhoods, so nothing is
+  memoised); per step the segment sums, `DPC.run` and the explorer (taking turns with
+  `DPC.run` at going first). "All" is the whole assignment `explorer.inner.value = r` outside
+  a kernel; "until its images are sent" is its part before the view's message (from
+  `explorer.trace`): in a Jupyter kernel the plots, status line and code text follow once the
+  updates pause.
 - Baselines run on the same memory-mapped cube in the same process. The tutorial formula and the
   matmul are run fewer times on big cubes (a time budget; no warm-up) as noted.
 - The machine is shared with other jobs: timings are noisy; the best sample is shown next to the

@@ -14,6 +14,7 @@ from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .baselines import baselines, first_touch_seconds
 from .cases import DPC_CASES, annulus_pixels, engine_updates
 from .cubes import CubeSpec, bench_cube, default_cache_radius
+from .explorer_update import drag_update
 from .first_image import first_image_runs
 from .timing import PeakMemory, Timing, log, time_calls
 
@@ -66,6 +67,8 @@ def run_size(spec: CubeSpec, repeats: int, smoke: bool, first: bool = True) -> d
             calls = [case.make(dpc, step) for step in range(repeats + 1)]
             result["dpc"][case.name] = time_calls(calls)
         del dpc
+    log(f"[{spec.name}] explorer update vs DPC.run vs segment sums (issue 10 item 2)")
+    result["explorer_update"] = drag_update(cube, samples)
     result["first_image"] = None
     if first:
         log(f"[{spec.name}] first image in fresh processes")

@@ -1,5 +1,20 @@
 // Generated from js/src by 'npm run build'; do not edit.
 
+// src/keys.js
+var ROOT = ".dpc-explorer";
+var MARK = "data-lm-suppress-shortcuts";
+var installed = false;
+function markInExplorer(element) {
+  if (!element?.closest?.(ROOT)) return false;
+  if (!element.hasAttribute(MARK)) element.setAttribute(MARK, "true");
+  return true;
+}
+function guardShortcuts(doc = document) {
+  if (installed) return;
+  installed = true;
+  doc.addEventListener("focusin", (event) => markInExplorer(event.target), true);
+}
+
 // src/colormaps.js
 var PALETTE = [
   [230, 25, 75],
@@ -55,29 +70,59 @@ function logGrayRGBA(data, count, vmax, out) {
   }
   return out;
 }
-function hsvToRgb(h2, s, v) {
+function hsvInto(h2, s, v, out, at) {
   const h6 = (h2 - Math.floor(h2)) * 6;
   const i = Math.floor(h6);
   const f = h6 - i;
   const p = v * (1 - s);
   const q = v * (1 - s * f);
   const t = v * (1 - s * (1 - f));
-  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6];
-  return rgb.map(toByte);
+  let r = v, g = t, b = p;
+  switch (i % 6) {
+    case 1:
+      r = q;
+      g = v;
+      b = p;
+      break;
+    case 2:
+      r = p;
+      g = v;
+      b = t;
+      break;
+    case 3:
+      r = p;
+      g = q;
+      b = v;
+      break;
+    case 4:
+      r = t;
+      g = p;
+      b = v;
+      break;
+    case 5:
+      r = v;
+      g = p;
+      b = q;
+      break;
+    default:
+      break;
+  }
+  out[at] = toByte(r);
+  out[at + 1] = toByte(g);
+  out[at + 2] = toByte(b);
 }
-function vectorColor(x, y, vmax) {
-  if (!Number.isFinite(x) || !Number.isFinite(y)) return [0, 0, 0];
+function vectorInto(x, y, vmax, out, at) {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) {
+    out[at] = out[at + 1] = out[at + 2] = 0;
+    return;
+  }
   const mag = Math.sqrt(x * x + y * y);
   const value = vmax > 0 ? Math.min(mag / vmax, 1) : 0;
-  const hue = Math.atan2(y, x) / TWO_PI + 1;
-  return hsvToRgb(hue, 1, value);
+  hsvInto(Math.atan2(y, x) / TWO_PI + 1, 1, value, out, at);
 }
 function complexRGBA(com, count, vmax, out) {
   for (let k = 0; k < count; k++) {
-    const [r, g, b] = vectorColor(com[k], com[count + k], vmax);
-    out[4 * k] = r;
-    out[4 * k + 1] = g;
-    out[4 * k + 2] = b;
+    vectorInto(com[k], com[count + k], vmax, out, 4 * k);
     out[4 * k + 3] = 255;
   }
   return out;
@@ -109,10 +154,7 @@ function wheelRGBA(size, out) {
         out[k] = out[k + 1] = out[k + 2] = out[k + 3] = 0;
         continue;
       }
-      const [r, g, b] = vectorColor(x, y, 1);
-      out[k] = r;
-      out[k + 1] = g;
-      out[k + 2] = b;
+      vectorInto(x, y, 1, out, k);
       out[k + 3] = 255;
     }
   }
@@ -220,38 +262,47 @@ function gridColumns(n) {
 var RequestGate = class {
   /**
    * @param {(value: object, seq: number) => void} send  sends one request to the kernel
-   * @param {{now?: () => number, staleMs?: number}} options
+   * @param {{now?: () => number, staleMs?: number, depth?: number}} options
    */
-  constructor(send, { now = () => Date.now(), staleMs = 1e4 } = {}) {
+  constructor(send, { now = () => Date.now(), staleMs = 1e4, depth = 2 } = {}) {
     this.send = send;
     this.now = now;
     this.staleMs = staleMs;
+    this.depth = depth;
     this.seq = 0;
-    this.inFlight = null;
-    this.sentAt = 0;
+    this.inFlight = [];
     this.wanted = null;
+    this.wantedDepth = depth;
+  }
+  /** The unanswered requests that still take a slot (not stale). */
+  pending() {
+    const t = this.now();
+    this.inFlight = this.inFlight.filter((request) => t - request.sentAt < this.staleMs);
+    return this.inFlight.length;
   }
   /** True while a request waits for its answer. */
   get busy() {
-    return this.inFlight !== null && this.now() - this.sentAt < this.staleMs;
+    return this.pending() > 0;
   }
-  /** Ask for value: sent now when idle, else kept (replacing older wanted values). */
-  request(value) {
+  /**
+   * Ask for value: sent now when fewer than `depth` requests are in flight, else kept
+   * (replacing older wanted values).
+   */
+  request(value, depth = this.depth) {
     this.wanted = value;
-    if (!this.busy) this.flush();
+    this.wantedDepth = Math.min(depth, this.depth);
+    if (this.pending() < this.wantedDepth) this.flush();
   }
-  /** The kernel answered request seq: send the newest wanted value, if any. */
+  /** The kernel answered request seq (and so every earlier one): send the newest wanted value. */
   answer(seq) {
-    if (this.inFlight === null || seq < this.inFlight) return;
-    this.inFlight = null;
-    if (this.wanted !== null) this.flush();
+    this.inFlight = this.inFlight.filter((request) => request.seq > seq);
+    if (this.wanted !== null && this.pending() < this.wantedDepth) this.flush();
   }
   flush() {
     const value = this.wanted;
     this.wanted = null;
     this.seq += 1;
-    this.inFlight = this.seq;
-    this.sentAt = this.now();
+    this.inFlight.push({ seq: this.seq, sentAt: this.now() });
     this.send(value, this.seq);
   }
 };
@@ -284,13 +335,23 @@ function asFloat32(value) {
 function checksumOf(array) {
   return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
 }
-function putRGBA(canvas, rgba, rows, cols) {
-  canvas.width = cols;
-  canvas.height = rows;
+function resize(canvas, width, height) {
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+}
+var images = /* @__PURE__ */ new WeakMap();
+function drawRGBA(canvas, rows, cols, fill) {
+  resize(canvas, cols, rows);
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
-  const image = ctx.createImageData(cols, rows);
-  image.data.set(rgba);
+  let image = images.get(canvas);
+  if (!image || image.width !== cols || image.height !== rows) {
+    image = ctx.createImageData(cols, rows);
+    images.set(canvas, image);
+  }
+  fill(image.data);
   ctx.putImageData(image, 0, 0);
 }
 function setSize(width, height, ...elements) {
@@ -322,11 +383,14 @@ function makePanel(name, title) {
   root.append(titleEl, stack, scalebar, readout);
   return { root, titleEl, stack, scalebar, bar, label, readout };
 }
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
 function setScaleBar(panel, pixelSize, units, nPixels, s) {
   const length = scaleBarLength(pixelSize, nPixels);
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${length / pixelSize * s}px`;
-  panel.label.textContent = `${fmt(length)} ${unitLabel(units)}`;
+  setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
 }
 
 // src/detector.js
@@ -397,7 +461,7 @@ var DetectorPanel = class {
     this.pattern = data;
     const vmax = this.model.get("pattern_vmax");
     const n = g.rows * g.cols;
-    putRGBA(this.image, logGrayRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    drawRGBA(this.image, g.rows, g.cols, (out) => logGrayRGBA(data, n, vmax, out));
     this.image.setAttribute("data-checksum", checksumOf(data));
     this.image.setAttribute("data-vmax", String(vmax));
     setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
@@ -405,17 +469,15 @@ var DetectorPanel = class {
   }
   drawOverlay() {
     const g = this.geometry();
-    const n = g.rows * g.cols;
     const labels = detectorLabels(g);
-    putRGBA(this.labels, segmentRGBA(labels, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    drawRGBA(this.labels, g.rows, g.cols, (out) => segmentRGBA(labels, out));
     this.drawRings(g);
     this.onChange(g);
   }
   drawRings(g) {
     const width = Math.round(g.cols * g.s);
     const height = Math.round(g.rows * g.s);
-    this.rings.width = width;
-    this.rings.height = height;
+    resize(this.rings, width, height);
     const [x0, y0] = centerOnScreen(g.center, g.s);
     const toScreen = (r) => r / g.sampling * g.s;
     for (const name of RINGS) {
@@ -483,7 +545,7 @@ var DetectorPanel = class {
         const [qx, qy] = dragCenter(center, pointer, [left, top], g.s, g.rows, g.cols);
         this.local = { ...this.local, center: [qx, qy] };
         this.drawOverlay();
-        this.gate.request({ type: "center", qx, qy });
+        this.gate.request({ type: "center", qx, qy }, 1);
         return;
       }
       if (this.dragging !== null) {
@@ -552,7 +614,7 @@ var ImagePanel = class {
     const { rows, cols, s } = scan;
     this.data = data;
     this.units = units;
-    putRGBA(this.canvas, grayRGBA(data, 0, rows * cols, range[0], range[1], new Uint8ClampedArray(4 * rows * cols)), rows, cols);
+    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(data, 0, rows * cols, range[0], range[1], out));
     this.canvas.setAttribute("data-checksum", checksumOf(data));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
@@ -593,11 +655,10 @@ var SegmentsPanel = class {
     }
     this.scale = s;
     this.grid.style.gridTemplateColumns = `repeat(${columns}, ${cols * s}px)`;
-    const rgba = new Uint8ClampedArray(4 * rows * cols);
     this.canvases.forEach((canvas, k) => {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
-      putRGBA(canvas, grayRGBA(image, 0, rows * cols, vmin, vmax, rgba), rows, cols);
+      drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
       canvas.setAttribute("data-checksum", checksumOf(image));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
@@ -618,7 +679,7 @@ var ComPanel = class {
     axes.textContent = "x \u2193  y \u2192";
     legend.append(this.wheel, axes);
     this.panel.root.insertBefore(legend, this.panel.scalebar);
-    putRGBA(this.wheel, wheelRGBA(WHEEL_SIZE, new Uint8ClampedArray(4 * WHEEL_SIZE * WHEEL_SIZE)), WHEEL_SIZE, WHEEL_SIZE);
+    drawRGBA(this.wheel, WHEEL_SIZE, WHEEL_SIZE, (out) => wheelRGBA(WHEEL_SIZE, out));
     this.getScan = getScan;
     this.data = new Float32Array(0);
     this.units = "";
@@ -636,7 +697,7 @@ var ComPanel = class {
     const n = rows * cols;
     this.data = data;
     this.units = units;
-    putRGBA(this.canvas, complexRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), rows, cols);
+    drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
     this.canvas.setAttribute("data-checksum", checksumOf(data));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
@@ -646,14 +707,14 @@ var ComPanel = class {
   drawQuiver(data, rows, cols, s, vmax) {
     const width = Math.round(cols * s);
     const height = Math.round(rows * s);
-    this.quiver.width = width;
-    this.quiver.height = height;
+    resize(this.quiver, width, height);
     const ctx = this.quiver.getContext("2d");
-    if (!ctx || !(vmax > 0)) return;
+    if (!ctx) return;
+    ctx.clearRect(0, 0, width, height);
+    if (!(vmax > 0)) return;
     const step = quiverStep(rows, cols);
     const arrows = quiverArrows(data, rows, cols, step);
     const scale = 0.9 * step * s / vmax;
-    ctx.clearRect(0, 0, width, height);
     ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
     ctx.lineWidth = 1;
     this.quiver.setAttribute("data-arrows", String(arrows.length));
@@ -683,6 +744,9 @@ var TRIGGERS = {
   com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
 };
+function trace(hop) {
+  globalThis.__dpcTrace?.mark(hop);
+}
 var ExplorerView = class {
   constructor(model, el) {
     this.model = model;
@@ -721,6 +785,7 @@ var ExplorerView = class {
     this.dirty.add(group);
     if (this.scheduled) return;
     this.scheduled = true;
+    trace("changed");
     queueMicrotask(() => this.flush());
   }
   flush() {
@@ -760,6 +825,7 @@ var ExplorerView = class {
 
 // src/explorer.js
 function render({ model, el }) {
+  guardShortcuts();
   const view = new ExplorerView(model, el);
   return () => view.destroy();
 }

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from ..core import DPC
+from .flow import in_kernel
 
 
 class CacheBuild:
@@ -49,7 +50,7 @@ class CacheBuild:
         background: bool | None = None,
     ) -> None:
         self.dpc = dpc
-        self._background = _in_kernel() if background is None else bool(background)
+        self._background = in_kernel() if background is None else bool(background)
         self._on_done = on_done
         self._bar = w.FloatProgress(min=0.0, max=1.0, layout=w.Layout(width="240px"))
         self._label = w.Label()
@@ -136,13 +137,3 @@ class CacheBuild:
         # target must stay set. Nothing else runs on this thread before on_done returns.
         self._target = None
         self._on_done(error)
-
-
-def _in_kernel() -> bool:
-    """True inside a Jupyter (IPython) kernel: its event loop handles the widgets' messages."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None

@@ -35,6 +35,36 @@ _STYLE = {"description_width": "120px"}
 _WIDE = w.Layout(width="300px")
 
 
+def _js_round(x: float) -> float:
+    """JavaScript's ``Math.round``: the nearest integer, halves towards +infinity."""
+    low = math.floor(x)
+    return float(low + 1 if x - low >= 0.5 else low)
+
+
+def browser_value(slider: w.FloatSlider, value: float) -> float:
+    """``value`` as the slider shows it in the browser: snapped to its step by ipywidgets 8's
+    noUiSlider, with the browser's floating-point arithmetic (e.g. 20.500000000000004).
+
+    The browser sends a slider's value back whenever its own snapped value differs from the
+    model's, so a value set from Python that is not exactly this is answered by an extra
+    message, and during a drag that stale answer arrives after newer values. Setting
+    ``browser_value(slider, v)`` instead is not answered. The arithmetic is noUiSlider's
+    (``toStepping``, ``getStep``, ``fromStepping`` for one range ``[min, max]``): a percentage
+    of the range, rounded to a whole number of step percentages, and back.
+    """
+    lo, hi, step = float(slider.min), float(slider.max), float(slider.step)
+    if not hi > lo or not step > 0:
+        return float(value)
+    if value >= hi:
+        return hi
+    percent = 100 * (value + abs(lo) if lo < 0 else value - lo) / (hi - lo) / (100 / 100)
+    step_percent = 100 * step / (hi - lo) / (100 / 100)
+    percent = min(max(_js_round(percent / step_percent) * step_percent, 0.0), 100.0)
+    if percent >= 100:
+        return hi
+    return percent * (100 / 100) * (hi - lo) / 100 + lo
+
+
 class Controls:
     """All controls of the explorer; ``controls.<name>`` for each name in :data:`NAMES`.
 
@@ -219,7 +249,7 @@ class Controls:
             f"(curl score {score:.3f}){weak}"
         )
         if self.auto_rotation.value:
-            self.scan_rotation.value = round(angle_deg, 1)
+            self.scan_rotation.value = browser_value(self.scan_rotation, angle_deg)
             self.transpose.value = bool(transpose)
 
 

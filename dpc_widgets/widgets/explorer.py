@@ -12,7 +12,11 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    (detector, ``DPC.run`` arguments, contrast clip) equal the last computed ones it stops.
 4. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
    then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
-   only the changed float32 buffers. The bqplot marks are updated the same way.
+   only the changed float32 buffers, sent before anything else of the update. The plots
+   (only marks whose data changed), status line, code text and solved-rotation controls
+   follow through :class:`~dpc_widgets.widgets.flow.Later`: in a kernel once the updates pause
+   for 0.25 s (at the latest 1 s into a drag), so they neither delay the images nor run for
+   every frame.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
    good images and stays usable.
@@ -24,6 +28,7 @@ import html
 import logging
 import os
 import pathlib
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -37,17 +42,22 @@ from ..io import Datacube, load
 from ..io.disc import find_disc
 from . import export, render
 from .cache_build import CacheBuild
-from .controls import NAMES, ORIGIN_NAMES, Controls
-from .flow import LatestWins
+from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
+from .flow import Later, LatestWins
 from .plots import Plots
 from .settings import SETTING_NAMES, Settings, initial_settings
 from .settings_file import SavedSettings, as_saved, write_settings
+from .trace import UpdateTrace
 from .views import ExplorerView
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
 #: Controls that only matter with the automatic rotation off (each update sets them when on).
 _MANUAL_ROTATION = ("scan_rotation", "transpose")
+#: In a kernel an update's plots, status line and code text follow its images once the updates
+#: pause for DETAILS_DELAY seconds, at the latest DETAILS_MAX_WAIT seconds into a drag.
+DETAILS_DELAY, DETAILS_MAX_WAIT = 0.25, 1.0
+_NUMBER = re.compile(r"[-+]?\d[\d.]*(?:e[-+]?\d+)?")
 
 
 def open_cube(data: Any, **cube_options: Any) -> tuple[Datacube, str]:
@@ -132,6 +142,8 @@ class Explorer(w.VBox):
         The status line.
     update_seconds : float
         Duration of the last update that computed something.
+    trace : UpdateTrace
+        Opt-in timestamps of each update's hops (off by default; for latency measurements).
 
     Raises
     ------
@@ -173,11 +185,20 @@ class Explorer(w.VBox):
         self.code_text = w.Textarea(layout=w.Layout(width="100%", height="200px"))
         self.code_text.add_class("dpc-code")
         self.update_seconds = 0.0
+        self.trace = UpdateTrace()
         self._result: DPCResult | None = None
         self._key: Any = None
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
         self._error: Exception | None = None
+        self._noted: set[str] = set()  # kinds of the warnings of the last update (see below)
         self._flow = LatestWins(self._refresh)
+        # what the next _show_details() shows: "radii", "result", "status" (see _refresh)
+        self._pending: dict[str, Any] = {}
+        self._details = Later(
+            lambda: self._guarded("showing the plots", self._show_details),
+            DETAILS_DELAY,
+            DETAILS_MAX_WAIT,
+        )
         self._build = CacheBuild(self.dpc, self._cache_built, background)
         super().__init__(
             [
@@ -193,13 +214,15 @@ class Explorer(w.VBox):
         if self._error is not None:
             raise self._error
         self._show_cube()
+        # automatic rotation turned off: the manual controls first take the last solved values
+        self.auto_rotation.observe(lambda c: c["new"] or self._details.flush(), "value")
         for name, widget in self.controls.widgets().items():
             if name in _MANUAL_ROTATION:
                 widget.observe(self._manual_rotation_changed, "value")
             else:
-                widget.observe(lambda _: self._flow.request(), "value")
+                widget.observe(self._control_changed, "value")
         for widget in (self.origin_qx, self.origin_qy):
-            widget.observe(lambda _: self._flow.request(), "value")
+            widget.observe(self._control_changed, "value")
         self.find_disc.on_click(lambda _: self._guarded("re-find disc", self._find_disc_clicked))
         self.geometric.on_click(lambda _: self._guarded("geometric centre", self._geometric))
         self.view.on_geometry(self._on_ring_drag)
@@ -390,6 +413,10 @@ class Explorer(w.VBox):
         self.view.center = [float(c) for c in self.dpc.origin]
         self.plots.show_profile(*self.dpc.radial_profile())
 
+    def _control_changed(self, _change: Any) -> None:
+        self.trace.mark("received")
+        self._flow.request()
+
     def _manual_rotation_changed(self, _change: Any) -> None:
         """A manual rotation control changed: an update only when the rotation is manual.
 
@@ -400,10 +427,10 @@ class Explorer(w.VBox):
             self._flow.request()
 
     def _on_ring_drag(self, inner: float, outer: float) -> None:
-        step = self.controls.inner.step
-        with self.hold():
-            self.controls.inner.value = round(round(inner / step) * step, 12)
-            self.controls.outer.value = round(round(outer / step) * step, 12)
+        self.trace.mark("received")
+        with self.hold():  # exactly as the browser's sliders show them: not echoed back
+            self.controls.inner.value = browser_value(self.controls.inner, inner)
+            self.controls.outer.value = browser_value(self.controls.outer, outer)
 
     def _show_geometry(self, settings: Settings) -> None:
         view = self.view
@@ -412,14 +439,44 @@ class Explorer(w.VBox):
             view.inner, view.outer = settings.inner, settings.outer
             view.segments, view.rotation = settings.segments, settings.rotation
             view.com_mask = [settings.com_inner, settings.com_outer] if masked else []
-        self.plots.show_radii(settings.inner, settings.outer)
+        self._pending["radii"] = (settings.inner, settings.outer)
 
     def _refresh(self) -> None:
-        """One update (called through LatestWins only): one view message at most."""
-        with self.view.hold_sync():
-            self._compute_and_show()
+        """One update (called through LatestWins only): one view message at most, sent first.
 
-    def _compute_and_show(self) -> None:
+        The plots, status line, code text and solved-rotation controls follow through
+        :class:`~dpc_widgets.widgets.flow.Later` (in a kernel once the updates pause).
+        """
+        with self.view.hold_sync():
+            shown = self._compute_and_show()
+            self.trace.mark("computed")
+        self.trace.mark("replied")
+        self.trace.close(keep=shown)
+        if self._pending:
+            self._details.request()
+
+    def _show_details(self) -> None:
+        """Show what an update left pending: radius marks, result plots, code, status."""
+        pending, self._pending = self._pending, {}
+        if "radii" in pending:
+            self.plots.show_radii(*pending["radii"])
+        if "result" in pending:
+            result, magnitude, settings = pending["result"]
+            self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
+            self.plots.show_histogram(result.com, result.com_units, magnitude)
+            self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
+            self.controls.show_rotation(
+                result.rotation.angle_deg,
+                result.rotation.transpose,
+                result.rotation.curl_score[result.rotation.transpose],
+                result.rotation.uncertainty_deg,
+                result.rotation.weak_half_turn,
+            )
+        if "status" in pending:
+            self._set_status(*pending["status"])
+
+    def _compute_and_show(self) -> bool:
+        """Compute and show the results of the controls' settings; False if nothing changed."""
         try:
             settings = self.controls.settings()
             self._show_geometry(settings)
@@ -430,14 +487,14 @@ class Explorer(w.VBox):
             kwargs = settings.run_kwargs()
             key = (self.dpc.origin, detector, tuple(kwargs.items()), settings.clip)
             if key == self._key:
-                return
+                return False
             center = detector.resolved_center(self.dpc.cube)
             reach = settings.cache_reach()
             cached = self.dpc.cache_ready(center, reach)
             # The first view is computed at once (one streaming pass, see DPC(stream_first=)).
             if not cached and self._result is not None and self._build.start(center, reach):
                 self._set_status("busy", "building the detector cache\u2026 (last images kept)")
-                return
+                return False
             lost = self.dpc.cluster_blocks_lost()
             if lost:
                 self._set_status("busy", f"rebuilding {lost} blocks lost with a worker\u2026")
@@ -445,18 +502,22 @@ class Explorer(w.VBox):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = self.dpc.run(detector, **kwargs)
-                self._show_result(result, settings.clip)
+                magnitude = self._show_result(result, settings.clip)
         except Exception as err:  # noqa: BLE001 - shown in the status line and logged
             self._key = None
             self._error = err
             self._report("update failed", err)
-            return
+            return False
         self.update_seconds = time.perf_counter() - start
         self._key, self._result, self._error = key, result, None
-        self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
         notes = [str(item.message) for item in caught]
+        # logged when they appear, not on every frame of a drag (the status line shows them
+        # each time); a note's kind is its text without its numbers
+        kinds = {_NUMBER.sub("#", note) for note in notes}
         for note in notes:
-            logger.warning("DPC explorer: %s", note)
+            if _NUMBER.sub("#", note) not in self._noted:
+                logger.warning("DPC explorer: %s", note)
+        self._noted = kinds
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
         if self.dpc.binning > 1:
             notes.append(
@@ -464,16 +525,11 @@ class Explorer(w.VBox):
                 "explorer.dpc.stream_run(explorer.settings.detector(), "
                 "**explorer.settings.run_kwargs())"
             )
-        self._set_status("warning" if notes else "ok", "; ".join([message, *notes]))
+        self._pending["result"] = (result, magnitude, settings)
+        self._pending["status"] = ("warning" if notes else "ok", "; ".join([message, *notes]))
         if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
             self._build.start(center, reach)  # pass: fill the cache behind it
-        self.controls.show_rotation(
-            result.rotation.angle_deg,
-            result.rotation.transpose,
-            result.rotation.curl_score[result.rotation.transpose],
-            result.rotation.uncertainty_deg,
-            result.rotation.weak_half_turn,
-        )
+        return True
 
     def _cache_built(self, error: Exception | None) -> None:
         """A background cache build ended: update with it, or say why it failed."""
@@ -483,11 +539,12 @@ class Explorer(w.VBox):
         self._key = None
         self._flow.request()
 
-    def _show_result(self, result: DPCResult, clip: float) -> None:
-        """Send the images that changed, with their contrast limits; update the plots.
+    def _show_result(self, result: DPCResult, clip: float) -> Any:
+        """Set the view's images that changed, with their contrast limits.
 
         Contrast limits are only recomputed for images that changed (or a new ``clip``): a
-        buffer the view skips as equal to the last one sent keeps its limits.
+        buffer the view skips as equal to the last one sent keeps its limits. Returns
+        ``|com|`` when it was computed (for the histogram), else None.
         """
         view = self.view
         com = result.com_rotated
@@ -507,10 +564,10 @@ class Explorer(w.VBox):
                 view.phase_range = list(render.clip_range(result.phase, clip))
             view.phase_units = result.phase_units
         self._shown_clip = clip
-        self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
-        self.plots.show_histogram(result.com, result.com_units, magnitude)
+        return magnitude
 
     def _set_status(self, kind: str, text: str) -> None:
+        self._pending.pop("status", None)  # newer than an update's pending "ok"
         self.status.value = f'<span class="dpc-status-{kind}">{html.escape(text)}</span>'
 
     def _report(self, what: str, err: Exception) -> None:

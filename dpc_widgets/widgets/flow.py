@@ -14,12 +14,28 @@ The explorer never works through a backlog of stale slider values. Three layers 
    reads the controls when it runs, so any number of requests made while one is running, or
    while :meth:`LatestWins.hold` is active (several programmatic changes at once), collapse into
    one more run with the newest values.
+
+An update sends the view's message (the images) first; what can wait for it (plots, status
+line, code text, the solved rotation's controls) goes through :class:`Later`: in a Jupyter kernel
+once the updates pause (or now and then during a long drag), so it neither delays the images
+nor takes the kernel's and the browser's time for every frame of a drag.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter (IPython) kernel: its event loop handles the widgets' messages."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 class LatestWins:
@@ -76,3 +92,75 @@ class LatestWins:
                 self.runs += 1
         finally:
             self._running = False
+
+
+class Later:
+    """Run ``show()`` once a burst of requests pauses for ``delay`` seconds (at the latest
+    ``max_wait`` seconds after the burst's first request), where an event loop handles the
+    widgets; at once elsewhere.
+
+    Parameters
+    ----------
+    show : callable
+        Called without arguments; it shows whatever is pending when it runs (the newest state).
+    delay : float
+        Seconds without a new request before the run, when deferred.
+    max_wait : float
+        Seconds from a burst's first request to its run at the latest (a long drag still
+        shows its plots now and then).
+    deferred : bool, optional
+        Defer through the event loop running on the requesting thread: ``None`` (default)
+        inside a Jupyter kernel, ``False`` never (every request runs ``show()`` at once).
+
+    Notes
+    -----
+    Without a running event loop (a script, the tests) a request runs ``show()`` at once, so
+    the explorer's state is complete when a control assignment returns.
+    """
+
+    def __init__(
+        self,
+        show: Callable[[], None],
+        delay: float,
+        max_wait: float,
+        deferred: bool | None = None,
+    ) -> None:
+        self._show = show
+        self._delay = delay
+        self._max_wait = max_wait
+        self._deferred = in_kernel() if deferred is None else bool(deferred)
+        self._handle: asyncio.TimerHandle | None = None
+        self._first = 0.0  # loop time of the pending burst's first request
+
+    @property
+    def pending(self) -> bool:
+        """True while a deferred run is scheduled."""
+        return self._handle is not None
+
+    def request(self) -> None:
+        """Run ``show()`` now (not deferred), or (re)schedule its deferred run."""
+        loop = None
+        if self._deferred:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+        if loop is None:
+            self._show()
+            return
+        now = loop.time()
+        if self._handle is None:
+            self._first = now
+        else:
+            self._handle.cancel()
+        self._handle = loop.call_at(min(now + self._delay, self._first + self._max_wait), self._run)
+
+    def flush(self) -> None:
+        """Run a scheduled ``show()`` now (nothing when none is scheduled)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._run()
+
+    def _run(self) -> None:
+        self._handle = None
+        self._show()

@@ -60,37 +60,61 @@ export function logGrayRGBA(data, count, vmax, out) {
   return out;
 }
 
-/** HSV (each in [0, 1], h periodic) to [r, g, b] bytes. */
-export function hsvToRgb(h, s, v) {
+/** Write the RGB bytes of HSV (each in [0, 1], h periodic) to out[at], out[at + 1], out[at + 2]. */
+function hsvInto(h, s, v, out, at) {
   const h6 = (h - Math.floor(h)) * 6;
   const i = Math.floor(h6);
   const f = h6 - i;
   const p = v * (1 - s);
   const q = v * (1 - s * f);
   const t = v * (1 - s * (1 - f));
-  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6];
-  return rgb.map(toByte);
+  let r = v, g = t, b = p; // sector 0; the others below, as [[v, t, p], [q, v, p], ...]
+  switch (i % 6) {
+    case 1: r = q; g = v; b = p; break;
+    case 2: r = p; g = v; b = t; break;
+    case 3: r = p; g = q; b = v; break;
+    case 4: r = t; g = p; b = v; break;
+    case 5: r = v; g = p; b = q; break;
+    default: break;
+  }
+  out[at] = toByte(r);
+  out[at + 1] = toByte(g);
+  out[at + 2] = toByte(b);
+}
+
+/** HSV (each in [0, 1], h periodic) to [r, g, b] bytes. */
+export function hsvToRgb(h, s, v) {
+  const rgb = [0, 0, 0];
+  hsvInto(h, s, v, rgb, 0);
+  return rgb;
 }
 
 /**
- * Colour-wheel colour of a vector (x, y), x along array axis 0: hue = direction
- * atan2(y, x) / 2pi (red along +x), value = min(|v| / vmax, 1), full saturation.
+ * Write the colour-wheel colour of a vector (x, y), x along array axis 0, to out[at..at + 2]:
+ * hue = direction atan2(y, x) / 2pi (red along +x), value = min(|v| / vmax, 1), full
+ * saturation; black when a component is not finite.
  */
-export function vectorColor(x, y, vmax) {
-  if (!Number.isFinite(x) || !Number.isFinite(y)) return [0, 0, 0];
+function vectorInto(x, y, vmax, out, at) {
+  if (!Number.isFinite(x) || !Number.isFinite(y)) {
+    out[at] = out[at + 1] = out[at + 2] = 0;
+    return;
+  }
   const mag = Math.sqrt(x * x + y * y);
   const value = vmax > 0 ? Math.min(mag / vmax, 1) : 0;
-  const hue = Math.atan2(y, x) / TWO_PI + 1;
-  return hsvToRgb(hue, 1, value);
+  hsvInto(Math.atan2(y, x) / TWO_PI + 1, 1, value, out, at);
+}
+
+/** Colour-wheel colour of a vector (x, y) as [r, g, b] bytes (see vectorInto). */
+export function vectorColor(x, y, vmax) {
+  const rgb = [0, 0, 0];
+  vectorInto(x, y, vmax, rgb, 0);
+  return rgb;
 }
 
 /** Fill out with colour-wheel colours of the field com = (2, n) flattened (x block, then y). */
 export function complexRGBA(com, count, vmax, out) {
   for (let k = 0; k < count; k++) {
-    const [r, g, b] = vectorColor(com[k], com[count + k], vmax);
-    out[4 * k] = r;
-    out[4 * k + 1] = g;
-    out[4 * k + 2] = b;
+    vectorInto(com[k], com[count + k], vmax, out, 4 * k);
     out[4 * k + 3] = 255;
   }
   return out;
@@ -130,10 +154,7 @@ export function wheelRGBA(size, out) {
         out[k] = out[k + 1] = out[k + 2] = out[k + 3] = 0;
         continue;
       }
-      const [r, g, b] = vectorColor(x, y, 1);
-      out[k] = r;
-      out[k + 1] = g;
-      out[k + 2] = b;
+      vectorInto(x, y, 1, out, k);
       out[k + 3] = 255;
     }
   }

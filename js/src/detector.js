@@ -4,8 +4,9 @@
 // Dragging a ring or the centre handle redraws locally at once and asks the kernel for the new
 // radii / centre through a RequestGate (custom messages {type: "geometry", seq, inner, outer}
 // and {type: "center", seq, qx, qy} in pixels; the kernel answers {type: "ack", seq} after its
-// update, which for a new centre includes rebuilding its pixel cache), so at most one request
-// is in flight and the newest value always wins. Until the answer to the last request arrives
+// update, which for a new centre includes rebuilding its pixel cache): at most two radius
+// requests are in flight (the next travels while the kernel computes), a centre request waits
+// until none is, and the newest value always wins. Until the answer to the last request arrives
 // the dragged values are drawn instead of the model's. The pointer grabs the centre first
 // (within CENTER_TOLERANCE), then the nearest ring.
 
@@ -14,7 +15,9 @@ import {
   centerOnScreen, detectorLabels, dragCenter, elementAt, hitCenter, hitRing, radiusAt,
 } from "./geometry.js";
 import { RequestGate } from "./flow.js";
-import { checksumOf, fmt, h, makePanel, putRGBA, setScaleBar, setSize, unitLabel } from "./dom.js";
+import {
+  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
+} from "./dom.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
 const CENTER_TOLERANCE = 8; // CSS px within which a pointer grabs the centre (tested first)
@@ -82,7 +85,7 @@ export class DetectorPanel {
     this.pattern = data;
     const vmax = this.model.get("pattern_vmax");
     const n = g.rows * g.cols;
-    putRGBA(this.image, logGrayRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    drawRGBA(this.image, g.rows, g.cols, (out) => logGrayRGBA(data, n, vmax, out));
     this.image.setAttribute("data-checksum", checksumOf(data));
     this.image.setAttribute("data-vmax", String(vmax));
     setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
@@ -91,9 +94,8 @@ export class DetectorPanel {
 
   drawOverlay() {
     const g = this.geometry();
-    const n = g.rows * g.cols;
     const labels = detectorLabels(g);
-    putRGBA(this.labels, segmentRGBA(labels, new Uint8ClampedArray(4 * n)), g.rows, g.cols);
+    drawRGBA(this.labels, g.rows, g.cols, (out) => segmentRGBA(labels, out));
     this.drawRings(g);
     this.onChange(g);
   }
@@ -101,8 +103,7 @@ export class DetectorPanel {
   drawRings(g) {
     const width = Math.round(g.cols * g.s);
     const height = Math.round(g.rows * g.s);
-    this.rings.width = width;
-    this.rings.height = height;
+    resize(this.rings, width, height);
     const [x0, y0] = centerOnScreen(g.center, g.s);
     const toScreen = (r) => (r / g.sampling) * g.s;
     for (const name of RINGS) {
@@ -176,7 +177,7 @@ export class DetectorPanel {
         const [qx, qy] = dragCenter(center, pointer, [left, top], g.s, g.rows, g.cols);
         this.local = { ...this.local, center: [qx, qy] };
         this.drawOverlay();
-        this.gate.request({ type: "center", qx, qy });
+        this.gate.request({ type: "center", qx, qy }, 1); // each one rebuilds the cache
         return;
       }
       if (this.dragging !== null) {

@@ -26,14 +26,32 @@ export function checksumOf(array) {
   return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
 }
 
-/** Put rgba (rows x cols x 4 bytes) on a native-resolution canvas. */
-export function putRGBA(canvas, rgba, rows, cols) {
-  canvas.width = cols;
-  canvas.height = rows;
+/** Give a canvas this bitmap size; only when it differs (resizing clears and reallocates it). */
+export function resize(canvas, width, height) {
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+}
+
+const images = new WeakMap(); // canvas -> its ImageData, reused while the size stays
+
+/**
+ * Draw rows x cols pixels on a native-resolution canvas: fill(data) writes every RGBA byte into
+ * the canvas's ImageData, which is then put. The ImageData is kept between draws (nothing is
+ * allocated per frame) and the canvas is resized, which clears and reallocates it, only when
+ * its size changes.
+ */
+export function drawRGBA(canvas, rows, cols, fill) {
+  resize(canvas, cols, rows);
   const ctx = canvas.getContext("2d");
   if (!ctx) return;
-  const image = ctx.createImageData(cols, rows);
-  image.data.set(rgba);
+  let image = images.get(canvas);
+  if (!image || image.width !== cols || image.height !== rows) {
+    image = ctx.createImageData(cols, rows);
+    images.set(canvas, image);
+  }
+  fill(image.data);
   ctx.putImageData(image, 0, 0);
 }
 
@@ -74,10 +92,15 @@ export function makePanel(name, title) {
   return { root, titleEl, stack, scalebar, bar, label, readout };
 }
 
+/** Set an element's text only when it changes (a new text node means a new layout). */
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+
 /** Update a scale bar for a field of nPixels pixels of pixelSize units shown at scale s. */
 export function setScaleBar(panel, pixelSize, units, nPixels, s) {
   const length = scaleBarLength(pixelSize, nPixels);
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${(length / pixelSize) * s}px`;
-  panel.label.textContent = `${fmt(length)} ${unitLabel(units)}`;
+  setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
 }

@@ -2,9 +2,11 @@
 // dpc_widgets/static/explorer.js, with explorer.css next to it).
 
 import "./explorer.css";
+import { guardShortcuts } from "./keys.js";
 import { ExplorerView } from "./view.js";
 
 function render({ model, el }) {
+  guardShortcuts();
   const view = new ExplorerView(model, el);
   return () => view.destroy();
 }

@@ -3,7 +3,9 @@
 
 import { complexRGBA, grayRGBA, wheelRGBA } from "./colormaps.js";
 import { gridColumns, quiverArrows, quiverStep } from "./geometry.js";
-import { checksumOf, fmt, h, makePanel, putRGBA, setScaleBar, setSize, unitLabel } from "./dom.js";
+import {
+  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
+} from "./dom.js";
 
 const WHEEL_SIZE = 64;
 
@@ -47,7 +49,7 @@ export class ImagePanel {
     const { rows, cols, s } = scan;
     this.data = data;
     this.units = units;
-    putRGBA(this.canvas, grayRGBA(data, 0, rows * cols, range[0], range[1], new Uint8ClampedArray(4 * rows * cols)), rows, cols);
+    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(data, 0, rows * cols, range[0], range[1], out));
     this.canvas.setAttribute("data-checksum", checksumOf(data));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
@@ -91,11 +93,10 @@ export class SegmentsPanel {
     }
     this.scale = s;
     this.grid.style.gridTemplateColumns = `repeat(${columns}, ${cols * s}px)`;
-    const rgba = new Uint8ClampedArray(4 * rows * cols);
     this.canvases.forEach((canvas, k) => {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
-      putRGBA(canvas, grayRGBA(image, 0, rows * cols, vmin, vmax, rgba), rows, cols);
+      drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
       canvas.setAttribute("data-checksum", checksumOf(image));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
@@ -118,7 +119,7 @@ export class ComPanel {
     axes.textContent = "x \u2193  y \u2192";
     legend.append(this.wheel, axes);
     this.panel.root.insertBefore(legend, this.panel.scalebar);
-    putRGBA(this.wheel, wheelRGBA(WHEEL_SIZE, new Uint8ClampedArray(4 * WHEEL_SIZE * WHEEL_SIZE)), WHEEL_SIZE, WHEEL_SIZE);
+    drawRGBA(this.wheel, WHEEL_SIZE, WHEEL_SIZE, (out) => wheelRGBA(WHEEL_SIZE, out));
     this.getScan = getScan;
     this.data = new Float32Array(0);
     this.units = "";
@@ -137,7 +138,7 @@ export class ComPanel {
     const n = rows * cols;
     this.data = data;
     this.units = units;
-    putRGBA(this.canvas, complexRGBA(data, n, vmax, new Uint8ClampedArray(4 * n)), rows, cols);
+    drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
     this.canvas.setAttribute("data-checksum", checksumOf(data));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
@@ -148,14 +149,14 @@ export class ComPanel {
   drawQuiver(data, rows, cols, s, vmax) {
     const width = Math.round(cols * s);
     const height = Math.round(rows * s);
-    this.quiver.width = width;
-    this.quiver.height = height;
+    resize(this.quiver, width, height);
     const ctx = this.quiver.getContext("2d");
-    if (!ctx || !(vmax > 0)) return;
+    if (!ctx) return;
+    ctx.clearRect(0, 0, width, height);
+    if (!(vmax > 0)) return;
     const step = quiverStep(rows, cols);
     const arrows = quiverArrows(data, rows, cols, step);
     const scale = (0.9 * step * s) / vmax; // an arrow of magnitude vmax spans 0.9 blocks
-    ctx.clearRect(0, 0, width, height);
     ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
     ctx.lineWidth = 1;
     this.quiver.setAttribute("data-arrows", String(arrows.length));

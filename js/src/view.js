@@ -1,6 +1,10 @@
 // The explorer's canvas view: all panels of one model. Trait changes mark panels dirty and one
 // microtask later each dirty panel is redrawn once, so a batch of buffers from one kernel update
 // gives one redraw. After each redraw the root's data-version goes up by one.
+//
+// Latency measurement (tests/browser/browser_latency.py): when the page defines
+// globalThis.__dpcTrace, the view calls its mark("changed") at the first trait change of a
+// redraw; by default it is undefined and nothing is called.
 
 import { DetectorPanel } from "./detector.js";
 import { ComPanel, ImagePanel, SegmentsPanel, scanInfo } from "./panels.js";
@@ -13,6 +17,10 @@ const TRIGGERS = {
   com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
 };
+
+function trace(hop) {
+  globalThis.__dpcTrace?.mark(hop);
+}
 
 export class ExplorerView {
   constructor(model, el) {
@@ -54,6 +62,7 @@ export class ExplorerView {
     this.dirty.add(group);
     if (this.scheduled) return;
     this.scheduled = true;
+    trace("changed");
     queueMicrotask(() => this.flush());
   }
 

@@ -138,22 +138,27 @@ describe("explorer view", () => {
     expect(root.dataset.segments).toBe("9");
   });
 
-  it("drags a ring with at most one request in flight, latest value wins", () => {
+  it("drags a ring with at most two requests in flight, latest value wins", () => {
     const model = fakeModel(); // 10 px detector at 12 CSS px per pixel, centre (5, 5)
     const { root } = renderView(model);
     const rings = root.querySelector("canvas.dpc-rings");
     const x0 = 66; // (5 + 0.5) * 12
     pointer("pointerdown", rings, x0 + 48, x0); // on the outer ring (4 px = 48 CSS px)
     for (const r of [4.5, 5, 5.5, 6]) pointer("pointermove", rings, x0 + r * 12, x0);
-    expect(model.sent).toEqual([{ type: "geometry", seq: 1, inner: 1, outer: 4.5 }]);
+    expect(model.sent).toEqual([
+      { type: "geometry", seq: 1, inner: 1, outer: 4.5 },
+      { type: "geometry", seq: 2, inner: 1, outer: 5 },
+    ]);
     expect(root.dataset.outer).toBe("6"); // drawn locally at once
     expect(root.dataset.pending).toBe("1");
     model.emit("msg:custom", { type: "ack", seq: 1 });
-    expect(model.sent.at(-1)).toEqual({ type: "geometry", seq: 2, inner: 1, outer: 6 });
+    expect(model.sent.at(-1)).toEqual({ type: "geometry", seq: 3, inner: 1, outer: 6 });
     pointer("pointerup", rings, x0 + 72, x0);
     model.update({ outer: 6 });
     model.emit("msg:custom", { type: "ack", seq: 2 });
-    expect(model.sent.length).toBe(2);
+    expect(root.dataset.pending).toBe("1"); // seq 3 still on its way
+    model.emit("msg:custom", { type: "ack", seq: 3 });
+    expect(model.sent.length).toBe(3);
     expect(root.dataset.pending).toBe("0");
     expect(root.querySelector('.dpc-handle[data-ring="outer"]').style.left).toBe(`${x0 + 72}px`);
   });

@@ -20,6 +20,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 LOOPBACK = "127.0.0.1"
+#: The checkout these tests belong to: its ``dpc_widgets`` is what the servers' kernels import.
+REPO = Path(__file__).resolve().parents[2]
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -263,10 +265,13 @@ def write_jupyter_dirs(base: Path) -> dict[str, str]:
 
 
 def server_env(jupyter_env: dict[str, str]) -> dict[str, str]:
-    """This process's environment plus ``jupyter_env``, with this Python's bin dir first."""
+    """This process's environment plus ``jupyter_env``, with this Python's bin dir first and
+    this checkout first on ``PYTHONPATH`` (so a git worktree's kernels import its own
+    ``dpc_widgets``, not the one the virtual environment was installed from)."""
     env = dict(os.environ)
     env.update(jupyter_env)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

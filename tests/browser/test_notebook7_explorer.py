@@ -1,5 +1,6 @@
 """The explorer notebook in Jupyter Notebook 7, driven like a user: a slider moved with the
-keyboard (PageUp; see below for the arrow keys) and a ring dragged with the mouse.
+keyboard (PageUp, and the arrow keys that Notebook 7's shortcuts would otherwise take) and a
+ring dragged with the mouse.
 
 Notebook 7 is built from JupyterLab components and exposes the same application object
 (``window.jupyterapp``), so the kernel is reached as in JupyterLab and the canvases must show
@@ -9,7 +10,15 @@ exactly what the kernel computed (checksums and every pixel, +-1 per channel) af
 from __future__ import annotations
 
 import pytest
-from explorer_checks import drag_outer_ring, inner_by_keyboard, open_explorer, repainted
+from browser_helpers import kernel_json
+from explorer_checks import (
+    drag_outer_ring,
+    inner_by_keyboard,
+    open_explorer,
+    press,
+    repainted,
+    wait_views_match,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,10 +54,8 @@ def test_explorer_in_notebook7(page, notebook7_server, fresh_notebook, network_g
     assert start["controls"]["segments"] == 4
     shoot(page, "notebook7_0_loaded")
 
-    # 1. inner radius: two PageUp presses on the slider handle = ten slider steps. Not the arrow
-    # keys: Notebook 7 handles keydown in the capture phase and its command-mode bindings
-    # (ArrowLeft/Right: heading navigation, ArrowUp/Down: move cursor) take them before the
-    # slider sees them; JupyterLab handles keydown in the bubble phase, after the slider.
+    # 1. inner radius: two PageUp presses on the slider handle = ten slider steps (the arrow
+    # keys: test_arrow_keys_move_the_sliders_in_notebook7)
     moved, after_key, target = inner_by_keyboard(page, source, start, "PageUp", 2, steps=5)
     assert float(after_key.attrs["inner"]) == pytest.approx(target)
     assert repainted(drawn, after_key)
@@ -70,3 +77,33 @@ def test_explorer_in_notebook7(page, notebook7_server, fresh_notebook, network_g
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
     assert network_guard.allowed, "the guard saw no requests at all"
     assert network_guard.non_loopback(network_guard.allowed) == []
+
+
+_ACTIVE_CELL_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+
+
+def test_arrow_keys_move_the_sliders_in_notebook7(page, notebook7_server, fresh_notebook):
+    """Notebook 7 handles keydown in the capture phase, before the slider: without the explorer
+    marking itself ``data-lm-suppress-shortcuts`` its command-mode bindings (ArrowUp/Down: the
+    active cell, ArrowLeft/Right: headings) take the arrow keys and the slider never moves."""
+    name = fresh_notebook("02_explorer.ipynb", "notebook7_arrows")
+    source, start, drawn = open_explorer(page, notebook7_server, name)
+    assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"
+    cell = page.evaluate(_ACTIVE_CELL_JS)
+    moved, after, target = inner_by_keyboard(page, source, start, "ArrowRight", 3, steps=1)
+    assert float(after.attrs["inner"]) == pytest.approx(target)
+    assert repainted(drawn, after)
+    step = kernel_json(page, "explorer.inner.step")
+    press(page, ".dpc-ctl-inner .noUi-handle", "ArrowLeft", 1)
+    press(page, ".dpc-ctl-outer .noUi-handle", "ArrowUp", 2)
+    press(page, ".dpc-ctl-outer .noUi-handle", "ArrowDown", 1)
+    inner, outer = target - step, moved["controls"]["outer"] + step
+    wait_views_match(
+        page,
+        source,
+        until=lambda state: (
+            abs(state["controls"]["inner"] - inner) < 1e-6
+            and abs(state["controls"]["outer"] - outer) < 1e-6
+        ),
+    )
+    assert page.evaluate(_ACTIVE_CELL_JS) == cell  # the keys did not move the active cell
