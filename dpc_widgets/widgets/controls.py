@@ -49,20 +49,21 @@ def browser_value(slider: w.FloatSlider, value: float) -> float:
     model's, so a value set from Python that is not exactly this is answered by an extra
     message, and during a drag that stale answer arrives after newer values. Setting
     ``browser_value(slider, v)`` instead is not answered. The arithmetic is noUiSlider's
-    (``toStepping``, ``getStep``, ``fromStepping`` for one range ``[min, max]``): a percentage
-    of the range, rounded to a whole number of step percentages, and back.
+    (``toStepping``, ``getStep``, ``fromStepping`` for one range ``[min, max]``), operation for
+    operation (its factors ``100 / (100 - 0)`` are exactly 1 and left out): a percentage of the
+    range, rounded to a whole number of step percentages, and back.
     """
     lo, hi, step = float(slider.min), float(slider.max), float(slider.step)
     if not hi > lo or not step > 0:
         return float(value)
     if value >= hi:
         return hi
-    percent = 100 * (value + abs(lo) if lo < 0 else value - lo) / (hi - lo) / (100 / 100)
-    step_percent = 100 * step / (hi - lo) / (100 / 100)
+    percent = 100 * (value + abs(lo) if lo < 0 else value - lo) / (hi - lo)
+    step_percent = 100 * step / (hi - lo)
     percent = min(max(_js_round(percent / step_percent) * step_percent, 0.0), 100.0)
     if percent >= 100:
         return hi
-    return percent * (100 / 100) * (hi - lo) / 100 + lo
+    return percent * (hi - lo) / 100 + lo
 
 
 class Controls:

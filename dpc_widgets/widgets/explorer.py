@@ -33,7 +33,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -49,6 +49,9 @@ from .settings import SETTING_NAMES, Settings, initial_settings
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
@@ -539,7 +542,7 @@ class Explorer(w.VBox):
         self._key = None
         self._flow.request()
 
-    def _show_result(self, result: DPCResult, clip: float) -> Any:
+    def _show_result(self, result: DPCResult, clip: float) -> np.ndarray | None:
         """Set the view's images that changed, with their contrast limits.
 
         Contrast limits are only recomputed for images that changed (or a new ``clip``): a

@@ -142,13 +142,26 @@ _INSTRUMENT_JS = """
     move.messages.push({direction, id, method: data.method || '',
                         keys: Object.keys(data.state || {}).join(','), t});
     const mine = ids[move.kind];
-    if (direction === 'send' && id === mine.slider) first(move, 'sent', t);
-    if (direction === 'recv' && id === mine.reply && data.method === 'update') {
+    if (direction === 'send' && id === mine.slider && move.sent === undefined) {
+      move.sent = t;
+      move.value = (data.state || {}).value;
+    }
+    // the reply to this move's value (not a late message of an earlier move): the view's
+    // inner radius (the settings round it to 10 decimals) or the Label's text
+    const reply = data.state || {};
+    const answers = move.kind === 'explorer'
+      ? Math.abs(Number(reply.inner) - move.value) < 1e-6
+      : reply.value === String(move.value);
+    if (direction === 'recv' && id === mine.reply && data.method === 'update'
+        && move.sent !== undefined && answers) {
       first(move, 'arrived', t);
     }
   });
   globalThis.__dpcTrace = {
-    mark: (hop) => { if (state.move && state.move.kind === 'explorer') first(state.move, hop); },
+    mark: (hop) => {
+      const move = state.move;
+      if (move && move.kind === 'explorer' && move.arrived !== undefined) first(move, hop);
+    },
   };
   const afterPaint = (done) => requestAnimationFrame(() => {
     const frame = clock();
@@ -162,7 +175,9 @@ _INSTRUMENT_JS = """
       afterPaint((frame, painted) => state.frames.push({kind, drawn: t, frame, painted}));
     }
     const move = state.move;
-    if (!move || move.kind !== kind || move.key === undefined || move.drawn !== undefined) return;
+    if (!move || move.kind !== kind || move.arrived === undefined || move.drawn !== undefined) {
+      return;
+    }
     move.drawn = t;
     afterPaint((frame, painted) => {
       move.frame = frame;
