@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import numpy as np
 import pytest
+from _loops import run_in_own_loop
 
 import dpc_widgets
 from dpc_widgets.widgets import Explorer
@@ -15,24 +15,6 @@ from dpc_widgets.widgets import Explorer
 @pytest.fixture(scope="module")
 def sim_cube():
     return dpc_widgets.simulate().cube
-
-
-def run_in_own_loop(scenario) -> None:
-    """``asyncio.run(scenario())`` on a thread of its own (whatever loop this thread may run:
-    the browser tests' Playwright keeps one running on the main thread), re-raising errors."""
-    errors = []
-
-    def target():
-        try:
-            asyncio.run(scenario())
-        except BaseException as err:  # noqa: BLE001 - re-raised on the test's thread
-            errors.append(err)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 async def until(condition, timeout=60.0):

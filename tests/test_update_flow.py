@@ -10,6 +10,7 @@ import logging
 
 import ipywidgets as w
 import pytest
+from _loops import run_in_own_loop, run_on_own_thread
 
 import dpc_widgets
 from dpc_widgets.widgets import Explorer, flow
@@ -54,11 +55,14 @@ def test_browser_value_is_what_the_browser_slider_shows(low, high, step, pairs):
 
 # ------------------------------------------------------------------------------- Later
 def test_later_runs_at_once_without_an_event_loop():
-    runs = []
-    later = Later(lambda: runs.append(1), delay=10.0, max_wait=10.0, deferred=True)
-    later.request()
-    later.request()
-    assert runs == [1, 1] and not later.pending
+    def scenario():
+        runs = []
+        later = Later(lambda: runs.append(1), delay=10.0, max_wait=10.0, deferred=True)
+        later.request()
+        later.request()
+        return runs, later.pending
+
+    assert run_on_own_thread(scenario) == ([1, 1], False)
 
 
 def test_later_waits_for_a_pause_and_at_most_max_wait():
@@ -85,7 +89,7 @@ def test_later_waits_for_a_pause_and_at_most_max_wait():
         assert not later.pending
         return len(runs)
 
-    assert asyncio.run(scenario()) >= 2
+    assert run_in_own_loop(scenario) >= 2
 
 
 def test_later_not_deferred_outside_a_kernel():
@@ -96,7 +100,7 @@ def test_later_not_deferred_outside_a_kernel():
         later.request()
         assert runs == [1]
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 # ------------------------------------------------------ the explorer in a kernel-like loop
@@ -128,7 +132,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
         await asyncio.sleep(0.5)
         assert "dpc-status-error" in ex.status.value
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 def test_turning_auto_rotation_off_starts_from_the_last_solved_angle(monkeypatch):
@@ -143,7 +147,7 @@ def test_turning_auto_rotation_off_starts_from_the_last_solved_angle(monkeypatch
         assert ex.scan_rotation.value == pytest.approx(solved, abs=0.05)
         assert ex.results.angle_deg == pytest.approx(ex.scan_rotation.value)
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario)
 
 
 def test_ring_drag_sets_slider_values_the_browser_keeps():
