@@ -9,39 +9,13 @@ import warnings
 import numpy as np
 import pytest
 from _cubes import random_cube
+from _numba_paths import kernel_threads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dpc_widgets import Datacube, SegmentedDetector
 from dpc_widgets.core import engine as engine_module
 from dpc_widgets.core.engine import PolarCache, numba_available
-
-
-@contextlib.contextmanager
-def kernel_threads():
-    """Make the numba kernels split even tiny work over all threads (the big-cube code path)."""
-    from dpc_widgets.core import _kernels
-
-    saved = _kernels.SERIAL_WORK
-    _kernels.SERIAL_WORK = 0
-    try:
-        yield
-    finally:
-        _kernels.SERIAL_WORK = saved
-
-
-@pytest.fixture(params=["numba", "numba-threads", "numpy"])
-def use_numba(request):
-    """The engine's paths: numba kernels on one thread or split over threads, or pure NumPy."""
-    if request.param == "numpy":
-        yield False
-    elif not numba_available():
-        pytest.skip("numba is not installed")
-    elif request.param == "numba-threads":
-        with kernel_threads():
-            yield True
-    else:
-        yield True
 
 
 def cube_of(dtype, shape=(8, 9, 24, 20), seed=0, **kw) -> Datacube:

@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from _numba_paths import kernel_threads
 from test_engine import (
     WALK,
     assert_close_to_float64_sums,
     cube_of,
     explicit_moments,
     explicit_sums,
-    kernel_threads,
 )
 
 from dpc_widgets import DPC, Datacube, SegmentedDetector
@@ -26,19 +26,6 @@ ANNULI = [(2.0, 8.0), (0.0, 30.0), (5.0, 5.2), (3.0, math.inf)]
 
 def keys(walk=WALK):
     return [(a, b, n, math.radians(r)) for a, b, n, r in walk]
-
-
-@pytest.fixture(params=["numba", "numba-threads", "numpy"])
-def use_numba(request):
-    if request.param == "numpy":
-        yield False
-    elif not numba_available():
-        pytest.skip("numba is not installed")
-    elif request.param == "numba-threads":
-        with kernel_threads():
-            yield True
-    else:
-        yield True
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
