@@ -6,15 +6,14 @@ import json
 import math
 import os
 import shlex
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from _png import read_png
 from _py4dstem_layout import write_py4dstem_h5
 
 import dpc_widgets
@@ -81,25 +80,6 @@ def reference(path: Path, settings: Settings, **load_options):
     """``DPC.run`` on the file for ``settings``, without the command line."""
     cube = load(path, **load_options)
     return cube, DPC(cube, progress=False).run(settings.detector(), **settings.run_kwargs())
-
-
-def read_png(data: bytes) -> np.ndarray:
-    """Decode an 8-bit RGBA PNG (no interlace, filter 0 rows), checking every chunk's CRC."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    chunks: dict[bytes, bytes] = {}
-    pos = 8
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert zlib.crc32(kind + body) == crc
-        chunks[kind] = chunks.get(kind, b"") + body
-        pos += 12 + length
-    cols, rows, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (depth, colour) == (8, 6)
-    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(rows, 1 + 4 * cols)
-    assert not raw[:, 0].any()
-    return raw[:, 1:].reshape(rows, cols, 4)
 
 
 def assert_outputs_equal(out: Path, name: str, result, settings: Settings) -> None:

@@ -11,12 +11,11 @@ import logging
 import math
 import os
 import pathlib
-import struct
-import zlib
 
 import h5py
 import numpy as np
 import pytest
+from _png import read_png
 
 import dpc_widgets
 from dpc_widgets import Datacube, SegmentedDetector
@@ -462,22 +461,6 @@ def test_centre_burst_computes_only_the_latest(explorer, monkeypatch):
 
 
 # ---------------------------------------------------------------------- export
-def read_png(data: bytes) -> np.ndarray:
-    """Decode the 8-bit RGBA, filter-0 PNGs that png_bytes writes."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, chunks = 8, {}
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        chunks[kind] = chunks.get(kind, b"") + data[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-    cols, rows, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
-    assert (depth, colour) == (8, 6)
-    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(rows, 1 + 4 * cols)
-    assert not raw[:, 0].any()
-    return raw[:, 1:].reshape(rows, cols, 4)
-
-
 def test_export_writes_rereadable_files(explorer, tmp_path):
     ex = explorer
     ex.segments.value = 6
