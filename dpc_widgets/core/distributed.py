@@ -41,7 +41,7 @@ from ..detectors import pixel_geometry
 from ..io import Datacube
 from ..io.datacube import chunk_rows
 from .block_sources import RowWindow, Source, open_source, source_of
-from .engine import OutsideCacheError, PolarCache, cache_dtype
+from .engine import PolarCache, cache_dtype, slab_rows
 from .memory import DEFAULT_FRACTION, budget_bytes
 
 #: Cache bytes per block at most (more blocks than workers threads when the cache is larger):
@@ -304,23 +304,16 @@ class ClusterCache:
         """Whether every pixel with ``radius < outer`` (detector units) is cached."""
         return int(np.searchsorted(self._radius, outer, side="left")) <= self._n_cached
 
-    def _check_reach(self, inner: float, outer: float, whole_ok: bool = False) -> None:
-        """OutsideCacheError as the blocks would raise it (before any task is sent)."""
-        k0 = int(np.searchsorted(self._radius, inner, side="left"))
-        k1 = max(k0, int(np.searchsorted(self._radius, outer, side="left")))
-        whole = k0 == 0 and k1 == self._radius.size
-        if k1 > self._n_cached and not (whole and whole_ok):
-            raise OutsideCacheError(float(outer), self.cache_radius)
-
     def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
         """As :meth:`PolarCache.segment_sums`: (N, P) exact mask sums, assembled per block."""
-        self._check_reach(inner, outer)
+        # OutsideCacheError as the blocks would raise it, before any task is sent
+        slab_rows(self._radius, self._n_cached, self.cache_radius, inner, outer)
         key = (float(inner), float(outer), int(segments), float(rotation_rad))
         return np.concatenate(self._map(_segment_sums, key), axis=1)
 
     def annulus_moments(self, inner: float, outer: float):
         """As :meth:`PolarCache.annulus_moments`: (3, P) float64, assembled per block."""
-        self._check_reach(inner, outer, whole_ok=True)
+        slab_rows(self._radius, self._n_cached, self.cache_radius, inner, outer, True)  # as above
         parts = self._map(_annulus_moments, float(inner), float(outer))
         return np.concatenate(parts, axis=1)
 

@@ -81,6 +81,28 @@ def cached_pixels(cube: Datacube, center: tuple[float, float], cache_radius: flo
     return int(np.count_nonzero(geometry.radius < cache_radius))
 
 
+def slab_rows(
+    radius: np.ndarray,
+    n_cached: int,
+    cache_radius: float,
+    inner: float,
+    outer: float,
+    whole_detector_ok: bool = False,
+) -> tuple[int, int]:
+    """Row range [k0, k1) of the pixels with ``inner <= radius < outer`` in a radius-sorted
+    cache holding the first ``n_cached`` of the sorted pixel ``radius`` values.
+
+    Raises :class:`OutsideCacheError` when the range reaches beyond the cached rows (unless it
+    is the whole detector and ``whole_detector_ok``).
+    """
+    k0 = int(np.searchsorted(radius, inner, side="left"))
+    k1 = max(k0, int(np.searchsorted(radius, outer, side="left")))
+    whole = k0 == 0 and k1 == radius.size
+    if k1 > n_cached and not (whole and whole_detector_ok):
+        raise OutsideCacheError(float(outer), cache_radius)
+    return k0, k1
+
+
 def numba_available() -> bool:
     """True when numba is installed (it enables the fused parallel CPU kernels)."""
     return numba_installed()
@@ -423,12 +445,9 @@ class PolarCache:
         Raises :class:`OutsideCacheError` when the range reaches beyond the cached rows
         (unless it is the whole detector and ``whole_detector_ok``).
         """
-        k0 = int(np.searchsorted(self._radius, inner, side="left"))
-        k1 = max(k0, int(np.searchsorted(self._radius, outer, side="left")))
-        whole = k0 == 0 and k1 == self._order.size
-        if k1 > self._n_cached and not (whole and whole_detector_ok):
-            raise OutsideCacheError(float(outer), self.cache_radius)
-        return k0, k1
+        return slab_rows(
+            self._radius, self._n_cached, self.cache_radius, inner, outer, whole_detector_ok
+        )
 
     def _labels_of(self, rows: np.ndarray, key: tuple[float, float, int, float]) -> np.ndarray:
         inner, outer, n, rotation = key
