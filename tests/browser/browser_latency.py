@@ -259,10 +259,16 @@ class Moves:
         """Moves whose hops are out of order (beyond ``tolerance_ms`` where the kernel's and the
         browser's clocks meet); empty when all are in order."""
         kernel = {"received", "computed", "replied"}
+        names = HOPS[self.kind]
+        pairs = list(zip(names, names[1:], strict=False))
+        # "replied" is read once the kernel's thread has handed the message to ipykernel's
+        # IOPub thread, which may deliver it before that read: the page's "arrived" follows the
+        # last kernel hop read before the send ("computed"; the floor's "received").
+        before_send = names[names.index("replied") - 1]
+        pairs = [(before_send, b) if b == "arrived" else (a, b) for a, b in pairs]
         problems = []
         for index, move in enumerate(self.hops):
-            names = HOPS[self.kind]
-            for a, b in zip(names, names[1:], strict=False):
+            for a, b in pairs:
                 slack = tolerance_ms if (a in kernel) != (b in kernel) else 0.0
                 if a not in move or b not in move:
                     problems.append(f"move {index}: missing {a} or {b}")
