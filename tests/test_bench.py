@@ -10,7 +10,7 @@ import numpy as np
 from dpc_widgets.bench.baselines import streaming_pass
 from dpc_widgets.bench.cubes import SIZES, CubeSpec, bench_cube, default_cache_radius
 from dpc_widgets.bench.first_image import first_image
-from dpc_widgets.bench.report import ratio, status
+from dpc_widgets.bench.report import first_image_rows, ratio, status
 from dpc_widgets.bench.timing import PeakMemory, RssSampler
 from dpc_widgets.core.engine import PolarCache
 from dpc_widgets.io import Datacube
@@ -59,6 +59,31 @@ def test_first_image_worker_in_a_fresh_process(tmp_path):
     assert first["cube_nbytes"] == stream["bytes"]
     assert first["work_s"] > 0 and first["drag_s"] > 0 and first["import_s"] > 0
     assert first["peak_rss_anon"] >= first["base_rss_anon"]
+    ready = first["stream_ready_s"]  # NaN: the empty numba cache was not compiled in time
+    assert ready != ready or 0 <= ready <= first["work_s"] + first["next_s"] + first["drag_s"]
+
+
+def test_first_image_rows_split_off_the_wait_for_the_streaming_kernel():
+    record = {
+        "import_s": 0.5,
+        "work_s": 1.2,
+        "open_s": 0.02,
+        "next_s": 1.0,
+        "drag_s": 0.01,
+        "peak_rss_anon": 2**29,
+        "kernels": {"stream": "disk cache"},
+        "stream_numba": True,
+    }
+    runs = {
+        "stream": {"import_s": 0.5, "work_s": 0.4, "peak_rss_anon": 2**26},
+        "warm": {**record, "stream_ready_s": 0.8},
+        "cold": {**record, "stream_ready_s": float("nan")},
+    }
+    rows = first_image_rows({"spec": SIZES["L"], "first_image": runs})
+    warm = next(row for row in rows if "numba cache warm" in row)
+    cold = next(row for row in rows if "empty NUMBA_CACHE_DIR" in row)
+    assert "| 800 ms (2.00x) |" in warm and "| 3.00x |" in warm
+    assert "not before the image" in cold
 
 
 def test_big_cube_script_writes_a_sparse_file(tmp_path):

@@ -72,7 +72,9 @@ def first_image(
         drag: it builds the cache after a streamed first view), ``drag_s`` (a drag on the
         cache), ``cache_radius``, ``binning``, ``cache_nbytes``, ``numba`` (the cache's path
         at the end), ``stream_numba`` (whether the streaming kernel was ready at the first
-        image), ``kernels`` (how each kernel group became ready) or ``bytes``.
+        image), ``stream_ready_s`` (s from the start of the work until the streaming kernel was
+        ready; NaN if it was not by the end), ``kernels`` (how each kernel group became ready)
+        or ``bytes``.
     """
     env = dict(os.environ)
     package_root = str(Path(dpc_widgets.__file__).resolve().parents[1])
@@ -144,6 +146,8 @@ def _worker(argv: list[str] | None = None) -> dict[str, Any]:
             record["work_s"] = time.perf_counter() - start
             dtype = cache_dtype(cube.dtype)
             record["stream_numba"] = warmup.kernels_ready("stream", dtype)
+            ready = warmup.ready_at.get(("stream", np.dtype(dtype).str))
+            record["stream_ready_s"] = float("nan") if ready is None else ready - start
             for key, step in (("next_s", 0.3), ("drag_s", 0.6)):
                 drag = time.perf_counter()
                 dpc.run(SegmentedDetector(0.1 * q + step, 0.25 * q, 4, 15.0))

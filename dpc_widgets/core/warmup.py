@@ -34,6 +34,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -49,6 +50,8 @@ _ready: dict[tuple[str, str], threading.Event] = {}
 _settled: dict[tuple[str, str], threading.Event] = {}
 #: How each (group, dtype) became ready: "disk cache", "child process" or "this process".
 ready_how: dict[tuple[str, str], str] = {}
+#: When each (group, dtype) became ready, ``time.perf_counter()`` seconds (for benchmarks).
+ready_at: dict[tuple[str, str], float] = {}
 
 
 def numba_installed() -> bool:
@@ -140,6 +143,7 @@ def _warm_up(dtype: np.dtype) -> None:
 
 def _set_ready(group: str, key: str, how: str) -> None:
     ready_how[(group, key)] = how
+    ready_at[(group, key)] = time.perf_counter()
     _ready[(group, key)].set()
 
 
