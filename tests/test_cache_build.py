@@ -38,6 +38,7 @@ def test_the_first_view_streams_and_the_cache_fills_behind_it(sim_cube):
         first = explorer.results
         assert first is not None and "updated in" in explorer.status.value
         assert explorer.dpc._streamed is not None  # one streaming pass, no cache yet
+        assert explorer.dpc.cached_radius is None and "cache:" not in explorer.status.value
         assert explorer.building and explorer._build.box.layout.visibility == "visible"
         await until(lambda: not explorer.building)
         assert explorer.dpc.cache_ready(explorer.dpc.origin, explorer.outer.value)
@@ -56,7 +57,7 @@ def test_the_first_view_streams_and_the_cache_fills_behind_it(sim_cube):
 def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
     async def scenario():
         explorer = await opened(sim_cube)
-        radius = explorer.dpc._engine.cache_radius
+        radius = explorer.dpc.cached_radius
         first = explorer.results
         assert np.isfinite(radius) and explorer.outer.value < radius
         explorer.outer.value = round(1.5 * radius, 1)  # beyond: a new cache, built in a thread
@@ -65,12 +66,16 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
         assert explorer._build.busy and explorer._build.box.layout.visibility == "visible"
         await until(lambda: explorer.results is not first)
         assert explorer._build.box.layout.visibility == "hidden"
-        assert explorer.dpc._engine.cache_radius >= 1.5 * radius
+        assert explorer.dpc.cached_radius >= 1.5 * radius
         expected = dpc_widgets.DPC(sim_cube, cache_radius=np.inf).segment_images(
             explorer.settings.detector()
         )
         np.testing.assert_array_equal(explorer.results.segment_images, expected)
-        assert "updated in" in explorer.status.value
+        status = explorer.status.value
+        assert "updated in" in status
+        if np.isfinite(explorer.dpc.cached_radius):  # the status line says what is cached
+            units = sim_cube.detector_units
+            assert f"cache: radii &lt; {explorer.dpc.cached_radius:.4g} {units}" in status
 
     run_in_own_loop(scenario)
 
@@ -100,7 +105,7 @@ def test_updates_the_old_cache_covers_are_answered_during_a_build(sim_cube, monk
         release.set()
         await until(lambda: not explorer._build.busy and explorer._build._target is None)
         assert explorer.dpc._engine is not old  # the wider cache is installed after all
-        assert explorer.dpc._engine.cache_radius > old.cache_radius
+        assert explorer.dpc.cached_radius > old.cache_radius
         assert explorer.dpc._engine.center == explorer.dpc.origin
 
     run_in_own_loop(scenario)
@@ -114,7 +119,7 @@ def test_a_failed_background_build_is_reported(sim_cube, monkeypatch):
             raise MemoryError("no room for the cache")
 
         monkeypatch.setattr(explorer.dpc, "build_cache", failing)
-        explorer.outer.value = round(1.5 * explorer.dpc._engine.cache_radius, 1)
+        explorer.outer.value = round(1.5 * explorer.dpc.cached_radius, 1)
         await until(lambda: not explorer._build.busy and explorer._build._target is None)
         assert "building the detector cache failed: MemoryError: no room" in explorer.status.value
 
@@ -129,7 +134,7 @@ def test_outside_a_kernel_builds_are_synchronous_even_with_a_running_loop(sim_cu
         explorer.outer.value = round(1.5 * radius, 1)
         assert not explorer.building
         assert explorer.results.detector.outer == explorer.outer.value
-        assert explorer.dpc._engine.cache_radius >= 1.5 * radius
+        assert explorer.dpc.cached_radius >= 1.5 * radius
 
     run_in_own_loop(scenario)
 

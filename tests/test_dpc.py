@@ -303,13 +303,14 @@ def test_memo_is_bounded_in_entries(monkeypatch):
 def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0, stream_first=False)
+    assert dpc.cached_radius is None  # nothing cached yet
     small = SegmentedDetector(1.0, 3.5, 4, 60.0)
     np.testing.assert_array_equal(dpc.segment_images(small), explicit_sums(cube, small.masks(cube)))
     first = dpc._engine
-    assert first.cache_radius == 4.0
+    assert dpc.cached_radius == first.cache_radius == 4.0
     wide = SegmentedDetector(1.0, 6.0, 4, 60.0)
     np.testing.assert_array_equal(dpc.segment_images(wide), explicit_sums(cube, wide.masks(cube)))
-    assert dpc._engine is not first and dpc._engine.cache_radius in (1.25 * 6.0, np.inf)
+    assert dpc._engine is not first and dpc.cached_radius in (1.25 * 6.0, np.inf)
     annular = dpc.com(inner=0.0, outer=7.0, descan=None)  # extends again, still exact
     np.testing.assert_allclose(annular, DPC(cube).com(inner=0.0, outer=7.0, descan=None))
     with pytest.raises(ValueError, match=r"cache_radius \(detector units\) must be positive"):

@@ -152,9 +152,9 @@ def _worker(argv: list[str] | None = None) -> dict[str, Any]:
                 drag = time.perf_counter()
                 dpc.run(SegmentedDetector(0.1 * q + step, 0.25 * q, 4, 15.0))
                 record[key] = time.perf_counter() - drag
-            engine = dpc._engine  # no public accessor for the cache the DPC chose
-            record["cache_radius"] = engine.cache_radius
+            record["cache_radius"] = dpc.cached_radius
             record["binning"] = dpc.binning
+            engine = dpc._engine  # no public accessor for the cache's size and path
             record["cache_nbytes"] = engine.nbytes
             record["numba"] = engine.use_numba
             record["kernels"] = {group: how for (group, _), how in warmup.ready_how.items()}

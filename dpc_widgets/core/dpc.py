@@ -387,6 +387,14 @@ class DPC:
         return 0.5 * max(edge, 1.0) * self._cube.detector_sampling
 
     @property
+    def cached_radius(self) -> float | None:
+        """Radius (detector units) below which the detector cache answers without a new pass:
+        ``inf`` when it holds the whole detector, None before a cache is built (the first
+        view may come from a streaming pass)."""
+        engine = self._engine
+        return None if engine is None else float(engine.cache_radius)
+
+    @property
     def binning(self) -> int:
         """Binning factor of the detector cache answering the live view (1: full resolution)."""
         return int(getattr(self._engine, "binning", 1))

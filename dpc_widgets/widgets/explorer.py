@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import os
 import pathlib
 import re
@@ -522,6 +523,10 @@ class Explorer(w.VBox):
                 logger.warning("DPC explorer: %s", note)
         self._noted = kinds
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
+        cached = self.dpc.cached_radius
+        if cached is not None and math.isfinite(cached):
+            units = self.dpc.cube.detector_units
+            message += f"; cache: radii < {cached:.4g} {units} (more: one pass, in the background)"
         if self.dpc.binning > 1:
             notes.append(
                 f"live view on a {self.dpc.binning}\u00d7 binned detector; exact results: "
