@@ -61,6 +61,9 @@ def test_first_image_worker_in_a_fresh_process(tmp_path):
     assert first["peak_rss_anon"] >= first["base_rss_anon"]
     ready = first["stream_ready_s"]  # NaN: the empty numba cache was not compiled in time
     assert ready != ready or 0 <= ready <= first["work_s"] + first["next_s"] + first["drag_s"]
+    explorer = first_image(path, mode="explorer", numba_cache_dir=tmp_path / "numba")
+    assert explorer["work_s"] > 0 and explorer["drag_s"] > 0
+    assert explorer["cube_nbytes"] == stream["bytes"] and explorer["binning"] == 1
 
 
 def test_first_image_rows_split_off_the_wait_for_the_streaming_kernel():

@@ -281,6 +281,7 @@ def first_image_rows(result: dict[str, Any]) -> list[str]:
         ("warm", "first image: open, DPC, run (numba cache warm)"),
         ("load", "first image via the load pass: `DPC(stream_first=False)` (cache warm)"),
         ("cold", "first image: open, DPC, run (empty NUMBA_CACHE_DIR)"),
+        ("explorer", "first view of `Explorer(path)`, its defaults (numba cache warm)"),
     ):
         r = runs.get(key)
         if r is None:
