@@ -453,6 +453,7 @@ var DetectorPanel = class {
       segments: m.get("segments"),
       rotationDeg: m.get("rotation"),
       comMask: m.get("com_mask"),
+      cacheRadius: m.get("cache_radius"),
       ...this.local
     };
   }
@@ -505,6 +506,7 @@ var DetectorPanel = class {
       circle(g.comMask[0], "rgba(0, 255, 255, 0.9)", [4, 3]);
       circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
     }
+    if (g.cacheRadius > 0) circle(g.cacheRadius, "rgba(255, 190, 0, 0.85)", [2, 4]);
     ctx.setLineDash([]);
   }
   /** The kernel answered request seq. */
@@ -739,7 +741,7 @@ var ComPanel = class {
 // src/view.js
 var TRIGGERS = {
   pattern: ["pattern", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
-  overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "panel_size"],
+  overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
   segments: ["segment_images", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]

@@ -524,7 +524,9 @@ class Explorer(w.VBox):
         self._noted = kinds
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
         cached = self.dpc.cached_radius
-        if cached is not None and math.isfinite(cached):
+        bounded = cached is not None and math.isfinite(cached)
+        self.view.cache_radius = cached if bounded else 0.0  # the detector panel's dashed ring
+        if bounded:
             units = self.dpc.cube.detector_units
             message += f"; cache: radii < {cached:.4g} {units} (more: one pass, in the background)"
         if self.dpc.binning > 1:

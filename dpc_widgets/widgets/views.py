@@ -71,6 +71,8 @@ class ExplorerView(anywidget.AnyWidget):
     segments = t.Int(4).tag(sync=True)
     rotation = t.Float(0.0).tag(sync=True)
     com_mask = t.List(t.Float(), []).tag(sync=True)
+    # radius below which the detector cache answers (dashed ring); 0: none or the whole detector
+    cache_radius = t.Float(0.0).tag(sync=True)
     # scan plane
     scan_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
     scan_sampling = t.Float(1.0).tag(sync=True)

@@ -76,6 +76,7 @@ export class DetectorPanel {
       segments: m.get("segments"),
       rotationDeg: m.get("rotation"),
       comMask: m.get("com_mask"),
+      cacheRadius: m.get("cache_radius"),
       ...this.local,
     };
   }
@@ -131,6 +132,7 @@ export class DetectorPanel {
       circle(g.comMask[0], "rgba(0, 255, 255, 0.9)", [4, 3]);
       circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
     }
+    if (g.cacheRadius > 0) circle(g.cacheRadius, "rgba(255, 190, 0, 0.85)", [2, 4]);
     ctx.setLineDash([]);
   }
 

@@ -201,6 +201,26 @@ describe("explorer view", () => {
     expect(phase.querySelector(".dpc-scalebar").dataset.length).toBe("0.5");
   });
 
+  it("draws the cache radius as a dashed ring, and none without a bounded cache", async () => {
+    const arcs = []; // [radius in CSS px, dash] of each circle on the rings canvas
+    let dash = [];
+    HTMLCanvasElement.prototype.getContext = function getContext() {
+      return {
+        createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
+        putImageData() {}, clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, stroke() {},
+        setLineDash: (d) => { dash = d; },
+        arc: (x, y, r) => arcs.push([r, dash]),
+      };
+    };
+    const model = fakeModel({ cache_radius: 0 });
+    renderView(model);
+    expect(arcs.map(([r]) => r)).toEqual([12, 48]); // inner 1 and outer 4 at 12 CSS px per px
+    arcs.length = 0;
+    model.update({ cache_radius: 6 });
+    await tick(); // redrawn one microtask later
+    expect(arcs).toEqual([[12, []], [48, []], [72, [2, 4]]]);
+  });
+
   it("removes its DOM and listeners on cleanup", () => {
     const model = fakeModel();
     const { el, cleanup } = renderView(model);
