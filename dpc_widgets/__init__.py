@@ -1,10 +1,15 @@
 """dpc-widgets: interactive differential phase contrast (DPC) for 4D-STEM data."""
 
+from ._kernel import in_kernel as _in_kernel
 from .core import DPC, DPCResult, RotationResult
+from .core import warmup as _warmup
 from .detectors import AnnularDetector, SegmentedDetector
 from .io import Datacube, Disc, find_disc, load
 from .physics import electron_wavelength
 from .simulate import SimulatedData, simulate
+
+if _in_kernel():  # the numba kernels load (or compile) while the next cell is written
+    _warmup.warm_up_ahead()
 
 __all__ = [
     "DPC",

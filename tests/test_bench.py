@@ -61,6 +61,8 @@ def test_first_image_worker_in_a_fresh_process(tmp_path):
     assert first["peak_rss_anon"] >= first["base_rss_anon"]
     ready = first["stream_ready_s"]  # NaN: the empty numba cache was not compiled in time
     assert ready != ready or 0 <= ready <= first["work_s"] + first["next_s"] + first["drag_s"]
+    ahead = first_image(path, mode="ahead", numba_cache_dir=tmp_path / "numba")
+    assert ahead["work_s"] > 0 and ahead["kernels"]  # the warm-up ran before the work
     explorer = first_image(path, mode="explorer", numba_cache_dir=tmp_path / "numba")
     assert explorer["work_s"] > 0 and explorer["drag_s"] > 0
     assert explorer["cube_nbytes"] == stream["bytes"] and explorer["binning"] == 1
@@ -81,12 +83,15 @@ def test_first_image_rows_split_off_the_wait_for_the_streaming_kernel():
         "stream": {"import_s": 0.5, "work_s": 0.4, "peak_rss_anon": 2**26},
         "warm": {**record, "stream_ready_s": 0.8},
         "cold": {**record, "stream_ready_s": float("nan")},
+        "ahead": {**record, "stream_ready_s": -1.5},
     }
     rows = first_image_rows({"spec": SIZES["L"], "first_image": runs})
     warm = next(row for row in rows if "numba cache warm" in row)
     cold = next(row for row in rows if "empty NUMBA_CACHE_DIR" in row)
     assert "| 800 ms (2.00x) |" in warm and "| 3.00x |" in warm
     assert "not before the image" in cold
+    ahead = next(row for row in rows if "after the import (cache warm)" in row)
+    assert "before the work started" in ahead
 
 
 def test_big_cube_script_writes_a_sparse_file(tmp_path):

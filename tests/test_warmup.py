@@ -81,3 +81,42 @@ def test_the_warm_up_compiles_the_signatures_the_real_calls_use(dtype, tmp_path)
 def test_unknown_group_is_refused():
     with pytest.raises(ValueError, match="unknown kernel group 'gpu'"):
         warmup.kernels_ready("gpu", np.dtype(np.uint16))
+
+
+AHEAD = """
+import json, sys, threading, types
+kernel = types.SimpleNamespace(kernel=object())  # what IPython's get_ipython() is in a kernel
+sys.modules["IPython"] = types.SimpleNamespace(get_ipython=lambda: kernel)
+import numpy as np
+import dpc_widgets
+from dpc_widgets.core import warmup
+names = [t.name for t in threading.enumerate()]
+ahead = next((t for t in threading.enumerate() if t.name == "dpc-numba-ahead"), None)
+if ahead is not None:
+    ahead.join(timeout=600)
+ready = [warmup.kernels_ready(g, np.dtype(d)) for d in ("uint16", "float32") for g in warmup.GROUPS]
+print(json.dumps({"thread": "dpc-numba-ahead" in names, "ready": ready}))
+"""
+
+
+def _run_ahead(**env):
+    """The import in a pretend kernel (numba's default disk cache: loaded, or compiled once)."""
+    done = subprocess.run(
+        [sys.executable, "-c", AHEAD],
+        env=dict(os.environ, PYTHONPATH=str(REPO), **env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_in_a_kernel_the_import_makes_the_common_kernels_ready_ahead():
+    record = _run_ahead()
+    assert record == {"thread": True, "ready": [True, True, True, True]}
+
+
+def test_the_warm_up_ahead_can_be_turned_off():
+    record = _run_ahead(DPC_WIDGETS_WARM_UP="0")
+    assert record["thread"] is False

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
+from .._kernel import in_kernel
 from ..core import DPC
-from .flow import in_kernel
 
 
 class CacheBuild:

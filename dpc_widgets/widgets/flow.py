@@ -27,15 +27,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-
-def in_kernel() -> bool:
-    """True inside a Jupyter (IPython) kernel: its event loop handles the widgets' messages."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
+from .._kernel import in_kernel
 
 
 class LatestWins:
