@@ -38,7 +38,7 @@ def test_the_first_view_streams_and_the_cache_fills_behind_it(sim_cube):
         first = explorer.results
         assert first is not None and "updated in" in explorer.status.value
         assert explorer.dpc._streamed is not None  # one streaming pass, no cache yet
-        assert explorer.dpc.cached_radius is None and "cache:" not in explorer.status.value
+        assert explorer.dpc.cached_radius is None and "cached" not in explorer.status.value
         assert explorer.view.cache_radius == 0.0  # no dashed cache ring before a cache
         assert explorer.building and explorer._build.box.layout.visibility == "visible"
         await until(lambda: not explorer.building)
@@ -77,7 +77,7 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
         if np.isfinite(explorer.dpc.cached_radius):  # the status line says what is cached
             assert explorer.view.cache_radius == explorer.dpc.cached_radius  # its ring
             units = sim_cube.detector_units
-            assert f"cache: radii &lt; {explorer.dpc.cached_radius:.4g} {units}" in status
+            assert f"cached radius {explorer.dpc.cached_radius:.4g} {units}" in status
 
     run_in_own_loop(scenario)
 

@@ -528,7 +528,7 @@ class Explorer(w.VBox):
         self.view.cache_radius = cached if bounded else 0.0  # the detector panel's dashed ring
         if bounded:
             units = self.dpc.cube.detector_units
-            message += f"; cache: radii < {cached:.4g} {units} (more: one pass, in the background)"
+            message += f"; cached radius {cached:.4g} {units}"  # short: one line, no layout jump
         if self.dpc.binning > 1:
             notes.append(
                 f"live view on a {self.dpc.binning}\u00d7 binned detector; exact results: "
