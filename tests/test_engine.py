@@ -449,11 +449,11 @@ def test_auto_numba_answers_on_numpy_until_the_kernels_are_compiled(monkeypatch)
     release = threading.Event()
     real_warm_up = warmup._warm_up
 
-    def slow_warm_up(dtype):  # not in the disk cache; compiling takes until the test says so
+    def slow_warm_up(dtype, nice_from):  # not in the disk cache; compiling takes until told
         for group in warmup.GROUPS:
             warmup._settled[(group, dtype.str)].set()
         release.wait(30)
-        real_warm_up(dtype)
+        real_warm_up(dtype, nice_from)
 
     monkeypatch.setattr(warmup, "_ready", {})  # a fresh process: nothing warmed up yet
     monkeypatch.setattr(warmup, "_settled", {})
