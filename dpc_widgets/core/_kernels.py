@@ -25,11 +25,12 @@ import numba
 import numpy as np
 from numba import njit
 
-# Load pass: a task transposes tiles of scan positions whose rows are LOAD_TILE_BYTES per
-# detector pixel (floating-point data: one cache line; integer data: two, see
-# load_block_integer); pixels are read in runs of LOAD_RUN along each pattern. Integer tiles
-# are transposed into the cache in squares of TRANSPOSE_BLOCK values a side.
-LOAD_TILE_BYTES = 64
+# Load pass: a task handles a tile of scan positions. Floating-point data: LOAD_FLOAT_TILE
+# positions, transposed into a (K, tile) buffer (K detector pixels, read in runs of LOAD_RUN
+# along each pattern; 512 KiB for a 128 x 128 float32 detector, the size of one core's L2
+# here). Integer data: LOAD_INTEGER_TILE_BYTES per cached pixel, written into the cache in
+# squares of TRANSPOSE_BLOCK values a side (see load_block_integer).
+LOAD_FLOAT_TILE = 8
 LOAD_INTEGER_TILE_BYTES = 128
 LOAD_RUN = 32
 TRANSPOSE_BLOCK = 16
@@ -92,7 +93,7 @@ if hasattr(os, "register_at_fork"):
 def load_tile(itemsize: int, integer: bool) -> int:
     """Scan positions per load tile for (``integer`` or floating-point) data of ``itemsize``
     bytes."""
-    return max(8, (LOAD_INTEGER_TILE_BYTES if integer else LOAD_TILE_BYTES) // itemsize)
+    return max(8, LOAD_INTEGER_TILE_BYTES // itemsize) if integer else LOAD_FLOAT_TILE
 
 
 @njit(cache=True, nogil=True)
