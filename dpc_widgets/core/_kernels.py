@@ -109,7 +109,8 @@ def load_block(
     ``raw[:, start:start + n]`` gets the whole-detector per-pattern sums of
     ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
     sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
-    (K, tile) buffer in detector order, whose rows are then copied out.
+    (K, tile) buffer in detector order (adding each value to ``pattern[part]`` as it goes, a
+    contiguous run), whose rows are then copied out and summed.
     """
     n, n_pix = block.shape
     buffer = np.empty((n_pix, tile), block.dtype)
@@ -117,14 +118,18 @@ def load_block(
     s0 = np.empty(tile, raw.dtype)
     s1 = np.empty(tile, raw.dtype)
     s2 = np.empty(tile, raw.dtype)
+    sums = pattern[part]
     for t in range(t_start, t_stop):
         p0 = t * tile
         w = min(tile, n - p0)
         for k0 in range(0, n_pix, LOAD_RUN):
             k1 = min(n_pix, k0 + LOAD_RUN)
             for j in range(w):
+                line = block[p0 + j]
                 for k in range(k0, k1):
-                    buffer[k, j] = block[p0 + j, k]
+                    v = line[k]
+                    buffer[k, j] = v
+                    sums[k] += v
         s0[:] = 0
         s1[:] = 0
         s2[:] = 0
@@ -135,14 +140,11 @@ def load_block(
             if k < n_keep:
                 for j in range(w):
                     out[k, start + p0 + j] = src[j]
-            total = zero
             for j in range(w):
                 v = src[j] + zero
                 s0[j] += v
                 s1[j] += v * a
                 s2[j] += v * b
-                total += v
-            pattern[part, order[k]] += total
         for j in range(w):
             raw[0, start + p0 + j] = s0[j]
             raw[1, start + p0 + j] = s1[j]
