@@ -404,6 +404,27 @@ def test_bounded_cache_sums_are_exact_and_identical_to_the_full_cache(dtype, use
     np.testing.assert_array_equal(bounded.annulus_moments(0.0, math.inf), full.moments)
 
 
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint8, np.int32, np.float32])
+@pytest.mark.parametrize("radius", [BOUNDED_RADIUS, math.inf])
+def test_the_cache_is_the_sorted_transpose_of_the_patterns(dtype, radius, use_numba):
+    # 7 x 23 = 161 positions in blocks of 3 scan rows (69 positions): the load tiles (64
+    # positions of uint16) and the transpose's 16 x 16 squares leave edges in every block.
+    cube = cube_of(dtype, shape=(7, 23, 24, 20))
+    pattern_bytes = 24 * 20 * np.dtype(dtype).itemsize
+    engine = PolarCache(
+        cube,
+        cube.origin,
+        use_numba=use_numba,
+        cache_radius=radius,
+        max_block_bytes=3 * 23 * pattern_bytes,
+    )
+    flat = np.asarray(cube.data).reshape(161, 24 * 20)
+    n_cached = engine_module.cached_pixels(cube, cube.origin, radius)
+    assert n_cached % 16 != 0 or radius == math.inf
+    np.testing.assert_array_equal(engine._pix, flat.T[engine._order[:n_cached]])
+    assert engine._pix.dtype == np.dtype(dtype)
+
+
 def test_bounded_cache_holds_only_the_pixels_inside_and_refuses_beyond(cube):
     engine = PolarCache(cube, cube.origin, cache_radius=BOUNDED_RADIUS)
     inside = engine_module.cached_pixels(cube, cube.origin, BOUNDED_RADIUS)

@@ -25,10 +25,15 @@ import numba
 import numpy as np
 from numba import njit
 
-# Load pass: a task transposes tiles of scan positions whose rows are 64 bytes (one cache line)
-# per detector pixel; pixels are read in runs of LOAD_RUN along each pattern.
-LOAD_TILE_BYTES = 64
+# Load pass: a task handles a tile of scan positions. Floating-point data: LOAD_FLOAT_TILE
+# positions, transposed into a (K, tile) buffer (K detector pixels, read in runs of LOAD_RUN
+# along each pattern; 512 KiB for a 128 x 128 float32 detector, the size of one core's L2
+# here). Integer data: LOAD_INTEGER_TILE_BYTES per cached pixel, written into the cache in
+# squares of TRANSPOSE_BLOCK values a side (see load_block_integer).
+LOAD_FLOAT_TILE = 8
+LOAD_INTEGER_TILE_BYTES = 128
 LOAD_RUN = 32
+TRANSPOSE_BLOCK = 16
 
 # Values (rows x scan positions) below which a kernel runs on the calling thread only.
 SERIAL_WORK = 2**19
@@ -85,9 +90,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def load_tile(itemsize: int) -> int:
-    """Scan positions per load tile for data of ``itemsize`` bytes."""
-    return max(8, LOAD_TILE_BYTES // itemsize)
+def load_tile(itemsize: int, integer: bool) -> int:
+    """Scan positions per load tile for (``integer`` or floating-point) data of ``itemsize``
+    bytes."""
+    return max(8, LOAD_INTEGER_TILE_BYTES // itemsize) if integer else LOAD_FLOAT_TILE
 
 
 @njit(cache=True, nogil=True)
@@ -103,7 +109,8 @@ def load_block(
     ``raw[:, start:start + n]`` gets the whole-detector per-pattern sums of
     ``v``, ``v * wi`` and ``v * wj`` accumulated in that sorted order (``wi``, ``wj`` are
     sorted too). Each tile of ``tile`` scan positions is first transposed into a cache-resident
-    (K, tile) buffer in detector order, whose rows are then copied out.
+    (K, tile) buffer in detector order (adding each value to ``pattern[part]`` as it goes, a
+    contiguous run), whose rows are then copied out and summed.
     """
     n, n_pix = block.shape
     buffer = np.empty((n_pix, tile), block.dtype)
@@ -111,14 +118,18 @@ def load_block(
     s0 = np.empty(tile, raw.dtype)
     s1 = np.empty(tile, raw.dtype)
     s2 = np.empty(tile, raw.dtype)
+    sums = pattern[part]
     for t in range(t_start, t_stop):
         p0 = t * tile
         w = min(tile, n - p0)
         for k0 in range(0, n_pix, LOAD_RUN):
             k1 = min(n_pix, k0 + LOAD_RUN)
             for j in range(w):
+                line = block[p0 + j]
                 for k in range(k0, k1):
-                    buffer[k, j] = block[p0 + j, k]
+                    v = line[k]
+                    buffer[k, j] = v
+                    sums[k] += v
         s0[:] = 0
         s1[:] = 0
         s2[:] = 0
@@ -129,14 +140,11 @@ def load_block(
             if k < n_keep:
                 for j in range(w):
                     out[k, start + p0 + j] = src[j]
-            total = zero
             for j in range(w):
                 v = src[j] + zero
                 s0[j] += v
                 s1[j] += v * a
                 s2[j] += v * b
-                total += v
-            pattern[part, order[k]] += total
         for j in range(w):
             raw[0, start + p0 + j] = s0[j]
             raw[1, start + p0 + j] = s1[j]
@@ -152,13 +160,17 @@ def load_block_integer(
     Each pattern (a contiguous row of ``block``, detector order, ``qy`` pixels per detector
     row) is read once for its row sums, column sums and ``pattern[part]`` sums; its moments
     are ``sum v``, ``sum_i (i - base_i) rowsum_i`` and ``sum_j (j - base_j) colsum_j``, exactly
-    the per-pixel weighted sums in any order. The cached pixels (``order[:n_keep]``) are then
-    gathered tile by tile into ``out``'s rows (``tile`` positions: one cache line per row).
+    the per-pixel weighted sums in any order. While the pattern is still in the L1/L2 cache,
+    its cached pixels (``order[:n_keep]``) are gathered into one row of a (tile, n_keep)
+    buffer; the buffer is then transposed into ``out[:n_keep, start + p0:start + p0 + tile]``
+    by :func:`_transpose_into` (``tile`` values per destination row and visit).
     """
     n, n_pix = block.shape
     qx = n_pix // qy
     zero = raw.dtype.type(0)
     cols = np.empty(qy, raw.dtype)
+    compact = np.empty((tile, n_keep), block.dtype)
+    square = np.empty((TRANSPOSE_BLOCK, TRANSPOSE_BLOCK), block.dtype)
     for t in range(t_start, t_stop):
         p0 = t * tile
         w = min(tile, n - p0)
@@ -183,10 +195,39 @@ def load_block_integer(
             raw[0, start + p0 + j] = s0
             raw[1, start + p0 + j] = s1
             raw[2, start + p0 + j] = s2
-        for k in range(n_keep):
-            pixel = order[k]
-            for j in range(w):
-                out[k, start + p0 + j] = block[p0 + j, pixel]
+            kept = compact[j]
+            for k in range(n_keep):
+                kept[k] = row[order[k]]
+        _transpose_into(compact, w, n_keep, out, start + p0, square)
+
+
+@njit(inline="always")
+def _transpose_into(src, w, n_rows, out, col, square):  # pragma: no cover - compiled
+    """``out[k, col + j] = src[j, k]`` for ``k < n_rows``, ``j < w``.
+
+    In squares of ``TRANSPOSE_BLOCK`` values a side through the L1-resident ``square``:
+    fixed trip counts, so both the reads of ``src`` and the writes of ``out`` are whole
+    vector runs; the edges that do not fill a square go value by value.
+    """
+    b = TRANSPOSE_BLOCK
+    k_full = n_rows - n_rows % b
+    j_full = w - w % b
+    for k0 in range(0, k_full, b):
+        for j0 in range(0, j_full, b):
+            for j in range(b):
+                line = src[j0 + j]
+                for k in range(b):
+                    square[k, j] = line[k0 + k]
+            for k in range(b):
+                dst = out[k0 + k]
+                for j in range(b):
+                    dst[col + j0 + j] = square[k, j]
+        for k in range(k0, k0 + b):
+            for j in range(j_full, w):
+                out[k, col + j] = src[j, k]
+    for k in range(k_full, n_rows):
+        for j in range(w):
+            out[k, col + j] = src[j, k]
 
 
 @njit(inline="always")

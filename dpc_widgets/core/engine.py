@@ -594,7 +594,7 @@ class PolarCache:
                 flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, n_pix)
                 flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
                 flat = read_only(flat)  # one compiled signature for files and arrays
-                tile = _kernels.load_tile(flat.itemsize)
+                tile = _kernels.load_tile(flat.itemsize, self._integer)
                 n_tiles = -(-(stop - start) // tile)
                 if self._integer:
                     qy = self.cube.detector_shape[1]
