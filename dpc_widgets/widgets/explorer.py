@@ -33,14 +33,15 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as w
+import numpy as np
 
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from . import export, render
+from . import encoding, export, render
 from .cache_build import CacheBuild
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
@@ -49,9 +50,6 @@ from .settings import SETTING_NAMES, Settings, initial_settings
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
-
-if TYPE_CHECKING:
-    import numpy as np
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
@@ -368,7 +366,7 @@ class Explorer(w.VBox):
         mean = self.dpc.mean_pattern()
         view = self.view
         with view.hold_sync():
-            view.set_image("pattern", mean)
+            view.set_image("pattern", mean[None])
             view.pattern_vmax = float(mean.max())
             view.detector_shape = list(cube.detector_shape)
             view.center = [float(c) for c in cube.origin]
@@ -555,16 +553,25 @@ class Explorer(w.VBox):
         self._shown_clip = None  # until all limits below are in place
         magnitude = None
         with view.hold_sync():
-            if view.set_image("segment_images", result.segment_images) or fresh:
-                ranges = render.clip_ranges(result.segment_images, clip)
+            images = result.segment_images
+            if fresh or view.changed("segment_images", images):
+                ranges = render.clip_ranges(images, clip)
                 view.segment_ranges = [list(r) for r in ranges]
-            if view.set_image("com", com) or fresh:
+                steps = [encoding.gray_resolution(*r) for r in ranges]
+                view.set_image("segment_images", images, np.array(steps))
+            if fresh or view.changed("com", com):
                 magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
-                view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
+                ranges = render.clip_ranges(com, clip)
+                view.com_ranges = [list(r) for r in ranges]
                 view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
+                wheel = encoding.wheel_resolution(view.com_vmax)
+                steps = [min(encoding.gray_resolution(*r), wheel) for r in ranges]
+                view.set_image("com", com, np.array(steps))
             view.com_units = result.com_units
-            if view.set_image("phase", result.phase) or fresh:
+            if fresh or view.changed("phase", result.phase[None]):
                 view.phase_range = list(render.clip_range(result.phase, clip))
+                step = encoding.gray_resolution(*view.phase_range)
+                view.set_image("phase", result.phase[None], step)
             view.phase_units = result.phase_units
         self._shown_clip = clip
         return magnitude
