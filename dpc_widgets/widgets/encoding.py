@@ -48,7 +48,21 @@ def wheel_resolution(vmax: float) -> float:
     return float(vmax) / 1024.0 if vmax > 0 else np.inf
 
 
-def encode(stack: np.ndarray, resolution: np.ndarray | float) -> tuple[bytes, list[list[float]]]:
+def extremes(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``min`` and ``max`` of each image of ``stack`` (N, ...), float64 (NaN/inf propagate).
+
+    What :func:`encode` and :func:`~dpc_widgets.widgets.render.clip_ranges` both start from:
+    computed once, the explorer passes them to both.
+    """
+    images = np.asarray(stack).reshape(len(stack), -1)
+    return images.min(axis=1).astype(np.float64), images.max(axis=1).astype(np.float64)
+
+
+def encode(
+    stack: np.ndarray,
+    resolution: np.ndarray | float,
+    limits: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[bytes, list[list[float]]]:
     """Bytes and maps of the images ``stack`` (N, ...) for the view.
 
     Parameters
@@ -57,6 +71,8 @@ def encode(stack: np.ndarray, resolution: np.ndarray | float) -> tuple[bytes, li
         N images, each in its own units; not modified.
     resolution : float or ndarray (N,)
         Largest ``scale`` allowed per image (its units); 0 allows only constant images.
+    limits : (ndarray (N,), ndarray (N,)), optional
+        :func:`extremes` of ``stack`` when the caller has them; else computed here.
 
     Returns
     -------
@@ -69,15 +85,14 @@ def encode(stack: np.ndarray, resolution: np.ndarray | float) -> tuple[bytes, li
     values = np.asarray(stack)
     if values.size == 0:
         return b"", []
-    # float32 or float64 (what the values fit exactly), the type of the subtraction below
-    images = values.reshape(len(values), -1).astype(np.result_type(values, np.float32), copy=False)
-    limits = np.broadcast_to(np.asarray(resolution, dtype=np.float64), (len(images),))
-    low, high = images.min(axis=1).astype(np.float64), images.max(axis=1).astype(np.float64)
+    images = values.reshape(len(values), -1)
+    steps = np.broadcast_to(np.asarray(resolution, dtype=np.float64), (len(images),))
+    low, high = extremes(images) if limits is None else limits
     finite = np.isfinite(low) & np.isfinite(high)
     if not finite.all():
         low, high = _finite_limits(images)
     scales = (high - low) / FINITE_MAX
-    if not (scales <= limits).all():
+    if not (scales <= steps).all():
         return np.ascontiguousarray(values, dtype="<f4").tobytes(), []
     codes = _codes(images, low, scales, bool(finite.all()))
     return codes.tobytes(), [[float(a), float(b)] for a, b in zip(low, scales, strict=True)]
@@ -96,17 +111,15 @@ def _finite_limits(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _codes(images: np.ndarray, low: np.ndarray, scales: np.ndarray, finite: bool) -> np.ndarray:
     """Codes of flat images (N, n): ``floor((v - low) / scale + 0.5)``, non-finite values marked.
 
-    In float32 after the subtraction (several times faster than float64): the code is that of
-    the nearest grid value to within 0.01 of a step (float32's 2^-24 of at most 65532.5).
+    The shifted values ``v - (low - scale / 2)`` in float64 (no cancellation), stored as float32
+    and scaled there (faster): the code is that of the nearest grid value to within 0.01 of a
+    step (float32's 2^-24 of at most 65532.5).
     """
-    t = np.empty(images.shape, dtype=np.float32)
     inverse = np.divide(1.0, scales, out=np.zeros_like(scales), where=scales > 0)
+    t = np.empty(images.shape, dtype=np.float32)
     with np.errstate(invalid="ignore"):
-        # in the images' type (mixed types are several times slower); low, their minimum, is
-        # exact in it and v - low >= 0
-        np.subtract(images, low.astype(images.dtype)[:, None], out=t, casting="unsafe")
+        np.subtract(images, (low - 0.5 * scales)[:, None], out=t, casting="unsafe")  # > 0
         t *= inverse.astype(np.float32)[:, None]  # constant images: all 0
-        t += np.float32(0.5)
         if not finite:
             t[~np.isfinite(t)] = 0.0
     codes = t.astype("<u2")  # truncation: the floor of a positive number

@@ -555,23 +555,26 @@ class Explorer(w.VBox):
         with view.hold_sync():
             images = result.segment_images
             if fresh or view.changed("segment_images", images):
-                ranges = render.clip_ranges(images, clip)
+                limits = encoding.extremes(images)  # for the ranges and the codes
+                ranges = render.clip_ranges(images, clip, limits)
                 view.segment_ranges = [list(r) for r in ranges]
                 steps = [encoding.gray_resolution(*r) for r in ranges]
-                view.set_image("segment_images", images, np.array(steps))
+                view.set_image("segment_images", images, np.array(steps), limits)
             if fresh or view.changed("com", com):
                 magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
-                ranges = render.clip_ranges(com, clip)
+                limits = encoding.extremes(com)
+                ranges = render.clip_ranges(com, clip, limits)
                 view.com_ranges = [list(r) for r in ranges]
                 view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
                 wheel = encoding.wheel_resolution(view.com_vmax)
                 steps = [min(encoding.gray_resolution(*r), wheel) for r in ranges]
-                view.set_image("com", com, np.array(steps))
+                view.set_image("com", com, np.array(steps), limits)
             view.com_units = result.com_units
-            if fresh or view.changed("phase", result.phase[None]):
-                view.phase_range = list(render.clip_range(result.phase, clip))
-                step = encoding.gray_resolution(*view.phase_range)
-                view.set_image("phase", result.phase[None], step)
+            phase = result.phase[None]
+            if fresh or view.changed("phase", phase):
+                limits = encoding.extremes(phase)
+                view.phase_range = list(render.clip_ranges(phase, clip, limits)[0])
+                view.set_image("phase", phase, encoding.gray_resolution(*view.phase_range), limits)
             view.phase_units = result.phase_units
         self._shown_clip = clip
         return magnitude

@@ -102,7 +102,13 @@ class ExplorerView(anywidget.AnyWidget):
         last = self._sent.get(name)
         return last is None or not _same(last[0], array)
 
-    def set_image(self, name: str, array: np.ndarray, resolution: np.ndarray | float = 0.0) -> bool:
+    def set_image(
+        self,
+        name: str,
+        array: np.ndarray,
+        resolution: np.ndarray | float = 0.0,
+        limits: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> bool:
         """Send the images ``array`` (N, ...) as trait ``name`` unless the view has them.
 
         Parameters
@@ -115,6 +121,8 @@ class ExplorerView(anywidget.AnyWidget):
             Largest code step per image (see :func:`~dpc_widgets.widgets.encoding.encode`);
             the default 0 sends float32 unless an image is constant. An array equal to the
             last one sent is resent only when its codes are coarser than ``resolution``.
+        limits : (ndarray (N,), ndarray (N,)), optional
+            :func:`~dpc_widgets.widgets.encoding.extremes` of ``array`` when known.
 
         Returns
         -------
@@ -124,7 +132,7 @@ class ExplorerView(anywidget.AnyWidget):
         steps = np.broadcast_to(np.asarray(resolution, dtype=np.float64), (len(array),))
         if not self.changed(name, array) and (self._sent[name][1] <= steps).all():
             return False
-        data, maps = encode(array, steps)
+        data, maps = encode(array, steps, limits)
         scales = np.array([m[1] for m in maps]) if maps else np.zeros(len(array))
         self._sent[name] = (array, scales)
         with self.hold_sync():  # bytes and maps in one message
