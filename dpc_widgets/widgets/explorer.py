@@ -12,11 +12,11 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    (detector, ``DPC.run`` arguments, contrast clip) equal the last computed ones it stops.
 4. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
    then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
-   only the changed float32 buffers, sent before anything else of the update. The plots
-   (only marks whose data changed), status line, code text and solved-rotation controls
-   follow through :class:`~dpc_widgets.widgets.flow.Later`: in a kernel once the updates pause
-   for 0.25 s (at the latest 1 s into a drag), so they neither delay the images nor run for
-   every frame.
+   only the changed image buffers (16-bit codes, see :mod:`.encoding`), sent before anything
+   else of the update. The plots (only marks whose data changed), status line, code text and
+   solved-rotation controls follow through :class:`~dpc_widgets.widgets.flow.Later`: in a
+   kernel once the updates pause for 0.25 s (at the latest 1 s into a drag), so they neither
+   delay the images nor run for every frame.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
    good images and stays usable.
