@@ -20,7 +20,7 @@ from _png import read_png
 import dpc_widgets
 from dpc_widgets import Datacube, SegmentedDetector
 from dpc_widgets.detectors import pixel_geometry, segment_labels
-from dpc_widgets.widgets import Explorer, Settings, render
+from dpc_widgets.widgets import Explorer, Settings, encoding, render
 from dpc_widgets.widgets.controls import NAMES, browser_value
 from dpc_widgets.widgets.export import png_bytes
 from dpc_widgets.widgets.flow import LatestWins
@@ -77,10 +77,19 @@ def assert_view_matches(ex: Explorer) -> None:
     result = expected_result(ex)
     assert ex.results is result
     view, clip = ex.view, ex.settings.clip
-    assert view.segment_images == f32(result.segment_images)
-    assert view.com == f32(result.com_rotated)
-    assert view.phase == f32(result.phase)
-    assert view.pattern == f32(ex.dpc.mean_pattern())
+    gray = encoding.gray_resolution
+    wheel = encoding.wheel_resolution(view.com_vmax)
+    expected = {  # the codes at each image's display resolution (see encoding)
+        "segment_images": (result.segment_images, [gray(*r) for r in view.segment_ranges]),
+        "com": (result.com_rotated, [min(gray(*r), wheel) for r in view.com_ranges]),
+        "phase": (result.phase[None], gray(*view.phase_range)),
+        "pattern": (ex.dpc.mean_pattern()[None], 0.0),
+    }
+    for name, (images, steps) in expected.items():
+        data, maps = encoding.encode(images, np.array(steps))
+        assert (getattr(view, name), getattr(view, f"{name}_map")) == (data, maps), name
+    assert view.segment_images_map and view.com_map and view.phase_map  # codes, not float32
+    assert view.pattern == f32(ex.dpc.mean_pattern())  # sent once: exact
     assert view.segment_ranges == [
         list(render.clip_range(im, clip)) for im in result.segment_images
     ]
@@ -97,7 +106,7 @@ def test_explorer_wraps_datacube_array_and_path(sim_cube, tmp_path):
     assert ex.dpc.cube is sim_cube
     assert "dpc-explorer" in ex._dom_classes
     assert_view_matches(ex)
-    assert len(ex.view.segment_images) == 4 * 32 * 32 * 4  # float32, N x Rx x Ry
+    assert len(ex.view.segment_images) == 4 * 32 * 32 * 2  # uint16 codes, N x Rx x Ry
     assert ex.view.detector_shape == [96, 96] and ex.view.scan_shape == [32, 32]
     array = np.asarray(sim_cube.data)
     before = array.copy()
@@ -163,7 +172,11 @@ CHANGES = [
 @pytest.mark.parametrize(("values", "resent"), CHANGES)
 def test_control_updates_the_right_buffers(explorer, values, resent):
     ex = explorer
-    before = {name: getattr(ex.view, name) for name in ("segment_images", "com", "phase")}
+
+    def shown(name):  # an image's codes and maps (a scaled CoM keeps its codes)
+        return getattr(ex.view, name), getattr(ex.view, f"{name}_map")
+
+    before = {name: shown(name) for name in ("segment_images", "com", "phase")}
     sent = record_messages(ex.view)
     with ex.hold():
         for name, value in values.items():
@@ -171,13 +184,14 @@ def test_control_updates_the_right_buffers(explorer, values, resent):
     assert_view_matches(ex)
     updates = state_updates(sent)
     assert len(updates) <= 1  # one update = one message
-    changed = {k for k in ("segment_images", "com", "phase") if getattr(ex.view, k) != before[k]}
+    changed = {k for k in ("segment_images", "com", "phase") if shown(k) != before[k]}
     assert changed == resent
     buffers = [b for _, bufs in sent for b in bufs]
-    assert len(buffers) == len(resent)  # only changed images travel as binary buffers
+    # only images whose codes changed travel as binary buffers (new maps alone are JSON)
+    assert len(buffers) == len({k for k in resent if getattr(ex.view, k) != before[k][0]})
     if "segments" in values:
         assert len(ex.view.segment_ranges) == values["segments"]
-        assert len(ex.view.segment_images) == values["segments"] * 32 * 32 * 4
+        assert len(ex.view.segment_images) == values["segments"] * 32 * 32 * 2
     if values.get("com_mask"):
         assert ex.view.com_mask == [5.0, 15.0]
     if "clip" in values:
@@ -660,6 +674,23 @@ def reference_data() -> dict:
         },
         "wheel": {"size": 15, "expected": render.wheel(15).ravel().tolist()},
         "geometries": geometries,
+        "codes": codes_reference(rng),
+    }
+
+
+def codes_reference(rng: np.random.Generator) -> dict:
+    """Encoded images (three of 12 values: noise with NaN and infinities, a ramp, a constant)
+    and the float32 values :func:`encoding.decode` gives (non-finite ones as strings)."""
+    stack = np.stack(
+        [rng.normal(size=12) * 1e3, np.linspace(-1.0, 2.0, 12), np.full(12, 7.25)]
+    ).astype(np.float32)
+    stack[0, [1, 4, 7]] = [np.nan, np.inf, -np.inf]
+    data, maps = encoding.encode(stack, np.inf)
+    decoded = encoding.decode(data, maps, stack.shape).ravel()
+    return {
+        "codes": np.frombuffer(data, dtype="<u2").tolist(),
+        "maps": maps,
+        "expected": [float(v) if np.isfinite(v) else str(v) for v in decoded],
     }
 
 
@@ -775,18 +806,37 @@ def test_histogram_counts_the_magnitudes(explorer):
     assert magnitude_histogram(np.ones((2, 3, 3)), 4)[0].sum() == 9
 
 
+def test_radius_update_is_one_message_of_16_bit_codes(explorer):
+    """A radius change sends (N + 3) images of 2 bytes per scan pixel, plus small JSON."""
+    ex = explorer
+    sent = record_messages(ex.view)
+    ex.inner.value = ex.inner.value + 1.0
+    assert len(state_updates(sent)) == 1
+    ((state, buffers),) = [
+        (msg["state"], bufs) for msg, bufs in sent if msg.get("method") == "update"
+    ]
+    rows, cols = ex.dpc.cube.scan_shape
+    images = ex.segments.value + 3  # segments, CoM x and y, phase
+    assert sum(len(b) for b in buffers) == 2 * images * rows * cols
+    assert len(state["segment_images_map"]) == ex.segments.value and len(state["com_map"]) == 2
+    text = json.dumps(
+        {k: v for k, v in state.items() if k not in ("segment_images", "com", "phase")}
+    )
+    assert len(text) < 1500  # maps, ranges, geometry: no image data in the JSON
+
+
 def test_set_image_resends_only_changed_arrays():
     from dpc_widgets.widgets.views import ExplorerView
 
     view = ExplorerView()
-    image = np.arange(64 * 64, dtype=np.float64).reshape(64, 64)
+    image = np.arange(64 * 64, dtype=np.float64).reshape(1, 64, 64)
     assert view.set_image("phase", image)
     assert not view.set_image("phase", image.copy())  # equal values: not resent
     changed = image.copy()
-    changed[3, 5] += 1.0  # off the probed elements: found by the full comparison
+    changed[0, 3, 5] += 1.0  # off the probed elements: found by the full comparison
     assert view.set_image("phase", changed)
-    assert view.phase == f32(changed)
-    assert view.set_image("phase", changed[:32])  # other shape
+    assert view.phase == f32(changed)  # resolution 0 (default): float32, exact
+    assert view.set_image("phase", changed[:, :32])  # other shape
 
 
 def test_unchanged_images_keep_their_contrast_limits(explorer, monkeypatch):
@@ -799,12 +849,12 @@ def test_unchanged_images_keep_their_contrast_limits(explorer, monkeypatch):
     def counting(name):
         real = getattr(render, name)
 
-        def limits(image, clip):
+        def limits(image, clip, *extremes):
             if not nested:  # clip_ranges may call clip_range per image: count the outer call
                 limited.append(np.shape(image))
             nested.append(name)
             try:
-                return real(image, clip)
+                return real(image, clip, *extremes)
             finally:
                 nested.pop()
 

@@ -457,13 +457,14 @@ var DetectorPanel = class {
       ...this.local
     };
   }
-  drawPattern(data) {
+  /** Draw the mean pattern { values, raw } (see codes.js) on the log scale. */
+  drawPattern({ values: data, raw }) {
     const g = this.geometry();
     this.pattern = data;
     const vmax = this.model.get("pattern_vmax");
     const n = g.rows * g.cols;
     drawRGBA(this.image, g.rows, g.cols, (out) => logGrayRGBA(data, n, vmax, out));
-    this.image.setAttribute("data-checksum", checksumOf(data));
+    this.image.setAttribute("data-checksum", checksumOf(raw));
     this.image.setAttribute("data-vmax", String(vmax));
     setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
     setScaleBar(this.panel, g.sampling, g.units, g.cols, g.s);
@@ -611,13 +612,14 @@ var ImagePanel = class {
       return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${unitLabel(this.units)}`;
     });
   }
-  draw(data, range, units) {
+  /** Draw images { values, raw } (see codes.js) between range[0] and range[1]. */
+  draw({ values, raw }, range, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
-    this.data = data;
+    this.data = values;
     this.units = units;
-    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(data, 0, rows * cols, range[0], range[1], out));
-    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
+    this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
@@ -634,7 +636,8 @@ var SegmentsPanel = class {
     this.data = new Float32Array(0);
     this.scale = 1;
   }
-  draw(data, ranges, size) {
+  /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
+  draw({ values: data, raw }, ranges, size) {
     const { rows, cols, pixel, units } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
@@ -661,7 +664,7 @@ var SegmentsPanel = class {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
       drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
-      canvas.setAttribute("data-checksum", checksumOf(image));
+      canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
@@ -693,14 +696,15 @@ var ComPanel = class {
       return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${unitLabel(this.units)}, ${fmt(angle)}\xB0`;
     });
   }
-  draw(data, vmax, units) {
+  /** Draw the field { values, raw } (see codes.js; x block, then y) saturating at vmax. */
+  draw({ values: data, raw }, vmax, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
     const n = rows * cols;
     this.data = data;
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
-    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);
@@ -738,13 +742,42 @@ var ComPanel = class {
   }
 };
 
+// src/codes.js
+var FINITE_MAX = 65532;
+var SPECIAL = [NaN, Infinity, -Infinity];
+function asUint16(value) {
+  const buffer = value.buffer ?? value;
+  const offset = value.byteOffset ?? 0;
+  const length = value.byteLength ?? buffer.byteLength;
+  if (offset % 2 === 0) return new Uint16Array(buffer, offset, Math.floor(length / 2));
+  return new Uint16Array(buffer.slice(offset, offset + length));
+}
+function decodeImages(value, maps, out = null) {
+  if (!value) return { values: new Float32Array(0), raw: new Float32Array(0) };
+  if (!maps || maps.length === 0) {
+    const values = asFloat32(value);
+    return { values, raw: values };
+  }
+  const codes = asUint16(value);
+  const result = out && out.length === codes.length ? out : new Float32Array(codes.length);
+  const n = Math.floor(codes.length / maps.length);
+  for (let k = 0; k < maps.length; k++) {
+    const [offset, scale] = maps[k];
+    for (let i = k * n; i < (k + 1) * n; i++) {
+      const q = codes[i];
+      result[i] = q <= FINITE_MAX ? offset + scale * q : SPECIAL[q - FINITE_MAX - 1];
+    }
+  }
+  return { values: result, raw: codes };
+}
+
 // src/view.js
 var TRIGGERS = {
-  pattern: ["pattern", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
-  segments: ["segment_images", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
+  segments: ["segment_images", "segment_images_map", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_map", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_map", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
 };
 function trace(hop) {
   globalThis.__dpcTrace?.mark(hop);
@@ -765,6 +798,7 @@ var ExplorerView = class {
       this.root.append(panel.panel.root);
     }
     el.append(this.root);
+    this.decoded = {};
     this.dirty = new Set(Object.keys(TRIGGERS));
     this.scheduled = false;
     this.handlers = [];
@@ -790,24 +824,31 @@ var ExplorerView = class {
     trace("changed");
     queueMicrotask(() => this.flush());
   }
+  /** The decoded images of a trait: { values, raw } (see codes.js). */
+  images(name) {
+    const images2 = decodeImages(this.model.get(name), this.model.get(`${name}_map`), this.decoded[name]);
+    this.decoded[name] = images2.values;
+    return images2;
+  }
   flush() {
     this.scheduled = false;
     const m = this.model;
     const size = m.get("panel_size");
     const dirty = this.dirty;
     this.dirty = /* @__PURE__ */ new Set();
-    if (dirty.has("pattern")) this.detector.drawPattern(asFloat32(m.get("pattern")));
+    if (dirty.has("pattern")) this.detector.drawPattern(this.images("pattern"));
     if (dirty.has("overlay")) this.detector.drawOverlay();
-    if (dirty.has("segments")) this.segments.draw(asFloat32(m.get("segment_images")), m.get("segment_ranges"), size);
+    if (dirty.has("segments")) this.segments.draw(this.images("segment_images"), m.get("segment_ranges"), size);
     if (dirty.has("com")) {
-      const com = asFloat32(m.get("com"));
-      const n = com.length / 2;
+      const { values, raw } = this.images("com");
+      const n = values.length / 2;
       const [rx, ry] = m.get("com_ranges").length === 2 ? m.get("com_ranges") : [[0, 0], [0, 0]];
-      this.comX.draw(com.subarray(0, n), rx, m.get("com_units"));
-      this.comY.draw(com.subarray(n), ry, m.get("com_units"));
-      this.comColor.draw(com, m.get("com_vmax"), m.get("com_units"));
+      const half = (k) => ({ values: values.subarray(k * n, (k + 1) * n), raw: raw.subarray(k * n, (k + 1) * n) });
+      this.comX.draw(half(0), rx, m.get("com_units"));
+      this.comY.draw(half(1), ry, m.get("com_units"));
+      this.comColor.draw({ values, raw }, m.get("com_vmax"), m.get("com_units"));
     }
-    if (dirty.has("phase")) this.phase.draw(asFloat32(m.get("phase")), m.get("phase_range"), m.get("phase_units"));
+    if (dirty.has("phase")) this.phase.draw(this.images("phase"), m.get("phase_range"), m.get("phase_units"));
     this.version += 1;
     this.root.setAttribute("data-version", this.version);
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);

@@ -12,11 +12,11 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    (detector, ``DPC.run`` arguments, contrast clip) equal the last computed ones it stops.
 4. Otherwise it calls :meth:`DPC.run` (memoised in the core: only what changed is recomputed),
    then sets, inside one ``hold_sync()``, the view traits that changed: one comm message with
-   only the changed float32 buffers, sent before anything else of the update. The plots
-   (only marks whose data changed), status line, code text and solved-rotation controls
-   follow through :class:`~dpc_widgets.widgets.flow.Later`: in a kernel once the updates pause
-   for 0.25 s (at the latest 1 s into a drag), so they neither delay the images nor run for
-   every frame.
+   only the changed image buffers (16-bit codes, see :mod:`.encoding`), sent before anything
+   else of the update. The plots (only marks whose data changed), status line, code text and
+   solved-rotation controls follow through :class:`~dpc_widgets.widgets.flow.Later`: in a
+   kernel once the updates pause for 0.25 s (at the latest 1 s into a drag), so they neither
+   delay the images nor run for every frame.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
    good images and stays usable.
@@ -34,14 +34,15 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import ipywidgets as w
+import numpy as np
 
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from . import export, render
+from . import encoding, export, render
 from .cache_build import CacheBuild
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
@@ -50,9 +51,6 @@ from .settings import SETTING_NAMES, Settings, initial_settings
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
-
-if TYPE_CHECKING:
-    import numpy as np
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
@@ -369,7 +367,7 @@ class Explorer(w.VBox):
         mean = self.dpc.mean_pattern()
         view = self.view
         with view.hold_sync():
-            view.set_image("pattern", mean)
+            view.set_image("pattern", mean[None])
             view.pattern_vmax = float(mean.max())
             view.detector_shape = list(cube.detector_shape)
             view.center = [float(c) for c in cube.origin]
@@ -562,16 +560,28 @@ class Explorer(w.VBox):
         self._shown_clip = None  # until all limits below are in place
         magnitude = None
         with view.hold_sync():
-            if view.set_image("segment_images", result.segment_images) or fresh:
-                ranges = render.clip_ranges(result.segment_images, clip)
+            images = result.segment_images
+            if fresh or view.changed("segment_images", images):
+                limits = encoding.extremes(images)  # for the ranges and the codes
+                ranges = render.clip_ranges(images, clip, limits)
                 view.segment_ranges = [list(r) for r in ranges]
-            if view.set_image("com", com) or fresh:
+                steps = [encoding.gray_resolution(*r) for r in ranges]
+                view.set_image("segment_images", images, np.array(steps), limits)
+            if fresh or view.changed("com", com):
                 magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
-                view.com_ranges = [list(r) for r in render.clip_ranges(com, clip)]
+                limits = encoding.extremes(com)
+                ranges = render.clip_ranges(com, clip, limits)
+                view.com_ranges = [list(r) for r in ranges]
                 view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
+                wheel = encoding.wheel_resolution(view.com_vmax)
+                steps = [min(encoding.gray_resolution(*r), wheel) for r in ranges]
+                view.set_image("com", com, np.array(steps), limits)
             view.com_units = result.com_units
-            if view.set_image("phase", result.phase) or fresh:
-                view.phase_range = list(render.clip_range(result.phase, clip))
+            phase = result.phase[None]
+            if fresh or view.changed("phase", phase):
+                limits = encoding.extremes(phase)
+                view.phase_range = list(render.clip_ranges(phase, clip, limits)[0])
+                view.set_image("phase", phase, encoding.gray_resolution(*view.phase_range), limits)
             view.phase_units = result.phase_units
         self._shown_clip = clip
         return magnitude

@@ -195,7 +195,9 @@ def _interpolate(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(t >= 0.5, b - (b - a) * (1.0 - t), a + (b - a) * t)
 
 
-def clip_ranges(stack: np.ndarray, clip: float) -> list[tuple[float, float]]:
+def clip_ranges(
+    stack: np.ndarray, clip: float, extremes: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[float, float]]:
     """:func:`clip_range` of every image of ``stack`` (N, ...), with the same numbers.
 
     The subsample, its partition and the candidate masks are computed for all images at once
@@ -208,6 +210,9 @@ def clip_ranges(stack: np.ndarray, clip: float) -> list[tuple[float, float]]:
         N images, each in its own units.
     clip : float
         Percent clipped at each end, in [0, 50).
+    extremes : (ndarray (N,), ndarray (N,)), optional
+        Each image's ``min`` and ``max`` (NaN or infinite where it has such values), when the
+        caller has them (:func:`~dpc_widgets.widgets.encoding.extremes`); else computed here.
 
     Returns
     -------
@@ -216,11 +221,9 @@ def clip_ranges(stack: np.ndarray, clip: float) -> list[tuple[float, float]]:
     """
     values = np.asarray(stack, dtype=np.float64).reshape(len(stack), -1)
     n = values.shape[1]
-    if (
-        n <= _SELECT_DIRECT
-        or not np.isfinite(values.min(axis=1)).all()
-        or not np.isfinite(values.max(axis=1)).all()
-    ):
+    if n > _SELECT_DIRECT and extremes is None:
+        extremes = values.min(axis=1), values.max(axis=1)
+    if n <= _SELECT_DIRECT or not np.isfinite(np.concatenate(extremes)).all():
         return [clip_range(image, clip) for image in values]
     position, below, above = _positions(n, (clip, 100.0 - clip))
     ranks, inverse = np.unique(np.concatenate([below, above]), return_inverse=True)

@@ -1,10 +1,12 @@
 """The canvas view: one anywidget model carrying every image of the explorer as binary buffers.
 
-Images go to the browser as little-endian float32 bytes (``Bytes`` traits, sent as binary
-buffers, never PNG/base64) with their display ranges as small JSON lists, so a contrast change
-resends two numbers, not an image. :meth:`ExplorerView.set_image` skips arrays equal to what was
-last sent, and the explorer sets all traits of one update inside ``hold_sync()``, so one update
-is one comm message carrying only the buffers that changed. The drawing code is
+Images go to the browser as 16-bit codes with an affine map per image (``Bytes`` traits, sent
+as binary buffers, never PNG/base64, beside a ``<name>_map`` list; see
+:mod:`~dpc_widgets.widgets.encoding`, which also says when float32 goes instead) and their
+display ranges as small JSON lists. :meth:`ExplorerView.set_image` skips arrays equal to what
+was last sent (while its codes still meet the resolution asked for), and the explorer sets all
+traits of one update inside ``hold_sync()``, so one update is one comm message carrying only
+the buffers that changed. The drawing code is
 ``js/src/*.js``, bundled into ``dpc_widgets/static/explorer.js`` by ``npm run build``.
 
 Axis mapping: array element ``[i, j]`` is drawn at canvas row ``i``, column ``j``.
@@ -20,14 +22,11 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from .encoding import encode
+
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 IMAGE_TRAITS = ("pattern", "segment_images", "com", "phase")
-
-
-def float32_bytes(array: np.ndarray) -> bytes:
-    """The array as C-ordered little-endian float32 bytes (what the view decodes)."""
-    return np.ascontiguousarray(array, dtype="<f4").tobytes()
 
 
 def _same(last: np.ndarray, array: np.ndarray) -> bool:
@@ -61,6 +60,7 @@ class ExplorerView(anywidget.AnyWidget):
     panel_size = t.Int(220).tag(sync=True)
     # diffraction plane
     pattern = t.Bytes(b"").tag(sync=True)
+    pattern_map = t.List(t.List(t.Float()), []).tag(sync=True)
     pattern_vmax = t.Float(0.0).tag(sync=True)
     detector_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
     center = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
@@ -78,37 +78,68 @@ class ExplorerView(anywidget.AnyWidget):
     scan_sampling = t.Float(1.0).tag(sync=True)
     scan_units = t.Unicode("px").tag(sync=True)
     segment_images = t.Bytes(b"").tag(sync=True)
+    segment_images_map = t.List(t.List(t.Float()), []).tag(sync=True)
     segment_ranges = t.List(t.List(t.Float()), []).tag(sync=True)
     com = t.Bytes(b"").tag(sync=True)
+    com_map = t.List(t.List(t.Float()), []).tag(sync=True)
     com_ranges = t.List(t.List(t.Float()), []).tag(sync=True)
     com_vmax = t.Float(0.0).tag(sync=True)
     com_units = t.Unicode("").tag(sync=True)
     phase = t.Bytes(b"").tag(sync=True)
+    phase_map = t.List(t.List(t.Float()), []).tag(sync=True)
     phase_range = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
     phase_units = t.Unicode("").tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._sent: dict[str, np.ndarray] = {}
+        self._sent: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # array, scale per image
         self._geometry_handler: Callable[[float, float], None] | None = None
         self._center_handler: Callable[[float, float], None] | None = None
         self.on_msg(self._on_custom_msg)
 
-    def set_image(self, name: str, array: np.ndarray) -> bool:
-        """Send ``array`` as the float32 buffer trait ``name`` unless it equals the last one sent.
+    def changed(self, name: str, array: np.ndarray) -> bool:
+        """Whether ``array`` differs from the last array sent as ``name`` (or none was)."""
+        if name not in IMAGE_TRAITS:
+            raise ValueError(f"unknown image trait {name!r}; expected one of {IMAGE_TRAITS}")
+        last = self._sent.get(name)
+        return last is None or not _same(last[0], array)
+
+    def set_image(
+        self,
+        name: str,
+        array: np.ndarray,
+        resolution: np.ndarray | float = 0.0,
+        limits: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> bool:
+        """Send the images ``array`` (N, ...) as trait ``name`` unless the view has them.
+
+        Parameters
+        ----------
+        name : str
+            One of :data:`IMAGE_TRAITS`.
+        array : ndarray (N, ...)
+            N images (one image: shape (1, rows, cols)).
+        resolution : float or ndarray (N,)
+            Largest code step per image (see :func:`~dpc_widgets.widgets.encoding.encode`);
+            the default 0 sends float32 unless an image is constant. An array equal to the
+            last one sent is resent only when its codes are coarser than ``resolution``.
+        limits : (ndarray (N,), ndarray (N,)), optional
+            :func:`~dpc_widgets.widgets.encoding.extremes` of ``array`` when known.
 
         Returns
         -------
         bool
-            Whether a new buffer was assigned (and so will be sent).
+            Whether new bytes were assigned (and so will be sent).
         """
-        if name not in IMAGE_TRAITS:
-            raise ValueError(f"unknown image trait {name!r}; expected one of {IMAGE_TRAITS}")
-        last = self._sent.get(name)
-        if last is not None and _same(last, array):
+        steps = np.broadcast_to(np.asarray(resolution, dtype=np.float64), (len(array),))
+        if not self.changed(name, array) and (self._sent[name][1] <= steps).all():
             return False
-        self._sent[name] = array
-        setattr(self, name, float32_bytes(array))
+        data, maps = encode(array, steps, limits)
+        scales = np.array([m[1] for m in maps]) if maps else np.zeros(len(array))
+        self._sent[name] = (array, scales)
+        with self.hold_sync():  # bytes and maps in one message
+            setattr(self, f"{name}_map", maps)
+            setattr(self, name, data)
         return True
 
     def on_geometry(self, handler: Callable[[float, float], None]) -> None:

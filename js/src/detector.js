@@ -81,13 +81,14 @@ export class DetectorPanel {
     };
   }
 
-  drawPattern(data) {
+  /** Draw the mean pattern { values, raw } (see codes.js) on the log scale. */
+  drawPattern({ values: data, raw }) {
     const g = this.geometry();
     this.pattern = data;
     const vmax = this.model.get("pattern_vmax");
     const n = g.rows * g.cols;
     drawRGBA(this.image, g.rows, g.cols, (out) => logGrayRGBA(data, n, vmax, out));
-    this.image.setAttribute("data-checksum", checksumOf(data));
+    this.image.setAttribute("data-checksum", checksumOf(raw));
     this.image.setAttribute("data-vmax", String(vmax));
     setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
     setScaleBar(this.panel, g.sampling, g.units, g.cols, g.s);

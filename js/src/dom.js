@@ -21,7 +21,7 @@ export function asFloat32(value) {
   return new Float32Array(buffer.slice(offset, offset + length));
 }
 
-/** Checksum of a Float32Array's bytes (as data-checksum). */
+/** Checksum of a typed array's bytes (as data-checksum). */
 export function checksumOf(array) {
   return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
 }

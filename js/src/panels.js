@@ -44,13 +44,14 @@ export class ImagePanel {
     });
   }
 
-  draw(data, range, units) {
+  /** Draw images { values, raw } (see codes.js) between range[0] and range[1]. */
+  draw({ values, raw }, range, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
-    this.data = data;
+    this.data = values;
     this.units = units;
-    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(data, 0, rows * cols, range[0], range[1], out));
-    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
+    this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
@@ -70,7 +71,8 @@ export class SegmentsPanel {
     this.scale = 1;
   }
 
-  draw(data, ranges, size) {
+  /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
+  draw({ values: data, raw }, ranges, size) {
     const { rows, cols, pixel, units } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
@@ -97,7 +99,7 @@ export class SegmentsPanel {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
       drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
-      canvas.setAttribute("data-checksum", checksumOf(image));
+      canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
@@ -132,14 +134,15 @@ export class ComPanel {
     });
   }
 
-  draw(data, vmax, units) {
+  /** Draw the field { values, raw } (see codes.js; x block, then y) saturating at vmax. */
+  draw({ values: data, raw }, vmax, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
     const n = rows * cols;
     this.data = data;
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
-    this.canvas.setAttribute("data-checksum", checksumOf(data));
+    this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);

@@ -8,14 +8,15 @@
 
 import { DetectorPanel } from "./detector.js";
 import { ComPanel, ImagePanel, SegmentsPanel, scanInfo } from "./panels.js";
-import { asFloat32, h } from "./dom.js";
+import { decodeImages } from "./codes.js";
+import { h } from "./dom.js";
 
 const TRIGGERS = {
-  pattern: ["pattern", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
-  segments: ["segment_images", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  com: ["com", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  phase: ["phase", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  segments: ["segment_images", "segment_images_map", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_map", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_map", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
 };
 
 function trace(hop) {
@@ -38,6 +39,7 @@ export class ExplorerView {
       this.root.append(panel.panel.root);
     }
     el.append(this.root);
+    this.decoded = {}; // trait name -> its Float32Array of values, reused between frames
     this.dirty = new Set(Object.keys(TRIGGERS));
     this.scheduled = false;
     this.handlers = [];
@@ -66,24 +68,32 @@ export class ExplorerView {
     queueMicrotask(() => this.flush());
   }
 
+  /** The decoded images of a trait: { values, raw } (see codes.js). */
+  images(name) {
+    const images = decodeImages(this.model.get(name), this.model.get(`${name}_map`), this.decoded[name]);
+    this.decoded[name] = images.values;
+    return images;
+  }
+
   flush() {
     this.scheduled = false;
     const m = this.model;
     const size = m.get("panel_size");
     const dirty = this.dirty;
     this.dirty = new Set();
-    if (dirty.has("pattern")) this.detector.drawPattern(asFloat32(m.get("pattern")));
+    if (dirty.has("pattern")) this.detector.drawPattern(this.images("pattern"));
     if (dirty.has("overlay")) this.detector.drawOverlay();
-    if (dirty.has("segments")) this.segments.draw(asFloat32(m.get("segment_images")), m.get("segment_ranges"), size);
+    if (dirty.has("segments")) this.segments.draw(this.images("segment_images"), m.get("segment_ranges"), size);
     if (dirty.has("com")) {
-      const com = asFloat32(m.get("com"));
-      const n = com.length / 2;
+      const { values, raw } = this.images("com");
+      const n = values.length / 2;
       const [rx, ry] = m.get("com_ranges").length === 2 ? m.get("com_ranges") : [[0, 0], [0, 0]];
-      this.comX.draw(com.subarray(0, n), rx, m.get("com_units"));
-      this.comY.draw(com.subarray(n), ry, m.get("com_units"));
-      this.comColor.draw(com, m.get("com_vmax"), m.get("com_units"));
+      const half = (k) => ({ values: values.subarray(k * n, (k + 1) * n), raw: raw.subarray(k * n, (k + 1) * n) });
+      this.comX.draw(half(0), rx, m.get("com_units"));
+      this.comY.draw(half(1), ry, m.get("com_units"));
+      this.comColor.draw({ values, raw }, m.get("com_vmax"), m.get("com_units"));
     }
-    if (dirty.has("phase")) this.phase.draw(asFloat32(m.get("phase")), m.get("phase_range"), m.get("phase_units"));
+    if (dirty.has("phase")) this.phase.draw(this.images("phase"), m.get("phase_range"), m.get("phase_units"));
     this.version += 1;
     this.root.setAttribute("data-version", this.version);
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);

@@ -112,6 +112,22 @@ describe("explorer view", () => {
     expect([segment2.style.width, segment2.style.height]).toEqual(["58px", "43.5px"]);
   });
 
+  it("draws 16-bit coded images decoded with their maps, checksums of the codes", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const n = 12;
+    const codes = Uint16Array.from({ length: 2 * n }, (_, k) => (k < n ? k : 65533)); // y: NaN
+    model.update({ com: new DataView(codes.buffer), com_map: [[-2, 4 / 11], [0, 1]] });
+    await tick();
+    const comX = root.querySelector('[data-testid="com-x-image"]');
+    expect(comX.dataset.checksum).toBe(fnv1a(new Uint8Array(codes.buffer, 0, 2 * n)));
+    const pixels = drawn.get(comX).data; // range [-2, 2]: code 0 -> -2 black, 11 -> 2 white
+    expect([pixels[0], pixels[4 * 11]]).toEqual([0, 255]);
+    const colour = drawn.get(root.querySelector('[data-testid="com-color-image"]')).data;
+    expect(Array.from(colour.slice(0, 4))).toEqual([0, 0, 0, 255]); // y NaN: black
+    expect(root.querySelector('[data-testid="com-color-image"]').dataset.checksum).toBe(fnv1a(new Uint8Array(codes.buffer)));
+  });
+
   it("paints the segment overlay from the geometry", () => {
     const { root } = renderView(fakeModel());
     const overlay = drawn.get(root.querySelector("canvas.dpc-segments")).data;

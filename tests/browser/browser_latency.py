@@ -283,8 +283,15 @@ def measure_against_floor(page, moves: int = 30, name: str = "explorer") -> dict
 
     The page must show the notebook of :func:`write_latency_notebook` in JupyterLab or
     Notebook 7, its cells run; ``name`` is the explorer's variable. The inner radius is first
-    placed so that every move stays below the outer radius.
+    placed so that every move stays below the outer radius, after the detector cache that the
+    first view starts building in the background is done (else its update, which no control
+    started, could be taken for a move's).
     """
+    deadline = time.monotonic() + 600
+    while kernel_json(page, f"{name}.building"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name}: the detector cache is still building after 600 s")
+        time.sleep(0.5)
     step, outer, low = kernel_json(
         page, f"[{name}.inner.step, {name}.outer.value, {name}.inner.min]"
     )

@@ -33,8 +33,10 @@ from browser_helpers import (
     open_lab_notebook,
 )
 
-# Defines _dpc_expected(explorer): per panel, the checksum of the float32 buffer and the RGBA
-# pixels the view must show, plus the state of the explorer's controls, result and view.
+# Defines _dpc_expected(explorer): per panel, the checksum of the bytes the view received for it
+# (16-bit codes, or float32; see dpc_widgets.widgets.encoding) and the RGBA pixels it must show,
+# coloured from the float results (so the +-1 tolerance also covers the codes' rounding), plus
+# the state of the explorer's controls, result and view.
 EXPECTED_CODE = """
 import base64 as _b64
 import numpy as _np
@@ -47,21 +49,27 @@ def _dpc_expected(ex):
     def enc(rgba):
         return _b64.b64encode(_np.ascontiguousarray(rgba, dtype=_np.uint8).tobytes()).decode()
 
-    def cs(array):
-        return _render.fnv1a(_np.ascontiguousarray(array, dtype="<f4").tobytes())
+    def cs(data, k=0, count=1):  # checksum of image k of count in a trait's bytes
+        if len(data) % count:  # the view holds another number of images than the result
+            return f"{len(data)} bytes for {count} images"
+        return _render.fnv1a(_np.frombuffer(data, dtype=_np.uint8).reshape(count, -1)[k].tobytes())
 
     mean = ex.dpc.mean_pattern()
     com = r.com_rotated
     canvases = {
-        "detector-image": (cs(mean), enc(_render.log_gray(mean, v.pattern_vmax))),
+        "detector-image": (cs(v.pattern), enc(_render.log_gray(mean, v.pattern_vmax))),
         "detector-segments": (None, enc(_render.segment_rgba(r.detector.labels(ex.dpc.cube)))),
-        "com-x-image": (cs(com[0]), enc(_render.gray(com[0], *v.com_ranges[0]))),
-        "com-y-image": (cs(com[1]), enc(_render.gray(com[1], *v.com_ranges[1]))),
-        "com-color-image": (cs(com), enc(_render.complex_hsv(com, v.com_vmax))),
-        "phase-image": (cs(r.phase), enc(_render.gray(r.phase, *v.phase_range))),
+        "com-x-image": (cs(v.com, 0, 2), enc(_render.gray(com[0], *v.com_ranges[0]))),
+        "com-y-image": (cs(v.com, 1, 2), enc(_render.gray(com[1], *v.com_ranges[1]))),
+        "com-color-image": (cs(v.com), enc(_render.complex_hsv(com, v.com_vmax))),
+        "phase-image": (cs(v.phase), enc(_render.gray(r.phase, *v.phase_range))),
     }
+    count = len(r.segment_images)
     for k, (image, limits) in enumerate(zip(r.segment_images, v.segment_ranges)):
-        canvases[f"segment-image-{k}"] = (cs(image), enc(_render.gray(image, *limits)))
+        canvases[f"segment-image-{k}"] = (
+            cs(v.segment_images, k, count),
+            enc(_render.gray(image, *limits)),
+        )
     return {
         "controls": {name: getattr(ex, name).value for name in ("inner", "outer", "segments")},
         "view": {"inner": v.inner, "outer": v.outer, "segments": v.segments},
@@ -72,6 +80,7 @@ def _dpc_expected(ex):
         },
         "canvases": canvases,
         "building": bool(getattr(ex, "building", False)),
+        "status": ex.status.value,
     }
 """
 
@@ -221,6 +230,7 @@ def wait_views_match(page, source: Source, *, timeout: float = 60.0, until=None)
     """
     deadline = time.monotonic() + timeout
     problems: list[str] = ["never compared"]
+    raw: dict = {}
     while time.monotonic() < deadline:
         raw, expected = expected_state(source)
         if until is None or until(raw):
@@ -231,7 +241,10 @@ def wait_views_match(page, source: Source, *, timeout: float = 60.0, until=None)
         else:
             problems = [f"kernel state not reached yet: {raw['controls']}"]
         time.sleep(0.25)
-    raise AssertionError("browser view does not match the kernel:\n" + "\n".join(problems))
+    status = raw.get("status", "")
+    raise AssertionError(
+        f"browser view does not match the kernel (status {status!r}):\n" + "\n".join(problems)
+    )
 
 
 # ---------------------------------------------------------------- driving the explorer

@@ -1,7 +1,7 @@
 """The explorer notebook in JupyterLab, driven like a user: keyboard, mouse drag, segment count.
 
 After every interaction the canvases must show exactly what the kernel computed (checksums of
-the float32 buffers and every pixel, +-1 per channel) and differ from before.
+the bytes sent and every pixel, +-1 per channel) and differ from before.
 """
 
 from __future__ import annotations
