@@ -426,13 +426,16 @@ METHOD = """\
   run. The profile rows split the load pass: writing zeros once into a fresh allocation of the
   cache's size (the page faults of fresh memory alone), and the whole load pass run again
   into the engine's own, already-touched cache (reading, transposing and the moments alone).
-  Finding (L, 2-core VM, 2026-12-01, loaded by other jobs; four alternating rounds): writing
-  a fresh 2 GiB allocation once took 0.29-0.50 s (1.5-2 streaming passes), while the load
-  pass into an already-touched cache took as long as a fresh build (1.7-7 s against 1.5-9 s,
-  noisy), and the bounded cache (0.28x the memory) built barely faster (1.5-4.7 s). So the
-  time goes to the load kernel itself (reading every pattern, the moments and the pattern sum
-  over the whole detector, the gather into sorted order), not to the first touch of fresh
-  memory; the profile rows of each run show the split on the machine at hand.
+  Finding (L, 2-core VM, 2026-12-02): the integer load kernel now gathers each pattern's
+  cached pixels while the pattern is in cache and writes them into the cache through 16x16
+  squares (128-byte runs per cache row); float data uses tiles of 8 patterns (a 512 KiB
+  transposed buffer, one core's L2) with the pattern sums added during the transpose. In
+  interleaved runs against the previous kernel (load average 3-8) the bounded L load took
+  0.55-0.68x its time, bit-identical caches and moments. Per 64 MiB block of L, one thread:
+  moments about 11 ms (streaming speed), gather about 6 ms, transpose and cache writes about
+  13 ms. Transparent huge pages are in `madvise` mode and NumPy already asks for them on the
+  cache's allocation; padding or aligning the rows, other tile or square sizes and int32
+  partial sums did not help.
 - First image: `python -m dpc_widgets.bench.first_image` in a fresh process opens the `.npy`
   with `dpc_widgets.load` (memory-mapped), builds `DPC(cube)` with its defaults and computes one
   `DPC.run` of the benchmark detector (segment sums, segmented CoM, rotation, phase): by one
@@ -448,16 +451,20 @@ METHOD = """\
   "kernels" says how each kernel group became ready. Peak RssAnon (from `/proc/self/status`,
   sampled every 2 ms) leaves out the mapped file's pages. The file is in the page cache (it was
   just read).
-  Finding (L, 2-core VM, 2026-12-01, load average 1.5-3 from other jobs): the streaming pass
-  itself (numba kernel, 2 threads, fresh mapping of the file) took 0.36-0.42 s against
-  0.35-0.47 s for the streaming copy, about 1.1x; what the first image pays on top is numba's
-  start-up in the fresh process, 0.45-0.7 s before the kernel is ready even with the disk
-  cache warm (importing numba, about 0.2 s, and its typing registries on the first cache
-  load, about 0.35 s, mostly interpreter time), during which the NumPy path (about 2 s per
-  pass here) only competes for the interpreter: the pass waits for it instead. So the warm
-  first image is about 0.5 s plus one pass, 2.5-3.5 passes here. With an empty cache a child
-  process compiles the streaming kernel (1-1.5 s when the machine is quiet) while the NumPy
-  path answers.
+  The "streaming kernel ready after" column is when the numba streaming kernel became ready,
+  from the start of the work: until then the pass waits for it (loading it takes mostly
+  interpreter time, which the NumPy path would only compete for) or, with an empty cache,
+  runs on the NumPy path while a child process compiles it. The explorer row is
+  `Explorer(path)` with its own defaults (disc-based radii, its cache radius), the widget
+  modules imported before the clock starts. The notebook rows call
+  `dpc_widgets.core.warmup.warm_up_ahead()`, which `import dpc_widgets` runs in a Jupyter
+  kernel, then wait 3 s (untimed, the user writing the next cell) before the same work.
+  Finding (L, 2-core VM, 2026-12-02, quiet machine): in a fresh script numba's start-up alone
+  (importing numba, about 0.33 s, and its typing registries on the first disk-cache load,
+  about 0.58 s, measured apart) takes 1.6-1.7 streaming passes of this file before the kernel
+  is ready, and the kernel's pass itself about one pass more: that start-up is the gap to the
+  2x target. In a notebook it passes between cells: the first image then took 0.86x one
+  streaming pass (0.92x with an empty numba cache, compiled in the 3 s).
 - Explorer update (issue 10 item 2): :mod:`dpc_widgets.bench.explorer_update`. The explorer
   (defaults: disc-based radii, N = 4, automatic rotation, Fourier phase), a `DPC` and a third
   core for the bare segment sums, each with its own cache, go through the same radius drag
