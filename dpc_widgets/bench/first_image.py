@@ -206,7 +206,7 @@ def _explorer_record(args: argparse.Namespace, start: float) -> dict[str, Any]:
 
 def _kernel_record(cube: Datacube, start: float) -> dict[str, Any]:
     """Whether and when (s after ``start``) the streaming kernel was ready."""
-    dtype = np.dtype(cache_dtype(cube.dtype))
+    dtype = cache_dtype(cube.dtype)
     ready = warmup.ready_at.get(("stream", dtype.str))
     return {
         "stream_numba": warmup.kernels_ready("stream", dtype),

@@ -324,14 +324,6 @@ function h(tag, className, attrs = {}) {
   for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
   return el;
 }
-function asFloat32(value) {
-  if (!value) return new Float32Array(0);
-  const buffer = value.buffer ?? value;
-  const offset = value.byteOffset ?? 0;
-  const length = value.byteLength ?? buffer.byteLength;
-  if (offset % 4 === 0) return new Float32Array(buffer, offset, Math.floor(length / 4));
-  return new Float32Array(buffer.slice(offset, offset + length));
-}
 function checksumOf(array) {
   return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
 }
@@ -745,20 +737,21 @@ var ComPanel = class {
 // src/codes.js
 var FINITE_MAX = 65532;
 var SPECIAL = [NaN, Infinity, -Infinity];
-function asUint16(value) {
+function typedView(value, Type) {
   const buffer = value.buffer ?? value;
   const offset = value.byteOffset ?? 0;
   const length = value.byteLength ?? buffer.byteLength;
-  if (offset % 2 === 0) return new Uint16Array(buffer, offset, Math.floor(length / 2));
-  return new Uint16Array(buffer.slice(offset, offset + length));
+  const size = Type.BYTES_PER_ELEMENT;
+  if (offset % size === 0) return new Type(buffer, offset, Math.floor(length / size));
+  return new Type(buffer.slice(offset, offset + length));
 }
 function decodeImages(value, maps, out = null) {
   if (!value) return { values: new Float32Array(0), raw: new Float32Array(0) };
   if (!maps || maps.length === 0) {
-    const values = asFloat32(value);
+    const values = typedView(value, Float32Array);
     return { values, raw: values };
   }
-  const codes = asUint16(value);
+  const codes = typedView(value, Uint16Array);
   const result = out && out.length === codes.length ? out : new Float32Array(codes.length);
   const n = Math.floor(codes.length / maps.length);
   for (let k = 0; k < maps.length; k++) {

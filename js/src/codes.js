@@ -4,18 +4,20 @@
 // float32), the three codes above it NaN, +Infinity and -Infinity. Without maps they are
 // float32 values.
 
-import { asFloat32 } from "./dom.js";
-
 export const FINITE_MAX = 65532;
 const SPECIAL = [NaN, Infinity, -Infinity]; // codes FINITE_MAX + 1, + 2, + 3
 
-/** Uint16Array over the bytes of a synced binary trait (copied when not 2-byte aligned). */
-function asUint16(value) {
+/**
+ * A Type (Float32Array, Uint16Array) over the bytes of a synced binary trait (DataView or
+ * ArrayBuffer); copied when its offset is not a multiple of the element size.
+ */
+function typedView(value, Type) {
   const buffer = value.buffer ?? value;
   const offset = value.byteOffset ?? 0;
   const length = value.byteLength ?? buffer.byteLength;
-  if (offset % 2 === 0) return new Uint16Array(buffer, offset, Math.floor(length / 2));
-  return new Uint16Array(buffer.slice(offset, offset + length));
+  const size = Type.BYTES_PER_ELEMENT;
+  if (offset % size === 0) return new Type(buffer, offset, Math.floor(length / size));
+  return new Type(buffer.slice(offset, offset + length));
 }
 
 /**
@@ -27,10 +29,10 @@ function asUint16(value) {
 export function decodeImages(value, maps, out = null) {
   if (!value) return { values: new Float32Array(0), raw: new Float32Array(0) };
   if (!maps || maps.length === 0) {
-    const values = asFloat32(value);
+    const values = typedView(value, Float32Array);
     return { values, raw: values };
   }
-  const codes = asUint16(value);
+  const codes = typedView(value, Uint16Array);
   const result = out && out.length === codes.length ? out : new Float32Array(codes.length);
   const n = Math.floor(codes.length / maps.length);
   for (let k = 0; k < maps.length; k++) {

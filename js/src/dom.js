@@ -11,16 +11,6 @@ export function h(tag, className, attrs = {}) {
   return el;
 }
 
-/** Float32Array over the bytes of a synced binary trait (DataView, ArrayBuffer or null). */
-export function asFloat32(value) {
-  if (!value) return new Float32Array(0);
-  const buffer = value.buffer ?? value;
-  const offset = value.byteOffset ?? 0;
-  const length = value.byteLength ?? buffer.byteLength;
-  if (offset % 4 === 0) return new Float32Array(buffer, offset, Math.floor(length / 4));
-  return new Float32Array(buffer.slice(offset, offset + length));
-}
-
 /** Checksum of a typed array's bytes (as data-checksum). */
 export function checksumOf(array) {
   return fnv1a(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
