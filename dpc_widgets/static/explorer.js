@@ -575,13 +575,16 @@ var DetectorPanel = class {
 
 // src/panels.js
 var WHEEL_SIZE = 64;
-function scanInfo(model, size) {
-  const [rows, cols] = model.get("scan_shape");
-  const s = size / Math.max(rows, cols, 1);
-  const pixel = model.get("scan_sampling");
+function scanInfo(model, size, bin = 1) {
+  const [scanRows, scanCols] = model.get("scan_shape");
+  const rows = Math.floor(scanRows / bin);
+  const cols = Math.floor(scanCols / bin);
+  const s = size / Math.max(scanRows, scanCols, 1) * bin;
+  const pixel = model.get("scan_sampling") * bin;
   const units = model.get("scan_units");
-  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}`;
-  return { rows, cols, s, pixel, units, where };
+  const block = bin > 1 ? ` (${bin}\xD7${bin} mean)` : "";
+  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}${block}`;
+  return { rows, cols, s, pixel, units, where, bin };
 }
 function hover(target, panel, getScan, at) {
   target.addEventListener("pointermove", (event) => {
@@ -612,6 +615,7 @@ var ImagePanel = class {
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
+    this.canvas.setAttribute("data-bin", String(scan.bin));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
@@ -630,7 +634,7 @@ var SegmentsPanel = class {
   }
   /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
   draw({ values: data, raw }, ranges, size) {
-    const { rows, cols, pixel, units } = this.getScan();
+    const { rows, cols, pixel, units, bin } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
     const columns = gridColumns(n);
@@ -657,6 +661,7 @@ var SegmentsPanel = class {
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
       drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
       canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
+      canvas.setAttribute("data-bin", String(bin));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
@@ -697,6 +702,7 @@ var ComPanel = class {
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
+    this.canvas.setAttribute("data-bin", String(scan.bin));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);
@@ -768,9 +774,9 @@ function decodeImages(value, maps, out = null) {
 var TRIGGERS = {
   pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
-  segments: ["segment_images", "segment_images_map", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  com: ["com", "com_map", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  phase: ["phase", "phase_map", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
+  segments: ["segment_images", "segment_images_map", "segment_images_bin", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_map", "com_bin", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_map", "phase_bin", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
 };
 function trace(hop) {
   globalThis.__dpcTrace?.mark(hop);
@@ -780,17 +786,22 @@ var ExplorerView = class {
     this.model = model;
     this.root = h("div", "dpc-view", { "data-testid": "dpc-view", "data-version": 0, "data-pending": 0 });
     this.version = 0;
-    const getScan = () => scanInfo(model, model.get("panel_size"));
+    const scanOf = (trait) => () => scanInfo(model, model.get("panel_size"), model.get(`${trait}_bin`) || 1);
     this.detector = new DetectorPanel(model, (g) => this.describe(g));
-    this.segments = new SegmentsPanel(getScan);
-    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", getScan);
-    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", getScan);
-    this.comColor = new ComPanel(getScan);
-    this.phase = new ImagePanel("phase", "phase", getScan);
+    this.segments = new SegmentsPanel(scanOf("segment_images"));
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"));
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
+    this.comColor = new ComPanel(scanOf("com"));
+    this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
     for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
       this.root.append(panel.panel.root);
     }
     el.append(this.root);
+    const ratio = globalThis.devicePixelRatio || 1;
+    if (model.get("pixel_ratio") !== ratio) {
+      model.set("pixel_ratio", ratio);
+      model.save_changes();
+    }
     this.decoded = {};
     this.dirty = new Set(Object.keys(TRIGGERS));
     this.scheduled = false;

@@ -16,7 +16,9 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    else of the update. The plots (only marks whose data changed), status line, code text and
    solved-rotation controls follow through :class:`~dpc_widgets.widgets.flow.Later`: in a
    kernel once the updates pause for 0.25 s (at the latest 1 s into a drag), so they neither
-   delay the images nor run for every frame.
+   delay the images nor run for every frame. In a kernel, scan images larger than their
+   panels go binned to the panels' size (:mod:`.resolution`); the exact images come first
+   when the plots follow.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
    good images and stays usable.
@@ -42,7 +44,7 @@ import numpy as np
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from . import encoding, export, render
+from . import encoding, export, render, resolution
 from .cache_build import CacheBuild
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
@@ -191,6 +193,8 @@ class Explorer(w.VBox):
         self._result: DPCResult | None = None
         self._key: Any = None
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
+        # (field, |field|) of the last CoM field sent at full resolution (for the histogram)
+        self._magnitude: tuple[np.ndarray, np.ndarray] | None = None
         self._error: Exception | None = None
         self._noted: set[str] = set()  # kinds of the warnings of the last update (see below)
         self._flow = LatestWins(self._refresh)
@@ -463,8 +467,13 @@ class Explorer(w.VBox):
         if "radii" in pending:
             self.plots.show_radii(*pending["radii"])
         if "result" in pending:
-            result, magnitude, settings = pending["result"]
+            result, settings = pending["result"]
+            if "exact" in pending:  # the images at full resolution, before the plots
+                with self.view.hold_sync():
+                    self._show_result(result, settings.clip)
             self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
+            known = self._magnitude
+            magnitude = known[1] if known and known[0] is result.com_rotated else None
             self.plots.show_histogram(result.com, result.com_units, magnitude)
             self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
             self.controls.show_rotation(
@@ -504,7 +513,8 @@ class Explorer(w.VBox):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 result = self.dpc.run(detector, **kwargs)
-                magnitude = self._show_result(result, settings.clip)
+                # in a kernel, at display resolution until the updates pause (resolution.py)
+                binned = self._show_result(result, settings.clip, self._details.defers)
         except Exception as err:  # noqa: BLE001 - shown in the status line and logged
             self._key = None
             self._error = err
@@ -533,7 +543,9 @@ class Explorer(w.VBox):
                 "explorer.dpc.stream_run(explorer.settings.detector(), "
                 "**explorer.settings.run_kwargs())"
             )
-        self._pending["result"] = (result, magnitude, settings)
+        self._pending["result"] = (result, settings)
+        if binned:
+            self._pending["exact"] = True
         self._pending["status"] = ("warning" if notes else "ok", "; ".join([message, *notes]))
         if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
             self._build.start(center, reach)  # pass: fill the cache behind it
@@ -547,44 +559,64 @@ class Explorer(w.VBox):
         self._key = None
         self._flow.request()
 
-    def _show_result(self, result: DPCResult, clip: float) -> np.ndarray | None:
+    def _show_result(self, result: DPCResult, clip: float, at_display: bool = False) -> bool:
         """Set the view's images that changed, with their contrast limits.
 
         Contrast limits are only recomputed for images that changed (or a new ``clip``): a
-        buffer the view skips as equal to the last one sent keeps its limits. Returns
-        ``|com|`` when it was computed (for the histogram), else None.
+        buffer the view skips as equal to the last one sent keeps its limits. With
+        ``at_display``, each scan image larger than its panel goes binned to the panel's size
+        (:mod:`.resolution`). The limits are always those of the full-resolution images, so a
+        binned drag frame and the exact frame after it share them. ``|com|`` is kept in
+        ``self._magnitude`` (for the histogram). Returns whether any image went binned (the
+        exact ones are then due).
         """
         view = self.view
         com = result.com_rotated
         fresh = clip != self._shown_clip
         self._shown_clip = None  # until all limits below are in place
-        magnitude = None
+        bins = self._display_bins(len(result.segment_images)) if at_display else {}
         with view.hold_sync():
-            images = result.segment_images
+            b = bins.get("segment_images", 1)
+            images = resolution.bin_images(result.segment_images, b)
             if fresh or view.changed("segment_images", images):
-                limits = encoding.extremes(images)  # for the ranges and the codes
-                ranges = render.clip_ranges(images, clip, limits)
+                ranges, limits = _ranges_and_limits(result.segment_images, images, clip)
                 view.segment_ranges = [list(r) for r in ranges]
                 steps = [encoding.gray_resolution(*r) for r in ranges]
-                view.set_image("segment_images", images, np.array(steps), limits)
-            if fresh or view.changed("com", com):
+                view.set_image("segment_images", images, np.array(steps), limits, b)
+            b = bins.get("com", 1)
+            field = resolution.bin_images(com, b)
+            if fresh or view.changed("com", field):
                 magnitude = render.magnitude(com)  # rotation keeps |CoM|: wheel and histogram
-                limits = encoding.extremes(com)
-                ranges = render.clip_ranges(com, clip, limits)
+                self._magnitude = (com, magnitude)
+                ranges, limits = _ranges_and_limits(com, field, clip)
                 view.com_ranges = [list(r) for r in ranges]
                 view.com_vmax = float(render.percentiles(magnitude, (100.0 - clip,))[0])
                 wheel = encoding.wheel_resolution(view.com_vmax)
                 steps = [min(encoding.gray_resolution(*r), wheel) for r in ranges]
-                view.set_image("com", com, np.array(steps), limits)
+                view.set_image("com", field, np.array(steps), limits, b)
             view.com_units = result.com_units
-            phase = result.phase[None]
+            b = bins.get("phase", 1)
+            phase = resolution.bin_images(result.phase[None], b)
             if fresh or view.changed("phase", phase):
-                limits = encoding.extremes(phase)
-                view.phase_range = list(render.clip_ranges(phase, clip, limits)[0])
-                view.set_image("phase", phase, encoding.gray_resolution(*view.phase_range), limits)
+                ranges, limits = _ranges_and_limits(result.phase[None], phase, clip)
+                view.phase_range = list(ranges[0])
+                step = encoding.gray_resolution(*view.phase_range)
+                view.set_image("phase", phase, step, limits, b)
             view.phase_units = result.phase_units
         self._shown_clip = clip
-        return magnitude
+        return any(b > 1 for b in bins.values())
+
+    def _display_bins(self, n_segments: int) -> dict[str, int]:
+        """Binning of each scan trait to its panel's size in device pixels (resolution.py)."""
+        scan = self.dpc.cube.scan_shape
+        size = self.view.panel_size * self.view.pixel_ratio
+        tile = resolution.tile_size(self.view.panel_size, n_segments) * self.view.pixel_ratio
+        panel = resolution.display_bin(scan, size)
+        return {
+            "segment_images": resolution.display_bin(scan, tile),
+            "com": panel,
+            "phase": panel,
+        }
 
     def _set_status(self, kind: str, text: str) -> None:
         self._pending.pop("status", None)  # newer than an update's pending "ok"
@@ -597,3 +629,13 @@ class Explorer(w.VBox):
             logger.warning("DPC explorer %s: %s: %s", what, type(err).__name__, err)
         else:
             logger.error("DPC explorer %s", what, exc_info=err)
+
+
+def _ranges_and_limits(
+    full: np.ndarray, shown: np.ndarray, clip: float
+) -> tuple[list[tuple[float, float]], tuple[np.ndarray, np.ndarray]]:
+    """Contrast ranges of the images ``full`` (N, ...) and the extremes of ``shown``, the same
+    images as sent (``full`` itself, or binned: :mod:`.resolution`)."""
+    limits = encoding.extremes(full)
+    ranges = render.clip_ranges(full, clip, limits)
+    return ranges, limits if shown is full else encoding.extremes(shown)

@@ -129,14 +129,22 @@ class Later:
         """True while a deferred run is scheduled."""
         return self._handle is not None
 
+    @property
+    def defers(self) -> bool:
+        """Whether a request made now would be deferred (else it runs ``show()`` at once)."""
+        return self._loop() is not None
+
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        if not self._deferred:
+            return None
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+
     def request(self) -> None:
         """Run ``show()`` now (not deferred), or (re)schedule its deferred run."""
-        loop = None
-        if self._deferred:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
+        loop = self._loop()
         if loop is None:
             self._show()
             return

@@ -27,6 +27,8 @@ from .encoding import encode
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 IMAGE_TRAITS = ("pattern", "segment_images", "com", "phase")
+#: Image traits over the scan: each has a ``<name>_bin`` trait, its images' binning.
+SCAN_TRAITS = ("segment_images", "com", "phase")
 
 
 def _same(last: np.ndarray, array: np.ndarray) -> bool:
@@ -89,6 +91,13 @@ class ExplorerView(anywidget.AnyWidget):
     phase_map = t.List(t.List(t.Float()), []).tag(sync=True)
     phase_range = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
     phase_units = t.Unicode("").tag(sync=True)
+    # binning of each scan trait's images (1: every scan position; b: means of b x b blocks,
+    # see resolution.py), set with the images
+    segment_images_bin = t.Int(1).tag(sync=True)
+    com_bin = t.Int(1).tag(sync=True)
+    phase_bin = t.Int(1).tag(sync=True)
+    # the browser's devicePixelRatio (device pixels per CSS pixel), set by the view
+    pixel_ratio = t.Float(1.0).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -110,6 +119,7 @@ class ExplorerView(anywidget.AnyWidget):
         array: np.ndarray,
         resolution: np.ndarray | float = 0.0,
         limits: tuple[np.ndarray, np.ndarray] | None = None,
+        binning: int = 1,
     ) -> bool:
         """Send the images ``array`` (N, ...) as trait ``name`` unless the view has them.
 
@@ -125,21 +135,28 @@ class ExplorerView(anywidget.AnyWidget):
             last one sent is resent only when its codes are coarser than ``resolution``.
         limits : (ndarray (N,), ndarray (N,)), optional
             :func:`~dpc_widgets.widgets.encoding.extremes` of ``array`` when known.
+        binning : int
+            For :data:`SCAN_TRAITS`: ``array`` holds the means of ``binning x binning`` blocks
+            of scan positions (:func:`~dpc_widgets.widgets.resolution.bin_images`).
 
         Returns
         -------
         bool
             Whether new bytes were assigned (and so will be sent).
         """
+        if binning != 1 and name not in SCAN_TRAITS:
+            raise ValueError(f"trait {name!r} is not over the scan: binning must be 1")
         steps = np.broadcast_to(np.asarray(resolution, dtype=np.float64), (len(array),))
         if not self.changed(name, array) and (self._sent[name][1] <= steps).all():
             return False
         data, maps = encode(array, steps, limits)
         scales = np.array([m[1] for m in maps]) if maps else np.zeros(len(array))
         self._sent[name] = (array, scales)
-        with self.hold_sync():  # bytes and maps in one message
+        with self.hold_sync():  # bytes, maps and binning in one message
             setattr(self, f"{name}_map", maps)
             setattr(self, name, data)
+            if name in SCAN_TRAITS:
+                setattr(self, f"{name}_bin", binning)
         return True
 
     def on_geometry(self, handler: Callable[[float, float], None]) -> None:

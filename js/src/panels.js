@@ -9,14 +9,21 @@ import {
 
 const WHEEL_SIZE = 64;
 
-/** Scan geometry from the model: rows, cols, scale and read-out of a position. */
-export function scanInfo(model, size) {
-  const [rows, cols] = model.get("scan_shape");
-  const s = size / Math.max(rows, cols, 1);
-  const pixel = model.get("scan_sampling");
+/**
+ * Scan geometry of images binned by `bin` (means of bin x bin blocks of scan positions; 1: none):
+ * their rows, cols, screen pixels per element s, element size and read-out of a position.
+ * A binned image covers the same screen area as the full one.
+ */
+export function scanInfo(model, size, bin = 1) {
+  const [scanRows, scanCols] = model.get("scan_shape");
+  const rows = Math.floor(scanRows / bin);
+  const cols = Math.floor(scanCols / bin);
+  const s = (size / Math.max(scanRows, scanCols, 1)) * bin;
+  const pixel = model.get("scan_sampling") * bin;
   const units = model.get("scan_units");
-  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}`;
-  return { rows, cols, s, pixel, units, where };
+  const block = bin > 1 ? ` (${bin}\u00d7${bin} mean)` : "";
+  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}${block}`;
+  return { rows, cols, s, pixel, units, where, bin };
 }
 
 /** Hook pointer read-out on target: at(i, j) returns the text for element [i, j]. */
@@ -52,6 +59,7 @@ export class ImagePanel {
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
+    this.canvas.setAttribute("data-bin", String(scan.bin));
     this.canvas.setAttribute("data-vmin", String(range[0]));
     this.canvas.setAttribute("data-vmax", String(range[1]));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
@@ -73,7 +81,7 @@ export class SegmentsPanel {
 
   /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
   draw({ values: data, raw }, ranges, size) {
-    const { rows, cols, pixel, units } = this.getScan();
+    const { rows, cols, pixel, units, bin } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
     const columns = gridColumns(n);
@@ -100,6 +108,7 @@ export class SegmentsPanel {
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
       drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
       canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
+      canvas.setAttribute("data-bin", String(bin));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
@@ -143,6 +152,7 @@ export class ComPanel {
     this.units = units;
     drawRGBA(this.canvas, rows, cols, (out) => complexRGBA(data, n, vmax, out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
+    this.canvas.setAttribute("data-bin", String(scan.bin));
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);

@@ -14,9 +14,9 @@ import { h } from "./dom.js";
 const TRIGGERS = {
   pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
-  segments: ["segment_images", "segment_images_map", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  com: ["com", "com_map", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
-  phase: ["phase", "phase_map", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  segments: ["segment_images", "segment_images_map", "segment_images_bin", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  com: ["com", "com_map", "com_bin", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
+  phase: ["phase", "phase_map", "phase_bin", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
 };
 
 function trace(hop) {
@@ -28,17 +28,23 @@ export class ExplorerView {
     this.model = model;
     this.root = h("div", "dpc-view", { "data-testid": "dpc-view", "data-version": 0, "data-pending": 0 });
     this.version = 0;
-    const getScan = () => scanInfo(model, model.get("panel_size"));
+    // the scan geometry of a trait's images, at their binning (see resolution.py)
+    const scanOf = (trait) => () => scanInfo(model, model.get("panel_size"), model.get(`${trait}_bin`) || 1);
     this.detector = new DetectorPanel(model, (g) => this.describe(g));
-    this.segments = new SegmentsPanel(getScan);
-    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", getScan);
-    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", getScan);
-    this.comColor = new ComPanel(getScan);
-    this.phase = new ImagePanel("phase", "phase", getScan);
+    this.segments = new SegmentsPanel(scanOf("segment_images"));
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"));
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
+    this.comColor = new ComPanel(scanOf("com"));
+    this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
     for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
       this.root.append(panel.panel.root);
     }
     el.append(this.root);
+    const ratio = globalThis.devicePixelRatio || 1; // the kernel bins drag frames to device pixels
+    if (model.get("pixel_ratio") !== ratio) {
+      model.set("pixel_ratio", ratio);
+      model.save_changes();
+    }
     this.decoded = {}; // trait name -> its Float32Array of values, reused between frames
     this.dirty = new Set(Object.keys(TRIGGERS));
     this.scheduled = false;

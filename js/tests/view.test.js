@@ -54,6 +54,13 @@ function fakeModel(overrides = {}) {
   return {
     sent: [],
     get: (key) => state[key],
+    set: (key, value) => {
+      state[key] = value;
+    },
+    save_changes() {
+      this.saved.push({ pixel_ratio: state.pixel_ratio });
+    },
+    saved: [],
     on: (event, handler) => (handlers[event] ??= []).push(handler),
     off: (event, handler) => {
       handlers[event] = (handlers[event] ?? []).filter((h) => h !== handler);
@@ -204,6 +211,36 @@ describe("explorer view", () => {
     expect(model.sent.length).toBe(3);
     expect(root.dataset.pending).toBe("0");
     expect(root.dataset.center).toBe("0,9"); // the kernel's centre once answered
+  });
+
+  it("draws binned scan images over the same area, says so in the read-out", async () => {
+    const model = fakeModel({ scan_shape: [6, 8] }); // binned 2 x 2: 3 x 4 blocks
+    const { root } = renderView(model);
+    model.update({ phase_bin: 2, segment_images_bin: 2, com_bin: 2 });
+    await tick();
+    const phase = root.querySelector('[data-panel="phase"]');
+    const canvas = phase.querySelector("canvas");
+    expect([canvas.width, canvas.height, canvas.dataset.bin]).toEqual([4, 3, "2"]);
+    expect([canvas.style.width, canvas.style.height]).toEqual(["120px", "90px"]); // as 8 x 6 would
+    const event = new MouseEvent("pointermove", { bubbles: true });
+    Object.defineProperties(event, { offsetX: { value: 35 }, offsetY: { value: 65 } }); // s = 30
+    canvas.dispatchEvent(event);
+    expect(phase.querySelector(".dpc-readout").textContent).toBe("x 2 \u00c5, y 1 \u00c5 (2\u00d72 mean): 0.9 rad");
+    expect(phase.querySelector(".dpc-scalebar").dataset.length).toBeDefined();
+    const tile = root.querySelector('[data-panel="segments"] canvas[data-index="0"]');
+    expect([tile.width, tile.height, tile.dataset.bin]).toEqual([4, 3, "2"]);
+    expect(root.querySelector('[data-testid="com-color-image"]').dataset.bin).toBe("2");
+  });
+
+  it("tells the kernel its device pixel ratio once", () => {
+    globalThis.devicePixelRatio = 2;
+    const model = fakeModel();
+    renderView(model);
+    expect(model.get("pixel_ratio")).toBe(2);
+    expect(model.saved).toEqual([{ pixel_ratio: 2 }]);
+    renderView(model); // already known: nothing sent
+    expect(model.saved.length).toBe(1);
+    delete globalThis.devicePixelRatio;
   });
 
   it("shows a read-out on hover and a scale bar", () => {

@@ -337,3 +337,35 @@ def drag_outer_ring(page, source: Source, before: dict, dx: float = 20):
     )
     page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
     return raw, drawn
+
+
+_WATCH_BINS_JS = """
+() => {
+  const seen = window.__dpcBins = [];
+  const segments = document.querySelector("div.dpc-view [data-panel='segments']");
+  new MutationObserver(() => {
+    const canvas = segments.querySelector("canvas[data-index='0']");
+    seen.push([canvas.dataset.bin, canvas.width, canvas.style.width]);
+  }).observe(segments, {attributes: true, subtree: true, attributeFilter: ['data-checksum']});
+}
+"""
+
+
+def binned_drag_frames(page, source: Source, before: dict, panel_size: int = 28):
+    """Shrink the view's panels to ``panel_size`` CSS px so that its segment tiles are smaller
+    than the scan, press ArrowRight three times on the inner-radius slider and wait until the
+    view matches the kernel (the exact frame, once the updates pause).
+
+    Returns (kernel state, drawn state, the segment tile's [data-bin, canvas width, CSS width]
+    at each redraw since the first press).
+    """
+    kernel_json(page, f"setattr(explorer.view, 'panel_size', {panel_size}) or 0")
+    page.wait_for_function(
+        "(s) => document.querySelector('div.dpc-view').dataset.version > 0"
+        " && Math.abs(parseFloat(document.querySelector(\"[data-testid='phase-image']\")"
+        ".style.width) - s) < 1",
+        arg=panel_size,
+    )
+    page.evaluate(_WATCH_BINS_JS)
+    raw, drawn, _ = inner_by_keyboard(page, source, before, presses=3)
+    return raw, drawn, page.evaluate("() => window.__dpcBins")

@@ -6,9 +6,12 @@ the bytes sent and every pixel, +-1 per channel) and differ from before.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from browser_helpers import kernel_json, lab_cell_errors, lab_run_all, open_lab_notebook
 from explorer_checks import (
+    binned_drag_frames,
     drag,
     drag_outer_ring,
     inner_by_keyboard,
@@ -69,7 +72,7 @@ def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard,
     page.wait_for_function("() => document.querySelector('div.dpc-view').dataset.pending === '0'")
     moved_origin = kernel_json(page, "list(explorer.dpc.origin)")
     assert moved_origin == pytest.approx(expected, abs=1.5 / per_pixel + 0.01)
-    _, after_centre = wait_views_match(page, source)
+    after_centre_raw, after_centre = wait_views_match(page, source)
     assert [float(v) for v in after_centre.attrs["center"].split(",")] == moved_origin
     assert kernel_json(page, "list(explorer.controls.origin())") == moved_origin
     assert repainted(after_segments, after_centre)
@@ -77,8 +80,22 @@ def test_explorer_in_jupyterlab(page, lab_server, fresh_notebook, network_guard,
         after_centre.canvases["detector-segments"][1]
         != after_segments.canvases["detector-segments"][1]
     ).any()
-    assert "dpc-status-ok" in kernel_json(page, "explorer.status.value")
+    # the status line follows the images once the updates pause (0.25 s; flow.Later)
+    deadline = time.monotonic() + 10
+    while "dpc-status-ok" not in (status := kernel_json(page, "explorer.status.value")):
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
     shoot(page, "lab_4_centre_drag")
+
+    # 5. panels smaller than the scan: drag frames binned to the tiles' size, then the exact one
+    _, after_binned, redraws = binned_drag_frames(page, source, after_centre_raw)
+    scan = kernel_json(page, "list(explorer.dpc.cube.scan_shape)")
+    bins = [int(b) for b, _, _ in redraws]
+    assert max(bins) > 1 and bins[-1] == 1, redraws
+    assert all(width == scan[1] // b for b, (_, width, _) in zip(bins, redraws, strict=True))
+    assert len({css for _, _, css in redraws}) == 1  # binned or not: the same area on screen
+    assert repainted(after_centre, after_binned)
+    shoot(page, "lab_5_binned_drag_frames")
 
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"

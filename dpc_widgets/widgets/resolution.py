@@ -1,0 +1,69 @@
+"""Drag frames at display resolution: scan images binned down to what their panel shows.
+
+A frame of a large scan carries more pixels than its panel can show: a 512 x 512 scan drawn
+in a 220-pixel panel, or a 256 x 256 scan in a 108-pixel segment tile. While the user drags
+in a kernel, the explorer sends each scan image binned by :func:`display_bin` (the means of
+``b x b`` blocks, :func:`bin_images`), so fewer bytes cross the comm; once the updates pause
+it sends the exact images (see :meth:`dpc_widgets.widgets.Explorer`). Outside a kernel, and
+for scans no larger than their panels, every frame is exact.
+
+Display sizes are in device pixels: the panel's CSS pixels times the browser's
+``devicePixelRatio`` (``ExplorerView.pixel_ratio``), so a high-density screen gets finer
+frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def tile_size(panel_size: int, n_images: int) -> int:
+    """CSS width (pixels) of one segment tile: ``panel_size`` split over the grid's columns.
+
+    Mirrors ``js/src/panels.js``: ``ceil(sqrt(N))`` columns, 2 pixels of each for the gaps.
+    """
+    columns = max(1, math.ceil(math.sqrt(n_images)))
+    return max(1, panel_size // columns - 2)
+
+
+def display_bin(scan_shape: tuple[int, int], display_pixels: float) -> int:
+    """Largest binning ``b`` whose binned scan still spans ``display_pixels``.
+
+    Parameters
+    ----------
+    scan_shape : (int, int)
+        Scan rows and columns (positions).
+    display_pixels : float
+        Device pixels along the longer side of the drawn image.
+
+    Returns
+    -------
+    int
+        ``b >= 1`` with ``max(scan_shape) / b >= display_pixels`` that divides both scan sizes
+        (so every block is whole); 1 when no larger one does.
+    """
+    rows, cols = scan_shape
+    if not display_pixels > 0:
+        return 1
+    for b in range(int(max(rows, cols) // display_pixels), 1, -1):
+        if rows % b == 0 and cols % b == 0:
+            return b
+    return 1
+
+
+def bin_images(stack: np.ndarray, b: int) -> np.ndarray:
+    """Means of the ``b x b`` blocks of each image of ``stack`` (N, rows, cols).
+
+    Block ``[I, J]`` of image ``k`` is ``stack[k, b I : b I + b, b J : b J + b].mean()``
+    (float64, in the images' units; a non-finite value makes its block non-finite). ``b`` must
+    divide ``rows`` and ``cols`` (:func:`display_bin` ensures it); ``b = 1`` returns ``stack``.
+    """
+    if b == 1:
+        return stack
+    n, rows, cols = stack.shape
+    if rows % b or cols % b:
+        raise ValueError(f"binning {b} does not divide the scan shape {(rows, cols)}")
+    blocks = np.asarray(stack, dtype=np.float64).reshape(n, rows // b, b, cols // b, b)
+    return blocks.mean(axis=(2, 4))

@@ -1,0 +1,119 @@
+"""Drag frames at display resolution (:mod:`dpc_widgets.widgets.resolution`): in a kernel, scan
+images larger than their panels go binned while the updates come, the exact ones once they
+pause; outside a kernel every frame is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from _loops import run_in_own_loop
+
+import dpc_widgets
+from dpc_widgets.widgets import Explorer, encoding, flow, render, resolution
+from dpc_widgets.widgets.views import ExplorerView
+
+
+def test_tile_size_splits_the_panel_like_the_view():
+    # js/src/panels.js: floor(size / ceil(sqrt(N))) - 2
+    assert resolution.tile_size(220, 4) == 108
+    assert resolution.tile_size(220, 5) == 71
+    assert resolution.tile_size(220, 1) == 218
+
+
+@pytest.mark.parametrize(
+    ("scan", "pixels", "expected"),
+    [
+        ((256, 256), 108, 2),  # L's segment tiles
+        ((256, 256), 220, 1),  # L's CoM and phase panels
+        ((512, 512), 220, 2),
+        ((1024, 1024), 220, 4),
+        ((1024, 1024), 440, 2),  # the same panel on a screen of device pixel ratio 2
+        ((256, 250), 100, 2),  # the largest b <= 2.56 dividing both sizes
+        ((255, 255), 100, 1),  # no whole blocks of 2
+        ((300, 300), 50, 6),
+        ((32, 32), 0.0, 1),
+    ],
+)
+def test_display_bin_keeps_at_least_the_display_pixels(scan, pixels, expected):
+    b = resolution.display_bin(scan, pixels)
+    assert b == expected
+    assert scan[0] % b == 0 and scan[1] % b == 0
+    assert b == 1 or max(scan) / b >= pixels
+
+
+def test_bin_images_are_block_means():
+    rng = np.random.default_rng(0)
+    stack = rng.normal(size=(3, 6, 4))
+    stack[1, 0, 0] = np.nan
+    binned = resolution.bin_images(stack, 2)
+    expected = np.empty((3, 3, 2))
+    for k, i, j in np.ndindex(expected.shape):
+        expected[k, i, j] = stack[k, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].mean()
+    np.testing.assert_allclose(binned, expected, rtol=1e-15, atol=0)
+    assert np.isnan(binned[1, 0, 0]) and np.isfinite(binned[1, 0, 1])
+    assert resolution.bin_images(stack, 1) is stack
+    with pytest.raises(ValueError, match="binning 4 does not divide the scan shape"):
+        resolution.bin_images(stack, 4)
+
+
+def test_only_scan_traits_take_a_binning():
+    view = ExplorerView()
+    with pytest.raises(ValueError, match="'pattern' is not over the scan"):
+        view.set_image("pattern", np.zeros((1, 4, 4)), binning=2)
+    assert view.set_image("phase", np.ones((1, 2, 2)), binning=2) and view.phase_bin == 2
+
+
+def _expected_frame(ex: Explorer, b_segments: int, b_panels: int) -> None:
+    """The view holds ``ex.results`` binned so, with the contrast limits of the full images."""
+    r, v, clip = ex.results, ex.view, ex.settings.clip
+    assert (v.segment_images_bin, v.com_bin, v.phase_bin) == (b_segments, b_panels, b_panels)
+    for name, images, b in (
+        ("segment_images", r.segment_images, b_segments),
+        ("com", r.com_rotated, b_panels),
+        ("phase", r.phase[None], b_panels),
+    ):
+        binned = resolution.bin_images(images, b)
+        shown = encoding.decode(getattr(v, name), getattr(v, f"{name}_map"), binned.shape)
+        steps = np.array(getattr(v, f"{name}_map"))[:, 1]  # at most half a grey level each
+        assert (steps <= np.ptp(binned.reshape(len(binned), -1), axis=1) / 65532 * 1.0001).all()
+        np.testing.assert_allclose(shown, binned, rtol=0, atol=float(steps.max()))
+    assert v.segment_ranges == [list(x) for x in render.clip_ranges(r.segment_images, clip)]
+    assert v.com_ranges == [list(x) for x in render.clip_ranges(r.com_rotated, clip)]
+    assert v.phase_range == list(render.clip_range(r.phase, clip))
+    assert v.com_vmax == render.magnitude_max(r.com_rotated, clip)
+
+
+def test_in_a_kernel_drag_frames_are_binned_and_the_exact_one_follows(monkeypatch):
+    monkeypatch.setattr(flow, "in_kernel", lambda: True)
+
+    async def scenario():
+        # 32 x 32 scan; panel 14 px: tiles of 5 px (b = 4: 32 / 6 and 32 / 5 leave parts),
+        # CoM and phase panels b = 2
+        ex = Explorer(dpc_widgets.simulate().cube, panel_size=14)
+        await asyncio.sleep(0.5)
+        _expected_frame(ex, 1, 1)  # the first view: exact once its details ran
+        for _ in range(3):  # a drag
+            ex.inner.value = ex.inner.value + ex.inner.step
+            _expected_frame(ex, 4, 2)
+        await asyncio.sleep(0.5)  # the updates pause: the exact frame, then the plots
+        _expected_frame(ex, 1, 1)
+        shown = encoding.decode(
+            ex.view.segment_images, ex.view.segment_images_map, ex.results.segment_images.shape
+        )
+        np.testing.assert_allclose(shown, ex.results.segment_images, rtol=0, atol=1e-4)
+        ex.view.pixel_ratio = 2.0  # a high-density screen: finer drag frames
+        ex.inner.value = ex.inner.value + ex.inner.step
+        _expected_frame(ex, 2, 1)
+        await asyncio.sleep(0.5)
+        _expected_frame(ex, 1, 1)
+
+    run_in_own_loop(scenario)
+
+
+def test_outside_a_kernel_every_frame_is_exact():
+    ex = Explorer(dpc_widgets.simulate().cube, panel_size=14)
+    ex.inner.value = ex.inner.value + ex.inner.step
+    _expected_frame(ex, 1, 1)
