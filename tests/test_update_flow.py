@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 
 import ipywidgets as w
 import pytest
@@ -169,6 +170,22 @@ def test_a_warning_is_logged_once_while_it_persists(caplog):
     with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
         ex.outer.value = 75.5  # back (a value not computed before): logged again
     assert caplog.text.count("beyond the detector edge") == 2
+
+
+def test_an_unclosed_file_collected_during_an_update_is_not_its_warning(monkeypatch, caplog):
+    ex = Explorer(dpc_widgets.simulate().cube)
+    run = ex.dpc.run
+
+    def run_collecting_garbage(*args, **kwargs):
+        warnings.warn("unclosed file <_io.TextIOWrapper name=64>", ResourceWarning, stacklevel=1)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(ex.dpc, "run", run_collecting_garbage)
+    with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
+        ex.inner.value = ex.inner.value + ex.inner.step
+    assert ex.results.detector.inner == pytest.approx(ex.inner.value)
+    assert "dpc-status-ok" in ex.status.value and "unclosed" not in ex.status.value
+    assert "unclosed" not in caplog.text
 
 
 # ------------------------------------------------------------------------------- trace

@@ -78,6 +78,15 @@ def test_the_warm_up_compiles_the_signatures_the_real_calls_use(dtype, tmp_path)
     assert signatures() == before  # nothing compiled at call time
 
 
+def test_the_child_report_pipe_is_closed_once_read():
+    code = "print('stream'); print('a numba warning'); print('cache')"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert list(warmup._reports(child)) == ["stream", "cache"]
+    assert child.stdout.closed and child.returncode == 0
+
+
 def test_unknown_group_is_refused():
     with pytest.raises(ValueError, match="unknown kernel group 'gpu'"):
         warmup.kernels_ready("gpu", np.dtype(np.uint16))

@@ -555,7 +555,9 @@ def test_plots_follow_the_results(explorer):
     rotation = ex.results.rotation
     np.testing.assert_allclose(ex.plots.curl_lines.y[1], rotation.curve(np.arange(-180, 181), True))
     assert ex.plots.angle_mark.x[0] == ex.results.angle_deg
-    assert ex.plots.hist_bars.y.sum() == 32 * 32
+    counts = ex.plots.hist_line.y[1:-1:2]  # the step outline's heights, one per bin
+    np.testing.assert_array_equal(ex.plots.hist_line.y[2:-1:2], counts)
+    assert counts.sum() == 32 * 32
     for name in ("profile", "curl", "hist"):
         figure = {"hist": ex.plots.histogram}.get(name) or getattr(ex.plots, name)
         assert f"dpc-plot-{name}" in figure._dom_classes
@@ -766,7 +768,7 @@ def test_plot_axes_use_nice_ticks_from_zero(explorer):
         assert y.scale.max == y.tick_values[-1]
     np.testing.assert_array_equal(plots.curl.axes[0].tick_values, [-180, -90, 0, 90, 180])
     assert max(max(curve) for curve in plots.curl_lines.y) <= plots.curl.axes[1].scale.max
-    assert plots.hist_bars.x.max() <= plots.histogram.axes[0].scale.max
+    assert plots.hist_line.x.max() <= plots.histogram.axes[0].scale.max
     assert plots.profile.axes[0].tick_values[0] == 0.0
     decades = np.log10(plots.profile.axes[1].tick_values)
     np.testing.assert_allclose(decades, np.arange(-4, 1) + decades[-1])

@@ -253,10 +253,11 @@ def _reports(child: subprocess.Popen | None):
     """Each group the child reports done, as it does (reads its output to the end)."""
     if child is None or child.stdout is None:
         return
-    for line in child.stdout:  # group names, or messages (numba's warnings, a traceback)
-        if line.strip() in GROUPS:
-            yield line.strip()
-        else:
-            logger.debug("numba compile process: %s", line.rstrip())
+    with child.stdout:  # closed when read to the end (else a ResourceWarning at its collection)
+        for line in child.stdout:  # group names, or messages (numba's warnings, a traceback)
+            if line.strip() in GROUPS:
+                yield line.strip()
+            else:
+                logger.debug("numba compile process: %s", line.rstrip())
     if child.wait() != 0:
         logger.debug("numba compile process failed with exit status %s", child.returncode)

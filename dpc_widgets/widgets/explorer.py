@@ -512,6 +512,8 @@ class Explorer(w.VBox):
             start = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
+                # the collection of any unclosed file in the process, not this update's news
+                warnings.simplefilter("ignore", ResourceWarning)
                 result = self.dpc.run(detector, **kwargs)
                 # in a kernel, at display resolution until the updates pause (resolution.py)
                 binned = self._show_result(result, settings.clip, self._details.defers)

@@ -151,11 +151,18 @@ class Plots:
         )
         self.curl.axes[0].tick_values = np.arange(-180.0, 181.0, 90.0)
         x, y = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
-        self.hist_bars = bq.Bars(
-            x=[0.0], y=[0.0], scales={"x": x, "y": y}, padding=0.05, colors=["#0082c8"]
+        # a filled step outline (bqplot's Bars on a linear scale drew every bar at one place)
+        self.hist_line = bq.Lines(
+            x=[0.0, 1.0],
+            y=[0.0, 0.0],
+            scales={"x": x, "y": y},
+            colors=["#0082c8"],
+            fill="bottom",
+            fill_colors=["#0082c8"],
+            fill_opacities=[0.5],
         )
         self.histogram = _figure(
-            "hist", "|CoM| histogram", [self.hist_bars], x, y, "|CoM|", "count", ".3~g"
+            "hist", "|CoM| histogram", [self.hist_line], x, y, "|CoM|", "count", ".3~g"
         )
         self._span = (1.0, 1.0)  # y range of the profile, for the radius marks
         self._rotation: tuple | None = None
@@ -219,9 +226,10 @@ class Plots:
             return
         self._com = com
         counts, edges = magnitude_histogram(com, HIST_BINS, magnitude)
-        with self.hist_bars.hold_sync():
-            self.hist_bars.x = 0.5 * (edges[1:] + edges[:-1])
-            self.hist_bars.y = counts.astype(np.float64)
+        heights = np.repeat(counts.astype(np.float64), 2)
+        with self.hist_line.hold_sync():  # (e0, 0), (e0, c0), (e1, c0), ..., (eN, cN-1), (eN, 0)
+            self.hist_line.x = np.repeat(edges, 2)
+            self.hist_line.y = np.concatenate([[0.0], heights, [0.0]])
         _set_ticks(self.histogram.axes[0], nice_ticks(0.0, float(edges[-1])))
         _set_ticks(self.histogram.axes[1], nice_ticks(0.0, float(counts.max()), 6))
         self.histogram.axes[0].label = f"|CoM| ({units})"
