@@ -10,7 +10,9 @@ held keys are counted for 2 s each. Datasets:
 - ``sim`` (S): the embedded simulated dataset (32 x 32 scan, 96 x 96 detector, float32);
 - ``large`` (L): the benchmark L cube (256 x 256 scan x 128 x 128 detector, uint16, 2 GiB;
   :func:`dpc_widgets.bench.cubes.bench_cube`), memory-mapped read-only from a ``.npy`` that is
-  written to a temporary directory (a few minutes) unless ``--cube-dir`` holds it already.
+  written to a temporary directory (a few minutes) unless ``--cube-dir`` holds it already;
+- ``wide`` (W): a cube of the same generator with a larger scan and a small detector (512 x 512
+  scan x 64 x 64 detector, uint16, 2 GiB): every scan image is larger than its panel.
 
 Usage (needs the browser extra and Chromium, ``scripts/install_browser.sh``)::
 
@@ -42,8 +44,8 @@ from browser_helpers import (  # noqa: E402
     start_jupyterlab,
 )
 from browser_latency import (  # noqa: E402
+    CUBE_CELL,
     FLOOR_HEADER,
-    LARGE_CELL,
     SIM_CELL,
     against_floor_table,
     hop_table,
@@ -55,6 +57,12 @@ from browser_latency import (  # noqa: E402
 LABELS = {
     "sim": "S: simulated, 32x32 scan x 96x96 detector, float32",
     "large": "L: 256x256 scan x 128x128 detector, uint16 (2 GiB, memory-mapped)",
+    "wide": "W: 512x512 scan x 64x64 detector, uint16 (2 GiB, memory-mapped)",
+}
+#: The benchmark cubes of the datasets that are not the simulation: name, shape, dtype.
+CUBES = {
+    "large": ("L", (256, 256, 128, 128), "uint16"),
+    "wide": ("W", (512, 512, 64, 64), "uint16"),
 }
 DRAGS = ("ring", "key", "floor-key")
 
@@ -66,7 +74,7 @@ def _machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", default="sim,large", help="comma-separated: sim, large")
+    parser.add_argument("--datasets", default="sim,large", help="comma-separated: sim, large, wide")
     parser.add_argument("--moves", type=int, default=30, help="slider moves per kind")
     parser.add_argument("--cube-dir", help="directory holding (or to keep) the L cube's .npy")
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="Chromium executable")
@@ -88,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(tmp) / "notebooks"
         root.mkdir()
         cube_dir = args.cube_dir or str(Path(tmp) / "cube")
-        cells = {"sim": SIM_CELL, "large": LARGE_CELL.format(directory=cube_dir)}
+        cells = {"sim": SIM_CELL}
+        for name, (label, shape, dtype) in CUBES.items():
+            cells[name] = CUBE_CELL.format(name=label, shape=shape, dtype=dtype, directory=cube_dir)
         for name in datasets:
             write_latency_notebook(root / f"{name}.ipynb", cells[name])
         server = start_jupyterlab(root, Path(tmp) / "lab")

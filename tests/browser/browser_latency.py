@@ -69,13 +69,14 @@ explorer"""
 
 #: The benchmark L cube (256 x 256 scan x 128 x 128 detector, uint16), memory-mapped read-only
 #: from a .npy in ``{directory!r}`` (written there first, scan row by scan row).
-LARGE_CELL = """from pathlib import Path
+#: A benchmark cube (``bench_cube`` of ``CubeSpec(name, shape, dtype)``, kept in ``directory``).
+CUBE_CELL = """from pathlib import Path
 
 from dpc_widgets import Datacube
-from dpc_widgets.bench.cubes import SIZES, bench_cube
+from dpc_widgets.bench.cubes import CubeSpec, bench_cube
 from dpc_widgets.widgets import Explorer
 
-cube = Datacube(bench_cube(SIZES["L"], Path({directory!r})))
+cube = Datacube(bench_cube(CubeSpec({name!r}, {shape!r}, {dtype!r}), Path({directory!r})))
 explorer = Explorer(cube)
 explorer.trace.enabled = True
 explorer"""
