@@ -598,9 +598,10 @@ class Explorer(w.VBox):
                 view.set_image("com", field, np.array(steps), limits, b)
             view.com_units = result.com_units
             b = bins.get("phase", 1)
-            phase = resolution.bin_images(result.phase[None], b)
+            full = result.phase[None]
+            phase = resolution.bin_images(full, b)
             if fresh or view.changed("phase", phase):
-                ranges, limits = _ranges_and_limits(result.phase[None], phase, clip)
+                ranges, limits = _ranges_and_limits(full, phase, clip)
                 view.phase_range = list(ranges[0])
                 step = encoding.gray_resolution(*view.phase_range)
                 view.set_image("phase", phase, step, limits, b)
