@@ -198,7 +198,7 @@ def result_attributes(
     rotation = result.rotation
     attributes = {
         **values,
-        "settings_json": SavedSettings.of(settings, cube.origin).to_json(),
+        "settings_json": SavedSettings.of(settings, cube.origin, cube.calibration).to_json(),
         "origin_px": np.asarray(cube.origin, dtype=np.float64),
         "solved_rotation_deg": rotation.angle_deg,
         "solved_transpose": rotation.transpose,

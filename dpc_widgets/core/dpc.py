@@ -2,7 +2,8 @@
 
 Everything that does not depend on a slider is computed once per cube and origin (per-pattern
 intensity moments, the detector cache, the mean pattern); results are memoised per parameter tuple
-(detectors are frozen, hashable dataclasses). Changing ``cube`` or ``origin`` clears every cache.
+(detectors are frozen, hashable dataclasses). Changing ``cube`` or ``origin`` clears every cache;
+:meth:`DPC.recalibrate` keeps those that do not depend on the calibration.
 """
 
 from __future__ import annotations
@@ -232,6 +233,44 @@ class DPC:
     def origin(self, origin: tuple[float, float]) -> None:
         kept = {key: self._memo[key] for key in _ORIGIN_FREE if key in self._memo}
         self.cube = self._cube.with_origin(origin)
+        for key, value in kept.items():
+            self._memo_insert(key, value)
+
+    def recalibrate(self, **calibration: Any) -> None:
+        """Give the cube other calibrations, keeping every cache that does not depend on them.
+
+        The pixel data do not change, so the detector cache, the first view's sums, the mean
+        pattern and every pixel-domain result (segment images, segmented and monolithic CoM,
+        the pixelated CoM in pixels) are kept when the detector's pixel size and units stay
+        the same (a new ``energy`` or scan calibration): only results in calibrated units
+        (CoM in 1/A or mrad, rotation and phase) are recomputed, no pass over the data. A new
+        ``detector_sampling`` or ``detector_units`` moves every radius in detector units: then
+        only the mean pattern is kept and the cache is rebuilt on the next computation.
+
+        Parameters
+        ----------
+        **calibration
+            Any of ``energy`` (eV, ``None``: unknown), ``scan_sampling``, ``scan_units``,
+            ``detector_sampling``, ``detector_units``: see
+            :meth:`~dpc_widgets.Datacube.with_calibration`.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad keyword or value (nothing changes).
+        """
+        old = self._cube
+        cube = old.with_calibration(**calibration)
+        detector_kept = (cube.detector_sampling, cube.detector_units) == (
+            old.detector_sampling,
+            old.detector_units,
+        )
+        keep = _calibration_free if detector_kept else lambda key: key == "mean_pattern"
+        kept = {key: value for key, value in self._memo.items() if keep(key)}
+        engine, streamed = self._engine, self._streamed
+        self.cube = cube
+        if detector_kept:
+            self._engine, self._streamed = engine, streamed
         for key, value in kept.items():
             self._memo_insert(key, value)
 
@@ -853,6 +892,17 @@ class DPC:
         except ValueError:
             return False
         return True
+
+
+def _calibration_free(key: Hashable) -> bool:
+    """Whether a memo entry holds pixel-domain values only (see :meth:`DPC.recalibrate`)."""
+    if key in _ORIGIN_FREE or key == "radial_profile":
+        return True
+    if not isinstance(key, tuple) or not key:
+        return False
+    if key[0] in ("segments", "segmented_com", "monolithic_com"):
+        return True
+    return key[0] == "com" and key[-1] == "px"
 
 
 def _result_bytes(value: Any) -> int:

@@ -27,6 +27,14 @@ DEFAULT_BLOCK_BYTES = 64 * 2**20
 DISC_SAMPLE_ROWS = 64
 DISC_SAMPLE_BYTES = 32 * 2**20
 ORIGIN_MODES = ("geometric", "mean", "disc")
+#: The calibration fields (:meth:`Datacube.with_calibration`).
+CALIBRATION_FIELDS = (
+    "energy",
+    "scan_sampling",
+    "scan_units",
+    "detector_sampling",
+    "detector_units",
+)
 
 
 def chunk_rows(data: Any) -> int:
@@ -174,6 +182,38 @@ class Datacube:
     def with_origin(self, origin: Any) -> Datacube:
         """A new Datacube sharing the same data, with another detector ``origin``."""
         return dataclasses.replace(self, origin=origin)
+
+    @property
+    def calibration(self) -> dict[str, Any]:
+        """The calibration keywords (:data:`CALIBRATION_FIELDS`: energy in eV or None, scan
+        step and detector pixel size with their units), as :meth:`with_calibration` takes."""
+        return {name: getattr(self, name) for name in CALIBRATION_FIELDS}
+
+    def with_calibration(self, **calibration: Any) -> Datacube:
+        """A new Datacube sharing the same data, origin and found disc, with other calibrations.
+
+        Parameters
+        ----------
+        **calibration
+            Any of ``energy`` (eV, or ``None``: unknown), ``scan_sampling``, ``scan_units``,
+            ``detector_sampling``, ``detector_units`` (checked as in the constructor).
+
+        Raises
+        ------
+        TypeError
+            For another keyword.
+        ValueError
+            For a bad value (names the parameter and the value).
+        """
+        unknown = sorted(set(calibration) - set(CALIBRATION_FIELDS))
+        if unknown:
+            raise TypeError(
+                f"with_calibration() takes only {CALIBRATION_FIELDS}, got {unknown} "
+                "(use with_origin() for the origin)"
+            )
+        cube = dataclasses.replace(self, origin=self.origin, **calibration)
+        object.__setattr__(cube, "disc", self.disc)  # same pixels: the disc found stays
+        return cube
 
     # ----------------------------------------------------------------- chunked access
     def rows_per_block(self, max_bytes: int = DEFAULT_BLOCK_BYTES) -> int:

@@ -26,6 +26,7 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import math
@@ -46,10 +47,11 @@ from ..io import Datacube, load
 from ..io.disc import find_disc
 from . import encoding, export, render, resolution
 from .cache_build import CacheBuild
+from .calibration import CalibrationError, CalibrationFields, units_notes
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
 from .plots import Plots
-from .settings import SETTING_NAMES, Settings, initial_settings
+from .settings import SETTING_NAMES, Settings, com_region_text, initial_settings
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
@@ -180,6 +182,10 @@ class Explorer(w.VBox):
         settings = initial_settings(self.dpc.cube, self.dpc.cube.sample_mean_pattern, values)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(self.dpc.cube, settings)
+        self.calibration = CalibrationFields(self.dpc.cube)
+        self.controls.box.children = (*self.controls.box.children, self.calibration.box)
+        self._loaded_calibration = cube.calibration
+        self._disc_px = _disc_px(cube)
         for name in NAMES + ORIGIN_NAMES:
             setattr(self, name, getattr(self.controls, name))
         self.view = ExplorerView(panel_size=panel_size)
@@ -229,6 +235,8 @@ class Explorer(w.VBox):
                 widget.observe(self._control_changed, "value")
         for widget in (self.origin_qx, self.origin_qy):
             widget.observe(self._control_changed, "value")
+        for widget in self.calibration.widgets():
+            widget.observe(lambda _: self._calibration_typed(), "value")
         self.find_disc.on_click(lambda _: self._guarded("re-find disc", self._find_disc_clicked))
         self.geometric.on_click(lambda _: self._guarded("geometric centre", self._geometric))
         self.view.on_geometry(self._on_ring_drag)
@@ -261,6 +269,40 @@ class Explorer(w.VBox):
         """Python code reproducing the current results with the core API."""
         return self.settings.code(self._code_cube_line(), self.dpc.backend)
 
+    def recalibrate(self, **calibration: Any) -> None:
+        """Give the data other calibrations and update (the pixel data and caches are kept).
+
+        Parameters
+        ----------
+        **calibration
+            Any of ``energy`` (eV; ``None``: unknown), ``detector_sampling``,
+            ``detector_units``, ``scan_sampling``, ``scan_units`` (see
+            :meth:`dpc_widgets.core.DPC.recalibrate`). The radii keep their pixels: with a new
+            detector pixel size they are shown in the new units. The calibration fields
+            (energy in keV, detector pixel size) call this when a value is typed.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad keyword or value (nothing changes).
+        """
+        old = self.dpc.cube
+        self.dpc.recalibrate(**calibration)
+        cube = self.dpc.cube
+        scale = cube.detector_sampling / old.detector_sampling
+        with self.hold():
+            settings = self.controls.settings()
+            self.controls.configure(cube)
+            if cube.detector_units != old.detector_units or scale != 1.0:
+                radii = ("inner", "outer", "com_inner", "com_outer")
+                rescaled = {k: round(getattr(settings, k) * scale, 12) for k in radii}
+                self.controls.set(dataclasses.replace(settings, **rescaled))
+            self.calibration.show(cube)
+            self._key = None
+            self._flow.request()
+        self.plots.profile.axes[0].label = f"radius ({cube.detector_units})"
+        self._show_cube()
+
     def save(
         self,
         folder: str | os.PathLike,
@@ -291,7 +333,9 @@ class Explorer(w.VBox):
         :mod:`dpc_widgets.widgets.settings_file`. Returns the path written.
         """
         origin = None if self.dpc.origin == self._loaded_origin else self.dpc.origin
-        return write_settings(path, self.settings, origin=origin)
+        return write_settings(
+            path, self.settings, origin=origin, calibration=self.dpc.cube.calibration
+        )
 
     def load(self, data: Any, **cube_options: Any) -> None:
         """Show new data (as in the constructor); the settings are kept where they fit."""
@@ -299,7 +343,10 @@ class Explorer(w.VBox):
         self.dpc.cube = cube
         self._cube_line = cube_line
         self._loaded_origin = cube.origin
+        self._loaded_calibration = cube.calibration
+        self._disc_px = _disc_px(cube)
         with self.hold():
+            self.calibration.show(cube)
             self.controls.configure(cube)
             self.controls.set_origin(cube.origin)
             self._key = None
@@ -385,9 +432,15 @@ class Explorer(w.VBox):
     def _code_cube_line(self) -> str:
         """The cube line of the copy-as-code text, with the origin when it was moved."""
         origin = self.dpc.origin
+        line = self._cube_line
+        calibration = self.dpc.cube.calibration
+        changed = {k: v for k, v in calibration.items() if self._loaded_calibration[k] != v}
+        if changed:
+            keywords = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+            line += f"\ncube = cube.with_calibration({keywords})"
         if origin == self._loaded_origin:
-            return self._cube_line
-        return f"{self._cube_line}\ncube = cube.with_origin(({origin[0]!r}, {origin[1]!r}))"
+            return line
+        return f"{line}\ncube = cube.with_origin(({origin[0]!r}, {origin[1]!r}))"
 
     def _on_center_drag(self, qx: float, qy: float) -> None:
         """A centre from the view (drag or trait): clamped into the detector, 0.01 px."""
@@ -418,6 +471,15 @@ class Explorer(w.VBox):
         self._key = None
         self.view.center = [float(c) for c in self.dpc.origin]
         self.plots.show_profile(*self.dpc.radial_profile())
+
+    def _calibration_typed(self) -> None:
+        """A calibration field changed: apply it, or say why not (the value is not applied)."""
+        try:
+            changes = self.calibration.changes(self.dpc.cube)
+            if changes:
+                self.recalibrate(**changes)
+        except (CalibrationError, TypeError, ValueError) as err:
+            self._set_status("error", f"calibration not applied: {err}")
 
     def _control_changed(self, _change: Any) -> None:
         self.trace.mark("received")
@@ -545,13 +607,24 @@ class Explorer(w.VBox):
                 "explorer.dpc.stream_run(explorer.settings.detector(), "
                 "**explorer.settings.run_kwargs())"
             )
+        info = units_notes(self.dpc.cube)
+        if settings.com_source == "pixelated":
+            units = self.dpc.cube.detector_units
+            info.insert(0, com_region_text(settings, self._disc_radius(), units))
         self._pending["result"] = (result, settings)
         if binned:
             self._pending["exact"] = True
-        self._pending["status"] = ("warning" if notes else "ok", "; ".join([message, *notes]))
+        text = "; ".join([message, *notes, *info])
+        self._pending["status"] = ("warning" if notes else "ok", text)
         if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
             self._build.start(center, reach)  # pass: fill the cache behind it
         return True
+
+    def _disc_radius(self) -> float | None:
+        """The bright-field disc radius found on loading, in detector units (None: none)."""
+        if self._disc_px is None:
+            return None
+        return self._disc_px * self.dpc.cube.detector_sampling
 
     def _cache_built(self, error: Exception | None) -> None:
         """A background cache build ended: update with it, or say why it failed."""
@@ -642,3 +715,9 @@ def _ranges_and_limits(
     limits = encoding.extremes(full)
     ranges = render.clip_ranges(full, clip, limits)
     return ranges, limits if shown is full else encoding.extremes(shown)
+
+
+def _disc_px(cube: Datacube) -> float | None:
+    """The radius (pixels) of the disc found on loading ``cube``; None when none was found."""
+    disc = cube.disc
+    return disc.radius if disc is not None and disc.found else None

@@ -20,6 +20,9 @@ from ..io import Datacube
 from ..io.disc import find_disc
 
 MAX_SEGMENTS = 16
+#: Default outer radius of the pixelated CoM on a cube whose disc was found, in disc radii
+#: (measured: ``scripts/measure_com_mask.py``, table in ``docs/defaults.md``).
+COM_DISC_FACTOR = 1.25
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +207,8 @@ def default_radii(cube: Datacube, mean_pattern: np.ndarray | None) -> tuple[floa
 def initial_settings(
     cube: Datacube, mean_pattern: Callable[[], np.ndarray], values: Mapping[str, Any]
 ) -> Settings:
-    """The settings for ``cube`` given some fields: :func:`default_radii` for missing radii.
+    """The settings for ``cube`` given some fields: :func:`default_radii` for missing radii,
+    :func:`default_com_region` for a missing pixelated-CoM region.
 
     What the explorer starts with and the batch command line applies.
 
@@ -230,7 +234,54 @@ def initial_settings(
         found = cube.disc is not None and cube.disc.found
         inner, outer = default_radii(cube, None if found else mean_pattern())
         values = {"inner": inner, "outer": outer, **values}
+    values = {**default_com_region(cube), **values}
     return Settings(**values)
+
+
+def default_com_region(cube: Datacube) -> dict[str, Any]:
+    """The default pixelated-CoM region: bounded by the bright-field disc when one was found.
+
+    On a cube whose :attr:`~dpc_widgets.Datacube.disc` was found (``load``'s default
+    ``origin="disc"``): ``com_mask=True``, ``com_inner=0`` and ``com_outer`` =
+    :data:`COM_DISC_FACTOR` disc radii (detector units, whole :func:`radius_range` steps), so
+    the noise of the pixels far from the disc (halo, hot pixels, background) stays out of the
+    CoM. Otherwise (arrays, whose origin is the geometric centre, or no disc found) an empty
+    mapping: the whole detector (:class:`Settings`' defaults), which measures as well as any
+    region on noiseless simulated data. See ``docs/defaults.md`` for the measurements.
+    """
+    disc = cube.disc
+    if disc is None or not disc.found:
+        return {}
+    _, step = radius_range(cube)
+    outer = COM_DISC_FACTOR * disc.radius * cube.detector_sampling
+    return {"com_mask": True, "com_inner": 0.0, "com_outer": round(round(outer / step) * step, 12)}
+
+
+def com_region_text(settings: Settings, disc_radius: float | None, units: str) -> str:
+    """Which pixels the pixelated CoM uses, for the status line.
+
+    Parameters
+    ----------
+    settings : Settings
+        Its ``com_mask``, ``com_inner`` and ``com_outer``.
+    disc_radius : float or None
+        The bright-field disc radius in detector units (None: not known).
+    units : str
+        The detector units.
+
+    Returns
+    -------
+    str
+        E.g. ``"pixelated CoM within 1.25 disc radii (0-12.3 mrad)"`` or ``"pixelated CoM over
+        the whole detector"``.
+    """
+    if not settings.com_mask or (settings.com_inner <= 0 and math.isinf(settings.com_outer)):
+        return "pixelated CoM over the whole detector"
+    inner, outer = settings.com_inner, settings.com_outer
+    span = f"{inner:.4g}-{outer:.4g} {units}"
+    if disc_radius and inner <= 0 and math.isfinite(outer):
+        return f"pixelated CoM within {outer / disc_radius:.3g} disc radii ({span})"
+    return f"pixelated CoM over {span}"
 
 
 def _literal(value: Any) -> str:

@@ -6,7 +6,9 @@ Format (``version`` 1)::
       "format": "dpc-widgets settings",
       "version": 1,
       "settings": {"inner": 10.0, "outer": 25.0, "segments": 4, ..., "com_outer": null},
-      "origin": null
+      "origin": null,
+      "calibration": {"energy": 200000.0, "scan_sampling": 0.2, "scan_units": "A",
+                      "detector_sampling": 1.06, "detector_units": "mrad"}
     }
 
 ``settings`` holds :class:`Settings` fields, any subset: missing ones take the explorer's
@@ -14,8 +16,12 @@ defaults for the data (radii from the bright-field disc, see
 :func:`~dpc_widgets.widgets.settings.initial_settings`). Radii are in the data's detector
 units, angles in degrees; a ``null`` float is infinity (``com_outer``: no limit), ``descan``
 ``null`` is no descan correction. ``origin`` is the detector centre ``[qx, qy]`` in pixels, or
-``null`` for the centre found on loading (each file's own bright-field disc). ``format`` may be
-left out; ``version`` may not.
+``null`` for the centre found on loading (each file's own bright-field disc). ``calibration``
+(optional) records the calibration the settings were used with (``energy`` in eV or ``null``
+when unknown, scan step and detector pixel size with their units; radii above are in these
+detector units): a record for the reader, not applied when the file is read (the data's own
+calibration and ``energy=``-style options apply). ``format`` may be left out; ``version`` may
+not.
 
 Written by :meth:`Explorer.save_settings <dpc_widgets.widgets.Explorer.save_settings>`, read by
 ``Explorer(..., settings=path)`` and ``dpc-widgets process --settings path``.
@@ -37,7 +43,15 @@ from .settings import Settings, check_setting
 
 FORMAT = "dpc-widgets settings"
 VERSION = 1
-_TOP_KEYS = ("format", "version", "settings", "origin")
+_TOP_KEYS = ("format", "version", "settings", "origin", "calibration")
+#: Keys of the ``calibration`` record and the JSON values they take.
+_CALIBRATION_KEYS = {
+    "energy": "a number (eV) or null",
+    "scan_sampling": "a number",
+    "scan_units": "a string",
+    "detector_sampling": "a number",
+    "detector_units": "a string",
+}
 #: JSON type each Settings field takes (from the field annotations).
 _KINDS = {field.name: str(field.type) for field in dataclasses.fields(Settings)}
 _EXPECTED = {
@@ -64,15 +78,26 @@ class SavedSettings:
         given); the others are left to the defaults for the data.
     origin : (float, float) or None
         Detector centre (qx, qy) in pixels; ``None``: the centre found on loading.
+    calibration : dict or None
+        The calibration recorded with the settings (keys of
+        :meth:`~dpc_widgets.Datacube.with_calibration`); not applied when read.
     """
 
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
     origin: tuple[float, float] | None = None
+    calibration: dict[str, Any] | None = None
 
     @classmethod
-    def of(cls, settings: Settings, origin: tuple[float, float] | None = None) -> SavedSettings:
-        """All fields of ``settings`` and ``origin`` (pixels, or ``None``)."""
-        return cls(dataclasses.asdict(settings), _origin(origin, "origin"))
+    def of(
+        cls,
+        settings: Settings,
+        origin: tuple[float, float] | None = None,
+        calibration: Mapping[str, Any] | None = None,
+    ) -> SavedSettings:
+        """All fields of ``settings``, ``origin`` (pixels, or ``None``) and the
+        ``calibration`` used (or ``None``)."""
+        record = None if calibration is None else _calibration(calibration, "calibration")
+        return cls(dataclasses.asdict(settings), _origin(origin, "origin"), record)
 
     def to_json(self) -> str:
         """The settings file's text (indented JSON, floats exactly as ``repr`` writes them)."""
@@ -82,6 +107,8 @@ class SavedSettings:
             "settings": {k: _jsonable(v) for k, v in self.values.items()},
             "origin": None if self.origin is None else list(self.origin),
         }
+        if self.calibration is not None:
+            document["calibration"] = dict(self.calibration)
         return json.dumps(document, indent=2) + "\n"
 
     @classmethod
@@ -130,9 +157,12 @@ class SavedSettings:
         _check_geometry(values, source)
         try:
             origin = _origin(document.get("origin"), "origin")
+            calibration = document.get("calibration")
+            if calibration is not None:
+                calibration = _calibration(calibration, "calibration")
         except (TypeError, ValueError) as err:
             raise SettingsFileError(f"{source}: {err}") from None
-        return cls(values, origin)
+        return cls(values, origin, calibration)
 
 
 def read_settings(path: str | os.PathLike) -> SavedSettings:
@@ -150,15 +180,21 @@ def read_settings(path: str | os.PathLike) -> SavedSettings:
 
 
 def write_settings(
-    path: str | os.PathLike, settings: Settings, *, origin: tuple[float, float] | None = None
+    path: str | os.PathLike,
+    settings: Settings,
+    *,
+    origin: tuple[float, float] | None = None,
+    calibration: Mapping[str, Any] | None = None,
 ) -> pathlib.Path:
-    """Write ``settings`` (and the detector ``origin``, pixels) as a settings file.
+    """Write ``settings`` (the detector ``origin``, pixels, and the ``calibration`` used,
+    a record) as a settings file.
 
     The folder is created when missing; returns the path written.
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(SavedSettings.of(settings, origin).to_json(), encoding="utf-8")
+    text = SavedSettings.of(settings, origin, calibration).to_json()
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -246,6 +282,28 @@ def _origin(origin: Any, name: str) -> tuple[float, float] | None:
     if not all(math.isfinite(v) and v >= 0 for v in pair):
         raise ValueError(f"{name} must be a pair [qx, qy] of pixels >= 0, got {origin!r}")
     return pair
+
+
+def _calibration(record: Any, name: str) -> dict[str, Any]:
+    """A checked calibration record: exactly the keys of :data:`_CALIBRATION_KEYS`."""
+    if not isinstance(record, Mapping) or set(record) != set(_CALIBRATION_KEYS):
+        raise TypeError(
+            f"{name} must be an object with the keys {sorted(_CALIBRATION_KEYS)}, got {record!r}"
+        )
+    out: dict[str, Any] = {}
+    for key, expected in _CALIBRATION_KEYS.items():
+        value = record[key]
+        if expected.startswith("a string"):
+            ok = isinstance(value, str)
+        else:
+            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            ok = (number and math.isfinite(value) and value > 0) or (
+                value is None and key == "energy"
+            )
+        if not ok:
+            raise ValueError(f"{name} key {key!r} must be {expected} (> 0), got {value!r}")
+        out[key] = float(value) if isinstance(value, numbers.Real) else value
+    return out
 
 
 def _jsonable(value: Any) -> Any:
