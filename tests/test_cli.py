@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from dpc_widgets.cluster import dask_client
 from dpc_widgets.core import DPC
 from dpc_widgets.detectors import pixel_geometry
 from dpc_widgets.widgets import Explorer, Settings, render
+from dpc_widgets.widgets.settings import default_com_region
 from dpc_widgets.widgets.settings_file import FORMAT, SavedSettings, read_settings
 
 ROOT = Path(__file__).parents[1]
@@ -165,10 +167,15 @@ def test_process_two_formats_writes_the_dpc_results(files, sim, tmp_path, capsys
     assert code == 0, err
     assert f"processed 2 files into {out}" in stdout
     assert "sim_npy_dpc.h5, sim_npy_phase.png, sim_npy_com_color.png" in stdout
-    settings = Settings(
+    given = Settings(
         inner=5.0, outer=16.0, segments=6, rotation=15.0, com_source="pixelated", descan="constant"
     )
     for name, path in files.items():
+        # a loaded file's disc bounds the pixelated CoM by default (as in the explorer)
+        region = default_com_region(load(path, energy=200e3))
+        assert region["com_mask"] and region["com_inner"] == 0.0
+        assert 0 < region["com_outer"] < 48
+        settings = dataclasses.replace(given, **region)
         cube, result = reference(path, settings, energy=200e3)
         assert_outputs_equal(out, path.stem, result, settings)
         with h5py.File(out / f"{path.stem}_dpc.h5", "r") as f:
@@ -181,6 +188,7 @@ def test_process_two_formats_writes_the_dpc_results(files, sim, tmp_path, capsys
             assert attrs[field] == expected, field
         saved = SavedSettings.from_json(attrs["settings_json"])
         assert Settings(**saved.values) == settings and saved.origin == cube.origin
+        assert saved.calibration == cube.calibration and saved.calibration["energy"] == 200e3
         assert tuple(attrs["origin_px"]) == cube.origin
         assert attrs["solved_rotation_deg"] == result.rotation.angle_deg
         assert attrs["solved_transpose"] == result.rotation.transpose
@@ -218,6 +226,9 @@ def test_defaults_are_the_explorers(files, tmp_path, capsys):
     assert_outputs_equal(tmp_path, "sim_npy", ex.results, ex.settings)
     with h5py.File(tmp_path / "sim_npy_dpc.h5", "r") as f:
         assert (f.attrs["inner"], f.attrs["outer"]) == (ex.settings.inner, ex.settings.outer)
+        # the pixelated CoM region bounded by the file's disc, as in the explorer
+        assert f.attrs["com_mask"] and ex.settings.com_mask
+        assert f.attrs["com_outer"] == ex.settings.com_outer < math.inf
 
 
 def test_settings_saved_by_the_explorer_give_its_results(files, tmp_path, capsys):

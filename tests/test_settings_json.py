@@ -56,6 +56,31 @@ def document(**settings) -> str:
     return json.dumps({"format": FORMAT, "version": VERSION, "settings": settings})
 
 
+CALIBRATION = {
+    "energy": 300e3,
+    "scan_sampling": 0.25,
+    "scan_units": "A",
+    "detector_sampling": 1.5,
+    "detector_units": "mrad",
+}
+
+
+def calibration_document(**changes) -> str:
+    record = {**CALIBRATION, **changes}
+    return json.dumps({"version": VERSION, "calibration": record})
+
+
+def test_the_calibration_used_is_recorded():
+    text = SavedSettings.of(FULL, calibration=CALIBRATION).to_json()
+    assert json.loads(text)["calibration"] == CALIBRATION
+    saved = SavedSettings.from_json(text)
+    assert saved.calibration == CALIBRATION and Settings(**saved.values) == FULL
+    unknown = SavedSettings.from_json(calibration_document(energy=None))
+    assert unknown.calibration["energy"] is None
+    assert "calibration" not in json.loads(SavedSettings.of(FULL).to_json())
+    assert SavedSettings.from_json(SavedSettings.of(FULL).to_json()).calibration is None
+
+
 def test_round_trip_is_exact_and_standard_json():
     text = SavedSettings.of(FULL, origin=(20.25, 23.0)).to_json()
     plain = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard {name}"))
@@ -113,6 +138,12 @@ def test_a_partial_file_gives_only_its_fields():
         ('{"version": 1, "origin": [1]}', r"origin must be null or a pair .* got \[1\]"),
         ('{"version": 1, "origin": ["1", "2"]}', r"origin must be null or a pair"),
         ('{"version": 1, "origin": [-1, 2]}', r"origin must be a pair .* >= 0, got \[-1, 2\]"),
+        ('{"version": 1, "calibration": {"energy": 1}}', "calibration must be an object with"),
+        ('{"version": 1, "calibration": 3}', "calibration must be an object with the keys"),
+        (calibration_document(energy=-5), "calibration key 'energy' must be a number .* -5"),
+        (calibration_document(energy="200"), "calibration key 'energy' must be .* got '200'"),
+        (calibration_document(detector_sampling=None), "key 'detector_sampling' must be a num"),
+        (calibration_document(scan_units=1), "calibration key 'scan_units' must be a string"),
     ],
 )
 def test_bad_files_raise_naming_key_and_value(text, match):
@@ -146,6 +177,9 @@ def test_explorer_saves_and_loads_its_settings(npy_path, tmp_path):
     saved = read_settings(path)
     assert Settings(**saved.values) == ex.settings
     assert saved.origin is None  # the centre was not moved
+    assert saved.calibration == ex.dpc.cube.calibration and saved.calibration["energy"] is None
+    ex.calibration.energy.value = "80"  # typed in keV: recorded in eV
+    assert read_settings(ex.save_settings(tmp_path / "e.json")).calibration["energy"] == 80e3
     again = Explorer(npy_path, settings=path)
     assert again.settings == ex.settings
     for name in ("segment_images", "com", "com_rotated", "phase"):
