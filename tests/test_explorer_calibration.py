@@ -60,7 +60,7 @@ def test_a_loaded_file_bounds_the_pixelated_com_by_its_disc(disc_path):
     assert settings.com_mask and settings.com_inner == 0.0
     assert settings.com_outer == region["com_outer"]
     assert ex.com_range.value == (0.0, region["com_outer"]) and not ex.com_range.disabled
-    assert "annular mask" in ex.com_mask.description  # one click to the whole detector
+    assert ex.com_mask.description == "CoM mask (off: whole detector)"  # one click away
     kwargs = settings.run_kwargs()
     assert (kwargs["com_inner"], kwargs["com_outer"]) == (0.0, region["com_outer"])
 
@@ -160,6 +160,22 @@ def test_typing_a_pixel_size_moves_the_radii_units_and_keeps_their_pixels(disc_p
     region = f"within {after.com_outer / disc:.3g} disc radii (0-{after.com_outer:.4g} mrad)"
     assert region in status(ex)
     assert "pixel size unknown" not in status(ex)
+
+
+def test_recalibrate_from_python_shows_the_new_calibration_in_the_fields(sim):
+    ex = Explorer(sim.cube)
+    k_pixel = sim.cube.detector_pixel_size("A^-1")
+    ex.recalibrate(detector_sampling=k_pixel, detector_units="A^-1", energy=None)
+    cube = ex.dpc.cube
+    assert (cube.detector_sampling, cube.detector_units, cube.energy) == (k_pixel, "A^-1", None)
+    fields = ex.calibration
+    assert (fields.pixel_size.value, fields.pixel_units.value) == (f"{k_pixel:.6g}", "A^-1")
+    assert fields.energy.value == ""
+    assert ex.inner.description == "inner (A^-1)"
+    assert "unknown" not in status(ex)  # 1/A needs no energy
+    with pytest.raises(ValueError, match="detector_sampling must be positive"):
+        ex.recalibrate(detector_sampling=0.0)
+    assert ex.dpc.cube is cube
 
 
 @pytest.mark.parametrize(

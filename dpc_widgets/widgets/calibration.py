@@ -47,8 +47,16 @@ class CalibrationFields:
     """Beam energy (keV) and detector pixel size (mrad or 1/A) fields for one cube.
 
     Empty fields mean "unknown". :meth:`changes` reads them as :class:`~dpc_widgets.Datacube`
-    calibration keywords (energy in eV).
+    calibration keywords (energy in eV). The drop-down gives the units of the typed pixel
+    size: a number typed in 1/A makes the detector's units 1/A.
+
+    Attributes
+    ----------
+    showing : bool
+        True while :meth:`show` sets the fields.
     """
+
+    showing = False
 
     def __init__(self, cube: Datacube) -> None:
         self.energy = w.Text(
@@ -83,13 +91,21 @@ class CalibrationFields:
         return self.energy, self.pixel_size, self.pixel_units
 
     def show(self, cube: Datacube) -> None:
-        """Show the calibration of ``cube`` (empty fields where it is unknown)."""
-        self.energy.value = "" if cube.energy is None else f"{cube.energy / 1e3:.6g}"
-        if cube.detector_units in PIXEL_UNITS:
-            self.pixel_units.value = cube.detector_units
-            self.pixel_size.value = f"{cube.detector_sampling:.6g}"
-        else:
-            self.pixel_size.value = ""
+        """Show the calibration of ``cube`` (empty fields where it is unknown).
+
+        :attr:`showing` is True meanwhile: the fields' observers ignore these changes (the
+        fields pass through mixed states, e.g. new units beside the old pixel size).
+        """
+        self.showing = True
+        try:
+            self.energy.value = "" if cube.energy is None else f"{cube.energy / 1e3:.6g}"
+            if cube.detector_units in PIXEL_UNITS:
+                self.pixel_size.value = f"{cube.detector_sampling:.6g}"
+                self.pixel_units.value = cube.detector_units
+            else:
+                self.pixel_size.value = ""
+        finally:
+            self.showing = False
 
     def changes(self, cube: Datacube) -> dict[str, Any]:
         """The calibration keywords the fields ask for that differ from ``cube``'s.

@@ -98,7 +98,11 @@ class Controls:
             style=_STYLE,
             layout=_WIDE,
         )
-        self.com_mask = w.Checkbox(description="annular mask (pixelated)", indent=False)
+        self.com_mask = w.Checkbox(
+            description="CoM mask (off: whole detector)",
+            tooltip="pixelated CoM over the mask's annulus only; unticked: every pixel",
+            indent=False,
+        )
         self.com_range = w.FloatRangeSlider(**{**radius, "readout_format": ".1f"})
         self.descan = w.Dropdown(
             description="descan",

@@ -474,6 +474,8 @@ class Explorer(w.VBox):
 
     def _calibration_typed(self) -> None:
         """A calibration field changed: apply it, or say why not (the value is not applied)."""
+        if self.calibration.showing:
+            return
         try:
             changes = self.calibration.changes(self.dpc.cube)
             if changes:
