@@ -16,6 +16,7 @@ import math
 import warnings
 
 import numpy as np
+import scipy.ndimage
 
 import dpc_widgets as dw
 from dpc_widgets.core import DPC
@@ -23,52 +24,65 @@ from dpc_widgets.core import DPC
 FACTORS = (1.0, 1.25, 1.5, 1.75, 2.0, 3.0, math.inf)
 ROTATION = 30.0  # true scan rotation (degrees)
 
-#: name: simulate() keywords (the disc radius in pixels is in the comment)
+#: name: simulate() keywords (the disc radius in pixels is in the name)
 CASES = {
     "32x32 scan, 96^2 detector, disc r = 18.7 px": dict(
         scan_shape=(32, 32), detector_shape=(96, 96)
     ),
-    "16x16 scan, 256^2 detector, disc r = 4.3 px (Merlin-like)": dict(
+    "16x16 scan, 256^2 detector, disc r = 4.3 px": dict(
         scan_shape=(16, 16), detector_shape=(256, 256), oversampling=12, convergence=10.0
     ),
+    "16x16 scan, 256^2 detector, disc r = 2.6 px (Merlin-like)": dict(
+        scan_shape=(16, 16), detector_shape=(256, 256), oversampling=16, convergence=6.0
+    ),
 }
-#: name: (dose in e-/pattern or None, halo fraction of the dose, uniform counts/px, hot pixels)
+
+
+@dataclasses.dataclass(frozen=True)
+class Noise:
+    """What is added to the noiseless patterns (each sums to 1 before ``dose``)."""
+
+    dose: float | None = None  # mean electrons per pattern (Poisson); None: noiseless
+    psf: float = 0.0  # detector point spread (Gaussian sigma, pixels), before the noise
+    halo: float = 0.0  # diffuse halo, as a fraction of the dose
+    uniform: float = 0.0  # background counts per pixel
+    hot: int = 0  # hot pixels (Poisson, mean 200 counts each, fixed positions)
+
+
 NOISE = {
-    "clean (no noise)": (None, 0.0, 0.0, 0),
-    "Poisson 1e4 e-": (1e4, 0.0, 0.0, 0),
-    "Poisson 1e4 + halo 20% + 0.05 ct/px + 20 hot px": (1e4, 0.2, 0.05, 20),
-    "Poisson 1e3 + halo 20% + 0.1 ct/px + 20 hot px": (1e3, 0.2, 0.1, 20),
+    "clean (no noise)": Noise(),
+    "Poisson 1e4 e-": Noise(1e4),
+    "Poisson 1e4 + halo 20% + 0.05 ct/px + 20 hot px": Noise(1e4, 0, 0.2, 0.05, 20),
+    "same, detector PSF sigma 1 px": Noise(1e4, 1.0, 0.2, 0.05, 20),
+    "Poisson 1e3 + halo 20% + 0.1 ct/px + 20 hot px": Noise(1e3, 0, 0.2, 0.1, 20),
 }
 
 
-def noisy_cube(sim: dw.SimulatedData, halo: float, uniform: float, hot: int, seed: int):
-    """The simulated cube plus a Poisson halo, uniform background and hot pixels (float32)."""
-    rng = np.random.default_rng(seed + 1000)
-    data = np.asarray(sim.cube.data, dtype=np.float32)
-    if not (halo or uniform or hot):
+def noisy_cube(sim: dw.SimulatedData, noise: Noise, seed: int) -> dw.Datacube:
+    """``sim``'s noiseless cube blurred, scaled to the dose, with a halo, a uniform background
+    and hot pixels, Poisson-sampled (float32)."""
+    if noise.dose is None:
         return sim.cube
-    qx, qy = data.shape[2:]
-    cx, cy = qx // 2, qy // 2
-    r2 = (np.arange(qx)[:, None] - cx) ** 2 + (np.arange(qy)[None, :] - cy) ** 2
-    width = 0.3 * qx
-    profile = 1.0 / (1.0 + r2 / width**2)  # a broad Lorentzian-like diffuse halo
-    profile /= profile.sum()
-    mean = halo * (sim.dose or 1.0) * profile + uniform
-    extra = rng.poisson(mean, size=data.shape).astype(np.float32)
-    flat = rng.choice(qx * qy, size=hot, replace=False)
+    rng = np.random.default_rng(seed + 1000)
+    mean = np.asarray(sim.cube.data, dtype=np.float64) * noise.dose
+    if noise.psf:
+        mean = scipy.ndimage.gaussian_filter(mean, (0, 0, noise.psf, noise.psf))
+    qx, qy = mean.shape[2:]
+    r2 = (np.arange(qx)[:, None] - qx // 2) ** 2 + (np.arange(qy)[None, :] - qy // 2) ** 2
+    halo = 1.0 / (1.0 + r2 / (0.3 * qx) ** 2)  # broad, Lorentzian-like
+    mean += noise.halo * noise.dose * halo / halo.sum() + noise.uniform
+    flat = rng.choice(qx * qy, size=noise.hot, replace=False)
     hx, hy = np.divmod(flat, qy)
-    extra[:, :, hx, hy] += rng.poisson(200.0, size=(*data.shape[:2], hot))
-    return dataclasses.replace(sim.cube, data=data + extra)
+    mean[:, :, hx, hy] += 200.0
+    return dataclasses.replace(sim.cube, data=rng.poisson(mean).astype(np.float32))
 
 
-def measure(case: dict, noise: tuple, seeds: int) -> dict[float, tuple[float, float]]:
+def measure(case: dict, noise: Noise, seeds: int) -> dict[float, tuple[float, float]]:
     """Mean phase correlation and mean |rotation error| (deg) for every factor."""
-    dose, halo, uniform, hot = noise
     scores: dict[float, list[tuple[float, float]]] = {f: [] for f in FACTORS}
     for seed in range(seeds):
-        sim = dw.simulate(**case, rotation=ROTATION, dose=dose, seed=seed)
-        cube = noisy_cube(sim, halo, uniform, hot, seed)
-        cube = dataclasses.replace(cube, origin="disc")  # as load() centres it
+        sim = dw.simulate(**case, rotation=ROTATION, seed=seed)
+        cube = dataclasses.replace(noisy_cube(sim, noise, seed), origin="disc")  # as load()
         radius = cube.disc.radius * cube.detector_sampling
         dpc = DPC(cube, progress=False)
         detector = dw.SegmentedDetector(0.5 * radius, 1.25 * radius, 4)

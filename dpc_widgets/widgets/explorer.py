@@ -130,8 +130,10 @@ class Explorer(w.VBox):
     **options
         Initial settings (any :class:`Settings` field: ``inner``, ``outer``, ``segments``,
         ``rotation``, ``com_source``, ...; they win over ``settings``; radii default to 0.5 and
-        1.25 times the bright-field disc radius) and, for paths or arrays, options of
-        :func:`dpc_widgets.load` or :class:`~dpc_widgets.Datacube` (``energy``,
+        1.25 times the bright-field disc radius, and on a loaded file whose disc was found the
+        pixelated CoM to the pixels within 1.25 disc radii: see
+        :func:`~dpc_widgets.widgets.settings.default_com_region`) and, for paths or arrays,
+        options of :func:`dpc_widgets.load` or :class:`~dpc_widgets.Datacube` (``energy``,
         ``scan_sampling``, ...).
 
     Attributes
@@ -144,8 +146,12 @@ class Explorer(w.VBox):
         The canvas view (all image buffers).
     plots : Plots
         The bqplot figures.
+    calibration : CalibrationFields
+        The beam energy (keV) and detector pixel-size fields (empty: unknown); typing a value
+        calls :meth:`recalibrate`.
     status : ipywidgets.HTML
-        The status line.
+        The status line: timing and notes, the pixelated CoM's region and any unknown
+        calibration with what to pass.
     update_seconds : float
         Duration of the last update that computed something.
     trace : UpdateTrace

@@ -43,7 +43,8 @@ class Settings:
     com_source : {"segmented", "monolithic", "pixelated"}
         Which centre of mass is integrated (see :meth:`dpc_widgets.core.DPC.run`).
     com_mask : bool
-        Pixelated CoM over the annulus ``com_inner <= r < com_outer`` only.
+        Pixelated CoM over the annulus ``com_inner <= r < com_outer`` only (the default of
+        :func:`initial_settings` on a cube whose disc was found: :func:`default_com_region`).
     com_inner, com_outer : float
         That annulus (used when ``com_mask`` and ``com_source == "pixelated"``).
     descan : {None, "constant", "plane"}
