@@ -292,12 +292,11 @@ class Explorer(w.VBox):
         TypeError, ValueError
             For a bad keyword or value (nothing changes).
         """
-        old = self.dpc.cube
+        old, settings = self.dpc.cube, self.controls.settings()
         self.dpc.recalibrate(**calibration)
         cube = self.dpc.cube
         scale = cube.detector_sampling / old.detector_sampling
         with self.hold():
-            settings = self.controls.settings()
             self.controls.configure(cube)
             if cube.detector_units != old.detector_units or scale != 1.0:
                 radii = ("inner", "outer", "com_inner", "com_outer")
