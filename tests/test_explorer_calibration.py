@@ -235,3 +235,13 @@ def test_with_calibration_keeps_the_found_disc(disc_path):
     assert other.disc is cube.disc and other.origin == cube.origin
     assert other.calibration["detector_units"] == "mrad" and cube.detector_units == "px"
     assert dataclasses.replace(cube, energy=1e5).disc is None  # why with_calibration exists
+
+
+def test_loading_new_data_shows_its_calibration(sim, disc_path):
+    ex = Explorer(sim.cube)
+    assert ex.calibration.energy.value == "200"
+    ex.load(disc_path)
+    fields = ex.calibration
+    assert (fields.energy.value, fields.pixel_size.value) == ("", "")
+    assert ex.dpc.cube.calibration == load(disc_path).calibration  # not applied from the fields
+    assert "beam energy and detector pixel size unknown" in status(ex)
