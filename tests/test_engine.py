@@ -32,15 +32,24 @@ def cube_of(dtype, shape=(8, 9, 24, 20), seed=0, **kw) -> Datacube:
     return Datacube(data, **kw)
 
 
-def explicit_sums(cube: Datacube, inner, outer, n, rotation_deg, center=None) -> np.ndarray:
-    """Segment sums from boolean masks (int64 for integer data, float64 otherwise)."""
-    det = SegmentedDetector(inner, outer, n, rotation_deg, center=center)
+def explicit_sums(
+    cube: Datacube, inner, outer, n, rotation_deg, center=None, weighting="binary"
+) -> np.ndarray:
+    """Segment sums from the detector's masks: ``(data * counts).sum() / subsample**2``
+    (binary: int64 for integer data, float64 otherwise; area: float64, the integer numerator
+    exact for integer data)."""
+    det = SegmentedDetector(inner, outer, n, rotation_deg, center=center, weighting=weighting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # outer radius beyond the detector
-        masks = det.masks(cube)
+        counts = det.counts(cube)
     acc = np.int64 if cube.dtype.kind in "ui" else np.float64
     data = np.asarray(cube.data).astype(acc)
-    return np.einsum("xyij,nij->nxy", data, masks.astype(acc)).reshape(n, -1)
+    sums = np.einsum("xyij,nij->nxy", data, counts.astype(acc)).reshape(n, -1)
+    return sums if weighting == "binary" else sums / float(det.subsample**2)
+
+
+def subsample_of(weighting: str) -> int:
+    return SegmentedDetector(1, 2, weighting=weighting).subsample
 
 
 def explicit_moments(cube: Datacube, center, inner=0.0, outer=math.inf) -> np.ndarray:
@@ -52,13 +61,16 @@ def explicit_moments(cube: Datacube, center, inner=0.0, outer=math.inf) -> np.nd
     return np.stack([data.sum(1), data @ dx[inside], data @ dy[inside]])
 
 
-def check_sums(engine: PolarCache, cube: Datacube, geometry, center=None) -> np.ndarray:
+def check_sums(
+    engine: PolarCache, cube: Datacube, geometry, center=None, weighting="binary"
+) -> np.ndarray:
     inner, outer, n, rotation_deg = geometry
-    got = engine.segment_sums(inner, outer, n, math.radians(rotation_deg))
-    expected = explicit_sums(cube, inner, outer, n, rotation_deg, center)
+    subsample = subsample_of(weighting)
+    got = engine.segment_sums(inner, outer, n, math.radians(rotation_deg), subsample)
+    expected = explicit_sums(cube, inner, outer, n, rotation_deg, center, weighting)
     assert got.shape == expected.shape
     if cube.dtype.kind in "ui":
-        assert got.dtype == np.int64
+        assert got.dtype == (np.int64 if weighting == "binary" else np.float64)
         np.testing.assert_array_equal(got, expected)
     else:
         assert got.dtype == np.float64
@@ -93,22 +105,32 @@ WALK = [
 ]
 
 
+@pytest.mark.parametrize("weighting", ["binary", "area"])
 @pytest.mark.parametrize(
     "dtype", [np.uint16, np.int32, np.float32, np.uint8, np.int16, np.uint64, np.float64]
 )
-def test_segment_sums_equal_explicit_mask_sums_along_a_walk(dtype, use_numba):
+def test_segment_sums_equal_explicit_mask_sums_along_a_walk(dtype, use_numba, weighting):
     cube = cube_of(dtype)
     engine = PolarCache(cube, cube.origin, use_numba=use_numba)
     for geometry in WALK:
-        check_sums(engine, cube, geometry)
+        check_sums(engine, cube, geometry, weighting=weighting)
 
 
-def test_off_centre_and_fractional_centre_agree_with_detector_masks(use_numba):
+def test_binary_and_area_geometries_alternate_on_one_cache(use_numba):
+    cube = cube_of(np.uint16, shape=(3, 4, 21, 19), origin=(10.3, 9.45))
+    engine = PolarCache(cube, cube.origin, use_numba=use_numba)
+    for geometry in WALK[:6]:
+        for weighting in ("area", "binary", "area"):
+            check_sums(engine, cube, geometry, weighting=weighting)
+
+
+@pytest.mark.parametrize("weighting", ["binary", "area"])
+def test_off_centre_and_fractional_centre_agree_with_detector_masks(use_numba, weighting):
     cube = cube_of(np.uint16, shape=(3, 4, 17, 23), detector_sampling=0.7, detector_units="mrad")
     for center in [(3.25, 19.5), (8.0, 11.0), (0.0, 0.0)]:
         engine = PolarCache(cube, center, use_numba=use_numba)
         for geometry in [(0.0, 6.0, 4, 10.0), (0.5, 6.2, 4, 10.0), (1.0, 40.0, 5, 200.0)]:
-            check_sums(engine, cube, geometry, center=center)
+            check_sums(engine, cube, geometry, center=center, weighting=weighting)
 
 
 def test_uint16_sums_beyond_int32_are_exact(use_numba):

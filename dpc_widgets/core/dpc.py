@@ -71,6 +71,10 @@ class DPCResult:
         Integrated phase, in ``phase_units``.
     phase_units : str
         ``"rad"`` when the CoM is in 1/A and the scan is calibrated, else ``"arb."``.
+    segment_areas : ndarray (N,)
+        Area of each of the detector's segments in pixels (their weights' sums, see
+        :meth:`~dpc_widgets.detectors.Detector.areas`); unequal areas (more than about 1 %,
+        :func:`~dpc_widgets.detectors.areas_differ`) bias the segmented CoM by a constant.
     """
 
     detector: Detector
@@ -83,6 +87,7 @@ class DPCResult:
     com_rotated: np.ndarray
     phase: np.ndarray
     phase_units: str
+    segment_areas: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -526,9 +531,7 @@ class DPC:
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
         detector.check_fits(self._cube)
-        key = segment_key(
-            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
-        )
+        key = _detector_key(detector)
         return self._on_engine(
             detector.resolved_center(self._cube),
             lambda engine: engine.segment_sums(*key),
@@ -748,9 +751,18 @@ class DPC:
         ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
         :meth:`phase`. The first run on a cube (with ``stream_first``) reads it once, computing
         everything this run needs in one streaming pass; later ones use the detector cache.
+
+        ``descan`` (``"constant"`` by default, ``"plane"`` or ``None``) is subtracted from the
+        CoM of every source: for the segmented and monolithic ones it removes the constant
+        offset a segmented-detector user calibrates away on vacuum (unequal segment areas, a
+        centre off the disc), fitted over the positions with signal. :meth:`segmented_com` and
+        :meth:`monolithic_com` themselves stay uncorrected (the tutorial's contract). The
+        result's ``segment_areas`` are the detector's segment areas in pixels.
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
+        if descan not in DESCAN_MODES:
+            raise ValueError(f"descan must be one of {DESCAN_MODES}, got {descan!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
         key = (
             "run",
@@ -767,10 +779,12 @@ class DPC:
         def compute():
             self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
-            if com_source == "segmented":
-                com, units = self.segmented_com(detector, frame="detector"), "arb."
-            elif com_source == "monolithic":
-                com, units = self.monolithic_com(detector), "px"
+            if com_source in ("segmented", "monolithic"):
+                if com_source == "segmented":
+                    com, units = self.segmented_com(detector, frame="detector"), "arb."
+                else:
+                    com, units = self.monolithic_com(detector), "px"
+                com = self._host(self._segment_descan(com, images, descan))
             else:
                 units = "A^-1" if self._calibrated_k() else "px"
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
@@ -810,6 +824,7 @@ class DPC:
                 com_rotated=rotated,
                 phase=phase,
                 phase_units="rad" if self._radians(units) else "arb.",
+                segment_areas=self.segment_areas(detector),
             )
 
         return self._memoised(key, compute)
@@ -842,10 +857,28 @@ class DPC:
         if com_source == "pixelated" and masked and center == self.origin:
             inner = 0.0 if com_inner is None else com_inner
             annuli = ((inner, math.inf if com_outer is None else com_outer),)
-        key = segment_key(
-            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
-        )
+        key = _detector_key(detector)
         self._first_view(center, ((key,), annuli))
+
+    def segment_areas(self, detector: Detector) -> np.ndarray:
+        """Area of each segment of ``detector`` on this cube in pixels, shape (N,), float64
+        (read-only; see :meth:`~dpc_widgets.detectors.Detector.areas`)."""
+
+        def compute():
+            areas = detector.areas(self._cube)
+            areas.flags.writeable = False
+            return areas
+
+        return self._memoised(("segment_areas", detector), compute)
+
+    def _segment_descan(self, com: np.ndarray, images: np.ndarray, descan: str | None):
+        """A segment CoM (2, Rx, Ry) less its descan model (``None``, ``"constant"``: the scan
+        mean, ``"plane"``), fitted over the positions with signal in the segments."""
+        xp = self.xp
+        flat = to_module(np.asarray(com).reshape(2, -1), xp)
+        lit = to_module(np.asarray(images).reshape(images.shape[0], -1).sum(axis=0) != 0, xp)
+        out = _subtract_descan(xp, flat, lit, descan, self._cube.scan_shape)
+        return out.reshape(2, *self._cube.scan_shape)
 
     def _calibrated_k(self) -> bool:
         try:
@@ -873,6 +906,17 @@ def _combine(weights: np.ndarray, images: np.ndarray) -> np.ndarray:
     the next detector update; einsum's own loops are as fast for these small products.
     """
     return np.einsum("nc,np->cp", weights, images)
+
+
+def _detector_key(detector: Detector) -> tuple:
+    """The segment key of ``detector`` for the compute core (its sub-samples included)."""
+    return segment_key(
+        detector.inner,
+        detector.outer,
+        detector.n_segments,
+        detector.rotation_rad,
+        detector.subsample,
+    )
 
 
 def _check_detector(detector: Any) -> None:
