@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dpc_widgets import AnnularDetector, Datacube, SegmentedDetector
 from dpc_widgets.core import DPC
+from dpc_widgets.detectors import weighted_reach
 
 
 def explicit_sums(cube: Datacube, masks: np.ndarray) -> np.ndarray:
@@ -53,15 +54,16 @@ def test_segmented_com_even_generalisation(cube):
         dpc.segmented_com(SegmentedDetector(2, 8, 1))
 
 
+@pytest.mark.parametrize("weighting", ["binary", "area"])
 @pytest.mark.parametrize("dtype", [np.float32, np.uint16])
-def test_monolithic_com_matches_centroid_formula(dtype):
+def test_monolithic_com_matches_centroid_formula(dtype, weighting):
     cube = random_cube(dtype=dtype)
-    det = SegmentedDetector(2, 9, 5, 17)
-    masks = det.masks(cube)
+    det = SegmentedDetector(2, 9, 5, 17, weighting=weighting)
+    masks = det.masks(cube).astype(np.float64)  # weights: 0 / 1, or each pixel's overlap
     sums = explicit_sums(cube, masks)
     qx, qy = np.meshgrid(np.arange(24), np.arange(20), indexing="ij")
-    cx = np.array([qx[m].mean() for m in masks]) - cube.origin[0]
-    cy = np.array([qy[m].mean() for m in masks]) - cube.origin[1]
+    cx = np.array([(qx * m).sum() / m.sum() for m in masks]) - cube.origin[0]
+    cy = np.array([(qy * m).sum() / m.sum() for m in masks]) - cube.origin[1]
     expected = np.stack([np.tensordot(cx, sums, 1), np.tensordot(cy, sums, 1)])
     np.testing.assert_allclose(DPC(cube).monolithic_com(det), expected, rtol=1e-10)
 
@@ -93,7 +95,7 @@ def test_pixelated_com_modes(cube):
 def test_pixelated_com_in_an_annulus_and_units():
     cube = random_cube(detector_sampling=0.5, detector_units="mrad", energy=300e3)
     dpc = DPC(cube)
-    ring = AnnularDetector(1.0, 4.0).masks(cube)[0]
+    ring = AnnularDetector(1.0, 4.0, weighting="binary").masks(cube)[0]  # pixel-centre rule
     expected = explicit_com(cube, ring) - np.array(cube.origin)[:, None, None]
     np.testing.assert_allclose(dpc.com(inner=1.0, outer=4.0, descan=None), expected, atol=1e-10)
     px = dpc.com(descan=None)
@@ -304,13 +306,14 @@ def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0, stream_first=False)
     assert dpc.cached_radius is None  # nothing cached yet
-    small = SegmentedDetector(1.0, 3.5, 4, 60.0)
+    small = SegmentedDetector(1.0, 3.0, 4, 60.0)  # area weights reach 0.57 beyond: 3.57 < 4
     np.testing.assert_array_equal(dpc.segment_images(small), explicit_sums(cube, small.masks(cube)))
     first = dpc._engine
     assert dpc.cached_radius == first.cache_radius == 4.0
     wide = SegmentedDetector(1.0, 6.0, 4, 60.0)
     np.testing.assert_array_equal(dpc.segment_images(wide), explicit_sums(cube, wide.masks(cube)))
-    assert dpc._engine is not first and dpc.cached_radius in (1.25 * 6.0, np.inf)
+    reach = 6.0 + weighted_reach(0.8, wide.subsample)  # area weights reach half a diagonal out
+    assert dpc._engine is not first and dpc.cached_radius in (1.25 * reach, np.inf)
     annular = dpc.com(inner=0.0, outer=7.0, descan=None)  # extends again, still exact
     np.testing.assert_allclose(annular, DPC(cube).com(inner=0.0, outer=7.0, descan=None))
     with pytest.raises(ValueError, match=r"cache_radius \(detector units\) must be positive"):
@@ -338,7 +341,7 @@ def test_build_cache_in_a_thread_keeps_the_old_cache_until_it_is_ready():
 
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0, stream_first=False)
-    small = SegmentedDetector(1.0, 3.5, 4, 60.0)
+    small = SegmentedDetector(1.0, 3.0, 4, 60.0)  # area weights reach 0.57 beyond: 3.57 < 4
     dpc.segment_images(small)
     old = dpc._engine
     assert dpc.cache_ready(cube.origin, 3.5) and not dpc.cache_ready(cube.origin, 6.0)

@@ -626,8 +626,10 @@ class DPC:
         scale = 1.0 if units == "px" else self._cube.detector_pixel_size(units)
         annulus = None
         if inner is not None or outer is not None:
-            annulus = AnnularDetector(
-                0.0 if inner is None else inner, math.inf if outer is None else outer
+            annulus = AnnularDetector(  # the pixel-centre rule: a pixel is in or out
+                0.0 if inner is None else inner,
+                math.inf if outer is None else outer,
+                weighting="binary",
             )
 
         def compute():
