@@ -207,14 +207,45 @@ def _near_border(r_px, angle, inner, outer, segments, rotation, sampling) -> np.
     near = np.abs(r_px - lo) <= h
     if math.isfinite(hi):
         near |= np.abs(r_px - hi) <= h
-    if segments > 1:
-        step = TWO_PI / segments
-        frac = ((angle + rotation) % TWO_PI) % step
-        gap = np.minimum(frac, step - frac)
-        with np.errstate(divide="ignore"):
-            width = np.arcsin(np.minimum(1.0, h / np.maximum(r_px, 1e-300)))
-        near |= (r_px <= h) | (gap <= width + 1e-9)
-    return near & reach
+    return (near | near_segment_border(r_px, angle, segments, rotation)) & reach
+
+
+def border_width(r_px) -> np.ndarray:
+    """Angular half-width (radians) of pixels at centre radius ``r_px`` (pixels) seen from
+    the centre, bounded: ``arcsin(min(1, sqrt(2) / 2 / r_px))`` (half a diagonal)."""
+    h = _HALF_DIAGONAL
+    return np.arcsin(np.minimum(1.0, h / np.maximum(r_px, h)))
+
+
+def near_segment_border(r_px, angle, segments: int, rotation: float, width=None) -> np.ndarray:
+    """Whether a segment border (a ray from the centre) may cross each pixel.
+
+    Parameters
+    ----------
+    r_px, angle : ndarray
+        Pixel-centre radii in pixels and angles ``arctan2(dy, dx)`` in radians.
+    segments : int
+        Number of segments N (1: no border).
+    rotation : float
+        Rotation offset in radians.
+    width : ndarray, optional
+        :func:`border_width` of ``r_px`` when already at hand.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the pixel's angular half-width seen from the centre,
+        ``arcsin(sqrt(2) / 2 / r_px)``, reaches a border (and within half a diagonal of the
+        centre); a pixel where it is False lies wholly in its centre's segment.
+    """
+    if segments == 1:
+        return np.zeros(np.shape(r_px), dtype=bool)
+    h = _HALF_DIAGONAL
+    step = TWO_PI / segments
+    frac = ((angle + rotation) % TWO_PI) % step
+    gap = np.minimum(frac, step - frac)
+    width = border_width(r_px) if width is None else width
+    return (r_px <= h) | (gap <= width + 1e-9)
 
 
 def weighted_reach(sampling: float, subsample: int) -> float:

@@ -178,8 +178,9 @@ def apply_step(geometry, step):
 @given(
     dtype=st.sampled_from([np.uint16, np.int32, np.float32]),
     steps=st.lists(st.one_of(_drag, _drag, _jump), min_size=1, max_size=25),
+    weighting=st.sampled_from(["binary", "area"]),
 )
-def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps):
+def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps, weighting):
     cube = cube_of(dtype, seed=len(steps))
     engines = [(PolarCache(cube, cube.origin, use_numba=False), contextlib.nullcontext)]
     if numba_available():
@@ -193,7 +194,7 @@ def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps):
         results, moments = [], []
         for engine, mode in engines:
             with mode():
-                results.append(check_sums(engine, cube, geometry))
+                results.append(check_sums(engine, cube, geometry, weighting=weighting))
                 moments.append(engine.annulus_moments(geometry[0], geometry[1]))
         for other, other_moments in zip(results[1:], moments[1:], strict=True):
             np.testing.assert_array_equal(other, results[0])  # bit-identical, also for floats
@@ -228,6 +229,36 @@ def test_drags_are_incremental_jumps_recompute_and_repeats_are_cached(cube):
     assert engine.last_update == "incremental"
     engine.annulus_moments(6.0, 9.0)
     assert engine.last_update == "recompute"  # no overlap
+
+
+def test_area_drags_touch_only_the_pixels_whose_weights_change(monkeypatch):
+    cube = cube_of(np.uint16, shape=(2, 3, 64, 64), origin=(32.0036, 31.999))
+    engine = PolarCache(cube, cube.origin, use_numba=False)
+    touched = []
+    move = engine._move_rows
+    monkeypatch.setattr(
+        engine,
+        "_move_rows",
+        lambda sums, rows, *a: (touched.append(np.unique(rows).size), move(sums, rows, *a)),
+    )
+    engine.segment_sums(8.0, 20.0, 4, 0.3, 8)
+    annulus = touched[-1]
+    assert annulus > 1000  # the recompute: every weighted pixel
+    for geometry in [(8.0, 20.1, 4, 0.3, 8), (8.05, 20.1, 4, 0.3, 8), (8.05, 20.1, 4, 0.31, 8)]:
+        check = engine.segment_sums(*geometry)
+        assert engine.last_update == "incremental"
+        assert 0 < touched[-1] < 0.3 * annulus  # a thin ring, or the pixels near the borders
+        expected = explicit_sums(cube, *geometry[:3], math.degrees(geometry[3]), None, "area")
+        np.testing.assert_array_equal(check, expected)
+
+
+@pytest.mark.parametrize("segments", [1, 2, 5])
+def test_area_rotation_drags_stay_exact_through_the_centre_pixel(segments):
+    cube = cube_of(np.int32, shape=(2, 2, 19, 17), origin=(9.0, 8.0021))
+    engine = PolarCache(cube, cube.origin, use_numba=False)
+    for step in range(12):  # crossing pixel centres and the centre pixel (inner 0)
+        geometry = (0.0, 6.5, segments, -20.0 + 7.3 * step)
+        check_sums(engine, cube, geometry, weighting="area")
 
 
 def test_float_drift_after_3000_random_drags(use_numba, monkeypatch):

@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_module, to_numpy
-from ..detectors import pixel_geometry, segment_weights, weighted_reach
+from ..detectors import (
+    border_width,
+    near_segment_border,
+    pixel_geometry,
+    segment_labels,
+    segment_weights,
+    weighted_reach,
+)
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .memory import check_allocation
@@ -249,6 +256,7 @@ class PolarCache:
         self._radius = geometry.radius.ravel()[order]
         self._angle = geometry.angle.ravel()[order]
         self._weights = np.zeros((order.size, 0), dtype=np.int16)  # (K, N) of the last key
+        self._border_width: np.ndarray | None = None  # per sorted pixel, for area weights
         qy = cube.detector_shape[1]
         self._dx = (order // qy - self.center[0]).astype(np.float64)
         self._dy = (order % qy - self.center[1]).astype(np.float64)
@@ -376,6 +384,8 @@ class PolarCache:
         else:
             ranges = [(min(k0, state.k0), max(k1, state.k1))]
         rows = np.concatenate([np.arange(a, b) for a, b in ranges] + [_NO_ROWS])
+        if key[4] > 1 and state.key[:2] == key[:2]:
+            rows = self._turned_rows(rows, state.key[3], key)
         old = self._weights[rows]
         new = self._weights_of(rows, key)
         moved = np.flatnonzero((old != new).any(axis=1))
@@ -397,6 +407,24 @@ class PolarCache:
         state.drift_rows += rows.size
         self.last_update = "incremental"
         return state.sums
+
+    def _turned_rows(self, rows: np.ndarray, rotation: float, key) -> np.ndarray:
+        """Of ``rows``, those whose area weights may change when only the rotation changes
+        (from ``rotation`` to ``key``'s): near an old or a new segment border, or with a new
+        centre segment. Every other pixel lies wholly in its centre's segment both times, and
+        its ring-edge weight depends on the radii alone."""
+        inner, outer, n, new_rotation, _ = key
+        radius, angle = self._radius[rows], self._angle[rows]
+        r_px = radius / self.cube.detector_sampling
+        centre = segment_labels(radius, angle, inner, outer, n, new_rotation)
+        old_centre = segment_labels(radius, angle, inner, outer, n, rotation)
+        keep = centre != old_centre
+        if self._border_width is None:
+            self._border_width = border_width(self._radius / self.cube.detector_sampling)
+        width = self._border_width[rows]
+        keep |= near_segment_border(r_px, angle, n, rotation, width)
+        keep |= near_segment_border(r_px, angle, n, new_rotation, width)
+        return rows[keep]
 
     def _reach(self, key) -> tuple[float, float]:
         """Radii between which the pixel centres of a weighted annulus lie (detector units)."""
