@@ -386,3 +386,74 @@ def test_pixelated_run_does_not_redo_rotation_and_phase_per_detector():
     assert not np.array_equal(other.phase, second.phase)  # other options: integrated anew
     segmented = dpc.run(SegmentedDetector(3, 8, 4, 0))
     assert not np.array_equal(segmented.phase, second.phase)
+
+
+# ---------------------------------------------------------------------- an off-grid centre
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+@pytest.fixture(scope="module")
+def off_grid():
+    """The simulator's data with the detector centre a few thousandths of a pixel off the
+    grid, as ``load`` finds it on a file (the issue's (48.0036, 48.0010))."""
+    from dpc_widgets import simulate
+
+    sim = simulate(seed=0)
+    cube = sim.cube
+    moved = Datacube(
+        cube.data,
+        energy=cube.energy,
+        scan_sampling=cube.scan_sampling,
+        scan_units=cube.scan_units,
+        detector_sampling=cube.detector_sampling,
+        detector_units=cube.detector_units,
+        origin=(48.0036, 48.0010),
+    )
+    return sim, moved
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_area_weights_make_segment_dpc_unbiased_at_an_off_grid_centre(off_grid):
+    sim, cube = off_grid
+    dpc = DPC(cube)
+    phases = {}
+    for weighting in ("area", "binary"):
+        det = SegmentedDetector(10.0, 25.1, 4, 0.0, weighting=weighting)  # the explorer's
+        for source in ("segmented", "monolithic"):
+            for descan in (None, "constant"):
+                result = dpc.run(det, com_source=source, descan=descan)
+                phases[weighting, source, descan] = _correlation(result.phase, sim.phase_blurred)
+        np.testing.assert_array_equal(result.segment_areas, det.areas(cube))
+    for source in ("segmented", "monolithic"):
+        assert phases["area", source, None] >= 0.99  # unbiased without any offset removal
+        assert phases["area", source, "constant"] >= 0.99
+        assert phases["binary", source, "constant"] >= 0.99  # the offset removed by descan
+    # Binary masks there: segments of 352 / 366 / 380 / 366 pixels, a constant offset each.
+    assert phases["binary", "segmented", None] < 0.6
+    assert phases["binary", "monolithic", None] < 0.95
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_descan_of_segment_sources_is_the_scan_mean_and_leaves_segmented_com_alone(cube):
+    det = SegmentedDetector(2, 8, 4, 60)
+    dpc = DPC(cube)
+    raw = dpc.segmented_com(det, frame="detector")
+    for source, com in (("segmented", raw), ("monolithic", dpc.monolithic_com(det))):
+        none = dpc.run(det, com_source=source, descan=None).com
+        constant = dpc.run(det, com_source=source, descan="constant").com
+        np.testing.assert_allclose(none, com, rtol=1e-12)
+        expected = com - com.mean(axis=(1, 2), keepdims=True)
+        np.testing.assert_allclose(constant, expected, rtol=1e-9, atol=1e-9 * np.abs(com).max())
+        plane = dpc.run(det, com_source=source, descan="plane").com
+        rx, ry = np.meshgrid(*(np.arange(n) for n in com.shape[1:]), indexing="ij")
+        design = np.stack([np.ones(rx.size), rx.ravel(), ry.ravel()], axis=1)
+        for k in range(2):  # the residual of a plane fit: orthogonal to 1, rx and ry
+            np.testing.assert_allclose(
+                design.T @ plane[k].ravel(), 0, atol=1e-8 * np.abs(com).max() * rx.size
+            )
+    i = dpc.segment_images(det)
+    np.testing.assert_array_equal(dpc.segmented_com(det), [i[0] - i[2], i[1] - i[3]])
+    with pytest.raises(ValueError, match="descan must be one of .* got 'bogus'"):
+        dpc.run(det, com_source="segmented", descan="bogus")
