@@ -875,11 +875,11 @@ class DPC:
 
     def _segment_descan(self, com: np.ndarray, images: np.ndarray, descan: str | None):
         """A segment CoM (2, Rx, Ry) less its descan model (``None``, ``"constant"``: the scan
-        mean, ``"plane"``), fitted over the positions with signal in the segments."""
-        xp = self.xp
-        flat = to_module(np.asarray(com).reshape(2, -1), xp)
-        lit = to_module(np.asarray(images).reshape(images.shape[0], -1).sum(axis=0) != 0, xp)
-        out = _subtract_descan(xp, flat, lit, descan, self._cube.scan_shape)
+        mean, ``"plane"``), fitted over the positions with signal in the segments. On the host:
+        both arrays are results already (nothing crosses to a device for it)."""
+        flat = np.asarray(com, dtype=np.float64).reshape(2, -1)
+        lit = np.asarray(images).reshape(images.shape[0], -1).sum(axis=0) != 0
+        out = _subtract_descan(np, flat, lit, descan, self._cube.scan_shape)
         return out.reshape(2, *self._cube.scan_shape)
 
     def _calibrated_k(self) -> bool:
