@@ -34,6 +34,9 @@ PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
 #: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
 CACHE_DISC_FACTOR = 1.5
+# Times a computation extends the cache before giving up (a binned cache's coarser pixels may
+# reach farther than the full-resolution reach it was built for).
+_EXTENSIONS = 3
 #: A useful cache covers the default annulus (1.25 disc radii); else the detector is binned.
 USEFUL_DISC_FACTOR = 1.25
 #: Memo entries that do not depend on the origin, kept when it changes.
@@ -444,10 +447,13 @@ class DPC:
                     return call(streamed)
                 except NotStreamedError:
                     pass
-        try:
-            return call(self._engine_for(center))
-        except OutsideCacheError as err:
-            return call(self._engine_for(center, reach=err.outer))
+        engine = self._engine_for(center)
+        for _ in range(_EXTENSIONS):
+            try:
+                return call(engine)
+            except OutsideCacheError as err:  # area weights reach half a (binned) pixel out
+                engine = self._engine_for(center, reach=err.outer)
+        return call(engine)
 
     def _first_view(self, center: tuple[float, float], want: tuple) -> StreamedSums | None:
         """The streamed sums around ``center``: the first view's, or (before any cache was

@@ -257,9 +257,6 @@ class PolarCache:
         self._angle = geometry.angle.ravel()[order]
         self._weights = np.zeros((order.size, 0), dtype=np.int16)  # (K, N) of the last key
         self._border_width: np.ndarray | None = None  # per sorted pixel, for area weights
-        qy = cube.detector_shape[1]
-        self._dx = (order // qy - self.center[0]).astype(np.float64)
-        self._dy = (order % qy - self.center[1]).astype(np.float64)
 
         dtype = cache_dtype(cube.dtype)
         self._integer = dtype.kind in "ui"
@@ -329,7 +326,8 @@ class PolarCache:
         if self._annulus is not None:
             held.append(self._annulus.sums)
         host = [self._order, self._radius, self._angle, self._weights, self._wi, self._wj]
-        host += [self._dx, self._dy]
+        if self._border_width is not None:
+            host.append(self._border_width)
         return int(sum(a.nbytes for a in held) + sum(a.nbytes for a in host))
 
     def segment_sums(
@@ -517,9 +515,10 @@ class PolarCache:
     def _weights_of(self, rows: np.ndarray, key) -> np.ndarray:
         """(len(rows), N) int16 sub-sample counts of ``rows`` in each segment of ``key``."""
         inner, outer, n, rotation, subsample = key
+        i, j = np.divmod(self._order[rows], self.cube.detector_shape[1])
         return segment_weights(
-            self._dx[rows],
-            self._dy[rows],
+            i - self.center[0],
+            j - self.center[1],
             self.cube.detector_sampling,
             inner,
             outer,
