@@ -339,6 +339,9 @@ class Detector(abc.ABC):
         """Integer pixel weights, shape (N, Qx, Qy), int16: sub-samples of each pixel in each
         segment (0 to ``subsample**2``; 0 or 1 for ``"binary"``). Calls :meth:`check_fits`."""
         self.check_fits(cube)
+        return self._counts(cube)
+
+    def _counts(self, cube: Datacube) -> np.ndarray:
         geometry = self.geometry(cube)
         weights = segment_weights(
             geometry.dx,
@@ -365,8 +368,9 @@ class Detector(abc.ABC):
         return self.counts(cube) / float(self.subsample**2)
 
     def areas(self, cube: Datacube) -> np.ndarray:
-        """Area of each segment in pixels, shape (N,), float64 (its weights' sum)."""
-        counts = self.counts(cube).reshape(self.n_segments, -1)
+        """Area of each segment in pixels, shape (N,), float64 (its weights' sum; only the
+        pixels that exist count: an annulus clipped by the detector edge has a smaller area)."""
+        counts = self._counts(cube).reshape(self.n_segments, -1)
         return counts.sum(axis=1, dtype=np.int64) / float(self.subsample**2)
 
     def centroids(self, cube: Datacube) -> np.ndarray:
@@ -379,7 +383,7 @@ class Detector(abc.ABC):
         center = np.asarray(self.resolved_center(cube), dtype=np.float64)
         out = np.tile(center, (n, 1))
         if self.weighting == "area":
-            counts = self.counts(cube).astype(np.int64)
+            counts = self._counts(cube).astype(np.int64)
             qx, qy = cube.detector_shape
             total = counts.sum(axis=(1, 2))
             sx = (counts.sum(axis=2) * np.arange(qx)).sum(axis=1)
