@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module, to_module, to_numpy
-from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
+from ..detectors import (
+    SUBSAMPLE,
+    AnnularDetector,
+    Detector,
+    SegmentedDetector,
+    pixel_geometry,
+    weighted_reach,
+)
 from ..io import Datacube
 from ..physics import positive_finite
 from .binning import BinnedCache, choose_binning
@@ -288,11 +295,20 @@ class DPC:
         """Whether the detector cache is around ``center`` and covers radii below ``reach``.
 
         ``center`` is (qx, qy) in pixels, ``reach`` in detector units (the largest outer radius
-        a computation needs). When False, the next such computation first builds the cache: one
-        pass over the data (:meth:`build_cache` does it ahead, e.g. in a background thread).
+        a computation needs; area-weighted pixels half a diagonal beyond it count too). When
+        False, the next such computation first builds the cache: one pass over the data
+        (:meth:`build_cache` does it ahead, e.g. in a background thread).
         """
         engine = self._engine
+        reach = self._weighted_reach(reach)
         return engine is not None and engine.center == center and engine.covers(reach)
+
+    def _weighted_reach(self, reach: float) -> float:
+        """``reach`` plus half a pixel diagonal: the centres of area-weighted pixels that an
+        annulus ending at ``reach`` overlaps (``0`` stays ``0``)."""
+        if not 0 < reach < math.inf:
+            return reach
+        return reach + weighted_reach(self._cube.detector_sampling, SUBSAMPLE)
 
     def build_cache(
         self,
@@ -373,10 +389,12 @@ class DPC:
         """The radius (detector units) of the next cache for ``center`` / ``reach``.
 
         The default (or ``cache_radius``), at least the current cache's, 1.25 times ``reach``
-        when that is larger; shrunk to the memory budget but never below ``reach`` nor below
-        the useful radius (1.25 disc radii): a cache that does not fit then gets a binned
+        (plus half a pixel diagonal, for area-weighted pixels) when that is larger; shrunk to
+        the memory budget but never below ``reach`` nor below the useful radius (1.25 disc
+        radii): a cache that does not fit then gets a binned
         detector (see :meth:`build_cache`).
         """
+        reach = self._weighted_reach(reach)
         radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
         if self._engine is not None:
             radius = max(radius, self._engine.cache_radius)  # keep what was asked for before
