@@ -420,8 +420,8 @@ def test_cupy_path_matches_numpy():
         gpu = PolarCache(cube, cube.origin, cupy)
         cpu = PolarCache(cube, cube.origin, use_numba=False)
         np.testing.assert_allclose(gpu.moments.get(), cpu.moments, rtol=1e-12)
-        for geometry in WALK:
-            args = (geometry[0], geometry[1], geometry[2], math.radians(geometry[3]))
+        for geometry, subsample in [(g, s) for g in WALK for s in (1, 8)]:
+            args = (geometry[0], geometry[1], geometry[2], math.radians(geometry[3]), subsample)
             got = gpu.segment_sums(*args)
             assert isinstance(got, cupy.ndarray)
             np.testing.assert_allclose(got.get(), cpu.segment_sums(*args), rtol=1e-12)
