@@ -545,7 +545,9 @@ class DPC:
     def segment_images(self, detector: Detector) -> np.ndarray:
         """Sum of every segment at every scan position, shape (N, Rx, Ry), float64.
 
-        Exact mask sums (integer data is accumulated without rounding).
+        Exact mask sums with the detector's pixel weights (``detector.masks``: area weights by
+        default, or the tutorial's binary masks); integer data is accumulated without rounding
+        (area weights: integer sub-sample counts, divided by 64 at the end, exactly).
         """
         return self._memoised(
             ("segments", detector),
@@ -602,7 +604,8 @@ class DPC:
     def monolithic_com(self, detector: Detector) -> np.ndarray:
         """Centroid-weighted segment CoM, shape (2, Rx, Ry), in pixel * intensity units.
 
-        ``sum_k I_k * (centroid_k - centre)`` with each segment's pixel centroid, not
+        ``sum_k I_k * (centroid_k - centre)`` with each segment's centroid (weighted by the
+        detector's pixel weights: :meth:`~dpc_widgets.detectors.Detector.centroids`), not
         normalised by the total intensity (the tutorial's monolithic formula).
         """
 

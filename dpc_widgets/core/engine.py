@@ -7,16 +7,20 @@ over the whole detector. A bounded cache keeps only the pixels inside a cache ra
 the number of pixels with ``radius < cache_radius``): detector sums reaching no farther are
 exactly those of the full cache, and asking for more raises :class:`OutsideCacheError`.
 
-Detector sums are then kept as state: the labels of the current geometry and the sums of each
-segment. A new geometry touches only the rows whose segment changed (a radius drag moves a thin
-ring, a rotation drag the pixels near the segment borders) and subtracts them from their old
-segment and adds them to their new one, ``acc = (acc - removed) + added``; it recomputes from
-scratch when that is cheaper (more changed rows than rows in the annulus, or another number of
-segments). Update cost grows with the number of changed rows (or annulus rows) times P, never with
-the detector size.
+Detector sums are then kept as state: the integer weight of every row in every segment for the
+current geometry (:func:`dpc_widgets.detectors.segment_weights`: 0 or 1 for binary masks,
+sub-sample counts 0..64 for area weights) and the sums of each segment in those units. A new
+geometry touches only the rows whose weights changed (a radius drag the pixels near the moved
+edge, a rotation drag those near the old and new segment borders) and moves the difference,
+``acc = (acc - removed) + added`` with ``removed``/``added`` the rows times their lost/gained
+weights; it recomputes from scratch when that is cheaper (more changed rows than rows in the
+annulus, or another number of segments or weighting). Update cost grows with the number of
+changed rows (or annulus rows) times P, never with the detector size. Area-weighted sums are
+returned divided by ``subsample**2`` (a power of two: exact).
 
 Exactness: integer data is summed in integers (int64 results, int32 partial sums flushed before
-they could overflow), so every result equals the explicit mask sum exactly. Floating-point data is
+they could overflow, also with the weights), so every result equals the explicit (weighted) mask
+sum exactly. Floating-point data is
 summed in float64; incremental updates round once per changed row, and a full recompute (which
 resets any drift) runs whenever the rows moved incrementally since the last one exceed
 ``REFRESH_FACTOR`` times the annulus size, so the drift stays below that of a few from-scratch sums

@@ -9,9 +9,11 @@ first image after one pass (the pixel-major cache of :class:`~dpc_widgets.core.e
 can be filled afterwards) and gives exact full-resolution results where only a binned cache
 fits (:meth:`dpc_widgets.core.DPC.stream_run`).
 
-Every sum is over exactly the pixels of the explicit mask: a pixel's segment is
-:func:`~dpc_widgets.detectors.segment_labels` (the formula of the masks) of its radius and
-angle, an annulus holds the pixels with ``inner <= radius < outer``.
+Every sum is over exactly the pixels of the explicit mask with their weights: a pixel's weight
+in each segment is :func:`~dpc_widgets.detectors.segment_weights` (1 in the segment of
+:func:`~dpc_widgets.detectors.segment_labels`, the formula of the masks, for binary masks;
+sub-sample counts for area weights, divided by ``subsample**2`` at the end, exactly); an annulus
+holds the pixels with ``inner <= radius < outer``.
 
 Order of additions. Integer data is summed in int64, exact in any order: over runs of pixels
 ``k0 <= k < k1`` of one detector row (flat detector index ``k = i * Qy + j``) with the same
