@@ -133,16 +133,18 @@ def test_off_centre_and_fractional_centre_agree_with_detector_masks(use_numba, w
             check_sums(engine, cube, geometry, center=center, weighting=weighting)
 
 
-def test_uint16_sums_beyond_int32_are_exact(use_numba):
+@pytest.mark.parametrize("weighting", ["binary", "area"])
+def test_uint16_sums_beyond_int32_are_exact(use_numba, weighting):
     # 40000 pixels of 65535: pattern sums of 2.6e9 overflow int32, and more rows than the
-    # 32768 that an int32 partial sum can take before it is flushed.
+    # 32768 that an int32 partial sum can take before it is flushed (area weights: 64 times
+    # the values, flushed 64 times as often).
     data = np.full((2, 3, 200, 200), 65535, dtype=np.uint16)
     data[1, 2, 100, 100] = 7
-    cube = Datacube(data)
+    cube = Datacube(data, origin=(100.0, 99.9961))
     engine = PolarCache(cube, cube.origin, use_numba=use_numba)
-    got = check_sums(engine, cube, (0.0, math.inf, 2, 0.0))
+    got = check_sums(engine, cube, (0.0, math.inf, 2, 0.0), weighting=weighting)
     assert got.sum(axis=0)[0] == 65535 * 40000 > 2**31
-    check_sums(engine, cube, (0.0, math.inf, 2, 1.0))  # incremental: ~half the pixels move
+    check_sums(engine, cube, (0.0, math.inf, 2, 1.0), weighting=weighting)  # ~half move
     np.testing.assert_array_equal(engine.moments[0], data.reshape(6, -1).sum(1, dtype=np.int64))
 
 
