@@ -55,6 +55,8 @@ TWO_PI = 2.0 * math.pi
 SUBSAMPLE = 8
 #: Pixel weightings of a detector: ``"area"`` (default) and ``"binary"`` (pixel-centre rule).
 WEIGHTINGS = ("area", "binary")
+# Sub-samples per pixel side segment_weights accepts (powers of two; counts fit in int16).
+_SUBSAMPLES = (1, 2, 4, 8, 16)
 # Half a pixel diagonal (sqrt(2) / 2, rounded up): no point of a pixel is farther from its centre.
 _HALF_DIAGONAL = 0.7072
 
@@ -162,7 +164,7 @@ def segment_weights(
         Number of segments N.
     rotation : float
         Rotation offset in radians.
-    subsample : int
+    subsample : {1, 2, 4, 8, 16}
         Sub-samples per pixel side (1: binary weights).
     radius, angle : ndarray (K,), optional
         ``hypot(dx, dy) * sampling`` and ``arctan2(dy, dx)`` when already at hand.
@@ -172,6 +174,8 @@ def segment_weights(
     ndarray (K, N), int16
         Sub-sample counts; a row sums to ``subsample**2`` deep inside the annulus.
     """
+    if isinstance(subsample, bool) or subsample not in _SUBSAMPLES:
+        raise ValueError(f"subsample must be one of {_SUBSAMPLES}, got {subsample!r}")
     dx = np.asarray(dx, dtype=np.float64).ravel()
     dy = np.asarray(dy, dtype=np.float64).ravel()
     radius = np.hypot(dx, dy) * sampling if radius is None else radius

@@ -212,6 +212,14 @@ def test_a_tiny_centre_shift_moves_area_weights_by_a_tiny_amount():
     assert np.ptp(areas["area"]) < 0.1
 
 
+def test_segment_weights_refuse_other_subsamples():
+    from dpc_widgets.detectors import segment_weights
+
+    for bad in (3, 0, 32, True, 8.0 + 0.5):
+        with pytest.raises(ValueError, match=f"subsample must be one of .* got {bad!r}"):
+            segment_weights([1.0], [2.0], 1.0, 0.5, 3.0, 4, 0.0, bad)
+
+
 def test_weighted_centroids_are_the_weighted_mean_position():
     cube = Datacube(np.zeros((1, 1, 33, 31)), origin=(16.2, 15.37))
     det = SegmentedDetector(3, 10, 5, 12.0)
