@@ -188,7 +188,9 @@ def result_attributes(
     ``detector_units``, angles in degrees); ``settings_json``: the settings and the detector
     centre used as a settings file; ``origin_px`` (qx, qy); ``solved_rotation_deg``,
     ``solved_transpose``, ``solved_rotation_uncertainty_deg``, ``solved_weak_half_turn`` and
-    ``applied_rotation_deg``, ``applied_transpose`` (py4DSTEM convention); the calibration
+    ``applied_rotation_deg``, ``applied_transpose`` (py4DSTEM convention);
+    ``segment_weighting`` (the detector's pixel weighting, ``"area"``) and ``segment_areas_px``
+    (each segment's area in pixels); the calibration
     (``scan_sampling`` in ``scan_units``, ``detector_sampling`` in ``detector_units``,
     ``energy_eV`` when known); ``dpc_widgets_version``, ``input_path`` (absolute) and
     ``input_bytes``.
@@ -206,6 +208,8 @@ def result_attributes(
         "solved_weak_half_turn": rotation.weak_half_turn,
         "applied_rotation_deg": result.angle_deg,
         "applied_transpose": result.transpose,
+        "segment_weighting": result.detector.weighting,
+        "segment_areas_px": np.asarray(result.segment_areas, dtype=np.float64),
         "scan_sampling": cube.scan_sampling,
         "scan_units": cube.scan_units,
         "detector_sampling": cube.detector_sampling,

@@ -136,7 +136,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--com-source", choices=COM_SOURCES, help="which CoM is integrated")
     group.add_argument(
-        "--descan", choices=("none", "constant", "plane"), help="pixelated CoM correction"
+        "--descan", choices=("none", "constant", "plane"), help="CoM descan / offset removal"
     )
     group.add_argument("--phase-method", choices=PHASE_METHODS, help="phase integration")
     group.add_argument("--padding", type=int, metavar="N", help="integration padding factor")

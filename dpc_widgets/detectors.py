@@ -11,6 +11,19 @@ Geometry conventions (those of py4DSTEM's DPC tutorial)
   ``[2 pi k / N, 2 pi (k + 1) / N)``. A larger ``rotation`` turns the segments clockwise in the
   (x, y) plane: segment k's centre lies at physical angle ``2 pi (k + 1/2) / N - rotation``.
 
+Pixel weighting
+---------------
+``weighting="binary"`` is the rule above (the tutorial's masks): a pixel belongs wholly to the
+segment of its centre. ``weighting="area"`` (the default) weights each pixel by its overlap with
+every ring sector, measured on ``SUBSAMPLE x SUBSAMPLE`` sub-pixel samples at offsets
+``(a + 1/2) / SUBSAMPLE - 1/2`` (``a = 0 .. SUBSAMPLE - 1``) from the pixel centre, each labelled
+by the same :func:`segment_labels`: the weight is an integer count ``0 .. SUBSAMPLE**2`` of
+sub-samples, so integer data is summed exactly (``sum count * I``) and then divided by
+``SUBSAMPLE**2`` (a power of two: exact in float64). Only pixels within half a pixel diagonal of
+a ring edge or a segment border are subsampled. A sub-pixel shift of the centre then moves
+weight smoothly instead of flipping whole lines of pixels between segments (which biases each
+difference signal by a constant when the centre is off the pixel grid, as on every loaded file).
+
 Frames of a segmented DPC vector
 --------------------------------
 The segmented DPC vector ``S = sum_k I_k e(2 pi k / N)`` (``e(a) = (cos a, sin a)``,
@@ -38,6 +51,14 @@ if TYPE_CHECKING:
     from .io import Datacube
 
 TWO_PI = 2.0 * math.pi
+#: Sub-samples per pixel side of ``weighting="area"`` (a power of two: weights are exact).
+SUBSAMPLE = 8
+#: Pixel weightings of a detector: ``"area"`` (default) and ``"binary"`` (pixel-centre rule).
+WEIGHTINGS = ("area", "binary")
+# Sub-samples per pixel side segment_weights accepts (powers of two; counts fit in int16).
+_SUBSAMPLES = (1, 2, 4, 8, 16)
+# Half a pixel diagonal (sqrt(2) / 2, rounded up): no point of a pixel is farther from its centre.
+_HALF_DIAGONAL = 0.7072
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,12 +131,156 @@ def segment_labels(radius, angle, inner: float, outer: float, segments: int, rot
     return (labels + 1) * inside - 1  # -1 outside the annulus
 
 
+def segment_weights(
+    dx,
+    dy,
+    sampling: float,
+    inner: float,
+    outer: float,
+    segments: int,
+    rotation: float,
+    subsample: int = 1,
+    *,
+    radius=None,
+    angle=None,
+) -> np.ndarray:
+    """Integer weight of each pixel in each segment: sub-samples of the pixel in the segment.
+
+    ``subsample == 1`` is the pixel-centre rule (:func:`segment_labels` of the pixel centre,
+    weight 0 or 1); ``subsample == s`` counts the ``s x s`` sub-samples of the pixel (module
+    docstring) that :func:`segment_labels` puts in each segment, 0 to ``s**2``. Pixels farther
+    than half a pixel diagonal from every ring edge and segment border lie wholly in one segment
+    (or outside) and are not subsampled.
+
+    Parameters
+    ----------
+    dx, dy : array_like, shape (K,)
+        Pixel-centre offsets from the detector centre along Qx and Qy, in pixels.
+    sampling : float
+        Detector units per pixel (radii are ``hypot(dx, dy) * sampling``).
+    inner, outer : float
+        Annulus radii in detector units.
+    segments : int
+        Number of segments N.
+    rotation : float
+        Rotation offset in radians.
+    subsample : {1, 2, 4, 8, 16}
+        Sub-samples per pixel side (1: binary weights).
+    radius, angle : ndarray (K,), optional
+        ``hypot(dx, dy) * sampling`` and ``arctan2(dy, dx)`` when already at hand.
+
+    Returns
+    -------
+    ndarray (K, N), int16
+        Sub-sample counts; a row sums to ``subsample**2`` deep inside the annulus.
+    """
+    if isinstance(subsample, bool) or subsample not in _SUBSAMPLES:
+        raise ValueError(f"subsample must be one of {_SUBSAMPLES}, got {subsample!r}")
+    dx = np.asarray(dx, dtype=np.float64).ravel()
+    dy = np.asarray(dy, dtype=np.float64).ravel()
+    radius = np.hypot(dx, dy) * sampling if radius is None else radius
+    angle = np.arctan2(dy, dx) if angle is None else angle
+    labels = segment_labels(radius, angle, inner, outer, segments, rotation)
+    out = np.zeros((dx.size, segments), dtype=np.int16)
+    inside = np.flatnonzero(labels >= 0)
+    out[inside, labels[inside]] = subsample * subsample
+    if subsample == 1:
+        return out
+    near = np.flatnonzero(
+        _near_border(radius / sampling, angle, inner, outer, segments, rotation, sampling)
+    )
+    if near.size == 0:
+        return out
+    offsets = (np.arange(subsample, dtype=np.float64) + 0.5) / subsample - 0.5
+    sx = dx[near, None, None] + offsets[None, :, None]
+    sy = dy[near, None, None] + offsets[None, None, :]
+    sub = segment_labels(
+        np.hypot(sx, sy) * sampling, np.arctan2(sy, sx), inner, outer, segments, rotation
+    ).reshape(near.size, -1)
+    slot = np.arange(near.size)[:, None] * segments + sub
+    counts = np.bincount(slot[sub >= 0], minlength=near.size * segments)
+    out[near] = counts.reshape(near.size, segments)
+    return out
+
+
+def _near_border(r_px, angle, inner, outer, segments, rotation, sampling) -> np.ndarray:
+    """Pixels (centre radius ``r_px`` in pixels) that a ring edge or segment border may cross."""
+    h = _HALF_DIAGONAL
+    lo, hi = inner / sampling, outer / sampling
+    reach = (r_px >= lo - h) & (r_px < hi + h)
+    near = np.abs(r_px - lo) <= h
+    if math.isfinite(hi):
+        near |= np.abs(r_px - hi) <= h
+    return (near | near_segment_border(r_px, angle, segments, rotation)) & reach
+
+
+def border_width(r_px) -> np.ndarray:
+    """Angular half-width (radians) of pixels at centre radius ``r_px`` (pixels) seen from
+    the centre, bounded: ``arcsin(min(1, sqrt(2) / 2 / r_px))`` (half a diagonal)."""
+    h = _HALF_DIAGONAL
+    return np.arcsin(np.minimum(1.0, h / np.maximum(r_px, h)))
+
+
+def near_segment_border(r_px, angle, segments: int, rotation: float, width=None) -> np.ndarray:
+    """Whether a segment border (a ray from the centre) may cross each pixel.
+
+    Parameters
+    ----------
+    r_px, angle : ndarray
+        Pixel-centre radii in pixels and angles ``arctan2(dy, dx)`` in radians.
+    segments : int
+        Number of segments N (1: no border).
+    rotation : float
+        Rotation offset in radians.
+    width : ndarray, optional
+        :func:`border_width` of ``r_px`` when already at hand.
+
+    Returns
+    -------
+    ndarray of bool
+        True where the pixel's angular half-width seen from the centre,
+        ``arcsin(sqrt(2) / 2 / r_px)``, reaches a border (and within half a diagonal of the
+        centre); a pixel where it is False lies wholly in its centre's segment.
+    """
+    if segments == 1:
+        return np.zeros(np.shape(r_px), dtype=bool)
+    h = _HALF_DIAGONAL
+    step = TWO_PI / segments
+    frac = ((angle + rotation) % TWO_PI) % step
+    gap = np.minimum(frac, step - frac)
+    width = border_width(r_px) if width is None else width
+    return (r_px <= h) | (gap <= width + 1e-9)
+
+
+def weighted_reach(sampling: float, subsample: int) -> float:
+    """How far (detector units) beyond an annulus' edges its weighted pixels' centres lie."""
+    return 0.0 if subsample == 1 else _HALF_DIAGONAL * sampling
+
+
+def areas_differ(areas, tolerance: float = 0.01) -> bool:
+    """Whether segment areas spread by more than ``tolerance`` relative to their mean.
+
+    Parameters
+    ----------
+    areas : array_like (N,)
+        Segment areas (pixels), e.g. from :meth:`Detector.areas`.
+    tolerance : float
+        Allowed ``(max - min) / mean``; 1 % by default.
+    """
+    areas = np.asarray(areas, dtype=np.float64)
+    mean = float(areas.mean()) if areas.size else 0.0
+    if mean <= 0:
+        return bool(areas.size > 1 and np.ptp(areas) > 0)
+    return bool(np.ptp(areas) / mean > tolerance)
+
+
 class Detector(abc.ABC):
-    """A virtual detector: an integer label (segment) for every detector pixel."""
+    """A virtual detector: a weight in each segment for every detector pixel."""
 
     inner: float
     outer: float
     center: tuple[float, float] | None
+    weighting: str
 
     @property
     @abc.abstractmethod
@@ -169,30 +334,85 @@ class Detector(abc.ABC):
             self.rotation_rad,
         )
 
+    @property
+    def subsample(self) -> int:
+        """Sub-samples per pixel side: :data:`SUBSAMPLE` for ``"area"``, 1 for ``"binary"``."""
+        return SUBSAMPLE if self.weighting == "area" else 1
+
+    def counts(self, cube: Datacube) -> np.ndarray:
+        """Integer pixel weights, shape (N, Qx, Qy), int16: sub-samples of each pixel in each
+        segment (0 to ``subsample**2``; 0 or 1 for ``"binary"``). Calls :meth:`check_fits`."""
+        self.check_fits(cube)
+        return self._counts(cube)
+
+    def _counts(self, cube: Datacube) -> np.ndarray:
+        geometry = self.geometry(cube)
+        weights = segment_weights(
+            geometry.dx,
+            geometry.dy,
+            cube.detector_sampling,
+            self.inner,
+            self.outer,
+            self.n_segments,
+            self.rotation_rad,
+            self.subsample,
+        )
+        return np.ascontiguousarray(weights.T).reshape(self.n_segments, *cube.detector_shape)
+
     def masks(self, cube: Datacube) -> np.ndarray:
-        """Boolean masks, shape (N, Qx, Qy): ``masks[k]`` is True on segment k."""
-        labels = self.labels(cube)
-        return labels[None] == np.arange(self.n_segments, dtype=np.int32)[:, None, None]
+        """Segment masks, shape (N, Qx, Qy).
+
+        ``"binary"``: boolean, ``masks[k]`` is True on segment k (the tutorial's masks).
+        ``"area"``: float64 weights in [0, 1], each pixel's overlap with segment k
+        (``counts / subsample**2``).
+        """
+        if self.weighting == "binary":
+            labels = self.labels(cube)
+            return labels[None] == np.arange(self.n_segments, dtype=np.int32)[:, None, None]
+        return self.counts(cube) / float(self.subsample**2)
+
+    def areas(self, cube: Datacube) -> np.ndarray:
+        """Area of each segment in pixels, shape (N,), float64 (its weights' sum; only the
+        pixels that exist count: an annulus clipped by the detector edge has a smaller area)."""
+        counts = self._counts(cube).reshape(self.n_segments, -1)
+        return counts.sum(axis=1, dtype=np.int64) / float(self.subsample**2)
 
     def centroids(self, cube: Datacube) -> np.ndarray:
-        """Pixel centroid of each segment, shape (N, 2) as (qx, qy) in pixels.
+        """Centroid of each segment, shape (N, 2) as (qx, qy) in pixels (weighted by the pixel
+        weights for ``"area"``, the pixel centroid for ``"binary"``).
 
         An empty segment gets the detector centre (it carries no weight anyway).
         """
+        n = self.n_segments
+        center = np.asarray(self.resolved_center(cube), dtype=np.float64)
+        out = np.tile(center, (n, 1))
+        if self.weighting == "area":
+            counts = self._counts(cube).astype(np.int64)
+            qx, qy = cube.detector_shape
+            total = counts.sum(axis=(1, 2))
+            sx = (counts.sum(axis=2) * np.arange(qx)).sum(axis=1)
+            sy = (counts.sum(axis=1) * np.arange(qy)).sum(axis=1)
+            full = total > 0
+            out[full, 0] = sx[full] / total[full]
+            out[full, 1] = sy[full] / total[full]
+            return out
         labels = self.labels(cube).ravel()
         inside = labels >= 0
-        n = self.n_segments
         count = np.bincount(labels[inside], minlength=n).astype(np.float64)
         qx, qy = cube.detector_shape
         ii, jj = np.divmod(np.flatnonzero(inside), qy)
         sx = np.bincount(labels[inside], weights=ii, minlength=n)
         sy = np.bincount(labels[inside], weights=jj, minlength=n)
-        center = np.asarray(self.resolved_center(cube), dtype=np.float64)
-        out = np.tile(center, (n, 1))
         full = count > 0
         out[full, 0] = sx[full] / count[full]
         out[full, 1] = sy[full] / count[full]
         return out
+
+
+def _check_weighting(weighting) -> str:
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    return str(weighting)
 
 
 def _check_radii(inner: float, outer: float) -> tuple[float, float]:
@@ -224,18 +444,22 @@ class AnnularDetector(Detector):
 
     ``outer`` may be ``math.inf`` (everything beyond ``inner``).
 
-    ``center`` is (qx, qy) in pixels; ``None`` uses the cube's origin.
+    ``center`` is (qx, qy) in pixels; ``None`` uses the cube's origin. ``weighting``:
+    ``"area"`` (default: pixels weighted by their overlap with the annulus) or ``"binary"``
+    (the pixel-centre rule); see the module docstring.
     """
 
     inner: float
     outer: float
     center: tuple[float, float] | None = None
+    weighting: str = "area"
 
     def __post_init__(self) -> None:
         inner, outer = _check_radii(self.inner, self.outer)
         object.__setattr__(self, "inner", inner)
         object.__setattr__(self, "outer", outer)
         object.__setattr__(self, "center", _check_center(self.center))
+        object.__setattr__(self, "weighting", _check_weighting(self.weighting))
 
     @property
     def n_segments(self) -> int:
@@ -260,11 +484,16 @@ class SegmentedDetector(Detector):
         Rotation offset of the segments in degrees (see the module docstring for the sign).
     center : (float, float), optional
         Detector centre (qx, qy) in pixels; ``None`` uses the cube's origin.
+    weighting : {"area", "binary"}
+        ``"area"`` (default): each pixel weighted by its overlap with each ring sector
+        (supersampled, see the module docstring), unbiased at any sub-pixel centre.
+        ``"binary"``: a pixel wholly in the segment of its centre (the tutorial's masks,
+        reproduced bit for bit).
 
     Examples
     --------
-    The tutorial's detector: ``SegmentedDetector(10, 25, 4, rotation=45 + 15)`` on a cube with
-    ``detector_units="mrad"``.
+    The tutorial's detector: ``SegmentedDetector(10, 25, 4, rotation=45 + 15,
+    weighting="binary")`` on a cube with ``detector_units="mrad"``.
     """
 
     inner: float
@@ -272,6 +501,7 @@ class SegmentedDetector(Detector):
     segments: int = 4
     rotation: float = 0.0
     center: tuple[float, float] | None = None
+    weighting: str = "area"
 
     def __post_init__(self) -> None:
         inner, outer = _check_radii(self.inner, self.outer)
@@ -292,6 +522,7 @@ class SegmentedDetector(Detector):
             raise ValueError(f"rotation must be finite, got {self.rotation!r}")
         object.__setattr__(self, "rotation", rotation)
         object.__setattr__(self, "center", _check_center(self.center))
+        object.__setattr__(self, "weighting", _check_weighting(self.weighting))
 
     @property
     def n_segments(self) -> int:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from test_engine import cube_of, explicit_moments, explicit_sums
+from test_engine import cube_of, explicit_moments, explicit_sums, subsample_of
 
 import dpc_widgets as dw
 from dpc_widgets import DPC, Datacube, SegmentedDetector
@@ -47,9 +47,10 @@ def test_binned_dtype_holds_the_sums():
     assert bin_patterns(top, 4)[0, 0, 0, 0] == 16 * 65535  # no overflow
 
 
+@pytest.mark.parametrize("weighting", ["binary", "area"])
 @pytest.mark.parametrize("dtype", [np.uint16, np.uint8, np.int32, np.float32])
 @pytest.mark.parametrize("factor", [2, 4])
-def test_binned_sums_equal_the_explicit_sums_of_the_binned_data(dtype, factor):
+def test_binned_sums_equal_the_explicit_sums_of_the_binned_data(dtype, factor, weighting):
     cube = cube_of(dtype, shape=(5, 6, 26, 21), detector_sampling=0.7, detector_units="mrad")
     center = (12.3, 10.1)
     cache = BinnedCache(cube, center, factor)
@@ -57,8 +58,9 @@ def test_binned_sums_equal_the_explicit_sums_of_the_binned_data(dtype, factor):
     inner_center = binned_center(center, factor)
     assert cache.binning == factor and cache.center == center
     for inner, outer, n, rotation in [(1.0, 6.0, 4, 15.0), (0.0, 9.0, 7, -30.0), (2.0, 4.0, 2, 0)]:
-        got = cache.segment_sums(inner, outer, n, math.radians(rotation))
-        expected = explicit_sums(binned, inner, outer, n, rotation, center=inner_center)
+        sub = subsample_of(weighting)
+        got = cache.segment_sums(inner, outer, n, math.radians(rotation), sub)
+        expected = explicit_sums(binned, inner, outer, n, rotation, inner_center, weighting)
         if cube.dtype.kind in "ui":
             np.testing.assert_array_equal(got, expected)
         else:
@@ -104,7 +106,7 @@ def test_the_live_view_falls_back_to_a_binned_detector_and_stream_run_stays_exac
     first = dpc.run(det)  # the first view: one streaming pass at full resolution
     np.testing.assert_array_equal(
         first.segment_images.reshape(4, -1),
-        explicit_sums(cube, det.inner, det.outer, 4, 10.0),
+        explicit_sums(cube, det.inner, det.outer, 4, 10.0, weighting="area"),
     )
     moved = SegmentedDetector(det.inner + 0.5, det.outer, 4, 10.0)
     live = dpc.run(moved)  # needs the cache: it does not fit, so the detector is binned
@@ -113,12 +115,14 @@ def test_the_live_view_falls_back_to_a_binned_detector_and_stream_run_stays_exac
     binned = explicit_binned(cube, 2)
     np.testing.assert_array_equal(
         live.segment_images.reshape(4, -1),
-        explicit_sums(binned, moved.inner, moved.outer, 4, 10.0, binned_center(cube.origin, 2)),
+        explicit_sums(
+            binned, moved.inner, moved.outer, 4, 10.0, binned_center(cube.origin, 2), "area"
+        ),
     )
     exact = dpc.stream_run(moved)  # one pass, full resolution, no cache
     np.testing.assert_array_equal(
         exact.segment_images.reshape(4, -1),
-        explicit_sums(cube, moved.inner, moved.outer, 4, 10.0),
+        explicit_sums(cube, moved.inner, moved.outer, 4, 10.0, weighting="area"),
     )
     assert dpc.binning == 2  # the live view's cache is untouched
     assert dpc.mean_pattern().shape == cube.detector_shape  # from the full-resolution pass

@@ -192,6 +192,8 @@ def test_process_two_formats_writes_the_dpc_results(files, sim, tmp_path, capsys
         assert tuple(attrs["origin_px"]) == cube.origin
         assert attrs["solved_rotation_deg"] == result.rotation.angle_deg
         assert attrs["solved_transpose"] == result.rotation.transpose
+        assert attrs["segment_weighting"] == "area"
+        np.testing.assert_array_equal(attrs["segment_areas_px"], result.segment_areas)
         assert attrs["solved_rotation_uncertainty_deg"] == result.rotation.uncertainty_deg
         assert attrs["applied_rotation_deg"] == result.angle_deg
         assert attrs["applied_transpose"] == result.transpose

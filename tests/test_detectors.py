@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dpc_widgets import AnnularDetector, Datacube, SegmentedDetector, electron_wavelength
+from dpc_widgets.detectors import areas_differ
 
 ENERGY = 200e3
 WAVELENGTH = electron_wavelength(ENERGY)
@@ -45,7 +46,7 @@ def test_tutorial_geometry_is_pixel_exact():
     real_sampling = WAVELENGTH / (96 * 1.0595e-3)
     cube = tutorial_cube(96, real_sampling)
     assert cube.detector_sampling == pytest.approx(1.0595)
-    masks = SegmentedDetector(10, 25, 4, rotation=45 + 15).masks(cube)
+    masks = SegmentedDetector(10, 25, 4, rotation=45 + 15, weighting="binary").masks(cube)
     expected, _ = tutorial_masks(96, real_sampling, 10, 25, 4, 60.0)
     assert masks.dtype == bool and masks.shape == (4, 96, 96)
     np.testing.assert_array_equal(masks, expected)
@@ -74,7 +75,7 @@ def test_random_geometries_match_tutorial_formula(n, segments, rotation, inner_f
     assume(np.abs(alpha - inner).min() > 1e-9 and np.abs(alpha - outer).min() > 1e-9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        masks = SegmentedDetector(inner, outer, segments, rotation).masks(cube)
+        masks = SegmentedDetector(inner, outer, segments, rotation, weighting="binary").masks(cube)
     np.testing.assert_array_equal(masks, expected)
 
 
@@ -87,12 +88,17 @@ def test_random_geometries_match_tutorial_formula(n, segments, rotation, inner_f
 )
 def test_segments_partition_the_annulus_and_rotate(segments, rotation, cx, cy):
     cube = Datacube(np.zeros((1, 1, 24, 20)), detector_sampling=0.5, detector_units="mrad")
-    det = SegmentedDetector(0.7, 2.4, segments, rotation, center=(cx, cy))
+    for weighting in ("binary", "area"):
+        det = SegmentedDetector(0.7, 2.4, segments, rotation, center=(cx, cy), weighting=weighting)
+        masks = det.masks(cube)
+        ring = AnnularDetector(0.7, 2.4, center=(cx, cy), weighting=weighting).masks(cube)[0]
+        np.testing.assert_array_equal(masks.sum(axis=0), ring)  # the ring's weight, split
+    det = SegmentedDetector(0.7, 2.4, segments, rotation, center=(cx, cy), weighting="binary")
     masks = det.masks(cube)
-    ring = AnnularDetector(0.7, 2.4, center=(cx, cy)).masks(cube)[0]
-    np.testing.assert_array_equal(masks.sum(axis=0), ring)  # every ring pixel in one segment
     # Turning by exactly one segment relabels segment k as k+1.
-    turned = SegmentedDetector(0.7, 2.4, segments, rotation + 360 / segments, center=(cx, cy))
+    turned = SegmentedDetector(
+        0.7, 2.4, segments, rotation + 360 / segments, center=(cx, cy), weighting="binary"
+    )
     shifted = turned.masks(cube)
     agree = (np.roll(masks, 1, axis=0) == shifted).mean()
     assert agree > 0.99  # only boundary pixels may flip by rounding
@@ -113,7 +119,7 @@ def test_centroids_and_directions():
 
 def test_empty_segment_centroid_is_centre():
     cube = Datacube(np.zeros((1, 1, 8, 8)), detector_units="px")
-    det = SegmentedDetector(0, 0.5, 4)  # only the centre pixel, in a single segment
+    det = SegmentedDetector(0, 0.5, 4, weighting="binary")  # the centre pixel, one segment
     cent = det.centroids(cube)
     assert np.isfinite(cent).all()
     assert (det.masks(cube).sum(axis=(1, 2)) == [1, 0, 0, 0]).all()
@@ -140,6 +146,8 @@ def test_outer_beyond_detector_warns_and_clips():
         ({"inner": 1, "outer": 2, "segments": True}, TypeError, "segments must be an integer"),
         ({"inner": 1, "outer": 2, "rotation": float("inf")}, ValueError, "rotation must be"),
         ({"inner": 1, "outer": 2, "center": (1,)}, TypeError, "center must be a pair"),
+        ({"inner": 1, "outer": 2, "weighting": "pixel"}, ValueError, "weighting must be one of"),
+        ({"inner": 1, "outer": 2, "weighting": None}, ValueError, "got None"),
     ],
 )
 def test_bad_geometry(kwargs, error, match):
@@ -153,3 +161,73 @@ def test_detectors_are_hashable_values():
         SegmentedDetector(1, 2, 4, 10)
     )
     assert a != SegmentedDetector(1, 2, 4, 11)
+    assert a.weighting == "area" and a != SegmentedDetector(1, 2, 4, 10, weighting="binary")
+    assert hash(a) != hash(SegmentedDetector(1, 2, 4, 10, weighting="binary"))
+
+
+# ---------------------------------------------------------------------- area weighting
+OFF_GRID = [(48.0036, 48.0010), (47.5, 48.25), (48.3, 47.71)]
+
+
+@pytest.mark.parametrize("center", OFF_GRID)
+@pytest.mark.parametrize(("inner", "outer"), [(0.0, 9.3), (10.0, 25.1), (3.3, 40.0)])
+def test_area_weights_of_an_annulus_sum_to_its_exact_area(center, inner, outer):
+    cube = Datacube(np.zeros((1, 1, 96, 96)), origin=center)
+    exact = math.pi * (outer**2 - inner**2)
+    ring = AnnularDetector(inner, outer, weighting="area")
+    assert ring.areas(cube)[0] == pytest.approx(exact, rel=1e-3)
+    segments = SegmentedDetector(inner, outer, 6, 17.0, weighting="area")
+    # each segment to a few sub-samples (1/64 px) along its edges
+    np.testing.assert_allclose(segments.areas(cube), exact / 6, rtol=0, atol=0.25)
+    masks = segments.masks(cube)
+    assert masks.dtype == np.float64 and masks.min() >= 0 and masks.max() <= 1
+    counts = segments.counts(cube)  # integer sub-sample counts, 0..64
+    assert counts.dtype == np.int16 and counts.max() == segments.subsample**2 == 64
+    np.testing.assert_array_equal(masks, counts / 64.0)
+
+
+def test_a_tiny_centre_shift_moves_area_weights_by_a_tiny_amount():
+    data = np.random.default_rng(0).integers(0, 1000, (1, 1, 96, 96)).astype(np.uint16)
+    pattern = data[0, 0].astype(np.float64)
+
+    def sums(center, weighting):
+        det = SegmentedDetector(10.0, 25.1, 4, 0.0, center=center, weighting=weighting)
+        return np.einsum("ij,nij->n", pattern, det.masks(Datacube(data)).astype(np.float64))
+
+    for weighting, bound in (("area", 0.2), ("binary", None)):
+        a, b = sums((48.0, 48.0), weighting), sums((48.0036, 48.0010), weighting)
+        change = np.abs(a - b).max() / 1000  # in pixels of the largest value
+        if bound is not None:
+            assert change < bound  # continuous: a few sub-samples of the edge pixels
+        else:
+            assert change > 5  # whole lines of pixels flip between segments
+    areas = {
+        w: SegmentedDetector(10.0, 25.1, 4, weighting=w).areas(
+            Datacube(data, origin=(48.0036, 48.0010))
+        )
+        for w in ("binary", "area")
+    }
+    assert np.ptp(areas["binary"]) >= 20  # e.g. 404 / 421 / 438 / 419 pixels
+    assert areas_differ(areas["binary"]) and not areas_differ(areas["area"])
+    assert np.ptp(areas["area"]) < 0.1
+
+
+def test_segment_weights_refuse_other_subsamples():
+    from dpc_widgets.detectors import segment_weights
+
+    for bad in (3, 0, 32, True, 8.0 + 0.5):
+        with pytest.raises(ValueError, match=f"subsample must be one of .* got {bad!r}"):
+            segment_weights([1.0], [2.0], 1.0, 0.5, 3.0, 4, 0.0, bad)
+
+
+def test_weighted_centroids_are_the_weighted_mean_position():
+    cube = Datacube(np.zeros((1, 1, 33, 31)), origin=(16.2, 15.37))
+    det = SegmentedDetector(3, 10, 5, 12.0)
+    masks = det.masks(cube)
+    qx, qy = np.meshgrid(np.arange(33), np.arange(31), indexing="ij")
+    expected = [[(qx * m).sum() / m.sum(), (qy * m).sum() / m.sum()] for m in masks]
+    np.testing.assert_allclose(det.centroids(cube), expected, rtol=1e-12)
+    binary = SegmentedDetector(3, 10, 5, 12.0, weighting="binary")
+    masks = binary.masks(cube)
+    expected = [[qx[m].mean(), qy[m].mean()] for m in masks]
+    np.testing.assert_allclose(binary.centroids(cube), expected, rtol=1e-12)

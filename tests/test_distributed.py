@@ -43,6 +43,8 @@ DETECTORS = [
     SegmentedDetector(3, 9, segments=4, rotation=0),  # a radius drag
     SegmentedDetector(2.5, 9, segments=4, rotation=20),  # a rotation drag
     SegmentedDetector(2, 7, segments=6, rotation=20),  # another N: recompute
+    SegmentedDetector(2, 7, segments=6, rotation=20, weighting="binary"),  # the tutorial's
+    SegmentedDetector(2, 7.5, segments=6, rotation=21, weighting="binary"),
 ]
 
 
@@ -187,8 +189,8 @@ def test_block_caches_report_their_size_and_survive_pickling(client):
     assert all(sizes[f.key] > cube.data.nbytes // (2 * len(futures)) for f in futures)
     moved = pickle.loads(pickle.dumps(futures[0].result()))  # fetched: pickled on the way
     local = PolarCache(Datacube(cube.data[: dpc._engine.blocks[0][1]]), cube.origin)
-    key = (3.0, 8.0, 4, 0.0)
-    np.testing.assert_array_equal(moved.segment_sums(*key), local.segment_sums(*key))
+    for key in [(3.0, 8.0, 4, 0.0, 8), (3.0, 8.0, 4, 0.0, 1)]:  # area weights, binary masks
+        np.testing.assert_array_equal(moved.segment_sums(*key), local.segment_sums(*key))
 
 
 def test_importing_the_package_does_not_import_distributed():

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dpc_widgets import AnnularDetector, Datacube, SegmentedDetector
 from dpc_widgets.core import DPC
+from dpc_widgets.detectors import weighted_reach
 
 
 def explicit_sums(cube: Datacube, masks: np.ndarray) -> np.ndarray:
@@ -53,15 +54,16 @@ def test_segmented_com_even_generalisation(cube):
         dpc.segmented_com(SegmentedDetector(2, 8, 1))
 
 
+@pytest.mark.parametrize("weighting", ["binary", "area"])
 @pytest.mark.parametrize("dtype", [np.float32, np.uint16])
-def test_monolithic_com_matches_centroid_formula(dtype):
+def test_monolithic_com_matches_centroid_formula(dtype, weighting):
     cube = random_cube(dtype=dtype)
-    det = SegmentedDetector(2, 9, 5, 17)
-    masks = det.masks(cube)
+    det = SegmentedDetector(2, 9, 5, 17, weighting=weighting)
+    masks = det.masks(cube).astype(np.float64)  # weights: 0 / 1, or each pixel's overlap
     sums = explicit_sums(cube, masks)
     qx, qy = np.meshgrid(np.arange(24), np.arange(20), indexing="ij")
-    cx = np.array([qx[m].mean() for m in masks]) - cube.origin[0]
-    cy = np.array([qy[m].mean() for m in masks]) - cube.origin[1]
+    cx = np.array([(qx * m).sum() / m.sum() for m in masks]) - cube.origin[0]
+    cy = np.array([(qy * m).sum() / m.sum() for m in masks]) - cube.origin[1]
     expected = np.stack([np.tensordot(cx, sums, 1), np.tensordot(cy, sums, 1)])
     np.testing.assert_allclose(DPC(cube).monolithic_com(det), expected, rtol=1e-10)
 
@@ -93,7 +95,7 @@ def test_pixelated_com_modes(cube):
 def test_pixelated_com_in_an_annulus_and_units():
     cube = random_cube(detector_sampling=0.5, detector_units="mrad", energy=300e3)
     dpc = DPC(cube)
-    ring = AnnularDetector(1.0, 4.0).masks(cube)[0]
+    ring = AnnularDetector(1.0, 4.0, weighting="binary").masks(cube)[0]  # pixel-centre rule
     expected = explicit_com(cube, ring) - np.array(cube.origin)[:, None, None]
     np.testing.assert_allclose(dpc.com(inner=1.0, outer=4.0, descan=None), expected, atol=1e-10)
     px = dpc.com(descan=None)
@@ -304,13 +306,15 @@ def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0, stream_first=False)
     assert dpc.cached_radius is None  # nothing cached yet
-    small = SegmentedDetector(1.0, 3.5, 4, 60.0)
+    small = SegmentedDetector(1.0, 3.0, 4, 60.0)  # area weights reach 0.57 beyond: 3.57 < 4
     np.testing.assert_array_equal(dpc.segment_images(small), explicit_sums(cube, small.masks(cube)))
     first = dpc._engine
     assert dpc.cached_radius == first.cache_radius == 4.0
     wide = SegmentedDetector(1.0, 6.0, 4, 60.0)
     np.testing.assert_array_equal(dpc.segment_images(wide), explicit_sums(cube, wide.masks(cube)))
-    assert dpc._engine is not first and dpc.cached_radius in (1.25 * 6.0, np.inf)
+    reach = 6.0 + weighted_reach(0.8, wide.subsample)  # area weights reach half a diagonal out
+    assert dpc._engine is not first
+    assert dpc.cached_radius == np.inf or 1.25 * reach <= dpc.cached_radius <= 1.25 * (reach + 1)
     annular = dpc.com(inner=0.0, outer=7.0, descan=None)  # extends again, still exact
     np.testing.assert_allclose(annular, DPC(cube).com(inner=0.0, outer=7.0, descan=None))
     with pytest.raises(ValueError, match=r"cache_radius \(detector units\) must be positive"):
@@ -338,12 +342,13 @@ def test_build_cache_in_a_thread_keeps_the_old_cache_until_it_is_ready():
 
     cube = random_cube(dtype=np.uint16, detector_sampling=0.8, detector_units="mrad")
     dpc = DPC(cube, cache_radius=4.0, stream_first=False)
-    small = SegmentedDetector(1.0, 3.5, 4, 60.0)
+    small = SegmentedDetector(1.0, 3.0, 4, 60.0)  # area weights reach 0.57 beyond: 3.57 < 4
     dpc.segment_images(small)
     old = dpc._engine
-    assert dpc.cache_ready(cube.origin, 3.5) and not dpc.cache_ready(cube.origin, 6.0)
+    # area-weighted pixels half a diagonal (0.57 mrad) beyond a reach count: 3.0 + 0.57 < 4
+    assert dpc.cache_ready(cube.origin, 3.0) and not dpc.cache_ready(cube.origin, 3.5)
     radius = dpc.plan_cache_radius(cube.origin, 6.0)
-    assert radius == 1.25 * 6.0
+    assert radius == 1.25 * (6.0 + weighted_reach(0.8, 8))
     seen = []
     thread = threading.Thread(
         target=dpc.build_cache,
@@ -383,3 +388,74 @@ def test_pixelated_run_does_not_redo_rotation_and_phase_per_detector():
     assert not np.array_equal(other.phase, second.phase)  # other options: integrated anew
     segmented = dpc.run(SegmentedDetector(3, 8, 4, 0))
     assert not np.array_equal(segmented.phase, second.phase)
+
+
+# ---------------------------------------------------------------------- an off-grid centre
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+@pytest.fixture(scope="module")
+def off_grid():
+    """The simulator's data with the detector centre a few thousandths of a pixel off the
+    grid, as ``load`` finds it on a file (the issue's (48.0036, 48.0010))."""
+    from dpc_widgets import simulate
+
+    sim = simulate(seed=0)
+    cube = sim.cube
+    moved = Datacube(
+        cube.data,
+        energy=cube.energy,
+        scan_sampling=cube.scan_sampling,
+        scan_units=cube.scan_units,
+        detector_sampling=cube.detector_sampling,
+        detector_units=cube.detector_units,
+        origin=(48.0036, 48.0010),
+    )
+    return sim, moved
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_area_weights_make_segment_dpc_unbiased_at_an_off_grid_centre(off_grid):
+    sim, cube = off_grid
+    dpc = DPC(cube)
+    phases = {}
+    for weighting in ("area", "binary"):
+        det = SegmentedDetector(10.0, 25.1, 4, 0.0, weighting=weighting)  # the explorer's
+        for source in ("segmented", "monolithic"):
+            for descan in (None, "constant"):
+                result = dpc.run(det, com_source=source, descan=descan)
+                phases[weighting, source, descan] = _correlation(result.phase, sim.phase_blurred)
+        np.testing.assert_array_equal(result.segment_areas, det.areas(cube))
+    for source in ("segmented", "monolithic"):
+        assert phases["area", source, None] >= 0.99  # unbiased without any offset removal
+        assert phases["area", source, "constant"] >= 0.99
+        assert phases["binary", source, "constant"] >= 0.99  # the offset removed by descan
+    # Binary masks there: segments of 352 / 366 / 380 / 366 pixels, a constant offset each.
+    assert phases["binary", "segmented", None] < 0.6
+    assert phases["binary", "monolithic", None] < 0.95
+
+
+@pytest.mark.filterwarnings("ignore:the 180-degree choice")
+def test_descan_of_segment_sources_is_the_scan_mean_and_leaves_segmented_com_alone(cube):
+    det = SegmentedDetector(2, 8, 4, 60)
+    dpc = DPC(cube)
+    raw = dpc.segmented_com(det, frame="detector")
+    for source, com in (("segmented", raw), ("monolithic", dpc.monolithic_com(det))):
+        none = dpc.run(det, com_source=source, descan=None).com
+        constant = dpc.run(det, com_source=source, descan="constant").com
+        np.testing.assert_allclose(none, com, rtol=1e-12)
+        expected = com - com.mean(axis=(1, 2), keepdims=True)
+        np.testing.assert_allclose(constant, expected, rtol=1e-9, atol=1e-9 * np.abs(com).max())
+        plane = dpc.run(det, com_source=source, descan="plane").com
+        rx, ry = np.meshgrid(*(np.arange(n) for n in com.shape[1:]), indexing="ij")
+        design = np.stack([np.ones(rx.size), rx.ravel(), ry.ravel()], axis=1)
+        for k in range(2):  # the residual of a plane fit: orthogonal to 1, rx and ry
+            np.testing.assert_allclose(
+                design.T @ plane[k].ravel(), 0, atol=1e-8 * np.abs(com).max() * rx.size
+            )
+    i = dpc.segment_images(det)
+    np.testing.assert_array_equal(dpc.segmented_com(det), [i[0] - i[2], i[1] - i[3]])
+    with pytest.raises(ValueError, match="descan must be one of .* got 'bogus'"):
+        dpc.run(det, com_source="segmented", descan="bogus")

@@ -32,15 +32,24 @@ def cube_of(dtype, shape=(8, 9, 24, 20), seed=0, **kw) -> Datacube:
     return Datacube(data, **kw)
 
 
-def explicit_sums(cube: Datacube, inner, outer, n, rotation_deg, center=None) -> np.ndarray:
-    """Segment sums from boolean masks (int64 for integer data, float64 otherwise)."""
-    det = SegmentedDetector(inner, outer, n, rotation_deg, center=center)
+def explicit_sums(
+    cube: Datacube, inner, outer, n, rotation_deg, center=None, weighting="binary"
+) -> np.ndarray:
+    """Segment sums from the detector's masks: ``(data * counts).sum() / subsample**2``
+    (binary: int64 for integer data, float64 otherwise; area: float64, the integer numerator
+    exact for integer data)."""
+    det = SegmentedDetector(inner, outer, n, rotation_deg, center=center, weighting=weighting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # outer radius beyond the detector
-        masks = det.masks(cube)
+        counts = det.counts(cube)
     acc = np.int64 if cube.dtype.kind in "ui" else np.float64
     data = np.asarray(cube.data).astype(acc)
-    return np.einsum("xyij,nij->nxy", data, masks.astype(acc)).reshape(n, -1)
+    sums = np.einsum("xyij,nij->nxy", data, counts.astype(acc)).reshape(n, -1)
+    return sums if weighting == "binary" else sums / float(det.subsample**2)
+
+
+def subsample_of(weighting: str) -> int:
+    return SegmentedDetector(1, 2, weighting=weighting).subsample
 
 
 def explicit_moments(cube: Datacube, center, inner=0.0, outer=math.inf) -> np.ndarray:
@@ -52,13 +61,16 @@ def explicit_moments(cube: Datacube, center, inner=0.0, outer=math.inf) -> np.nd
     return np.stack([data.sum(1), data @ dx[inside], data @ dy[inside]])
 
 
-def check_sums(engine: PolarCache, cube: Datacube, geometry, center=None) -> np.ndarray:
+def check_sums(
+    engine: PolarCache, cube: Datacube, geometry, center=None, weighting="binary"
+) -> np.ndarray:
     inner, outer, n, rotation_deg = geometry
-    got = engine.segment_sums(inner, outer, n, math.radians(rotation_deg))
-    expected = explicit_sums(cube, inner, outer, n, rotation_deg, center)
+    subsample = subsample_of(weighting)
+    got = engine.segment_sums(inner, outer, n, math.radians(rotation_deg), subsample)
+    expected = explicit_sums(cube, inner, outer, n, rotation_deg, center, weighting)
     assert got.shape == expected.shape
     if cube.dtype.kind in "ui":
-        assert got.dtype == np.int64
+        assert got.dtype == (np.int64 if weighting == "binary" else np.float64)
         np.testing.assert_array_equal(got, expected)
     else:
         assert got.dtype == np.float64
@@ -93,34 +105,46 @@ WALK = [
 ]
 
 
+@pytest.mark.parametrize("weighting", ["binary", "area"])
 @pytest.mark.parametrize(
     "dtype", [np.uint16, np.int32, np.float32, np.uint8, np.int16, np.uint64, np.float64]
 )
-def test_segment_sums_equal_explicit_mask_sums_along_a_walk(dtype, use_numba):
+def test_segment_sums_equal_explicit_mask_sums_along_a_walk(dtype, use_numba, weighting):
     cube = cube_of(dtype)
     engine = PolarCache(cube, cube.origin, use_numba=use_numba)
     for geometry in WALK:
-        check_sums(engine, cube, geometry)
+        check_sums(engine, cube, geometry, weighting=weighting)
 
 
-def test_off_centre_and_fractional_centre_agree_with_detector_masks(use_numba):
+def test_binary_and_area_geometries_alternate_on_one_cache(use_numba):
+    cube = cube_of(np.uint16, shape=(3, 4, 21, 19), origin=(10.3, 9.45))
+    engine = PolarCache(cube, cube.origin, use_numba=use_numba)
+    for geometry in WALK[:6]:
+        for weighting in ("area", "binary", "area"):
+            check_sums(engine, cube, geometry, weighting=weighting)
+
+
+@pytest.mark.parametrize("weighting", ["binary", "area"])
+def test_off_centre_and_fractional_centre_agree_with_detector_masks(use_numba, weighting):
     cube = cube_of(np.uint16, shape=(3, 4, 17, 23), detector_sampling=0.7, detector_units="mrad")
     for center in [(3.25, 19.5), (8.0, 11.0), (0.0, 0.0)]:
         engine = PolarCache(cube, center, use_numba=use_numba)
         for geometry in [(0.0, 6.0, 4, 10.0), (0.5, 6.2, 4, 10.0), (1.0, 40.0, 5, 200.0)]:
-            check_sums(engine, cube, geometry, center=center)
+            check_sums(engine, cube, geometry, center=center, weighting=weighting)
 
 
-def test_uint16_sums_beyond_int32_are_exact(use_numba):
+@pytest.mark.parametrize("weighting", ["binary", "area"])
+def test_uint16_sums_beyond_int32_are_exact(use_numba, weighting):
     # 40000 pixels of 65535: pattern sums of 2.6e9 overflow int32, and more rows than the
-    # 32768 that an int32 partial sum can take before it is flushed.
+    # 32768 that an int32 partial sum can take before it is flushed (area weights: 64 times
+    # the values, flushed 64 times as often).
     data = np.full((2, 3, 200, 200), 65535, dtype=np.uint16)
     data[1, 2, 100, 100] = 7
-    cube = Datacube(data)
+    cube = Datacube(data, origin=(100.0, 99.9961))
     engine = PolarCache(cube, cube.origin, use_numba=use_numba)
-    got = check_sums(engine, cube, (0.0, math.inf, 2, 0.0))
+    got = check_sums(engine, cube, (0.0, math.inf, 2, 0.0), weighting=weighting)
     assert got.sum(axis=0)[0] == 65535 * 40000 > 2**31
-    check_sums(engine, cube, (0.0, math.inf, 2, 1.0))  # incremental: ~half the pixels move
+    check_sums(engine, cube, (0.0, math.inf, 2, 1.0), weighting=weighting)  # ~half move
     np.testing.assert_array_equal(engine.moments[0], data.reshape(6, -1).sum(1, dtype=np.int64))
 
 
@@ -156,8 +180,9 @@ def apply_step(geometry, step):
 @given(
     dtype=st.sampled_from([np.uint16, np.int32, np.float32]),
     steps=st.lists(st.one_of(_drag, _drag, _jump), min_size=1, max_size=25),
+    weighting=st.sampled_from(["binary", "area"]),
 )
-def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps):
+def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps, weighting):
     cube = cube_of(dtype, seed=len(steps))
     engines = [(PolarCache(cube, cube.origin, use_numba=False), contextlib.nullcontext)]
     if numba_available():
@@ -171,7 +196,7 @@ def test_random_drags_and_jumps_are_exact_and_paths_identical(dtype, steps):
         results, moments = [], []
         for engine, mode in engines:
             with mode():
-                results.append(check_sums(engine, cube, geometry))
+                results.append(check_sums(engine, cube, geometry, weighting=weighting))
                 moments.append(engine.annulus_moments(geometry[0], geometry[1]))
         for other, other_moments in zip(results[1:], moments[1:], strict=True):
             np.testing.assert_array_equal(other, results[0])  # bit-identical, also for floats
@@ -206,6 +231,36 @@ def test_drags_are_incremental_jumps_recompute_and_repeats_are_cached(cube):
     assert engine.last_update == "incremental"
     engine.annulus_moments(6.0, 9.0)
     assert engine.last_update == "recompute"  # no overlap
+
+
+def test_area_drags_touch_only_the_pixels_whose_weights_change(monkeypatch):
+    cube = cube_of(np.uint16, shape=(2, 3, 64, 64), origin=(32.0036, 31.999))
+    engine = PolarCache(cube, cube.origin, use_numba=False)
+    touched = []
+    move = engine._move_rows
+    monkeypatch.setattr(
+        engine,
+        "_move_rows",
+        lambda sums, rows, *a: (touched.append(np.unique(rows).size), move(sums, rows, *a)),
+    )
+    engine.segment_sums(8.0, 20.0, 4, 0.3, 8)
+    annulus = touched[-1]
+    assert annulus > 1000  # the recompute: every weighted pixel
+    for geometry in [(8.0, 20.1, 4, 0.3, 8), (8.05, 20.1, 4, 0.3, 8), (8.05, 20.1, 4, 0.31, 8)]:
+        check = engine.segment_sums(*geometry)
+        assert engine.last_update == "incremental"
+        assert 0 < touched[-1] < 0.3 * annulus  # a thin ring, or the pixels near the borders
+        expected = explicit_sums(cube, *geometry[:3], math.degrees(geometry[3]), None, "area")
+        np.testing.assert_array_equal(check, expected)
+
+
+@pytest.mark.parametrize("segments", [1, 2, 5])
+def test_area_rotation_drags_stay_exact_through_the_centre_pixel(segments):
+    cube = cube_of(np.int32, shape=(2, 2, 19, 17), origin=(9.0, 8.0021))
+    engine = PolarCache(cube, cube.origin, use_numba=False)
+    for step in range(12):  # crossing pixel centres and the centre pixel (inner 0)
+        geometry = (0.0, 6.5, segments, -20.0 + 7.3 * step)
+        check_sums(engine, cube, geometry, weighting="area")
 
 
 def test_float_drift_after_3000_random_drags(use_numba, monkeypatch):
@@ -367,8 +422,8 @@ def test_cupy_path_matches_numpy():
         gpu = PolarCache(cube, cube.origin, cupy)
         cpu = PolarCache(cube, cube.origin, use_numba=False)
         np.testing.assert_allclose(gpu.moments.get(), cpu.moments, rtol=1e-12)
-        for geometry in WALK:
-            args = (geometry[0], geometry[1], geometry[2], math.radians(geometry[3]))
+        for geometry, subsample in [(g, s) for g in WALK for s in (1, 8)]:
+            args = (geometry[0], geometry[1], geometry[2], math.radians(geometry[3]), subsample)
             got = gpu.segment_sums(*args)
             assert isinstance(got, cupy.ndarray)
             np.testing.assert_allclose(got.get(), cpu.segment_sums(*args), rtol=1e-12)

@@ -90,8 +90,9 @@ def test_double_refuses_implicit_conversions(double):
 
 
 # ------------------------------------------------------------------ engine
+@pytest.mark.parametrize("subsample", [1, 8])  # binary masks, area weights
 @pytest.mark.parametrize("dtype", [np.uint16, np.int32, np.float32, np.float64])
-def test_polar_cache_on_device_matches_numpy(cp, dtype):
+def test_polar_cache_on_device_matches_numpy(cp, dtype, subsample):
     cube = random_cube(dtype=dtype)
     device = PolarCache(cube, cube.origin, cp)
     host = PolarCache(cube, cube.origin, use_numba=False)
@@ -102,9 +103,9 @@ def test_polar_cache_on_device_matches_numpy(cp, dtype):
     np.testing.assert_array_equal(device.pattern_sum, host.pattern_sum)
     assert device.nbytes == host.nbytes
     for inner, outer, n, rotation in WALK:
-        got = device.segment_sums(inner, outer, n, math.radians(rotation))
+        got = device.segment_sums(inner, outer, n, math.radians(rotation), subsample)
         assert isinstance(got, cp.ndarray)
-        check(got.get(), host.segment_sums(inner, outer, n, math.radians(rotation)))
+        check(got.get(), host.segment_sums(inner, outer, n, math.radians(rotation), subsample))
         assert device.last_update == host.last_update
         moments = device.annulus_moments(inner, outer)
         assert isinstance(moments, cp.ndarray)

@@ -33,7 +33,7 @@ def test_over_budget_is_a_typed_memory_error_naming_the_sizes(cube):
 
 
 def test_a_tight_budget_shrinks_the_cache_and_sums_stay_exact(cube):
-    det = dw.SegmentedDetector(2, 6, segments=4)
+    det = dw.SegmentedDetector(2, 6, segments=4, weighting="binary")  # pixels within radius 6
     budget = 130 * 6 * 5 * 2  # 130 of the 256 detector pixels (113 lie within radius 6)
     dpc = dw.DPC(cube, memory_budget=budget, stream_first=False)
     masks = det.masks(cube)

@@ -114,8 +114,12 @@ def test_every_source_and_offset_gives_the_scan_rotation(simulated):
 def test_run_com_is_the_detector_frame_vector(simulated):
     dpc = DPC(simulated.cube)
     det = SegmentedDetector(10, 25, 4, 100.0)
-    result = dpc.run(det)
+    result = dpc.run(det, descan=None)
     np.testing.assert_array_equal(result.com, dpc.segmented_com(det, frame="detector"))
+    # by default the scan-mean offset is removed (descan="constant", as for every source)
+    vector = dpc.segmented_com(det, frame="detector")
+    offset = vector.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(dpc.run(det).com, vector - offset, atol=1e-9 * np.abs(vector).max())
     # the raw (segment-frame) vector needs the scan rotation plus frame_deg
     raw = dpc.solve_rotation(dpc.segmented_com(det))
     sign = -1.0 if simulated.transpose else 1.0

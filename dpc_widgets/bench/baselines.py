@@ -17,7 +17,8 @@ def baselines(data: np.ndarray, repeats: int, budget_s: float) -> dict[str, Timi
     """
     cube = Datacube(data)
     q = cube.detector_shape[0]
-    masks = SegmentedDetector(0.1 * q, 0.25 * q, 4, 15.0).masks(cube)
+    tutorial = SegmentedDetector(0.1 * q, 0.25 * q, 4, 15.0, weighting="binary")  # boolean masks
+    masks = tutorial.masks(cube)
     rx, ry, qx, qy = cube.shape
     flat = np.asarray(data).reshape(rx * ry, qx * qy)
     weights = masks.reshape(4, qx * qy).T.astype(np.float32)

@@ -237,23 +237,24 @@ def _add_row(dst, src):  # pragma: no cover - compiled
 
 
 @njit(inline="always")
-def _add_row_twice(dst1, dst2, src):  # pragma: no cover - compiled
-    for j in range(dst1.size):
-        v = src[j]
-        dst1[j] += v
-        dst2[j] += v
+def _add_scaled_row(dst, src, weight):  # pragma: no cover - compiled
+    for j in range(dst.size):
+        dst[j] += weight * src[j]
 
 
 @njit(cache=True, nogil=True)
 def update_segments(
-    pix, rows, old, new, acc, part, flush, chunk, c_start, c_stop
+    pix, rows, segs, weights, acc, part, flush, chunk, c_start, c_stop
 ):  # pragma: no cover
-    """Move rows between segments: ``acc[s] = (acc[s] - removed[s]) + added[s]``.
+    """Change segment weights: ``acc[s] = (acc[s] - removed[s]) + added[s]``.
 
-    Over the scan-position chunks ``c_start:c_stop`` (``chunk`` positions each).
-    ``removed[s]`` is the sum of the rows ``rows[t]`` of ``pix`` with ``old[t] == s`` and
-    ``added[s]`` that of the rows with ``new[t] == s`` (label -1: no segment), each summed in
-    the order of ``rows``. ``part`` is a 1-element array giving the partial-sum dtype.
+    Over the scan-position chunks ``c_start:c_stop`` (``chunk`` positions each). Entry ``t``
+    changes the weight of row ``rows[t]`` of ``pix`` in segment ``segs[t]`` by ``weights[t]``
+    (a nonzero integer): ``added[s]`` is the sum of ``weights[t] * pix[rows[t]]`` over the
+    entries with ``segs[t] == s`` and a positive weight, ``removed[s]`` that of
+    ``-weights[t] * pix[rows[t]]`` over those with a negative one, each in the order of the
+    entries (a weight of 1 adds the row itself). ``part`` is a 1-element array giving the
+    partial-sum dtype, flushed every ``flush`` entries.
     """
     n_labels, n_pos = acc.shape
     n_rows = rows.size
@@ -270,14 +271,16 @@ def update_segments(
             part_removed[:] = 0
             for t in range(g0, min(n_rows, g0 + flush)):
                 src = pix[rows[t], p0:p1]
-                s = old[t]
-                a = new[t]
-                if s >= 0 and a >= 0:
-                    _add_row_twice(part_removed[s], part_added[a], src)
-                elif a >= 0:
-                    _add_row(part_added[a], src)
-                elif s >= 0:
+                s = segs[t]
+                weight = weights[t]
+                if weight == 1:
+                    _add_row(part_added[s], src)
+                elif weight == -1:
                     _add_row(part_removed[s], src)
+                elif weight > 0:
+                    _add_scaled_row(part_added[s], src, weight)
+                else:
+                    _add_scaled_row(part_removed[s], src, -weight)
             added += part_added
             removed += part_removed
         for label in range(n_labels):
@@ -336,9 +339,10 @@ def warm_calls(dtype: np.dtype) -> list[tuple]:
         full = np.zeros(6, acc)
         load = (load_block, (block, order, 6, full, full, pix, 0, raw, pattern, 8, 0, 0, 1))
     rows, labels = np.arange(2, dtype=np.int64), np.zeros(2, np.int32)
+    entry_weights = np.array([1, -3], np.int32)
     sums = np.zeros((2, 2), acc)
     return [
         load,
-        (update_segments, (pix, rows, labels, labels, sums, np.zeros(1, part), 1, 2, 0, 1)),
+        (update_segments, (pix, rows, labels, entry_weights, sums, np.zeros(1, part), 1, 2, 0, 1)),
         (update_moments, (pix, rows, np.ones(2, np.int8), weights, weights, raw, 2, 0, 1)),
     ]

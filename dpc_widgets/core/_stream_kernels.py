@@ -30,8 +30,9 @@ def stream_block_integer(
 
     - ``raw[:, q]``: whole-detector ``sum v``, ``sum v (i - base_i)``, ``sum v (j - base_j)``
       from the detector-row sums ``rs_i`` and column sums ``cols_j``;
-    - ``seg[slot, q]``: the sum over the runs ``seg_runs[r] = (k0, k1, slot)`` (pixels
-      ``k0 <= k < k1`` of one detector row), in the order of the runs;
+    - ``seg[slot, q]``: the sum over the runs ``seg_runs[r] = (k0, k1, slot, weight)`` (pixels
+      ``k0 <= k < k1`` of one detector row, each counted ``weight`` times), in the order of
+      the runs;
     - ``ann[3 slot + m, q]``: ``sum v``, ``sum v (i - base_i)`` and ``sum v (j - base_j)`` over
       the runs ``ann_runs[r] = (k0, k1, slot, i)`` (``i``: their detector row);
     - ``pattern[part, k] += v`` (``part`` numbers the calling thread).
@@ -68,10 +69,10 @@ def stream_block_integer(
         tseg[:] = zero
         for r in range(seg_runs.shape[0]):
             slot = seg_runs[r, 2]
-            t = tseg[slot]
+            t = zero
             for k in range(seg_runs[r, 0], seg_runs[r, 1]):
                 t += row[k] + zero
-            tseg[slot] = t
+            tseg[slot] += t * seg_runs[r, 3]
         for s in range(tseg.size):
             seg[s, q] = tseg[s]
         tann[:] = zero
@@ -97,15 +98,32 @@ def stream_block_integer(
 
 @njit(cache=True, nogil=True)
 def stream_block_float(
-    block, order, wi, wj, seg_labels, ann_in, raw, seg, ann, pattern, start, tile, part, t0, t1
+    block,
+    order,
+    wi,
+    wj,
+    seg_ptr,
+    seg_slot,
+    seg_w,
+    ann_in,
+    raw,
+    seg,
+    ann,
+    pattern,
+    start,
+    tile,
+    part,
+    t0,
+    t1,
 ):  # pragma: no cover - compiled
     """Reduce the floating-point patterns of tiles ``t0:t1`` (``tile`` patterns each) of
     ``block`` (n, K) in float64.
 
     Pixels are visited in the order ``order`` (by radius: the detector cache's row order);
-    ``wi``, ``wj``, ``seg_labels`` (G, K) and ``ann_in`` (A, K) are in that order too. For each
-    pattern ``q = start + p``: ``raw[:, q]`` gets ``sum v``, ``sum v wi``, ``sum v wj`` over the
-    whole detector; ``seg[seg_labels[g, t], q]`` the sum of its pixels (label -1: none);
+    ``wi``, ``wj``, the entries ``seg_ptr`` (K + 1), ``seg_slot``, ``seg_w`` and ``ann_in``
+    (A, K) are in that order too. For each pattern ``q = start + p``: ``raw[:, q]`` gets
+    ``sum v``, ``sum v wi``, ``sum v wj`` over the whole detector; ``seg[seg_slot[e], q]`` the
+    sum of ``v`` (weight 1) or ``seg_w[e] * v`` over its pixels' entries ``e``;
     ``ann[3 a + m, q]`` the moments over the pixels with ``ann_in[a, t]``; each sum adds one
     value after the other in that order. ``pattern[part, k]`` adds each pattern's pixel ``k``.
     A tile is first transposed into a cache-resident (K, tile) buffer, so that each pixel's
@@ -140,11 +158,15 @@ def stream_block_float(
                 sums[0, j] += v
                 sums[1, j] += v * a
                 sums[2, j] += v * b
-            for g in range(seg_labels.shape[0]):
-                label = seg_labels[g, i]
-                if label >= 0:
+            for e in range(seg_ptr[i], seg_ptr[i + 1]):
+                label = seg_slot[e]
+                weight = seg_w[e]
+                if weight == 1.0:
                     for j in range(w):
                         tseg[label, j] += src[j] + zero
+                else:
+                    for j in range(w):
+                        tseg[label, j] += weight * (src[j] + zero)
             for m in range(ann_in.shape[0]):
                 if ann_in[m, i]:
                     for j in range(w):
@@ -181,13 +203,14 @@ def warm_calls(dtype: np.dtype) -> list[tuple]:
     raw, seg, ann = np.zeros((3, 2), acc), np.zeros((1, 2), acc), np.zeros((3, 2), acc)
     pattern = np.zeros((1, 6), acc)
     if integer:
-        seg_runs = np.array([[0, 2, 0]], dtype=np.int64)
+        seg_runs = np.array([[0, 2, 0, 1]], dtype=np.int64)
         ann_runs = np.array([[3, 5, 0, 1]], dtype=np.int64)
         args = (block, 3, 1, 1, seg_runs, ann_runs, raw, seg, ann, pattern, 0, 0, 0, 2)
         return [(stream_block_integer, args)]
     order, weights = np.arange(6, dtype=np.int64), np.zeros(6, np.float64)
-    labels, inside = np.zeros((1, 6), np.int64), np.ones((1, 6), np.bool_)
+    ptr, slots = np.arange(7, dtype=np.int64), np.zeros(6, np.int64)
+    inside = np.ones((1, 6), np.bool_)
     tile = float_tile(dtype.itemsize)
-    geometry = (order, weights, weights, labels, inside)
+    geometry = (order, weights, weights, ptr, slots, np.ones(6, np.float64), inside)
     args = (block, *geometry, raw, seg, ann, pattern, 0, tile, 0, 0, 1)
     return [(stream_block_float, args)]

@@ -216,9 +216,12 @@ class BinnedCache:
         """Whether every binned pixel with ``radius < outer`` is cached."""
         return self._engine.covers(outer)
 
-    def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
-        """Segment sums on the binned detector (see :meth:`PolarCache.segment_sums`)."""
-        return self._engine.segment_sums(inner, outer, segments, rotation_rad)
+    def segment_sums(
+        self, inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+    ):
+        """Segment sums on the binned detector (see :meth:`PolarCache.segment_sums`; area
+        weights are those of the binned pixels)."""
+        return self._engine.segment_sums(inner, outer, segments, rotation_rad, subsample)
 
     def annulus_moments(self, inner: float, outer: float):
         """Annulus moments on the binned detector, offsets in full-resolution pixels."""

@@ -37,7 +37,7 @@ import numpy as np
 from dask.sizeof import sizeof
 from distributed import Client, Future, wait
 
-from ..detectors import pixel_geometry
+from ..detectors import pixel_geometry, weighted_reach
 from ..io import Datacube
 from ..io.datacube import chunk_rows
 from .block_sources import RowWindow, Source, open_source, source_of
@@ -139,7 +139,7 @@ def _build_block(source: Source | np.ndarray, r0: int, r1: int, geometry: BlockG
     )
 
 
-def _segment_sums(cache: PolarCache, key: tuple[float, float, int, float]) -> np.ndarray:
+def _segment_sums(cache: PolarCache, key: tuple[float, float, int, float, int]) -> np.ndarray:
     return cache.segment_sums(*key)
 
 
@@ -203,6 +203,7 @@ class ClusterCache:
         self.client = client
         radius = pixel_geometry(cube.detector_shape, self.center, cube.detector_sampling).radius
         self._radius = np.sort(radius.ravel())
+        self._sampling = cube.detector_sampling
         self._n_cached = int(np.searchsorted(self._radius, cache_radius, side="left"))
         whole = self._n_cached >= self._radius.size
         self.cache_radius = math.inf if whole else float(cache_radius)
@@ -304,11 +305,14 @@ class ClusterCache:
         """Whether every pixel with ``radius < outer`` (detector units) is cached."""
         return int(np.searchsorted(self._radius, outer, side="left")) <= self._n_cached
 
-    def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
+    def segment_sums(
+        self, inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+    ):
         """As :meth:`PolarCache.segment_sums`: (N, P) exact mask sums, assembled per block."""
         # OutsideCacheError as the blocks would raise it, before any task is sent
-        slab_rows(self._radius, self._n_cached, self.cache_radius, inner, outer)
-        key = (float(inner), float(outer), int(segments), float(rotation_rad))
+        m = weighted_reach(self._sampling, int(subsample))
+        slab_rows(self._radius, self._n_cached, self.cache_radius, inner - m, outer + m)
+        key = (float(inner), float(outer), int(segments), float(rotation_rad), int(subsample))
         return np.concatenate(self._map(_segment_sums, key), axis=1)
 
     def annulus_moments(self, inner: float, outer: float):

@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module, to_module, to_numpy
-from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
+from ..detectors import (
+    SUBSAMPLE,
+    AnnularDetector,
+    Detector,
+    SegmentedDetector,
+    pixel_geometry,
+    weighted_reach,
+)
 from ..io import Datacube
 from ..physics import positive_finite
 from .binning import BinnedCache, choose_binning
@@ -35,6 +42,9 @@ PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
 #: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
 CACHE_DISC_FACTOR = 1.5
+# Times a computation extends the cache before giving up (a binned cache's coarser pixels may
+# reach farther than the full-resolution reach it was built for).
+_EXTENSIONS = 3
 #: A useful cache covers the default annulus (1.25 disc radii); else the detector is binned.
 USEFUL_DISC_FACTOR = 1.25
 #: Memo entries that do not depend on the origin, kept when it changes.
@@ -72,6 +82,10 @@ class DPCResult:
         Integrated phase, in ``phase_units``.
     phase_units : str
         ``"rad"`` when the CoM is in 1/A and the scan is calibrated, else ``"arb."``.
+    segment_areas : ndarray (N,)
+        Area of each of the detector's segments in pixels (their weights' sums, see
+        :meth:`~dpc_widgets.detectors.Detector.areas`); unequal areas (more than about 1 %,
+        :func:`~dpc_widgets.detectors.areas_differ`) bias the segmented CoM by a constant.
     """
 
     detector: Detector
@@ -84,6 +98,7 @@ class DPCResult:
     com_rotated: np.ndarray
     phase: np.ndarray
     phase_units: str
+    segment_areas: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -319,11 +334,20 @@ class DPC:
         """Whether the detector cache is around ``center`` and covers radii below ``reach``.
 
         ``center`` is (qx, qy) in pixels, ``reach`` in detector units (the largest outer radius
-        a computation needs). When False, the next such computation first builds the cache: one
-        pass over the data (:meth:`build_cache` does it ahead, e.g. in a background thread).
+        a computation needs; area-weighted pixels half a diagonal beyond it count too). When
+        False, the next such computation first builds the cache: one pass over the data
+        (:meth:`build_cache` does it ahead, e.g. in a background thread).
         """
         engine = self._engine
+        reach = self._weighted_reach(reach)
         return engine is not None and engine.center == center and engine.covers(reach)
+
+    def _weighted_reach(self, reach: float) -> float:
+        """``reach`` plus half a pixel diagonal: the centres of area-weighted pixels that an
+        annulus ending at ``reach`` overlaps (``0`` stays ``0``)."""
+        if not 0 < reach < math.inf:
+            return reach
+        return reach + weighted_reach(self._cube.detector_sampling, SUBSAMPLE)
 
     def build_cache(
         self,
@@ -404,10 +428,12 @@ class DPC:
         """The radius (detector units) of the next cache for ``center`` / ``reach``.
 
         The default (or ``cache_radius``), at least the current cache's, 1.25 times ``reach``
-        when that is larger; shrunk to the memory budget but never below ``reach`` nor below
-        the useful radius (1.25 disc radii): a cache that does not fit then gets a binned
+        (plus half a pixel diagonal, for area-weighted pixels) when that is larger; shrunk to
+        the memory budget but never below ``reach`` nor below the useful radius (1.25 disc
+        radii): a cache that does not fit then gets a binned
         detector (see :meth:`build_cache`).
         """
+        reach = self._weighted_reach(reach)
         radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
         if self._engine is not None:
             radius = max(radius, self._engine.cache_radius)  # keep what was asked for before
@@ -478,10 +504,13 @@ class DPC:
                     return call(streamed)
                 except NotStreamedError:
                     pass
-        try:
-            return call(self._engine_for(center))
-        except OutsideCacheError as err:
-            return call(self._engine_for(center, reach=err.outer))
+        engine = self._engine_for(center)
+        for _ in range(_EXTENSIONS):
+            try:
+                return call(engine)
+            except OutsideCacheError as err:  # area weights reach half a (binned) pixel out
+                engine = self._engine_for(center, reach=err.outer)
+        return call(engine)
 
     def _first_view(self, center: tuple[float, float], want: tuple) -> StreamedSums | None:
         """The streamed sums around ``center``: the first view's, or (before any cache was
@@ -555,7 +584,9 @@ class DPC:
     def segment_images(self, detector: Detector) -> np.ndarray:
         """Sum of every segment at every scan position, shape (N, Rx, Ry), float64.
 
-        Exact mask sums (integer data is accumulated without rounding).
+        Exact mask sums with the detector's pixel weights (``detector.masks``: area weights by
+        default, or the tutorial's binary masks); integer data is accumulated without rounding
+        (area weights: integer sub-sample counts, divided by 64 at the end, exactly).
         """
         return self._memoised(
             ("segments", detector),
@@ -565,9 +596,7 @@ class DPC:
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
         detector.check_fits(self._cube)
-        key = segment_key(
-            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
-        )
+        key = _detector_key(detector)
         return self._on_engine(
             detector.resolved_center(self._cube),
             lambda engine: engine.segment_sums(*key),
@@ -614,7 +643,8 @@ class DPC:
     def monolithic_com(self, detector: Detector) -> np.ndarray:
         """Centroid-weighted segment CoM, shape (2, Rx, Ry), in pixel * intensity units.
 
-        ``sum_k I_k * (centroid_k - centre)`` with each segment's pixel centroid, not
+        ``sum_k I_k * (centroid_k - centre)`` with each segment's centroid (weighted by the
+        detector's pixel weights: :meth:`~dpc_widgets.detectors.Detector.centroids`), not
         normalised by the total intensity (the tutorial's monolithic formula).
         """
 
@@ -662,8 +692,10 @@ class DPC:
         scale = 1.0 if units == "px" else self._cube.detector_pixel_size(units)
         annulus = None
         if inner is not None or outer is not None:
-            annulus = AnnularDetector(
-                0.0 if inner is None else inner, math.inf if outer is None else outer
+            annulus = AnnularDetector(  # the pixel-centre rule: a pixel is in or out
+                0.0 if inner is None else inner,
+                math.inf if outer is None else outer,
+                weighting="binary",
             )
 
         def compute():
@@ -787,9 +819,18 @@ class DPC:
         ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
         :meth:`phase`. The first run on a cube (with ``stream_first``) reads it once, computing
         everything this run needs in one streaming pass; later ones use the detector cache.
+
+        ``descan`` (``"constant"`` by default, ``"plane"`` or ``None``) is subtracted from the
+        CoM of every source: for the segmented and monolithic ones it removes the constant
+        offset a segmented-detector user calibrates away on vacuum (unequal segment areas, a
+        centre off the disc), fitted over the positions with signal. :meth:`segmented_com` and
+        :meth:`monolithic_com` themselves stay uncorrected (the tutorial's contract). The
+        result's ``segment_areas`` are the detector's segment areas in pixels.
         """
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
+        if descan not in DESCAN_MODES:
+            raise ValueError(f"descan must be one of {DESCAN_MODES}, got {descan!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
         key = (
             "run",
@@ -806,10 +847,12 @@ class DPC:
         def compute():
             self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
-            if com_source == "segmented":
-                com, units = self.segmented_com(detector, frame="detector"), "arb."
-            elif com_source == "monolithic":
-                com, units = self.monolithic_com(detector), "px"
+            if com_source in ("segmented", "monolithic"):
+                if com_source == "segmented":
+                    com, units = self.segmented_com(detector, frame="detector"), "arb."
+                else:
+                    com, units = self.monolithic_com(detector), "px"
+                com = self._host(self._segment_descan(com, images, descan))
             else:
                 units = "A^-1" if self._calibrated_k() else "px"
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
@@ -849,6 +892,7 @@ class DPC:
                 com_rotated=rotated,
                 phase=phase,
                 phase_units="rad" if self._radians(units) else "arb.",
+                segment_areas=self.segment_areas(detector),
             )
 
         return self._memoised(key, compute)
@@ -881,10 +925,28 @@ class DPC:
         if com_source == "pixelated" and masked and center == self.origin:
             inner = 0.0 if com_inner is None else com_inner
             annuli = ((inner, math.inf if com_outer is None else com_outer),)
-        key = segment_key(
-            detector.inner, detector.outer, detector.n_segments, detector.rotation_rad
-        )
+        key = _detector_key(detector)
         self._first_view(center, ((key,), annuli))
+
+    def segment_areas(self, detector: Detector) -> np.ndarray:
+        """Area of each segment of ``detector`` on this cube in pixels, shape (N,), float64
+        (read-only; see :meth:`~dpc_widgets.detectors.Detector.areas`)."""
+
+        def compute():
+            areas = detector.areas(self._cube)
+            areas.flags.writeable = False
+            return areas
+
+        return self._memoised(("segment_areas", detector), compute)
+
+    def _segment_descan(self, com: np.ndarray, images: np.ndarray, descan: str | None):
+        """A segment CoM (2, Rx, Ry) less its descan model (``None``, ``"constant"``: the scan
+        mean, ``"plane"``), fitted over the positions with signal in the segments. On the host:
+        both arrays are results already (nothing crosses to a device for it)."""
+        flat = np.asarray(com, dtype=np.float64).reshape(2, -1)
+        lit = np.asarray(images).reshape(images.shape[0], -1).sum(axis=0) != 0
+        out = _subtract_descan(np, flat, lit, descan, self._cube.scan_shape)
+        return out.reshape(2, *self._cube.scan_shape)
 
     def _calibrated_k(self) -> bool:
         try:
@@ -923,6 +985,17 @@ def _combine(weights: np.ndarray, images: np.ndarray) -> np.ndarray:
     the next detector update; einsum's own loops are as fast for these small products.
     """
     return np.einsum("nc,np->cp", weights, images)
+
+
+def _detector_key(detector: Detector) -> tuple:
+    """The segment key of ``detector`` for the compute core (its sub-samples included)."""
+    return segment_key(
+        detector.inner,
+        detector.outer,
+        detector.n_segments,
+        detector.rotation_rad,
+        detector.subsample,
+    )
 
 
 def _check_detector(detector: Any) -> None:

@@ -7,16 +7,20 @@ over the whole detector. A bounded cache keeps only the pixels inside a cache ra
 the number of pixels with ``radius < cache_radius``): detector sums reaching no farther are
 exactly those of the full cache, and asking for more raises :class:`OutsideCacheError`.
 
-Detector sums are then kept as state: the labels of the current geometry and the sums of each
-segment. A new geometry touches only the rows whose segment changed (a radius drag moves a thin
-ring, a rotation drag the pixels near the segment borders) and subtracts them from their old
-segment and adds them to their new one, ``acc = (acc - removed) + added``; it recomputes from
-scratch when that is cheaper (more changed rows than rows in the annulus, or another number of
-segments). Update cost grows with the number of changed rows (or annulus rows) times P, never with
-the detector size.
+Detector sums are then kept as state: the integer weight of every row in every segment for the
+current geometry (:func:`dpc_widgets.detectors.segment_weights`: 0 or 1 for binary masks,
+sub-sample counts 0..64 for area weights) and the sums of each segment in those units. A new
+geometry touches only the rows whose weights changed (a radius drag the pixels near the moved
+edge, a rotation drag those near the old and new segment borders) and moves the difference,
+``acc = (acc - removed) + added`` with ``removed``/``added`` the rows times their lost/gained
+weights; it recomputes from scratch when that is cheaper (more changed rows than rows in the
+annulus, or another number of segments or weighting). Update cost grows with the number of
+changed rows (or annulus rows) times P, never with the detector size. Area-weighted sums are
+returned divided by ``subsample**2`` (a power of two: exact).
 
 Exactness: integer data is summed in integers (int64 results, int32 partial sums flushed before
-they could overflow), so every result equals the explicit mask sum exactly. Floating-point data is
+they could overflow, also with the weights), so every result equals the explicit (weighted) mask
+sum exactly. Floating-point data is
 summed in float64; incremental updates round once per changed row, and a full recompute (which
 resets any drift) runs whenever the rows moved incrementally since the last one exceed
 ``REFRESH_FACTOR`` times the annulus size, so the drift stays below that of a few from-scratch sums
@@ -36,7 +40,14 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_module, to_numpy
-from ..detectors import pixel_geometry, segment_labels
+from ..detectors import (
+    border_width,
+    near_segment_border,
+    pixel_geometry,
+    segment_labels,
+    segment_weights,
+    weighted_reach,
+)
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .memory import check_allocation
@@ -133,13 +144,14 @@ def wait_for_numba(dtype: np.dtype, timeout: float | None = None) -> bool:
 
 @dataclasses.dataclass
 class _SegmentState:
-    """Labels and sums of the last segment geometry (labels live in ``PolarCache._labels``)."""
+    """Weights and sums of the last segment geometry (the integer pixel weights live in
+    ``PolarCache._weights``; sums are in sub-sample units: ``subsample**2`` per pixel)."""
 
-    key: tuple[float, float, int, float]
+    key: tuple[float, float, int, float, int]
     k0: int
     k1: int
     sums: Any  # (N, P) accumulator
-    counts: np.ndarray  # pixels per segment
+    counts: np.ndarray  # sub-samples per segment
     drift_rows: int = 0
 
 
@@ -247,7 +259,8 @@ class PolarCache:
         self._order = order
         self._radius = geometry.radius.ravel()[order]
         self._angle = geometry.angle.ravel()[order]
-        self._labels = np.full(order.size, -1, dtype=np.int32)
+        self._weights = np.zeros((order.size, 0), dtype=np.int16)  # (K, N) of the last key
+        self._border_width: np.ndarray | None = None  # per sorted pixel, for area weights
 
         dtype = cache_dtype(cube.dtype)
         self._integer = dtype.kind in "ui"
@@ -316,11 +329,15 @@ class PolarCache:
             held.append(self._segments.sums)
         if self._annulus is not None:
             held.append(self._annulus.sums)
-        host = [self._order, self._radius, self._angle, self._labels, self._wi, self._wj]
+        host = [self._order, self._radius, self._angle, self._weights, self._wi, self._wj]
+        if self._border_width is not None:
+            host.append(self._border_width)
         return int(sum(a.nbytes for a in held) + sum(a.nbytes for a in host))
 
-    def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
-        """Sum of every segment at every scan position: exact mask sums.
+    def segment_sums(
+        self, inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+    ):
+        """Sum of every segment at every scan position: exact (weighted) mask sums.
 
         Parameters
         ----------
@@ -330,57 +347,107 @@ class PolarCache:
             Number of segments N (validated by the detector classes).
         rotation_rad : float
             Rotation offset in radians (see :func:`dpc_widgets.detectors.segment_labels`).
+        subsample : int
+            1: binary masks (pixel-centre rule); ``s > 1``: area weights counted on ``s x s``
+            sub-samples (:func:`dpc_widgets.detectors.segment_weights`).
 
         Returns
         -------
         array (N, P)
-            int64 for integer data, float64 for floating-point data; a new array.
+            A new array. ``subsample == 1``: int64 for integer data, float64 for floating-point
+            data. Else float64 ``(sum over pixels of count * I) / subsample**2``, the numerator
+            exact for integer data (int64) and the division exact (a power of two).
         """
-        key = (float(inner), float(outer), int(segments), float(rotation_rad))
+        key = (float(inner), float(outer), int(segments), float(rotation_rad), int(subsample))
         with self._lock:
-            return self._segment_sums(key)
+            return scale_sums(self._segment_sums(key), key[4])
 
-    def _segment_sums(self, key: tuple[float, float, int, float]):
+    def _segment_sums(self, key: tuple[float, float, int, float, int]):
+        """The accumulated (N, P) sums in sub-sample units (the state's own array)."""
         state = self._segments
         if state is not None and state.key == key:
             self.last_update = "cached"
-            return state.sums.copy()
-        k0, k1 = self._slab(key[0], key[1])
-        if state is None or state.key[2] != key[2]:
+            return state.sums
+        k0, k1 = self._slab(*self._reach(key))
+        if state is None or state.key[2] != key[2] or state.key[4] != key[4]:
             self._segments = self._recompute_segments(key, k0, k1)
-            return self._segments.sums.copy()
+            return self._segments.sums
 
-        # Rows whose label may change: the two rings between old and new radii when only the
-        # radii moved, else everything in the old or the new annulus.
+        # Rows whose weights may change: those near the old or new radii when only the radii
+        # moved, else everything in the old or the new annulus.
         if state.key[3] == key[3]:
+            m = weighted_reach(self.cube.detector_sampling, key[4])
             ranges = _merge(
-                [(min(k0, state.k0), max(k0, state.k0)), (min(k1, state.k1), max(k1, state.k1))]
+                [
+                    self._rows_between(state.key[0], key[0], m),
+                    self._rows_between(state.key[1], key[1], m),
+                ]
             )
         else:
             ranges = [(min(k0, state.k0), max(k1, state.k1))]
         rows = np.concatenate([np.arange(a, b) for a, b in ranges] + [_NO_ROWS])
-        old = self._labels[rows]
-        new = self._labels_of(rows, key)
-        moved = np.flatnonzero(old != new)
+        if key[4] > 1 and state.key[:2] == key[:2]:
+            rows = self._turned_rows(rows, state.key[3], key)
+        old = self._weights[rows]
+        new = self._weights_of(rows, key)
+        moved = np.flatnonzero((old != new).any(axis=1))
         too_many = moved.size >= k1 - k0
         drifted = not self._integer and state.drift_rows + moved.size > REFRESH_FACTOR * (k1 - k0)
         if too_many or drifted:
             self._segments = self._recompute_segments(key, k0, k1)
-            return self._segments.sums.copy()
+            return self._segments.sums
 
         rows, old, new = rows[moved], old[moved], new[moved]
-        self._labels[rows] = new
-        n = key[2]
-        state.counts += np.bincount(new[new >= 0], minlength=n)
-        state.counts -= np.bincount(old[old >= 0], minlength=n)
-        self._move_rows(state.sums, rows, old, new)
+        self._weights[rows] = new
+        delta = new.astype(np.int32) - old
+        state.counts += delta.sum(axis=0, dtype=np.int64)
+        self._move_rows(state.sums, *_entries(rows, delta))
         empty = np.flatnonzero(state.counts == 0)
         if empty.size:
             state.sums[self.xp.asarray(empty)] = 0  # no rounding residue in empty segments
         state.key, state.k0, state.k1 = key, k0, k1
         state.drift_rows += rows.size
         self.last_update = "incremental"
-        return state.sums.copy()
+        return state.sums
+
+    def _turned_rows(self, rows: np.ndarray, rotation: float, key) -> np.ndarray:
+        """Of ``rows``, those whose area weights may change when only the rotation changes
+        (from ``rotation`` to ``key``'s): near an old or a new segment border, or with a new
+        centre segment. Every other pixel lies wholly in its centre's segment both times, and
+        its ring-edge weight depends on the radii alone."""
+        inner, outer, n, new_rotation, _ = key
+        radius, angle = self._radius[rows], self._angle[rows]
+        r_px = radius / self.cube.detector_sampling
+        centre = segment_labels(radius, angle, inner, outer, n, new_rotation)
+        old_centre = segment_labels(radius, angle, inner, outer, n, rotation)
+        keep = centre != old_centre
+        if self._border_width is None:
+            self._border_width = border_width(self._radius / self.cube.detector_sampling)
+        width = self._border_width[rows]
+        keep |= near_segment_border(r_px, angle, n, rotation, width)
+        keep |= near_segment_border(r_px, angle, n, new_rotation, width)
+        return rows[keep]
+
+    def _reach(self, key) -> tuple[float, float]:
+        """Radii between which the pixel centres of a weighted annulus lie (detector units)."""
+        m = weighted_reach(self.cube.detector_sampling, key[4])
+        return key[0] - m, key[1] + m
+
+    def _rows_between(self, r0: float, r1: float, margin: float) -> tuple[int, int]:
+        """Sorted rows with centre radius in ``[min - margin, max + margin]`` (all when equal
+        radii and no margin: none)."""
+        lo, hi = min(r0, r1), max(r0, r1)
+        if margin == 0:
+            return (
+                int(np.searchsorted(self._radius, lo, side="left")),
+                int(np.searchsorted(self._radius, hi, side="left")),
+            )
+        if r0 == r1:
+            return (0, 0)
+        return (
+            int(np.searchsorted(self._radius, lo - margin, side="left")),
+            min(self._n_cached, int(np.searchsorted(self._radius, hi + margin, side="right"))),
+        )
 
     def covers(self, outer: float) -> bool:
         """Whether every pixel with ``radius < outer`` (detector units) is cached."""
@@ -449,25 +516,41 @@ class PolarCache:
             self._radius, self._n_cached, self.cache_radius, inner, outer, whole_detector_ok
         )
 
-    def _labels_of(self, rows: np.ndarray, key: tuple[float, float, int, float]) -> np.ndarray:
-        inner, outer, n, rotation = key
-        return segment_labels(self._radius[rows], self._angle[rows], inner, outer, n, rotation)
+    def _weights_of(self, rows: np.ndarray, key) -> np.ndarray:
+        """(len(rows), N) int16 sub-sample counts of ``rows`` in each segment of ``key``."""
+        inner, outer, n, rotation, subsample = key
+        i, j = np.divmod(self._order[rows], self.cube.detector_shape[1])
+        return segment_weights(
+            i - self.center[0],
+            j - self.center[1],
+            self.cube.detector_sampling,
+            inner,
+            outer,
+            n,
+            rotation,
+            subsample,
+            radius=self._radius[rows],
+            angle=self._angle[rows],
+        )
 
     def _recompute_segments(self, key, k0: int, k1: int) -> _SegmentState:
-        if self._segments is not None:
-            self._labels[self._segments.k0 : self._segments.k1] = -1
+        if self._weights.shape[1] != key[2]:
+            self._weights = np.zeros((self._order.size, key[2]), dtype=np.int16)
+        elif self._segments is not None:
+            self._weights[self._segments.k0 : self._segments.k1] = 0
         rows = np.arange(k0, k1)
-        new = self._labels_of(rows, key)
-        self._labels[k0:k1] = new
+        new = self._weights_of(rows, key)
+        self._weights[k0:k1] = new
         sums = self.xp.zeros((key[2], self._n_pos), dtype=self._acc)
-        self._move_rows(sums, rows, np.full(rows.size, -1, dtype=np.int32), new)
-        counts = np.bincount(new[new >= 0], minlength=key[2]).astype(np.int64)
+        self._move_rows(sums, *_entries(rows, new.astype(np.int32)))
+        counts = new.sum(axis=0, dtype=np.int64)
         self.last_update = "recompute"
         return _SegmentState(key, k0, k1, sums, counts)
 
     # ------------------------------------------------------------------ arithmetic
-    def _move_rows(self, sums, rows: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
-        """``sums[s] = (sums[s] - removed[s]) + added[s]`` for rows leaving / entering ``s``."""
+    def _move_rows(self, sums, rows: np.ndarray, segs: np.ndarray, weights: np.ndarray) -> None:
+        """``sums[s] = (sums[s] - removed[s]) + added[s]``: entry ``t`` adds ``weights[t]``
+        times row ``rows[t]`` to segment ``segs[t]`` (removes, for a negative weight)."""
         if rows.size == 0:
             return
         if self.use_numba:
@@ -475,29 +558,42 @@ class PolarCache:
 
             n = sums.shape[0]
             chunk = _numba_chunk(self._n_pos, 2 * n * (self._part.itemsize + self._acc.itemsize))
+            # Integer partials hold at most `flush` unit-weight rows; floats are not flushed.
+            heaviest = max(1, int(np.abs(weights).max()))
+            flush = max(1, self._flush // heaviest) if self._part != self._acc else rows.size
             args = (
                 self._pix,
                 rows.astype(np.int64),
-                old.astype(np.int32),
-                new.astype(np.int32),
+                segs.astype(np.int32),
+                weights.astype(np.int32),
                 sums,
                 np.zeros(1, self._part),
-                self._flush,
+                flush,
                 chunk,
             )
             work = rows.size * self._n_pos
             _kernels.parallel(_kernels.update_segments, -(-self._n_pos // chunk), *args, work=work)
             return
         xp = self.xp
-        leaving = {s: xp.asarray(rows[old == s]) for s in np.unique(old[old >= 0])}
-        entering = {s: xp.asarray(rows[new == s]) for s in np.unique(new[new >= 0])}
+        groups = {}
+        for sign in (-1, 1):
+            for s in np.unique(segs[np.sign(weights) == sign]):
+                pick = (segs == s) & (np.sign(weights) == sign)
+                w = np.abs(weights[pick])
+                scale = None if bool((w == 1).all()) else xp.asarray(w.astype(self._acc))[:, None]
+                groups[(int(s), sign)] = (xp.asarray(rows[pick]), scale)
         for p0, p1 in self._chunks(self._n_pos, rows.size * self._acc.itemsize):
-            for s in sorted(set(leaving) | set(entering)):
+            for s in sorted({s for s, _ in groups}):
                 block = sums[s, p0:p1]
-                if s in leaving:
-                    block = block - _column_sum(xp, self._pix[leaving[s], p0:p1], self._acc)
-                if s in entering:
-                    block = block + _column_sum(xp, self._pix[entering[s], p0:p1], self._acc)
+                for sign in (-1, 1):
+                    if (s, sign) not in groups:
+                        continue
+                    picked, scale = groups[(s, sign)]
+                    values = self._pix[picked, p0:p1]
+                    if scale is not None:
+                        values = values.astype(self._acc) * scale
+                    part = _column_sum(xp, values, self._acc)
+                    block = block - part if sign < 0 else block + part
                 sums[s, p0:p1] = block
 
     def _move_moments(self, sums, rows: np.ndarray, sign: np.ndarray) -> None:
@@ -627,6 +723,21 @@ class PolarCache:
         bar.close()
         self.pattern_sum = pattern.sum(axis=0).reshape(self.cube.detector_shape)
         return raw
+
+
+def scale_sums(sums, subsample: int):
+    """A new array of segment sums from sums in sub-sample units: a copy for ``subsample == 1``,
+    else float64 ``sums / subsample**2`` (exact division by a power of two)."""
+    if subsample == 1:
+        return sums.copy()
+    return sums.astype(np.float64) / float(subsample * subsample)
+
+
+def _entries(rows: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nonzero ``delta[t, s]`` of rows ``rows[t]`` as entries (row, segment, weight), row by
+    row, segments ascending within a row (the order the sums add them in)."""
+    t, seg = np.nonzero(delta)
+    return rows[t], seg.astype(np.int32), delta[t, seg].astype(np.int32)
 
 
 def read_only(array: np.ndarray) -> np.ndarray:

@@ -9,9 +9,11 @@ first image after one pass (the pixel-major cache of :class:`~dpc_widgets.core.e
 can be filled afterwards) and gives exact full-resolution results where only a binned cache
 fits (:meth:`dpc_widgets.core.DPC.stream_run`).
 
-Every sum is over exactly the pixels of the explicit mask: a pixel's segment is
-:func:`~dpc_widgets.detectors.segment_labels` (the formula of the masks) of its radius and
-angle, an annulus holds the pixels with ``inner <= radius < outer``.
+Every sum is over exactly the pixels of the explicit mask with their weights: a pixel's weight
+in each segment is :func:`~dpc_widgets.detectors.segment_weights` (1 in the segment of
+:func:`~dpc_widgets.detectors.segment_labels`, the formula of the masks, for binary masks;
+sub-sample counts for area weights, divided by ``subsample**2`` at the end, exactly); an annulus
+holds the pixels with ``inner <= radius < outer``.
 
 Order of additions. Integer data is summed in int64, exact in any order: over runs of pixels
 ``k0 <= k < k1`` of one detector row (flat detector index ``k = i * Qy + j``) with the same
@@ -37,14 +39,15 @@ from typing import Any
 import numpy as np
 
 from ..backend import to_module, to_numpy
-from ..detectors import pixel_geometry, segment_labels
+from ..detectors import pixel_geometry, segment_weights
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
-from .engine import _check_finite, _column_sum, cache_dtype, read_only
+from .engine import _check_finite, _column_sum, cache_dtype, read_only, scale_sums
 from .warmup import kernels_ready, wait_until_settled
 
-#: A segment geometry: (inner, outer, segments, rotation in radians), radii in detector units.
-SegmentKey = tuple[float, float, int, float]
+#: A segment geometry: (inner, outer, segments, rotation in radians, sub-samples per pixel side),
+#: radii in detector units; 1 sub-sample: binary masks, more: area weights.
+SegmentKey = tuple[float, float, int, float, int]
 #: An annulus: (inner, outer) in detector units.
 AnnulusKey = tuple[float, float]
 # Bytes of float64 temporaries per step of the NumPy path.
@@ -58,9 +61,11 @@ class NotStreamedError(LookupError):
     the geometries it was asked for)."""
 
 
-def segment_key(inner: float, outer: float, segments: int, rotation_rad: float) -> SegmentKey:
+def segment_key(
+    inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+) -> SegmentKey:
     """The normalised key of a segment geometry (as :class:`PolarCache` keys it)."""
-    return (float(inner), float(outer), int(segments), float(rotation_rad))
+    return (float(inner), float(outer), int(segments), float(rotation_rad), int(subsample))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,18 +84,21 @@ class StreamPlan:
         Number of segment slots.
     integer : bool
         Integer data: the geometries as runs (``seg_runs``, ``ann_runs``); floating-point data:
-        as labels in the cache's pixel order (``order``, ``wi``, ``wj``, ``seg_labels``,
-        ``ann_in``). The other layout's arrays are empty.
-    seg_runs : ndarray (R, 3) int64
-        ``(k0, k1, slot)`` for each run of a segment, sorted by ``k0``.
+        as weighted entries in the cache's pixel order (``order``, ``wi``, ``wj``,
+        ``seg_ptr``, ``seg_slot``, ``seg_w``, ``ann_in``). The other layout's arrays are empty.
+    seg_runs : ndarray (R, 4) int64
+        ``(k0, k1, slot, weight)`` for each run of pixels of one detector row with the same
+        integer weight (sub-samples) in a segment, sorted by ``k0``.
     ann_runs : ndarray (A, 4) int64
         ``(k0, k1, annulus, detector row)`` for each run of an annulus, sorted by ``k0``.
     order : ndarray (K,) int64
         Pixels by radius (stable): the detector cache's row order.
     wi, wj : ndarray (K,) float64
         Pixel offsets ``i - base_i``, ``j - base_j`` in that order.
-    seg_labels : ndarray (G, K) int64
-        Each pixel's slot in geometry ``g`` (-1: none), in that order.
+    seg_ptr : ndarray (K + 1,) int64
+        Pixel ``t`` (in that order) has the entries ``seg_ptr[t]:seg_ptr[t + 1]``.
+    seg_slot, seg_w : ndarray (E,) int64, float64
+        Each entry's slot and integer weight (sub-samples), slots ascending per pixel.
     ann_in : ndarray (A, K) bool
         Whether each pixel lies in annulus ``a``, in that order.
     """
@@ -105,7 +113,9 @@ class StreamPlan:
     order: np.ndarray
     wi: np.ndarray
     wj: np.ndarray
-    seg_labels: np.ndarray
+    seg_ptr: np.ndarray
+    seg_slot: np.ndarray
+    seg_w: np.ndarray
     ann_in: np.ndarray
 
     @classmethod
@@ -126,27 +136,43 @@ class StreamPlan:
         n_slots = sum(key[2] for key in segments)
         integer = cache_dtype(cube.dtype).kind in "ui"
         none = np.zeros(0, dtype=np.int64)
+        sampling = cube.detector_sampling
+        dx, dy = geometry.dx.ravel(), geometry.dy.ravel()
+
+        def weights(pixels: np.ndarray) -> np.ndarray:  # (len(pixels), n_slots) sub-samples
+            parts = [
+                segment_weights(
+                    dx[pixels],
+                    dy[pixels],
+                    sampling,
+                    *key,
+                    radius=radius[pixels],
+                    angle=angle[pixels],
+                )
+                for key in segments
+            ]
+            return np.concatenate(parts + [np.zeros((pixels.size, 0), np.int16)], axis=1)
+
         if integer:
             runs, ann = [], []
-            for (inner, outer, n, rotation), offset in zip(segments, offsets, strict=True):
-                k0, k1, label = _runs(segment_labels(radius, angle, inner, outer, n, rotation), qy)
-                runs.append(np.stack([k0, k1, label + offset], axis=1))
+            every = np.arange(radius.size)
+            for slot, column in enumerate(weights(every).T):
+                k0, k1, weight = _runs(np.where(column > 0, column, -1), qy)
+                runs.append(np.stack([k0, k1, np.full(k0.size, slot), weight], axis=1))
             for index, (inner, outer) in enumerate(annuli):
                 inside = np.where((radius >= inner) & (radius < outer), index, -1)
                 k0, k1, label = _runs(inside, qy)
                 ann.append(np.stack([k0, k1, label, k0 // qy], axis=1))
-            layout = (_sorted_runs(runs, 3), _sorted_runs(ann, 4), none, none, none)
-            layout += (np.zeros((0, 0), np.int64), np.zeros((0, 0), bool))
+            layout = (_sorted_runs(runs, 4), _sorted_runs(ann, 4), none, none, none)
+            layout += (none, none, np.zeros(0, np.float64), np.zeros((0, 0), bool))
         else:
             order = np.argsort(radius, kind="stable")
-            r, theta = radius[order], angle[order]
+            r = radius[order]
             base = (math.floor(center[0]), math.floor(center[1]))
             wi, wj = np.divmod(order, qy)
-            labels = [
-                np.where(lab >= 0, lab + offset, -1).astype(np.int64)
-                for (inner, outer, n, rot), offset in zip(segments, offsets, strict=True)
-                for lab in (segment_labels(r, theta, inner, outer, n, rot),)
-            ]
+            dense = weights(order)
+            pixel, slot = np.nonzero(dense)  # pixel by pixel, slots ascending
+            ptr = np.searchsorted(pixel, np.arange(order.size + 1)).astype(np.int64)
             inside = [(r >= inner) & (r < outer) for inner, outer in annuli]
             layout = (
                 np.zeros((0, 3), np.int64),
@@ -154,7 +180,9 @@ class StreamPlan:
                 order.astype(np.int64),
                 (wi - base[0]).astype(np.float64),
                 (wj - base[1]).astype(np.float64),
-                np.array(labels, dtype=np.int64).reshape(len(segments), order.size),
+                ptr,
+                slot.astype(np.int64),
+                dense[pixel, slot].astype(np.float64),
                 np.array(inside, dtype=bool).reshape(len(annuli), order.size),
             )
         return cls(segments, annuli, offsets, n_slots, integer, *layout)
@@ -239,18 +267,21 @@ class StreamedSums:
             (float(a), float(b)) in self._annuli or (a, b) == whole for a, b in annuli
         )
 
-    def segment_sums(self, inner: float, outer: float, segments: int, rotation_rad: float):
-        """The (N, P) segment sums of a streamed geometry (a new array).
+    def segment_sums(
+        self, inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+    ):
+        """The (N, P) segment sums of a streamed geometry (a new array, as
+        :meth:`PolarCache.segment_sums` returns them).
 
         Raises
         ------
         NotStreamedError
             For a geometry the pass did not compute.
         """
-        key = segment_key(inner, outer, segments, rotation_rad)
+        key = segment_key(inner, outer, segments, rotation_rad, subsample)
         if key not in self._segments:
             raise NotStreamedError(f"segment geometry {key} was not streamed")
-        return self._segments[key].copy()
+        return scale_sums(self._segments[key], key[4])
 
     def annulus_moments(self, inner: float, outer: float):
         """The (3, P) float64 moments over a streamed annulus (or the whole detector)."""
@@ -282,8 +313,9 @@ def stream_pass(
         The data, read once block by block and never modified.
     center : (float, float)
         Detector centre (qx, qy) in pixels.
-    segments : sequence of (inner, outer, segments, rotation_rad)
-        Segment geometries to sum (radii in detector units, rotation in radians).
+    segments : sequence of (inner, outer, segments, rotation_rad[, subsample])
+        Segment geometries to sum (radii in detector units, rotation in radians, sub-samples
+        per pixel side: 1, the default, for binary masks).
     annuli : sequence of (inner, outer)
         Annuli whose moments to sum (detector units).
     xp : module
@@ -359,7 +391,9 @@ class _Reducer:
         self.pattern = np.zeros((1, self.qx * self.qy), self.acc)
         if self.integer:  # each slot's / annulus's pixels (the NumPy path gathers them)
             runs, ann = plan.seg_runs, plan.ann_runs
-            self.slot_pixels = [_pixels(runs[runs[:, 2] == s]) for s in range(plan.n_slots)]
+            self.slot_pixels = [
+                _weighted_pixels(runs[runs[:, 2] == s]) for s in range(plan.n_slots)
+            ]
             self.ann_pixels = [_pixels(ann[ann[:, 2] == a]) for a in range(len(plan.annuli))]
 
     def add(self, flat: np.ndarray, start: int, numba: bool) -> None:
@@ -397,7 +431,8 @@ class _Reducer:
             n_items = flat.shape[0]
         else:
             kernel = _stream_kernels.stream_block_float
-            geometry = (plan.order, plan.wi, plan.wj, plan.seg_labels, plan.ann_in)
+            geometry = (plan.order, plan.wi, plan.wj, plan.seg_ptr, plan.seg_slot, plan.seg_w)
+            geometry += (plan.ann_in,)
             tile = _stream_kernels.float_tile(flat.itemsize)
             args = (flat, *geometry, *sums, tile)
             n_items = -(-flat.shape[0] // tile)
@@ -425,8 +460,11 @@ class _Reducer:
         self.raw[0, q] = rows.sum(axis=1)
         self.raw[1, q] = rows @ (np.arange(self.qx) - self.base[0])
         self.raw[2, q] = cols @ (np.arange(self.qy) - self.base[1])
-        for slot, pixels in enumerate(self.slot_pixels):
-            self.seg[slot, q] = chunk[:, pixels].sum(axis=1, dtype=np.int64)
+        for slot, (pixels, weights) in enumerate(self.slot_pixels):
+            if weights is None:
+                self.seg[slot, q] = chunk[:, pixels].sum(axis=1, dtype=np.int64)
+            else:
+                self.seg[slot, q] = chunk[:, pixels].astype(np.int64) @ weights
         for index, pixels in enumerate(self.ann_pixels):
             values = chunk[:, pixels].astype(np.int64)
             i, j = np.divmod(pixels, self.qy)
@@ -442,11 +480,13 @@ class _Reducer:
         rows = np.ascontiguousarray(values.T)[plan.order]  # (K, n), pixels by radius
         wi, wj = plan.wi[:, None], plan.wj[:, None]
         self.raw[:, q] = self._weighted(rows, wi, wj)
-        for g, offset in enumerate(plan.offsets):
-            for s in range(plan.segments[g][2]):
-                self.seg[offset + s, q] = _column_sum(
-                    np, rows[plan.seg_labels[g] == offset + s], self.acc
-                )
+        pixel = np.repeat(np.arange(plan.order.size), np.diff(plan.seg_ptr))
+        for slot in range(plan.n_slots):
+            pick = plan.seg_slot == slot
+            picked, weights = rows[pixel[pick]], plan.seg_w[pick]
+            if not bool((weights == 1).all()):
+                picked = picked * weights[:, None]
+            self.seg[slot, q] = _column_sum(np, picked, self.acc)
         for a, inside in enumerate(plan.ann_in):
             self.ann[3 * a : 3 * a + 3, q] = self._weighted(rows[inside], wi[inside], wj[inside])
         self.pattern[0] += values.sum(axis=0)
@@ -484,6 +524,17 @@ class _Reducer:
         return np.stack(
             [total, raw[1].astype(np.float64) - fx * total, raw[2].astype(np.float64) - fy * total]
         )
+
+
+def _weighted_pixels(runs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The pixels of ``runs`` (k0, k1, slot, weight) in increasing order and their int64
+    weights (None when every weight is 1)."""
+    pixels = _pixels(runs)
+    weights = np.repeat(runs[:, 3], runs[:, 1] - runs[:, 0]).astype(np.int64)
+    order = np.argsort(pixels, kind="stable")
+    if bool((weights == 1).all()):
+        return pixels[order], None
+    return pixels[order], weights[order]
 
 
 def _pixels(runs: np.ndarray) -> np.ndarray:

@@ -229,7 +229,7 @@ class Controls:
         pixelated = self.com_source.value == "pixelated"
         self.com_mask.disabled = not pixelated
         self.com_range.disabled = not (pixelated and self.com_mask.value)
-        self.descan.disabled = not pixelated
+        self.descan.disabled = False  # every CoM source removes its descan / offset
         manual = not self.auto_rotation.value
         self.scan_rotation.disabled = not manual
         self.transpose.disabled = not manual

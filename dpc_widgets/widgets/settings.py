@@ -48,7 +48,8 @@ class Settings:
     com_inner, com_outer : float
         That annulus (used when ``com_mask`` and ``com_source == "pixelated"``).
     descan : {None, "constant", "plane"}
-        Descan correction of the pixelated CoM.
+        Descan / constant-offset correction of the CoM (every source, see
+        :meth:`dpc_widgets.core.DPC.run`).
     auto_rotation : bool
         Solve the scan rotation and transpose (curl minimum); else use the next two.
     scan_rotation : float
