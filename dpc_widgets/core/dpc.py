@@ -19,10 +19,15 @@ import numpy as np
 from ..backend import get_array_module, to_module, to_numpy
 from ..detectors import AnnularDetector, Detector, SegmentedDetector, pixel_geometry
 from ..io import Datacube
-from ..physics import positive_finite
+from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
 from .binning import BinnedCache, choose_binning
 from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
-from .integrate import integrate_fourier, integrate_iterative
+from .integrate import (
+    PAD_MODES,
+    check_integration_memory,
+    integrate_fourier,
+    integrate_iterative,
+)
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
 from .streaming import NotStreamedError, StreamedSums, segment_key, stream_pass
@@ -110,14 +115,31 @@ class PhaseOptions:
     def __post_init__(self) -> None:
         if self.method not in PHASE_METHODS:
             raise ValueError(f"method must be one of {PHASE_METHODS}, got {self.method!r}")
+        if self.pad_mode not in PAD_MODES:
+            raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
+        object.__setattr__(self, "padding", integer_at_least(self.padding, "padding", 1))
+        high = non_negative(self.high_pass, "high_pass (1/scan units)")
+        object.__setattr__(self, "high_pass", high)
+        if self.low_pass is not None:
+            object.__setattr__(
+                self, "low_pass", non_negative(self.low_pass, "low_pass (1/scan units)")
+            )
 
-    def integrate(self, field, step: float):
+    def check_memory(self, scan_shape: tuple[int, int], memory_budget: int | None) -> None:
+        """Raise :class:`~dpc_widgets.core.memory.CacheMemoryError` when integrating a scan of
+        ``scan_shape`` with these options would exceed ``memory_budget`` (padded grids)."""
+        check_integration_memory(
+            scan_shape, self.padding, self.method, self.pad_mode, memory_budget
+        )
+
+    def integrate(self, field, step: float, memory_budget: int | None = None):
         """Integrate ``field`` (2, Rx, Ry), a gradient per ``step`` scan units, into a phase."""
         common = dict(
             sampling=(step, step),
             padding=self.padding,
             high_pass=self.high_pass,
             low_pass=self.low_pass,
+            memory_budget=memory_budget,
         )
         if self.method == "fourier":
             return integrate_fourier(field, pad_mode=self.pad_mode, **common)
@@ -706,6 +728,9 @@ class DPC:
             2π times the path integral of ``com`` over scan steps (arbitrary units).
         """
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
+        options.check_memory(self._cube.scan_shape, self.memory_budget)
+        if rotation is not None:
+            rotation = wrap_degrees(rotation, "rotation")
         if com is None:
             com, com_units = self._default_com()
         com = to_module(com, self.xp)
@@ -719,7 +744,7 @@ class DPC:
         """Rotate ``com`` into the scan frame and integrate 2 pi times it: (phase, rotated)."""
         rotated = rotate_com(com, float(angle), transpose)
         step = self._cube.scan_pixel_size("A") if self._radians(com_units) else 1.0
-        return options.integrate(2.0 * math.pi * rotated, step), rotated
+        return options.integrate(2.0 * math.pi * rotated, step, self.memory_budget), rotated
 
     def _radians(self, com_units: str | None) -> bool:
         """True when a CoM in ``com_units`` integrates to radians on this cube's scan."""
@@ -748,10 +773,34 @@ class DPC:
         ``com_inner <= r < com_outer``, in 1/A when calibrated). Other parameters as in
         :meth:`phase`. The first run on a cube (with ``stream_first``) reads it once, computing
         everything this run needs in one streaming pass; later ones use the detector cache.
+
+        Every argument is checked before any work, whatever ``com_source`` uses: ``descan``
+        and the annulus ``com_inner < com_outer`` also with a segmented source. ``rotation``
+        (degrees) is wrapped into [-180, 180] by whole turns.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad argument, naming it and its value.
+        CacheMemoryError
+            When the integration's padded grids would exceed the memory budget.
         """
+        _check_detector(detector)
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
+        if descan not in DESCAN_MODES:
+            raise ValueError(f"descan must be one of {DESCAN_MODES}, got {descan!r}")
+        if com_inner is not None or com_outer is not None:  # checked for every com_source
+            AnnularDetector(
+                0.0 if com_inner is None else com_inner,
+                math.inf if com_outer is None else com_outer,
+            )
+        if rotation is not None:
+            rotation = wrap_degrees(rotation, "rotation")
+        if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
+            raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
+        options.check_memory(self._cube.scan_shape, self.memory_budget)
         key = (
             "run",
             detector,

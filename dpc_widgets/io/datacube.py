@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..physics import (
+    calibration,
     check_detector_units,
     check_scan_units,
     detector_scale,
@@ -61,11 +62,13 @@ class Datacube:
     energy : float, optional
         Beam energy in eV. Needed to convert between ``"mrad"`` and ``"A^-1"``.
     scan_sampling : float
-        Scan step in ``scan_units``.
+        Scan step in ``scan_units``, between 1e-30 and 1e30
+        (:data:`~dpc_widgets.physics.CALIBRATION_RANGE`: beyond it the CoM, curl and Fourier
+        arithmetic overflow).
     scan_units : {"A", "nm", "px"}
         Units of the scan step.
     detector_sampling : float
-        Detector pixel size in ``detector_units``.
+        Detector pixel size in ``detector_units``, between 1e-30 and 1e30.
     detector_units : {"mrad", "A^-1", "px"}
         Units of the detector pixel size.
     origin : (float, float) or None or {"geometric", "mean", "disc"}
@@ -92,7 +95,8 @@ class Datacube:
     TypeError
         If ``data`` is not a real numeric array-like.
     ValueError
-        If ``data`` is not 4D or empty, a sampling is not positive, a unit is unknown, or the
+        If ``data`` is not 4D or empty, a sampling is not positive or outside
+        1e-30 to 1e30, a unit is unknown, or the
         origin lies outside the detector.
     """
 
@@ -125,11 +129,9 @@ class Datacube:
             raise ValueError(f"data has an empty axis: shape {tuple(data.shape)}")
         if self.energy is not None:
             object.__setattr__(self, "energy", positive_finite(self.energy, "energy (eV)"))
+        object.__setattr__(self, "scan_sampling", calibration(self.scan_sampling, "scan_sampling"))
         object.__setattr__(
-            self, "scan_sampling", positive_finite(self.scan_sampling, "scan_sampling")
-        )
-        object.__setattr__(
-            self, "detector_sampling", positive_finite(self.detector_sampling, "detector_sampling")
+            self, "detector_sampling", calibration(self.detector_sampling, "detector_sampling")
         )
         check_scan_units(self.scan_units)
         check_detector_units(self.detector_units)
