@@ -8,7 +8,7 @@ import math
 import ipywidgets as w
 
 from ..io import Datacube
-from .settings import MAX_SEGMENTS, Settings, radius_range
+from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
 NAMES = (
@@ -115,9 +115,12 @@ class Controls:
         self.method = w.Dropdown(
             description="phase method", options=["fourier", "iterative"], style=_STYLE, layout=_WIDE
         )
-        self.padding = w.IntSlider(description="padding", min=1, max=4, style=_STYLE, layout=_WIDE)
-        self.high_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
-        self.low_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
+        self.padding = w.IntSlider(
+            description="padding", min=1, max=MAX_PADDING, style=_STYLE, layout=_WIDE
+        )
+        # plain number fields: a value out of range is an error in the status line, not clamped
+        self.high_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
+        self.low_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
         self.clip = w.FloatSlider(
             description="clip (%)", min=0, max=10, step=0.1, style=_STYLE, layout=_WIDE
         )
@@ -173,6 +176,9 @@ class Controls:
         """Label units and set the radius slider ranges for ``cube`` (values are kept, clamped)."""
         top, step = radius_range(cube)
         du, su = cube.detector_units, cube.scan_units
+        unlimited = getattr(self, "_unbounded", False) and (
+            self.com_range.value[1] == self.com_range.max
+        )
         for slider, label in (
             (self.inner, "inner"),
             (self.outer, "outer"),
@@ -182,6 +188,8 @@ class Controls:
             slider.step = step
             slider.min = 0.0
             slider.max = top
+        if unlimited:  # no mask limit stays none: the slider's new end
+            self.com_range.value = (min(self.com_range.value[0], top), top)
         self.high_pass.description = f"high-pass (1/{su})"
         self.low_pass.description = f"low-pass (1/{su})"
 
@@ -195,18 +203,33 @@ class Controls:
         Floats are rounded to 10 decimals: browser sliders send values such as
         ``20.500000000000004`` (step arithmetic in JavaScript).
         """
-        values = {name: _tidy(widget.value) for name, widget in self.widgets().items()}
-        values["com_inner"], values["com_outer"] = (_tidy(v) for v in values.pop("com_range"))
+        values = {
+            name: _tidy(widget.value) if isinstance(widget, _SLIDERS) else widget.value
+            for name, widget in self.widgets().items()
+        }
+        com_inner, com_outer = (_tidy(v) for v in values.pop("com_range"))
+        if self._unbounded and com_outer == self.com_range.max:
+            com_outer = math.inf  # set as no limit and left at the slider's end: still none
+        values["com_inner"], values["com_outer"] = com_inner, com_outer
         return Settings(**values)
 
     def set(self, settings: Settings) -> None:
-        """Set every control from ``settings``, widening the radius sliders when needed."""
+        """Set every control from ``settings``; nothing is clamped.
+
+        The radius and clip sliders widen to hold the values; :class:`Settings` has already
+        wrapped the angles into the angle sliders' [-180, 180] and refused what lies outside
+        the other controls' ranges (segments, padding). ``com_outer`` infinity (no limit) puts
+        the mask slider at its end, and :meth:`settings` reads it back as infinity while it
+        stays there.
+        """
         values = dataclasses.asdict(settings)
         com_range = (values.pop("com_inner"), values.pop("com_outer"))
         radii = [settings.inner, settings.outer, *(r for r in com_range if math.isfinite(r))]
         for slider in (self.inner, self.outer, self.com_range):
             slider.max = max(slider.max, *radii)
+        self.clip.max = max(self.clip.max, settings.clip)
         top = self.com_range.max
+        self._unbounded = not math.isfinite(com_range[1])
         self.com_range.value = (com_range[0], min(com_range[1], top))
         for name, value in values.items():
             getattr(self, name).value = value
@@ -254,6 +277,14 @@ class Controls:
             self.transpose.value = bool(transpose)
 
 
+_SLIDERS = (w.FloatSlider, w.FloatRangeSlider)
+
+
 def _tidy(value):
-    """Round floats to 10 decimals (removes step-arithmetic noise); other values unchanged."""
-    return round(value, 10) if isinstance(value, float) else value
+    """A slider's float without the browser's step-arithmetic noise (``20.500000000000004``
+    -> ``20.5``): rounded to 10 decimals when that moves it by less than 1e-12 of itself;
+    other values (``1e-200``, ``12.345678901234``) unchanged."""
+    if not isinstance(value, float):
+        return value
+    rounded = round(value, 10)
+    return rounded if abs(rounded - value) < 1e-12 * abs(value) else value
