@@ -21,6 +21,8 @@ from ..physics import (
     scan_scale,
 )
 from .disc import Disc, find_disc
+from .formats.base import FormatError
+from .formats.zarr_store import bad_chunk
 from .source import FileSource
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
@@ -28,6 +30,11 @@ DEFAULT_BLOCK_BYTES = 64 * 2**20
 DISC_SAMPLE_ROWS = 64
 DISC_SAMPLE_BYTES = 32 * 2**20
 ORIGIN_MODES = ("geometric", "mean", "disc")
+
+
+#: Errors that reading stored rows raises for a corrupt chunk (codecs: RuntimeError or
+#: ValueError; HDF5: OSError), turned into a FormatError naming the file and the chunk.
+_READ_ERRORS = (RuntimeError, ValueError, OSError, KeyError, EOFError)
 
 
 def chunk_rows(data: Any) -> int:
@@ -230,10 +237,23 @@ class Datacube:
     def _rows(self, r0: int, r1: int) -> Any:
         """Scan rows ``r0:r1`` read now, as patterns ``((r1 - r0) * Ry, Qx, Qy)``."""
         _, ry, qx, qy = self.shape
-        block = self.data[r0:r1]
-        if hasattr(block, "compute"):  # dask: read this block now
-            block = block.compute()
+        try:
+            block = self.data[r0:r1]
+            if hasattr(block, "compute"):  # dask: read this block now
+                block = block.compute()
+        except _READ_ERRORS as err:  # a codec or file error from a corrupt chunk
+            raise self._read_error(r0, r1, err) from err
         return block.reshape((r1 - r0) * ry, qx, qy)
+
+    def _read_error(self, r0: int, r1: int, err: Exception) -> FormatError:
+        """A :class:`FormatError` naming the file and the chunk that failed to read."""
+        where = f"'{self.source.path}'" if self.source is not None else "the data"
+        chunk = bad_chunk(self.data, r0, r1)
+        what = f"chunk {chunk} (in scan rows {r0}:{r1})" if chunk else f"scan rows {r0}:{r1}"
+        return FormatError(
+            f"{where}: cannot read {what}: {type(err).__name__}: {err}; the file is truncated "
+            "or corrupt there"
+        )
 
     def mean_pattern(
         self, max_positions: int | None = None, *, max_bytes: int | None = None
