@@ -147,10 +147,12 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------- info
 def _info(args: argparse.Namespace) -> int:
+    from .core.warmup import not_started
     from .summary import describe
 
     try:
-        summary = describe(args.file, **_load_options(args))
+        with not_started():  # nothing to compute with the kernels: no thread left at exit
+            summary = describe(args.file, **_load_options(args))
     except Exception as err:  # noqa: BLE001 - reported as one line, exit status 1
         _error(args.file, err)
         return 1
