@@ -361,6 +361,7 @@ FORMATS = (
         "beam energy, detector pixel size (m) and, from the sidecar <name>.h5, scan shape, "
         "scan step (nm) and camera length",
         "frames in acquisition order, fast scan axis last: (Rx, Ry) = (NumPixelsY, NumPixelsX) "
-        "or scan_shape, (Qx, Qy) = stored (y, x); no flips",
+        "or scan_shape (without either, N x N for N*N frames, with a warning), "
+        "(Qx, Qy) = stored (y, x); no flips",
     ),
 )
