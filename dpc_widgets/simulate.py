@@ -61,6 +61,7 @@ from .physics import (
     ELEMENTARY_CHARGE,
     SPEED_OF_LIGHT,
     electron_wavelength,
+    finite_real,
     integer_at_least,
     positive_finite,
 )
@@ -252,7 +253,7 @@ def simulate(
     max_phase = positive_finite(max_phase, "max_phase (rad)")
     lattice = positive_finite(lattice, "lattice (A)")
     oversampling = integer_at_least(oversampling, "oversampling", 1)
-    rotation = _finite(rotation, "rotation (deg)")
+    rotation = finite_real(rotation, "rotation (deg)")
     if not isinstance(transpose, (bool, np.bool_)):
         raise TypeError(f"transpose must be True or False, got {transpose!r}")
     if dose is not None:
@@ -392,16 +393,6 @@ def _check_memory(
 
 def _gib(n: float) -> str:
     return f"{n / 2**30:.3g} GiB"
-
-
-def _finite(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
 
 
 def _check_dtype(dtype: Any, dose: float | None) -> np.dtype:

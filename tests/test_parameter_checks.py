@@ -331,6 +331,8 @@ def test_simulate_checks_dose_seed_and_memory():
         dpc_widgets.simulate(**small, dose=100.0, seed="abc")
     with pytest.raises(ValueError, match="seed must be an integer >= 0, got -1"):
         dpc_widgets.simulate(**small, dose=100.0, seed=-1)
+    with pytest.raises(TypeError, match=r"rotation \(deg\) must be a real number, got '45'"):
+        dpc_widgets.simulate(**small, rotation="45")  # was: parsed
     a = dpc_widgets.simulate(**small, dose=100.0, seed=np.random.default_rng(5)).cube.data
     b = dpc_widgets.simulate(**small, dose=100.0, seed=5).cube.data
     np.testing.assert_array_equal(a, b)
