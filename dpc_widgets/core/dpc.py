@@ -728,7 +728,7 @@ class DPC:
             2π times the path integral of ``com`` over scan steps (arbitrary units).
         """
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
-        options.check_memory(self._cube.scan_shape, self.memory_budget)
+        options.check_memory(self._cube.scan_shape, None)  # the default budget: not the cache's
         if rotation is not None:
             rotation = wrap_degrees(rotation, "rotation")
         if com is None:
@@ -744,7 +744,7 @@ class DPC:
         """Rotate ``com`` into the scan frame and integrate 2 pi times it: (phase, rotated)."""
         rotated = rotate_com(com, float(angle), transpose)
         step = self._cube.scan_pixel_size("A") if self._radians(com_units) else 1.0
-        return options.integrate(2.0 * math.pi * rotated, step, self.memory_budget), rotated
+        return options.integrate(2.0 * math.pi * rotated, step), rotated
 
     def _radians(self, com_units: str | None) -> bool:
         """True when a CoM in ``com_units`` integrates to radians on this cube's scan."""
@@ -783,7 +783,8 @@ class DPC:
         TypeError, ValueError
             For a bad argument, naming it and its value.
         CacheMemoryError
-            When the integration's padded grids would exceed the memory budget.
+            When the integration's padded grids would exceed 40 % of the available memory
+            (the default budget; ``memory_budget`` bounds the detector cache only).
         """
         _check_detector(detector)
         if com_source not in COM_SOURCES:
@@ -800,7 +801,7 @@ class DPC:
         if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
             raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
-        options.check_memory(self._cube.scan_shape, self.memory_budget)
+        options.check_memory(self._cube.scan_shape, None)  # the default budget: not the cache's
         key = (
             "run",
             detector,

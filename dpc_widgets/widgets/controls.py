@@ -6,8 +6,10 @@ import dataclasses
 import math
 
 import ipywidgets as w
+import traitlets
 
 from ..io import Datacube
+from ..physics import wrap_degrees
 from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
@@ -66,6 +68,60 @@ def browser_value(slider: w.FloatSlider, value: float) -> float:
     return percent * (hi - lo) / 100 + lo
 
 
+class ControlValueError(traitlets.TraitError, ValueError):
+    """A value set on a control from Python that it cannot hold (named, never clamped)."""
+
+
+def _strict_value(widget: w.ValueWidget, value: float) -> float:
+    """``value`` if it lies in the widget's [min, max], else :class:`ControlValueError`."""
+    if not widget.min <= value <= widget.max:
+        raise ControlValueError(
+            f"{widget.description or 'value'} {value!r} is outside the control's range "
+            f"[{widget.min!r}, {widget.max!r}]"
+        )
+    return value
+
+
+class StrictFloatSlider(w.FloatSlider):
+    """A FloatSlider that refuses a value outside its range instead of clamping it."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        return _strict_value(self, proposal["value"])
+
+
+class RadiusSlider(w.FloatSlider):
+    """A radius slider: a value set from Python above its end widens it (never clamped);
+    below its start (0) it is refused."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        value = proposal["value"]
+        if value > self.max:
+            self.max = value
+        return _strict_value(self, value)
+
+
+class StrictIntSlider(w.IntSlider):
+    """An IntSlider that refuses a value outside its range instead of clamping it."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        return _strict_value(self, proposal["value"])
+
+
+class AngleSlider(w.FloatSlider):
+    """A slider of degrees in [-180, 180]: a value set from Python wraps by whole turns
+    (:func:`~dpc_widgets.physics.wrap_degrees`: 270 shows -90), NaN or inf is refused."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        try:
+            return wrap_degrees(proposal["value"], self.description or "angle")
+        except (TypeError, ValueError) as err:
+            raise ControlValueError(str(err)) from None
+
+
 class Controls:
     """All controls of the explorer; ``controls.<name>`` for each name in :data:`NAMES`.
 
@@ -84,12 +140,12 @@ class Controls:
             "style": _STYLE,
             "layout": _WIDE,
         }
-        self.inner = w.FloatSlider(**radius)
-        self.outer = w.FloatSlider(**radius)
-        self.segments = w.IntSlider(
+        self.inner = RadiusSlider(**radius)
+        self.outer = RadiusSlider(**radius)
+        self.segments = StrictIntSlider(
             description="segments", min=1, max=MAX_SEGMENTS, style=_STYLE, layout=_WIDE
         )
-        self.rotation = w.FloatSlider(
+        self.rotation = AngleSlider(
             description="offset (deg)", min=-180, max=180, step=0.5, style=_STYLE, layout=_WIDE
         )
         self.com_source = w.Dropdown(
@@ -107,7 +163,7 @@ class Controls:
             layout=_WIDE,
         )
         self.auto_rotation = w.Checkbox(description="auto scan rotation", indent=False)
-        self.scan_rotation = w.FloatSlider(
+        self.scan_rotation = AngleSlider(
             description="rotation (deg)", min=-180, max=180, step=0.1, style=_STYLE, layout=_WIDE
         )
         self.transpose = w.Checkbox(description="transpose", indent=False)
@@ -115,13 +171,13 @@ class Controls:
         self.method = w.Dropdown(
             description="phase method", options=["fourier", "iterative"], style=_STYLE, layout=_WIDE
         )
-        self.padding = w.IntSlider(
+        self.padding = StrictIntSlider(
             description="padding", min=1, max=MAX_PADDING, style=_STYLE, layout=_WIDE
         )
         # plain number fields: a value out of range is an error in the status line, not clamped
         self.high_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
         self.low_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
-        self.clip = w.FloatSlider(
+        self.clip = StrictFloatSlider(
             description="clip (%)", min=0, max=10, step=0.1, style=_STYLE, layout=_WIDE
         )
         # detector origin (pixels): not a Settings field, the explorer moves the DPC origin
