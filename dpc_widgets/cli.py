@@ -139,7 +139,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         "--descan", choices=("none", "constant", "plane"), help="pixelated CoM correction"
     )
     group.add_argument("--phase-method", choices=PHASE_METHODS, help="phase integration")
-    group.add_argument("--padding", type=int, metavar="N", help="integration padding factor")
+    group.add_argument("--padding", type=int, metavar="N", help="integration padding, 1 to 8")
     group.add_argument("--high-pass", type=float, metavar="K", help="cut-off, 1/(scan units)")
     group.add_argument("--low-pass", type=float, metavar="K", help="cut-off, 1/(scan units)")
     group.add_argument("--clip", type=float, metavar="PERCENT", help="preview contrast clip")
