@@ -14,6 +14,7 @@ import math
 import os
 import re
 import threading
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,9 @@ from dpc_widgets.batch import compute
 from dpc_widgets.cli import _job as cli_job
 from dpc_widgets.cli import build_parser, main
 from dpc_widgets.core import DPC, warmup
+from dpc_widgets.core import integrate as integrate_module
 from dpc_widgets.core.dpc import PhaseOptions
+from dpc_widgets.core.integrate import integrate_fourier, integrate_iterative, integration_bytes
 from dpc_widgets.core.memory import CacheMemoryError
 from dpc_widgets.io.formats import FormatError
 from dpc_widgets.physics import wrap_degrees
@@ -102,6 +105,25 @@ def test_huge_padding_is_a_memory_error_before_any_work(small, monkeypatch, meth
     with pytest.raises(CacheMemoryError, match=r"padding=1000000.*over the memory budget") as err:
         dpc.run(SegmentedDetector(**RADII), method=method, pad_mode=pad_mode, padding=10**6)
     assert err.value.needed > 100 * 2**40 > err.value.budget  # 40 % of available memory
+
+
+@pytest.mark.parametrize(
+    ("method", "pad_mode"), [("iterative", "zeros"), ("fourier", "zeros"), ("fourier", "mirror")]
+)
+def test_integration_memory_estimate_bounds_the_real_peak(method, pad_mode):
+    field = np.random.default_rng(0).normal(size=(2, 48, 40))
+    integrate = integrate_iterative if method == "iterative" else integrate_fourier
+    options = {} if method == "iterative" else {"pad_mode": pad_mode}
+    integrate_module._periodic_grid.cache_clear()
+    integrate_module._mirrored_grid.cache_clear()
+    tracemalloc.start()
+    try:
+        integrate(field, padding=4, **options)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = integration_bytes((48, 40), 4, method, pad_mode)
+    assert peak <= estimate < 3 * peak
 
 
 def test_mirror_padding_needs_no_padded_grid(small):
