@@ -105,9 +105,10 @@ def output_paths(out_dir: Path, source: Path) -> dict[str, Path]:
 def check_outputs(outputs: Mapping[str, Path], inputs: tuple[Path, ...]) -> None:
     """Raise ValueError if an output is an input (same file) or lies inside an input folder."""
     for output in outputs.values():
-        target = output.resolve()
+        target = Path(os.path.realpath(output))  # no error on link loops: load names them
         for source in inputs:
-            inside = source.resolve() == target or source.resolve() in target.parents
+            real = Path(os.path.realpath(source))
+            inside = real == target or real in target.parents
             if inside or (output.exists() and source.exists() and os.path.samefile(output, source)):
                 raise ValueError(f"output '{output}' would overwrite the input '{source}'")
 

@@ -139,7 +139,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         "--descan", choices=("none", "constant", "plane"), help="CoM descan / offset removal"
     )
     group.add_argument("--phase-method", choices=PHASE_METHODS, help="phase integration")
-    group.add_argument("--padding", type=int, metavar="N", help="integration padding factor")
+    group.add_argument("--padding", type=int, metavar="N", help="integration padding, 1 to 8")
     group.add_argument("--high-pass", type=float, metavar="K", help="cut-off, 1/(scan units)")
     group.add_argument("--low-pass", type=float, metavar="K", help="cut-off, 1/(scan units)")
     group.add_argument("--clip", type=float, metavar="PERCENT", help="preview contrast clip")
@@ -147,10 +147,12 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------------- info
 def _info(args: argparse.Namespace) -> int:
+    from .core.warmup import not_started
     from .summary import describe
 
     try:
-        summary = describe(args.file, **_load_options(args))
+        with not_started():  # nothing to compute with the kernels: no thread left at exit
+            summary = describe(args.file, **_load_options(args))
     except Exception as err:  # noqa: BLE001 - reported as one line, exit status 1
         _error(args.file, err)
         return 1

@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .physics import finite_real
+
 if TYPE_CHECKING:
     from .io import Datacube
 
@@ -481,7 +483,8 @@ class SegmentedDetector(Detector):
     segments : int
         Number of segments N, 1 to 64.
     rotation : float
-        Rotation offset of the segments in degrees (see the module docstring for the sign).
+        Rotation offset of the segments in degrees (see the module docstring for the sign); any
+        finite value, kept as given and used modulo 360 (reduced in degrees, exactly).
     center : (float, float), optional
         Detector centre (qx, qy) in pixels; ``None`` uses the cube's origin.
     weighting : {"area", "binary"}
@@ -512,14 +515,7 @@ class SegmentedDetector(Detector):
         if not 1 <= self.segments <= 64:
             raise ValueError(f"segments must be between 1 and 64, got {self.segments!r}")
         object.__setattr__(self, "segments", int(self.segments))
-        try:
-            rotation = float(self.rotation)
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"rotation must be a number of degrees, got {self.rotation!r}"
-            ) from None
-        if not math.isfinite(rotation):
-            raise ValueError(f"rotation must be finite, got {self.rotation!r}")
+        rotation = finite_real(self.rotation, "rotation")
         object.__setattr__(self, "rotation", rotation)
         object.__setattr__(self, "center", _check_center(self.center))
         object.__setattr__(self, "weighting", _check_weighting(self.weighting))
@@ -530,7 +526,9 @@ class SegmentedDetector(Detector):
 
     @property
     def rotation_rad(self) -> float:
-        return math.radians(self.rotation)
+        """The rotation offset in radians, reduced modulo 360 degrees first (exactly, in
+        degrees: an offset of 1e17 degrees keeps its precision)."""
+        return math.radians(math.fmod(self.rotation, 360.0))
 
     @property
     def directions(self) -> np.ndarray:
@@ -555,6 +553,7 @@ class SegmentedDetector(Detector):
         segment 0's centre lies at ``180 / N - rotation`` degrees in the detector (Qx, Qy)
         frame (module docstring). ``rotate_com(S, frame_deg)`` expresses ``S`` in the detector
         frame, where its scan rotation is the physical one (the same as for the pixelated CoM).
-        Zero for the tutorial's N = 4 and ``rotation = 45``.
+        Zero for the tutorial's N = 4 and ``rotation = 45``. The offset is reduced modulo 360
+        degrees first (exactly).
         """
-        return 180.0 / self.segments - self.rotation
+        return 180.0 / self.segments - math.fmod(self.rotation, 360.0)

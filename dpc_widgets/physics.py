@@ -150,3 +150,92 @@ def integer_at_least(value: int, name: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+#: Calibrations (scan step, detector pixel) outside this range overflow or underflow the
+#: moments, curl and Fourier grids in float64: refused at the door.
+CALIBRATION_RANGE = (1e-30, 1e30)
+
+
+def finite_real(value: float, name: str) -> float:
+    """``value`` as a float, checked to be a finite real number (strings and bools refused).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number; the message names ``name``.
+    ValueError
+        If it is NaN or infinite.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def non_negative(value: float, name: str, *, allow_inf: bool = False) -> float:
+    """``value`` as a float, checked to be a real number ``>= 0`` (``inf`` with ``allow_inf``).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (strings and booleans are refused, not parsed).
+    ValueError
+        If it is negative, NaN, or infinite without ``allow_inf``; the message names ``name``.
+    """
+    if allow_inf and isinstance(value, (int, float, np.floating)) and value == math.inf:
+        return math.inf
+    out = finite_real(value, name)
+    if out < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return out
+
+
+def wrap_degrees(value: float, name: str = "angle (deg)") -> float:
+    """A finite angle in degrees, wrapped by whole turns into ``[-180, 180]``.
+
+    Values already in that range are returned unchanged (180 stays 180); others are reduced
+    modulo 360 in degrees, exactly (``math.fmod``), before any conversion to radians, so
+    ``1e17`` degrees keeps its precision.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`finite_real`.
+    """
+    out = finite_real(value, name)
+    if -180.0 <= out <= 180.0:
+        return out
+    out = math.fmod(out, 360.0)  # exact; in (-360, 360)
+    if out > 180.0:
+        out -= 360.0
+    elif out < -180.0:
+        out += 360.0
+    return out
+
+
+def calibration(value: float, name: str) -> float:
+    """A calibration (scan step or detector pixel size): positive, finite and within
+    :data:`CALIBRATION_RANGE`, where the arithmetic downstream stays finite.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number.
+    ValueError
+        If it is not positive and finite, or outside :data:`CALIBRATION_RANGE`; the message
+        names ``name`` and the value.
+    """
+    out = positive_finite(value, name)
+    low, high = CALIBRATION_RANGE
+    if not low <= out <= high:
+        raise ValueError(
+            f"{name} must lie between {low:g} and {high:g} (a pixel size in its units), "
+            f"got {value!r}"
+        )
+    return out

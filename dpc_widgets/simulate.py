@@ -46,11 +46,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Iterator
 from numbers import Integral
 from typing import Any
 
 import numpy as np
+import psutil
 import scipy.fft
 
 from .io import Datacube
@@ -59,9 +61,15 @@ from .physics import (
     ELEMENTARY_CHARGE,
     SPEED_OF_LIGHT,
     electron_wavelength,
+    finite_real,
     integer_at_least,
     positive_finite,
 )
+
+#: Largest dose (electrons per pattern) whose Poisson counts NumPy samples (its limit is ~9e18).
+MAX_DOSE = 1e18
+#: Share of the available memory a simulation may take (as the compute core's budget).
+MEMORY_FRACTION = 0.4
 
 # SrTiO3 [100]: (fractional x, fractional y, relative strength, Gaussian sigma in A).
 PEROVSKITE_COLUMNS = (
@@ -205,10 +213,13 @@ def simulate(
     transpose : bool
         Swap the detector axes (applied before the rotation, as in py4DSTEM).
     dose : float, optional
-        Mean electrons per pattern for Poisson noise. ``None``: noiseless, every pattern sums to
-        1 (before noise the patterns are normalised to sum 1, then scaled by ``dose``).
+        Mean electrons per pattern for Poisson noise, at most 1e18 (:data:`MAX_DOSE`).
+        ``None``: noiseless, every pattern sums to 1 (before noise the patterns are normalised
+        to sum 1, then scaled by ``dose``). A dose so small that no pattern gets a count gives
+        an all-zero cube with a :class:`UserWarning` saying so.
     seed : int or numpy.random.Generator, optional
-        Seed of the noise (reproducible results).
+        Seed of the noise (reproducible results): None, an integer >= 0, a Generator (or a
+        SeedSequence / BitGenerator).
     dtype : {numpy.float32, numpy.float64, numpy.uint16, numpy.uint32}
         Data type of the cube; integer types hold counts and need a ``dose``.
 
@@ -220,11 +231,16 @@ def simulate(
     Raises
     ------
     TypeError
-        For non-integer shapes, cells or oversampling, non-boolean ``transpose``.
+        For non-integer shapes, cells or oversampling, non-boolean ``transpose``, a seed that
+        is no integer or Generator.
     ValueError
         For a non-square detector, too small shapes, a non-positive energy, convergence, phase,
         lattice or dose, a disc that does not fit the detector, steps that are not square, an
-        unknown dtype, integer data without a dose, or counts that overflow the integer dtype.
+        unknown dtype, integer data without a dose, a dose above 1e18, a negative seed, or
+        counts that overflow the integer dtype.
+    MemoryError
+        When the cube and the oversampled object grid exceed 40 % of the available memory
+        (checked before any allocation; e.g. a huge ``oversampling``).
     """
     rx, ry = _shape_pair(scan_shape, "scan_shape", 2)
     qx, qy = _shape_pair(detector_shape, "detector_shape", 8)
@@ -237,12 +253,19 @@ def simulate(
     max_phase = positive_finite(max_phase, "max_phase (rad)")
     lattice = positive_finite(lattice, "lattice (A)")
     oversampling = integer_at_least(oversampling, "oversampling", 1)
-    rotation = _finite(rotation, "rotation (deg)")
+    rotation = finite_real(rotation, "rotation (deg)")
     if not isinstance(transpose, (bool, np.bool_)):
         raise TypeError(f"transpose must be True or False, got {transpose!r}")
     if dose is not None:
         dose = positive_finite(dose, "dose (electrons per pattern)")
+        if dose > MAX_DOSE:
+            raise ValueError(
+                f"dose (electrons per pattern) must be at most {MAX_DOSE:g} (Poisson noise "
+                f"beyond it is not sampled; use dose=None for noiseless data), got {dose!r}"
+            )
+    seed = _check_seed(seed)
     dtype = _check_dtype(dtype, dose)
+    _check_memory((rx, ry), (qx, qy), oversampling, dtype)
 
     wavelength = electron_wavelength(energy)
     k_aperture = convergence * 1e-3 / wavelength
@@ -266,6 +289,7 @@ def simulate(
     rng = np.random.default_rng(seed) if dose is not None else None
     data = np.empty((rx * ry, qx * qy), dtype=dtype)
     com = np.empty((2, rx * ry))
+    counted = dose is None
     for start, stop, patterns in _pattern_batches(object_phase, probe, (rx, ry), oversampling):
         patterns /= patterns.sum(axis=1, keepdims=True)
         com[:, start:stop] = _pattern_com(patterns, qx) / (qx * dx)
@@ -273,6 +297,14 @@ def simulate(
             patterns = np.ascontiguousarray(operator.dot(patterns.T).T)
             patterns /= patterns.sum(axis=1, keepdims=True)
         data[start:stop] = _finish(patterns, dose, rng, dtype)
+        counted = counted or bool(data[start:stop].any())
+    if not counted:
+        warnings.warn(
+            f"dose {dose!r} electrons per pattern gave no count in any of the {rx * ry} "
+            "patterns: the cube is all zeros (a CoM cannot be measured); use a larger dose",
+            UserWarning,
+            stacklevel=2,
+        )
     data = data.reshape(rx, ry, qx, qy)
 
     cube = Datacube(
@@ -320,14 +352,47 @@ def _shape_pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
     )
 
 
-def _finite(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
+def _check_seed(seed: Any) -> Any:
+    """``seed`` if NumPy's ``default_rng`` takes it: None, an integer >= 0, a Generator,
+    a SeedSequence or a BitGenerator; else TypeError/ValueError naming it."""
+    if seed is None or isinstance(
+        seed, (np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
+    ):
+        return seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, Integral):
+        raise TypeError(
+            f"seed must be None, an integer >= 0 or a numpy.random.Generator, got {seed!r}"
+        )
+    if seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+def _check_memory(
+    scan: tuple[int, int], detector: tuple[int, int], oversampling: int, dtype: np.dtype
+) -> None:
+    """Refuse a simulation whose arrays exceed :data:`MEMORY_FRACTION` of available memory.
+
+    Counts the cube, the object grid ``(Rx * oversampling, Ry * oversampling)`` (phase,
+    transmission and blurred phase: 40 bytes a pixel) and one batch of patterns.
+    """
+    rx, ry = scan
+    cube = rx * ry * detector[0] * detector[1] * dtype.itemsize
+    grid = 40 * (rx * oversampling) * (ry * oversampling)
+    needed = cube + grid + 4 * _BATCH_BYTES
+    available = psutil.virtual_memory().available
+    if needed > MEMORY_FRACTION * available:
+        raise MemoryError(
+            f"simulate(scan_shape={scan!r}, detector_shape={detector!r}, "
+            f"oversampling={oversampling!r}) needs {_gib(needed)} (cube {_gib(cube)}, object "
+            f"grid {_gib(grid)}), over the memory budget of {_gib(MEMORY_FRACTION * available)} "
+            f"({MEMORY_FRACTION:.0%} of the {_gib(available)} available now); use a smaller "
+            "oversampling, scan_shape or detector_shape"
+        )
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.3g} GiB"
 
 
 def _check_dtype(dtype: Any, dose: float | None) -> np.dtype:

@@ -22,6 +22,9 @@ def tutorial_masks(n: int, real_sampling: float, inner, outer, segments, rotatio
     alpha_1d = np.fft.fftshift(np.fft.fftfreq(n, real_sampling)) * WAVELENGTH * 1e3  # mrad
     alpha_x, alpha_y = np.meshgrid(alpha_1d, alpha_1d, indexing="ij")
     alpha = np.sqrt(alpha_x**2 + alpha_y**2)
+    # Deliberate difference: whole turns leave the offset in degrees, exactly, before radians
+    # (the tutorial converts first; for |offset| >= 360 a boundary pixel can then flip).
+    rotation_deg = math.fmod(rotation_deg, 360.0)
     theta = (np.arctan2(alpha_y, alpha_x) + np.deg2rad(rotation_deg)) % (2 * np.pi)
     segment = np.floor(segments * theta / (2 * np.pi))
     # Deliberate difference: theta = (angle + tiny negative rotation) % 2pi can round to exactly

@@ -118,7 +118,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
             assert ex.results.detector.inner == pytest.approx(ex.inner.value)
         kinds = [name for name, msg in sent if msg.get("method") == "update"]
         # the sliders set here and the view's messages, nothing of the plots, status or code
-        assert set(kinds) == {"FloatSlider", "ExplorerView"} and kinds.count("ExplorerView") == 5
+        assert set(kinds) == {"RadiusSlider", "ExplorerView"} and kinds.count("ExplorerView") == 5
         assert (ex.status.value, ex.code_text.value) == (status, code)
         await asyncio.sleep(0.5)
         later = [name for name, msg in sent[10:] if msg.get("method") == "update"]

@@ -58,9 +58,7 @@ def user_file(tmp_path_factory, sim, dose: float | None) -> str:
 
 
 @pytest.mark.parametrize(("dose", "floor"), [(None, 0.99), (DOSE, 0.95)], ids=["clean", "noisy"])
-def test_every_default_gives_the_true_phase_for_each_com_source(
-    tmp_path_factory, sim, dose, floor
-):
+def test_every_default_gives_the_true_phase_for_each_com_source(tmp_path_factory, sim, dose, floor):
     explorer = dw.Explorer(user_file(tmp_path_factory, sim, dose))
     origin = explorer.dpc.cube.origin
     assert origin != (48.0, 48.0)  # the disc found off the grid, as in users' files

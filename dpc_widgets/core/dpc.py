@@ -27,10 +27,15 @@ from ..detectors import (
     weighted_reach,
 )
 from ..io import Datacube
-from ..physics import positive_finite
+from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
 from .binning import BinnedCache, choose_binning
 from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
-from .integrate import integrate_fourier, integrate_iterative
+from .integrate import (
+    PAD_MODES,
+    check_integration_memory,
+    integrate_fourier,
+    integrate_iterative,
+)
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
 from .streaming import NotStreamedError, StreamedSums, segment_key, stream_pass
@@ -126,14 +131,31 @@ class PhaseOptions:
     def __post_init__(self) -> None:
         if self.method not in PHASE_METHODS:
             raise ValueError(f"method must be one of {PHASE_METHODS}, got {self.method!r}")
+        if self.pad_mode not in PAD_MODES:
+            raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {self.pad_mode!r}")
+        object.__setattr__(self, "padding", integer_at_least(self.padding, "padding", 1))
+        high = non_negative(self.high_pass, "high_pass (1/scan units)")
+        object.__setattr__(self, "high_pass", high)
+        if self.low_pass is not None:
+            object.__setattr__(
+                self, "low_pass", non_negative(self.low_pass, "low_pass (1/scan units)")
+            )
 
-    def integrate(self, field, step: float):
+    def check_memory(self, scan_shape: tuple[int, int], memory_budget: int | None) -> None:
+        """Raise :class:`~dpc_widgets.core.memory.CacheMemoryError` when integrating a scan of
+        ``scan_shape`` with these options would exceed ``memory_budget`` (padded grids)."""
+        check_integration_memory(
+            scan_shape, self.padding, self.method, self.pad_mode, memory_budget
+        )
+
+    def integrate(self, field, step: float, memory_budget: int | None = None):
         """Integrate ``field`` (2, Rx, Ry), a gradient per ``step`` scan units, into a phase."""
         common = dict(
             sampling=(step, step),
             padding=self.padding,
             high_pass=self.high_pass,
             low_pass=self.low_pass,
+            memory_budget=memory_budget,
         )
         if self.method == "fourier":
             return integrate_fourier(field, pad_mode=self.pad_mode, **common)
@@ -777,6 +799,9 @@ class DPC:
             2π times the path integral of ``com`` over scan steps (arbitrary units).
         """
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
+        options.check_memory(self._cube.scan_shape, None)  # the default budget: not the cache's
+        if rotation is not None:
+            rotation = wrap_degrees(rotation, "rotation")
         if com is None:
             com, com_units = self._default_com()
         com = to_module(com, self.xp)
@@ -826,12 +851,35 @@ class DPC:
         centre off the disc), fitted over the positions with signal. :meth:`segmented_com` and
         :meth:`monolithic_com` themselves stay uncorrected (the tutorial's contract). The
         result's ``segment_areas`` are the detector's segment areas in pixels.
+
+        Every argument is checked before any work, whatever ``com_source`` uses: ``descan``
+        and the annulus ``com_inner < com_outer`` also with a segmented source. ``rotation``
+        (degrees) is wrapped into [-180, 180] by whole turns.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a bad argument, naming it and its value.
+        CacheMemoryError
+            When the integration's padded grids would exceed 40 % of the available memory
+            (the default budget; ``memory_budget`` bounds the detector cache only).
         """
+        _check_detector(detector)
         if com_source not in COM_SOURCES:
             raise ValueError(f"com_source must be one of {COM_SOURCES}, got {com_source!r}")
         if descan not in DESCAN_MODES:
             raise ValueError(f"descan must be one of {DESCAN_MODES}, got {descan!r}")
+        if com_inner is not None or com_outer is not None:  # checked for every com_source
+            AnnularDetector(
+                0.0 if com_inner is None else com_inner,
+                math.inf if com_outer is None else com_outer,
+            )
+        if rotation is not None:
+            rotation = wrap_degrees(rotation, "rotation")
+        if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
+            raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
+        options.check_memory(self._cube.scan_shape, None)  # the default budget: not the cache's
         key = (
             "run",
             detector,

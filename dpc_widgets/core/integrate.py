@@ -36,10 +36,16 @@ import numpy as np
 import scipy.fft
 
 from ..backend import array_module_of
-from ..physics import integer_at_least, positive_finite
+from ..physics import integer_at_least, non_negative, positive_finite
+from .memory import check_allocation
 from .rotation import check_vector_field
 
 PAD_MODES = ("mirror", "zeros")
+#: Complex arrays of the padded ``rfft2`` grid alive at once during an integration (an upper
+#: bound: spectra, the update, its gradient, the accumulated phase, measured with tracemalloc
+#: at paddings 2 to 8 on scans of 16x16 to 300x100: 1.09 to 1.5 times the peak), for the
+#: memory check.
+_PADDED_ARRAYS = {"iterative": 12, "zeros": 7}
 
 
 @dataclass(frozen=True)
@@ -110,28 +116,40 @@ def _check_sampling(sampling: Any) -> tuple[float, float]:
 
 
 def _check_cutoff(value: Any, name: str) -> float | None:
+    """A filter cut-off: ``None`` or a finite real ``>= 0`` (0 disables: ``None``)."""
     if value is None:
         return None
     try:
-        out = float(value)
-    except (TypeError, ValueError):
+        out = non_negative(value, name)
+    except TypeError:
         raise TypeError(f"{name} must be a real number or None, got {value!r}") from None
-    if not math.isfinite(out) or out < 0:
-        raise ValueError(f"{name} must be >= 0 and finite (1/sampling unit), got {value!r}")
     return out if out > 0 else None
 
 
 def _filter(k2: Any, high_pass: float | None, low_pass: float | None) -> Any | None:
-    """Gaussian filter factor on ``|k|^2`` (None when both filters are off)."""
+    """Gaussian filter factor on ``|k|^2`` (None when both filters are off).
+
+    Finite for every finite positive cut-off: 1 (low-pass) or 0 (high-pass) at ``k = 0``, also
+    for cut-offs whose square overflows or underflows (1e200, 1e-200).
+    """
     if high_pass is None and low_pass is None:
         return None
     xp = array_module_of(k2)
     factor = 1.0
-    if high_pass is not None:
-        factor = factor * -xp.expm1(-k2 / (2.0 * high_pass**2))
-    if low_pass is not None:
-        factor = factor * xp.exp(-k2 / (2.0 * low_pass**2))
+    with np.errstate(over="ignore", under="ignore"):
+        if high_pass is not None:
+            factor = factor * -xp.expm1(-_gaussian_argument(k2, high_pass))
+        if low_pass is not None:
+            factor = factor * xp.exp(-_gaussian_argument(k2, low_pass))
     return factor
+
+
+def _gaussian_argument(k2: Any, cutoff: float) -> Any:
+    """``k2 / (2 cutoff^2)``; without overflow or 0/0 where ``cutoff^2`` leaves the floats."""
+    denominator = 2.0 * cutoff * cutoff
+    if math.isfinite(denominator) and denominator > 0:
+        return k2 / denominator
+    return k2 / (2.0 * cutoff) / cutoff  # inf (not NaN) beyond the range, 0 at k = 0
 
 
 @functools.lru_cache(maxsize=4)  # padded grids are large: a few (filter) settings at a time
@@ -246,6 +264,39 @@ def _mirrored_grid(
     return _frozen(kx), _frozen(ky), _frozen(scale), _frozen(factor)
 
 
+def integration_bytes(
+    scan_shape: tuple[int, int], padding: int, method: str = "fourier", pad_mode: str = "mirror"
+) -> int:
+    """Bytes an integration of a (2, Rx, Ry) float64 field takes at most (padded grids).
+
+    The iterative method and ``pad_mode="zeros"`` work on a grid ``padding`` times the scan in
+    each direction; the mirror extension and ``padding=1`` on the scan's own size.
+    """
+    rx, ry = (int(n) for n in scan_shape)
+    padded = method == "iterative" or pad_mode == "zeros"
+    p = int(padding) if padded else 1
+    arrays = _PADDED_ARRAYS["iterative" if method == "iterative" else "zeros"]
+    return arrays * 16 * (p * rx) * (p * ry // 2 + 1) + 8 * 8 * rx * ry
+
+
+def check_integration_memory(
+    scan_shape: tuple[int, int],
+    padding: int,
+    method: str,
+    pad_mode: str,
+    memory_budget: int | None = None,
+) -> None:
+    """Raise :class:`~dpc_widgets.core.memory.CacheMemoryError` when the integration's grids
+    (:func:`integration_bytes`) exceed the memory budget (default: 40 % of available memory).
+    """
+    check_allocation(
+        integration_bytes(scan_shape, padding, method, pad_mode),
+        memory_budget,
+        f"phase integration ({method}, padding={padding!r}, scan {tuple(scan_shape)})",
+        "use a smaller padding (2 is py4DSTEM's) or the mirror-padded Fourier method",
+    )
+
+
 def integrate_fourier(
     field: Any,
     *,
@@ -254,6 +305,7 @@ def integrate_fourier(
     pad_mode: str = "mirror",
     high_pass: float = 0.0,
     low_pass: float | None = None,
+    memory_budget: int | None = None,
 ) -> Any:
     """Phase whose gradient best matches ``field`` in the least-squares sense (non-iterative).
 
@@ -278,11 +330,18 @@ def integrate_fourier(
         See ``padding``.
     high_pass, low_pass : float or None
         Gaussian filter cutoffs in 1/(sampling unit), see the module docstring; 0/None disables.
+    memory_budget : int, optional
+        Bytes the padded grids may take (default: 40 % of the available memory).
 
     Returns
     -------
     array (Rx, Ry)
         Zero-mean phase, same module as ``field``, float64 (float32 for float32 input).
+
+    Raises
+    ------
+    CacheMemoryError
+        When the padded grids would exceed the memory budget (checked before any work).
     """
     field = check_vector_field(field)
     xp = array_module_of(field)
@@ -292,6 +351,7 @@ def integrate_fourier(
         raise ValueError(f"unknown pad_mode {pad_mode!r}; expected one of {PAD_MODES}")
     high_pass = _check_cutoff(high_pass, "high_pass")
     low_pass = _check_cutoff(low_pass, "low_pass")
+    check_integration_memory(field.shape[1:], padding, "fourier", pad_mode, memory_budget)
     filters = (high_pass, low_pass)
     if padding > 1 and pad_mode == "mirror":
         phase = _integrate_mirrored(field, sampling, filters, xp)
@@ -313,6 +373,7 @@ def integrate_iterative(
     high_pass: float = 0.0,
     low_pass: float | None = None,
     return_info: bool = False,
+    memory_budget: int | None = None,
 ) -> Any:
     """Phase from its gradient by gradient descent in Fourier space (py4DSTEM-style).
 
@@ -349,6 +410,9 @@ def integrate_iterative(
         Gaussian filter cutoffs in 1/(sampling unit); 0/None disables.
     return_info : bool
         Also return an :class:`IterationInfo`.
+    memory_budget : int, optional
+        Bytes the padded grids may take (default: 40 % of the available memory); over it,
+        :class:`~dpc_widgets.core.memory.CacheMemoryError` before any work.
 
     Returns
     -------
@@ -364,6 +428,7 @@ def integrate_iterative(
     max_iter = integer_at_least(max_iter, "max_iter", 0)
     high_pass = _check_cutoff(high_pass, "high_pass")
     low_pass = _check_cutoff(low_pass, "low_pass")
+    check_integration_memory(field.shape[1:], padding, "iterative", "zeros", memory_budget)
     rx, ry = field.shape[1:]
     shape = (padding * rx, padding * ry)
     filters = (high_pass, low_pass)
@@ -402,4 +467,11 @@ def integrate_iterative(
     return phase
 
 
-__all__ = ["PAD_MODES", "IterationInfo", "integrate_fourier", "integrate_iterative"]
+__all__ = [
+    "PAD_MODES",
+    "IterationInfo",
+    "check_integration_memory",
+    "integrate_fourier",
+    "integrate_iterative",
+    "integration_bytes",
+]

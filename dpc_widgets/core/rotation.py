@@ -193,6 +193,7 @@ def rotate_com(field: Any, angle_deg: float, transpose: bool = False) -> Any:
         raise TypeError(f"angle_deg must be a real number, got {angle_deg!r}") from None
     if not math.isfinite(angle):
         raise ValueError(f"angle_deg must be finite, got {angle_deg!r}")
+    angle = math.radians(math.fmod(float(angle_deg), 360.0))  # whole turns off, in degrees
     nx, ny = (field[1], field[0]) if transpose else (field[0], field[1])
     c, s = math.cos(angle), math.sin(angle)
     xp = array_module_of(field)

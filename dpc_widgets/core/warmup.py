@@ -22,6 +22,10 @@ cannot run or the disk cache cannot be written, the thread compiles the kernels 
 fallback). Every path ends with the same compiled code, so results are identical whichever way
 the kernels became ready.
 
+A warm-up that is still importing numba when the interpreter exits stops silently (numba then
+cannot register its exit hooks: "can't register atexit after shutdown"); ``dpc-widgets info``
+starts none (:func:`not_started`).
+
 In a Jupyter kernel ``import dpc_widgets`` starts this ahead of any data
 (:func:`warm_up_ahead`, for :data:`AHEAD_DTYPES`), so that numba's start-up passes while the
 next cell is written; ``DPC_WIDGETS_WARM_UP=0`` turns that off.
@@ -32,6 +36,7 @@ The cache lookup mirrors the first steps of numba's ``Dispatcher.compile`` (its 
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
@@ -39,7 +44,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -61,6 +67,28 @@ _settled: dict[tuple[str, str], threading.Event] = {}
 ready_how: dict[tuple[str, str], str] = {}
 #: When each (group, dtype) became ready, ``time.perf_counter()`` seconds (for benchmarks).
 ready_at: dict[tuple[str, str], float] = {}
+#: False inside :func:`not_started`: no new warm-up starts (the NumPy paths answer).
+_enabled = True
+#: Set when the interpreter exits (atexit): a warm-up still importing numba then stops
+#: silently (numba cannot register its own exit hooks any more).
+_stopping = threading.Event()
+atexit.register(_stopping.set)
+
+
+@contextmanager
+def not_started() -> Iterator[None]:
+    """No warm-up starts inside this block (:func:`kernels_ready` stays False for dtypes not
+    started before: the NumPy paths answer, bit-identical).
+
+    For short-lived work such as ``dpc-widgets info``, which computes nothing with the kernels
+    and would otherwise exit while the background thread is still importing numba.
+    """
+    global _enabled
+    before, _enabled = _enabled, False
+    try:
+        yield
+    finally:
+        _enabled = before
 
 
 def numba_installed() -> bool:
@@ -138,6 +166,8 @@ def _start(group: str, dtype: np.dtype, nice_from: int = 1) -> threading.Event |
     dtype = np.dtype(dtype)
     with _lock:
         if (group, dtype.str) not in _ready:
+            if not _enabled:
+                return None
             for name in GROUPS:
                 _ready[(name, dtype.str)] = threading.Event()
                 _settled[(name, dtype.str)] = threading.Event()
@@ -171,8 +201,11 @@ def _warm_up(dtype: np.dtype, nice_from: int) -> None:
             for kernel, args in kernel_module(group).warm_calls(dtype):
                 kernel(*args)
             _set_ready(group, key, "this process")
-    except Exception:  # pragma: no cover - numba broken on this machine: stay on NumPy
-        logger.exception("numba kernels failed to compile")
+    except Exception:
+        if _stopping.is_set() or sys.is_finalizing():  # the interpreter exits: nothing failed
+            logger.debug("numba warm-up stopped by the interpreter's exit", exc_info=True)
+        else:  # numba broken on this machine: stay on NumPy
+            logger.exception("numba kernels failed to compile")
     finally:
         for group in GROUPS:
             _settled[(group, key)].set()

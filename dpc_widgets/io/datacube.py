@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..physics import (
+    calibration,
     check_detector_units,
     check_scan_units,
     detector_scale,
@@ -20,6 +21,8 @@ from ..physics import (
     scan_scale,
 )
 from .disc import Disc, find_disc
+from .formats.base import FormatError
+from .formats.zarr_store import bad_chunk
 from .source import FileSource
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
@@ -35,6 +38,11 @@ CALIBRATION_FIELDS = (
     "detector_sampling",
     "detector_units",
 )
+
+
+#: Errors that reading stored rows raises for a corrupt chunk (codecs: RuntimeError or
+#: ValueError; HDF5: OSError), turned into a FormatError naming the file and the chunk.
+_READ_ERRORS = (RuntimeError, ValueError, OSError, KeyError, EOFError)
 
 
 def chunk_rows(data: Any) -> int:
@@ -69,11 +77,13 @@ class Datacube:
     energy : float, optional
         Beam energy in eV. Needed to convert between ``"mrad"`` and ``"A^-1"``.
     scan_sampling : float
-        Scan step in ``scan_units``.
+        Scan step in ``scan_units``, between 1e-30 and 1e30
+        (:data:`~dpc_widgets.physics.CALIBRATION_RANGE`: beyond it the CoM, curl and Fourier
+        arithmetic overflow).
     scan_units : {"A", "nm", "px"}
         Units of the scan step.
     detector_sampling : float
-        Detector pixel size in ``detector_units``.
+        Detector pixel size in ``detector_units``, between 1e-30 and 1e30.
     detector_units : {"mrad", "A^-1", "px"}
         Units of the detector pixel size.
     origin : (float, float) or None or {"geometric", "mean", "disc"}
@@ -100,7 +110,8 @@ class Datacube:
     TypeError
         If ``data`` is not a real numeric array-like.
     ValueError
-        If ``data`` is not 4D or empty, a sampling is not positive, a unit is unknown, or the
+        If ``data`` is not 4D or empty, a sampling is not positive or outside
+        1e-30 to 1e30, a unit is unknown, or the
         origin lies outside the detector.
     """
 
@@ -133,11 +144,9 @@ class Datacube:
             raise ValueError(f"data has an empty axis: shape {tuple(data.shape)}")
         if self.energy is not None:
             object.__setattr__(self, "energy", positive_finite(self.energy, "energy (eV)"))
+        object.__setattr__(self, "scan_sampling", calibration(self.scan_sampling, "scan_sampling"))
         object.__setattr__(
-            self, "scan_sampling", positive_finite(self.scan_sampling, "scan_sampling")
-        )
-        object.__setattr__(
-            self, "detector_sampling", positive_finite(self.detector_sampling, "detector_sampling")
+            self, "detector_sampling", calibration(self.detector_sampling, "detector_sampling")
         )
         check_scan_units(self.scan_units)
         check_detector_units(self.detector_units)
@@ -268,10 +277,23 @@ class Datacube:
     def _rows(self, r0: int, r1: int) -> Any:
         """Scan rows ``r0:r1`` read now, as patterns ``((r1 - r0) * Ry, Qx, Qy)``."""
         _, ry, qx, qy = self.shape
-        block = self.data[r0:r1]
-        if hasattr(block, "compute"):  # dask: read this block now
-            block = block.compute()
+        try:
+            block = self.data[r0:r1]
+            if hasattr(block, "compute"):  # dask: read this block now
+                block = block.compute()
+        except _READ_ERRORS as err:  # a codec or file error from a corrupt chunk
+            raise self._read_error(r0, r1, err) from err
         return block.reshape((r1 - r0) * ry, qx, qy)
+
+    def _read_error(self, r0: int, r1: int, err: Exception) -> FormatError:
+        """A :class:`FormatError` naming the file and the chunk that failed to read."""
+        where = f"'{self.source.path}'" if self.source is not None else "the data"
+        chunk = bad_chunk(self.data, r0, r1)
+        what = f"chunk {chunk} (in scan rows {r0}:{r1})" if chunk else f"scan rows {r0}:{r1}"
+        return FormatError(
+            f"{where}: cannot read {what}: {type(err).__name__}: {err}; the file is truncated "
+            "or corrupt there"
+        )
 
     def mean_pattern(
         self, max_positions: int | None = None, *, max_bytes: int | None = None

@@ -79,6 +79,8 @@ def load(
         For an unknown keyword argument, or an argument of the wrong type.
     FileNotFoundError
         If ``path`` does not exist.
+    OSError
+        For a symbolic link loop or a broken link (named).
     ValueError
         For an unsupported extension or format name; a file that is not of the format its
         extension says, or is truncated or corrupt (:class:`~dpc_widgets.io.FormatError`, a
@@ -126,6 +128,15 @@ def _existing_path(path: Any) -> Path:
     except TypeError:
         raise TypeError(f"path must be a str or os.PathLike, got {path!r}") from None
     if not path.exists():
+        if path.is_symlink():  # a link to nothing, or to itself through others
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:  # Python < 3.13 reports a loop so
+                raise OSError(errno.ELOOP, "symbolic link loop", str(path)) from None
+            except OSError as err:
+                raise OSError(
+                    err.errno, f"broken symbolic link ({err.strerror})", str(path)
+                ) from None
         raise FileNotFoundError(errno.ENOENT, "no such file", str(path))
     return path
 

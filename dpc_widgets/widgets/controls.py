@@ -6,9 +6,11 @@ import dataclasses
 import math
 
 import ipywidgets as w
+import traitlets
 
 from ..io import Datacube
-from .settings import MAX_SEGMENTS, Settings, radius_range
+from ..physics import wrap_degrees
+from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
 NAMES = (
@@ -66,6 +68,60 @@ def browser_value(slider: w.FloatSlider, value: float) -> float:
     return percent * (hi - lo) / 100 + lo
 
 
+class ControlValueError(traitlets.TraitError, ValueError):
+    """A value set on a control from Python that it cannot hold (named, never clamped)."""
+
+
+def _strict_value(widget: w.ValueWidget, value: float) -> float:
+    """``value`` if it lies in the widget's [min, max], else :class:`ControlValueError`."""
+    if not widget.min <= value <= widget.max:
+        raise ControlValueError(
+            f"{widget.description or 'value'} {value!r} is outside the control's range "
+            f"[{widget.min!r}, {widget.max!r}]"
+        )
+    return value
+
+
+class StrictFloatSlider(w.FloatSlider):
+    """A FloatSlider that refuses a value outside its range instead of clamping it."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        return _strict_value(self, proposal["value"])
+
+
+class RadiusSlider(w.FloatSlider):
+    """A radius slider: a value set from Python above its end widens it (never clamped);
+    below its start (0) it is refused."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        value = proposal["value"]
+        if value > self.max:
+            self.max = value
+        return _strict_value(self, value)
+
+
+class StrictIntSlider(w.IntSlider):
+    """An IntSlider that refuses a value outside its range instead of clamping it."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        return _strict_value(self, proposal["value"])
+
+
+class AngleSlider(w.FloatSlider):
+    """A slider of degrees in [-180, 180]: a value set from Python wraps by whole turns
+    (:func:`~dpc_widgets.physics.wrap_degrees`: 270 shows -90), NaN or inf is refused."""
+
+    @traitlets.validate("value")
+    def _validate_value(self, proposal):
+        try:
+            return wrap_degrees(proposal["value"], self.description or "angle")
+        except (TypeError, ValueError) as err:
+            raise ControlValueError(str(err)) from None
+
+
 class Controls:
     """All controls of the explorer; ``controls.<name>`` for each name in :data:`NAMES`.
 
@@ -84,12 +140,12 @@ class Controls:
             "style": _STYLE,
             "layout": _WIDE,
         }
-        self.inner = w.FloatSlider(**radius)
-        self.outer = w.FloatSlider(**radius)
-        self.segments = w.IntSlider(
+        self.inner = RadiusSlider(**radius)
+        self.outer = RadiusSlider(**radius)
+        self.segments = StrictIntSlider(
             description="segments", min=1, max=MAX_SEGMENTS, style=_STYLE, layout=_WIDE
         )
-        self.rotation = w.FloatSlider(
+        self.rotation = AngleSlider(
             description="offset (deg)", min=-180, max=180, step=0.5, style=_STYLE, layout=_WIDE
         )
         self.com_source = w.Dropdown(
@@ -111,7 +167,7 @@ class Controls:
             layout=_WIDE,
         )
         self.auto_rotation = w.Checkbox(description="auto scan rotation", indent=False)
-        self.scan_rotation = w.FloatSlider(
+        self.scan_rotation = AngleSlider(
             description="rotation (deg)", min=-180, max=180, step=0.1, style=_STYLE, layout=_WIDE
         )
         self.transpose = w.Checkbox(description="transpose", indent=False)
@@ -119,10 +175,13 @@ class Controls:
         self.method = w.Dropdown(
             description="phase method", options=["fourier", "iterative"], style=_STYLE, layout=_WIDE
         )
-        self.padding = w.IntSlider(description="padding", min=1, max=4, style=_STYLE, layout=_WIDE)
-        self.high_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
-        self.low_pass = w.BoundedFloatText(min=0, max=1e6, step=0.001, style=_STYLE, layout=_WIDE)
-        self.clip = w.FloatSlider(
+        self.padding = StrictIntSlider(
+            description="padding", min=1, max=MAX_PADDING, style=_STYLE, layout=_WIDE
+        )
+        # plain number fields: a value out of range is an error in the status line, not clamped
+        self.high_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
+        self.low_pass = w.FloatText(step=0.001, style=_STYLE, layout=_WIDE)
+        self.clip = StrictFloatSlider(
             description="clip (%)", min=0, max=10, step=0.1, style=_STYLE, layout=_WIDE
         )
         # detector origin (pixels): not a Settings field, the explorer moves the DPC origin
@@ -177,6 +236,9 @@ class Controls:
         """Label units and set the radius slider ranges for ``cube`` (values are kept, clamped)."""
         top, step = radius_range(cube)
         du, su = cube.detector_units, cube.scan_units
+        unlimited = getattr(self, "_unbounded", False) and (
+            self.com_range.value[1] == self.com_range.max
+        )
         for slider, label in (
             (self.inner, "inner"),
             (self.outer, "outer"),
@@ -186,6 +248,8 @@ class Controls:
             slider.step = step
             slider.min = 0.0
             slider.max = top
+        if unlimited:  # no mask limit stays none: the slider's new end
+            self.com_range.value = (min(self.com_range.value[0], top), top)
         self.high_pass.description = f"high-pass (1/{su})"
         self.low_pass.description = f"low-pass (1/{su})"
 
@@ -199,18 +263,33 @@ class Controls:
         Floats are rounded to 10 decimals: browser sliders send values such as
         ``20.500000000000004`` (step arithmetic in JavaScript).
         """
-        values = {name: _tidy(widget.value) for name, widget in self.widgets().items()}
-        values["com_inner"], values["com_outer"] = (_tidy(v) for v in values.pop("com_range"))
+        values = {
+            name: _tidy(widget.value) if isinstance(widget, _SLIDERS) else widget.value
+            for name, widget in self.widgets().items()
+        }
+        com_inner, com_outer = (_tidy(v) for v in values.pop("com_range"))
+        if self._unbounded and com_outer == self.com_range.max:
+            com_outer = math.inf  # set as no limit and left at the slider's end: still none
+        values["com_inner"], values["com_outer"] = com_inner, com_outer
         return Settings(**values)
 
     def set(self, settings: Settings) -> None:
-        """Set every control from ``settings``, widening the radius sliders when needed."""
+        """Set every control from ``settings``; nothing is clamped.
+
+        The radius and clip sliders widen to hold the values; :class:`Settings` has already
+        wrapped the angles into the angle sliders' [-180, 180] and refused what lies outside
+        the other controls' ranges (segments, padding). ``com_outer`` infinity (no limit) puts
+        the mask slider at its end, and :meth:`settings` reads it back as infinity while it
+        stays there.
+        """
         values = dataclasses.asdict(settings)
         com_range = (values.pop("com_inner"), values.pop("com_outer"))
         radii = [settings.inner, settings.outer, *(r for r in com_range if math.isfinite(r))]
         for slider in (self.inner, self.outer, self.com_range):
             slider.max = max(slider.max, *radii)
+        self.clip.max = max(self.clip.max, settings.clip)
         top = self.com_range.max
+        self._unbounded = not math.isfinite(com_range[1])
         self.com_range.value = (com_range[0], min(com_range[1], top))
         for name, value in values.items():
             getattr(self, name).value = value
@@ -258,6 +337,14 @@ class Controls:
             self.transpose.value = bool(transpose)
 
 
+_SLIDERS = (w.FloatSlider, w.FloatRangeSlider)
+
+
 def _tidy(value):
-    """Round floats to 10 decimals (removes step-arithmetic noise); other values unchanged."""
-    return round(value, 10) if isinstance(value, float) else value
+    """A slider's float without the browser's step-arithmetic noise (``20.500000000000004``
+    -> ``20.5``): rounded to 10 decimals when that moves it by less than 1e-12 of itself;
+    other values (``1e-200``, ``12.345678901234``) unchanged."""
+    if not isinstance(value, float):
+        return value
+    rounded = round(value, 10)
+    return rounded if abs(rounded - value) < 1e-12 * abs(value) else value

@@ -448,7 +448,10 @@ class Explorer(w.VBox):
         return f"{line}\ncube = cube.with_origin(({origin[0]!r}, {origin[1]!r}))"
 
     def _on_center_drag(self, qx: float, qy: float) -> None:
-        """A centre from the view (drag or trait): clamped into the detector, 0.01 px."""
+        """A centre from the view (drag or trait): clamped into the detector, 0.01 px;
+        non-finite ones (NaN from the page) are ignored."""
+        if not (math.isfinite(qx) and math.isfinite(qy)):
+            return
         rows, cols = self.dpc.cube.detector_shape
         center = tuple(min(max(float(v), 0.0), n - 1.0) for v, n in ((qx, rows), (qy, cols)))
         if center in (self.dpc.origin, self.controls.origin()):
@@ -502,6 +505,9 @@ class Explorer(w.VBox):
             self._flow.request()
 
     def _on_ring_drag(self, inner: float, outer: float) -> None:
+        """Radii from a ring drag in the view; non-finite ones (NaN from the page) are ignored."""
+        if not (math.isfinite(inner) and math.isfinite(outer)):
+            return
         self.trace.mark("received")
         with self.hold():  # exactly as the browser's sliders show them: not echoed back
             self.controls.inner.value = browser_value(self.controls.inner, inner)

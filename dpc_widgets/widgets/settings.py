@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,11 +19,15 @@ from ..core.dpc import COM_SOURCES, DESCAN_MODES, PHASE_METHODS
 from ..detectors import SegmentedDetector
 from ..io import Datacube
 from ..io.disc import find_disc
+from ..physics import finite_real, integer_at_least, non_negative, wrap_degrees
 
 MAX_SEGMENTS = 16
 #: Default outer radius of the pixelated CoM on a cube whose disc was found, in disc radii
 #: (measured: ``scripts/measure_com_mask.py``, table in ``docs/defaults.md``).
 COM_DISC_FACTOR = 1.25
+#: Largest padding factor of the phase integration (py4DSTEM uses 2; the explorer's slider).
+MAX_PADDING = 8
+_BOOLS = ("com_mask", "auto_rotation", "transpose")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +44,8 @@ class Settings:
     segments : int
         Number of segments, 1 to 16.
     rotation : float
-        Rotation offset of the segments (degrees, see :mod:`dpc_widgets.detectors`).
+        Rotation offset of the segments (degrees, see :mod:`dpc_widgets.detectors`), wrapped
+        by whole turns into [-180, 180].
     com_source : {"segmented", "monolithic", "pixelated"}
         Which centre of mass is integrated (see :meth:`dpc_widgets.core.DPC.run`).
     com_mask : bool
@@ -53,15 +59,15 @@ class Settings:
     auto_rotation : bool
         Solve the scan rotation and transpose (curl minimum); else use the next two.
     scan_rotation : float
-        Manual scan rotation in degrees (py4DSTEM convention).
+        Manual scan rotation in degrees (py4DSTEM convention), wrapped into [-180, 180].
     transpose : bool
         Manual transpose.
     method : {"fourier", "iterative"}
         Phase integration method.
     padding : int
-        Padding factor of the integration grid (>= 1).
+        Padding factor of the integration grid, 1 to 8.
     high_pass, low_pass : float
-        Gaussian filter cut-offs; 0 disables.
+        Gaussian filter cut-offs, finite, >= 0; 0 disables.
     clip : float
         Display contrast: images span their ``clip`` to ``100 - clip`` percentiles.
     """
@@ -86,7 +92,12 @@ class Settings:
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            check_setting(field.name, getattr(self, field.name))
+            value = check_setting(field.name, getattr(self, field.name))
+            object.__setattr__(self, field.name, value)
+        if not self.com_inner < self.com_outer:
+            raise ValueError(
+                f"com_inner {self.com_inner!r} must be smaller than com_outer {self.com_outer!r}"
+            )
 
     def detector(self) -> SegmentedDetector:
         """The segmented detector (raises ValueError/TypeError for bad geometry)."""
@@ -145,27 +156,67 @@ class Settings:
 SETTING_NAMES = tuple(field.name for field in dataclasses.fields(Settings))
 
 
-def check_setting(name: str, value: Any) -> None:
-    """Check the value of one :class:`Settings` field on its own (ranges and choices).
+def check_setting(name: str, value: Any) -> Any:
+    """Check the value of one :class:`Settings` field on its own; return it normalised.
 
-    Geometry that needs two fields (``inner < outer``) is checked by :meth:`Settings.detector`.
+    The one validation of a setting, for the explorer (constructor, controls, settings files)
+    and the batch command line alike. Types are checked, not coerced (the string ``"4"`` is no
+    number of segments); numbers become ``float`` / ``int``; the angles ``rotation`` and
+    ``scan_rotation`` wrap by whole turns into [-180, 180] (the explorer's slider range, see
+    :func:`~dpc_widgets.physics.wrap_degrees`); every other value outside its range is an
+    error, never clamped. Geometry that needs two fields (``inner < outer``) is checked by
+    :meth:`Settings.detector`, ``com_inner < com_outer`` by :class:`Settings`.
 
     Raises
     ------
+    TypeError
+        For a value of the wrong type, naming the field and the value.
     ValueError
-        Naming the field and the value.
+        For a value outside its range or choices, naming the field and the value.
     """
     choices = {"com_source": COM_SOURCES, "descan": DESCAN_MODES, "method": PHASE_METHODS}
-    if name in choices and value not in choices[name]:
-        raise ValueError(f"{name} must be one of {choices[name]}, got {value!r}")
-    if name == "segments" and not 1 <= value <= MAX_SEGMENTS:
-        raise ValueError(f"segments must be between 1 and {MAX_SEGMENTS}, got {value!r}")
-    if name == "padding" and not value >= 1:
-        raise ValueError(f"padding must be an integer factor >= 1, got {value!r}")
-    if name == "clip" and not 0 <= value < 50:
-        raise ValueError(f"clip must be a percentage in [0, 50), got {value!r}")
-    if name in ("high_pass", "low_pass") and not value >= 0:
-        raise ValueError(f"{name} must be >= 0 (0 disables), got {value!r}")
+    if name in choices:
+        if not isinstance(value, (str, type(None))) or value not in choices[name]:
+            raise ValueError(f"{name} must be one of {choices[name]}, got {value!r}")
+        return value
+    if name in _BOOLS:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+        return bool(value)
+    if name in ("rotation", "scan_rotation"):
+        return wrap_degrees(value, name)
+    if name == "segments":
+        value = integer_at_least(value, "segments", 1)
+        if value > MAX_SEGMENTS:
+            raise ValueError(f"segments must be between 1 and {MAX_SEGMENTS}, got {value!r}")
+        return value
+    if name == "padding":
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"padding must be an integer factor >= 1, got {value!r}")
+        if not 1 <= value <= MAX_PADDING:
+            raise ValueError(
+                f"padding must be an integer factor <= {MAX_PADDING} and >= 1, got {value!r}"
+            )
+        return int(value)
+    if name == "clip":
+        out = finite_real(value, "clip")
+        if not 0 <= out < 50:
+            raise ValueError(f"clip must be a percentage in [0, 50), got {value!r}")
+        return out
+    if name in ("high_pass", "low_pass"):
+        try:
+            return non_negative(value, name)
+        except ValueError:
+            raise ValueError(
+                f"{name} must be >= 0 and finite (0 disables), got {value!r}"
+            ) from None
+    if name in ("outer", "com_outer"):
+        return non_negative(value, name, allow_inf=True)
+    if name in ("inner", "com_inner"):
+        return non_negative(value, name)
+    raise TypeError(
+        f"unknown setting {name!r} (value {value!r}); known: {', '.join(SETTING_NAMES)}"
+    )
 
 
 def radius_range(cube: Datacube) -> tuple[float, float]:

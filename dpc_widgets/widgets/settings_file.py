@@ -125,13 +125,18 @@ class SavedSettings:
         Raises
         ------
         SettingsFileError
-            For invalid JSON (also ``NaN``/``Infinity``), an unsupported version, an unknown key
-            or a bad value: the message names ``source``, the key and the value.
+            For invalid JSON (also ``NaN``/``Infinity`` and nesting too deep to parse), an
+            unsupported version, an unknown key or a bad value: the message names ``source``,
+            the key and the value.
         """
         try:
             document = json.loads(text, parse_constant=_reject_constant)
         except (json.JSONDecodeError, ValueError) as err:
             raise SettingsFileError(f"{source}: not valid settings JSON: {err}") from None
+        except RecursionError:
+            raise SettingsFileError(
+                f"{source}: not a settings file: JSON nested too deeply to read"
+            ) from None
         if not isinstance(document, dict):
             raise SettingsFileError(f"{source}: expected a JSON object, got {document!r}")
         for key, value in document.items():
@@ -173,10 +178,20 @@ def read_settings(path: str | os.PathLike) -> SavedSettings:
     FileNotFoundError
         If ``path`` does not exist.
     SettingsFileError
-        For its content (see :meth:`SavedSettings.from_json`).
+        For its content (see :meth:`SavedSettings.from_json`), also text that is not UTF-8
+        (a UTF-16 or Latin-1 file, a binary file): the message names the file.
     """
     path = pathlib.Path(path)
-    return SavedSettings.from_json(path.read_text(encoding="utf-8"), source=f"'{path}'")
+    source = f"'{path}'"
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark, as some editors write, is fine
+    except UnicodeDecodeError as err:
+        raise SettingsFileError(
+            f"{source}: not a settings file: not UTF-8 text (byte {err.start}: "
+            f"{raw[err.start : err.start + 1]!r}); save it as UTF-8 JSON"
+        ) from None
+    return SavedSettings.from_json(text, source=source)
 
 
 def write_settings(
@@ -244,8 +259,8 @@ def _setting(name: str, value: Any, source: str) -> Any:
     if kind == "float":
         value = math.inf if value is None else float(value)
     try:
-        check_setting(name, value)
-    except ValueError as err:
+        value = check_setting(name, value)
+    except (TypeError, ValueError) as err:
         raise SettingsFileError(f"{source}: settings key {name!r}: {err}") from None
     return value
 

@@ -247,6 +247,33 @@ def test_arina_without_sidecar_needs_scan_shape(tmp_path):
         load(master, scan_shape=(5, 5))
 
 
+def test_arina_without_metadata_square_count_opens_square_with_a_warning(tmp_path):
+    data = make_data(shape=(4, 4, 8, 6), dtype=np.uint16)
+    master = write_arina(tmp_path, data.reshape(16, 8, 6), split=(7,))
+    before = digest(tmp_path)
+    cube, notes = load_quietly(master)
+    square = [note for note in notes if "square 4x4 scan" in note]
+    assert len(square) == 1 and "16 frames" in square[0] and "scan_shape=" in square[0]
+    assert cube.shape == (4, 4, 8, 6)
+    np.testing.assert_array_equal(blocks_array(cube), data)  # frames in acquisition order
+    with pytest.warns(UserWarning, match=r"square 4x4 scan"):
+        load(master)
+    # scan_shape= still wins, without the note
+    cube, notes = load_quietly(master, scan_shape=(2, 8))
+    assert cube.shape == (2, 8, 8, 6) and not any("square" in note for note in notes)
+    np.testing.assert_array_equal(blocks_array(cube), data.reshape(2, 8, 8, 6))
+    memory, _ = load_quietly(master, in_memory=True)
+    np.testing.assert_array_equal(memory.data, data)
+    del cube
+    assert digest(tmp_path) == before
+
+
+def test_arina_without_metadata_other_counts_still_need_scan_shape(tmp_path):
+    master = write_arina(tmp_path, make_data(shape=(3, 5, 8, 6)).reshape(15, 8, 6), split=(7,))
+    with pytest.raises(FormatError, match=r"15 frames, not a square number.*scan_shape="):
+        load(master)
+
+
 def test_arina_missing_data_file(tmp_path):
     master = write_arina(tmp_path, make_data(dtype=np.uint16).reshape(12, 8, 6), split=(6,))
     missing = tmp_path / "scan_data_000002.h5"

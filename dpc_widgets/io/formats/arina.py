@@ -10,7 +10,9 @@ narrower, chunked one frame per chunk, compressed with bitshuffle-LZ4, HDF5 filt
 The scan shape, scan step and camera length come from the acquisition software's sidecar
 ``<name>.h5`` beside ``<name>_master.h5`` when it exists: group ``STEM Metadata`` with
 attributes ``NumPixelsX`` (fast scan axis), ``NumPixelsY`` (slow), ``Pixel Size`` (nm),
-``Camera Length`` (m) and ``High Tension`` (V). Otherwise ``scan_shape=`` is required.
+``Camera Length`` (m) and ``High Tension`` (V). Otherwise ``scan_shape=`` gives it; without
+either, a frame count that is a perfect square N x N opens as a square N x N scan with a
+warning (as rosettasciio assumes), and any other count is an error asking for ``scan_shape=``.
 
 rosettasciio's ``arina`` reader is not used: it reads the whole scan into memory (no lazy
 mode), converts ``uint32`` to ``uint16`` and assumes a square scan.
@@ -26,6 +28,8 @@ them.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -80,8 +84,9 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
     path : Path
         The ``*_master.h5`` file.
     options : OpenOptions
-        ``scan_shape`` (Rx, Ry), required unless the sidecar ``<name>.h5`` states it; it wins
-        over the sidecar. ``dataset=`` does not apply.
+        ``scan_shape`` (Rx, Ry); it wins over the sidecar ``<name>.h5``. Without both, a
+        square frame count N x N is read as an N x N scan (with a note: ``load`` warns).
+        ``dataset=`` does not apply.
 
     Returns
     -------
@@ -94,8 +99,8 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
     ------
     FormatError
         For a data file or sidecar given instead of the master (naming the master), a missing
-        data file (named), frames of different shapes, or a frame count that does not fill the
-        scan shape.
+        data file (named), frames of different shapes, a frame count that does not fill the
+        scan shape, or no scan shape stated and a frame count that is not a perfect square.
     ValueError
         If ``dataset=`` is given.
     """
@@ -122,9 +127,11 @@ def open_arina(path: Path, options: OpenOptions) -> Opened:
                 )
         total = sum(stack.shape[0] for stack in stacks)
         side = _sidecar(path)
-        scan_shape = _scan_shape(options, side, total, path)
+        scan_shape, note = _scan_shape(options, side, total, path)
         data = _lazy_frames(stacks, scan_shape)
         opened = _calibration(master, side, path, data)
+        if note is not None:  # warned by load, as rosettasciio assumes a square scan
+            opened = dataclasses.replace(opened, notes=(note, *opened.notes))
         if options.in_memory:
             opened = Opened(
                 read_whole(data), opened.scan, opened.detector, opened.energy,
@@ -217,23 +224,35 @@ def _side_number(side: dict[str, Any], key: str) -> float | None:
 
 def _scan_shape(
     options: OpenOptions, side: dict[str, Any], total: int, path: Path
-) -> tuple[int, int]:
+) -> tuple[tuple[int, int], str | None]:
+    """The scan shape (``scan_shape=``, else the sidecar's, else a square one for a square
+    frame count) and the note to warn with when it was assumed square."""
+    note = None
     if options.scan_shape is not None:
         shape, source = options.scan_shape, "scan_shape"
     else:
         rows, cols = _side_number(side, "NumPixelsY"), _side_number(side, "NumPixelsX")
-        if not (rows and cols):
-            raise FormatError(
-                f"'{path}' holds {total} frames and neither the master nor a 'STEM Metadata' "
-                "sidecar states the scan shape; pass scan_shape=(Rx, Ry)"
+        if rows and cols:
+            shape, source = (int(rows), int(cols)), f"the sidecar '{side['_path']}'"
+        else:
+            side_n = math.isqrt(total)
+            if total < 1 or side_n * side_n != total:
+                raise FormatError(
+                    f"'{path}' holds {total} frames, not a square number, and neither the master "
+                    "nor a 'STEM Metadata' sidecar states the scan shape; pass scan_shape=(Rx, Ry)"
+                )
+            shape, source = (side_n, side_n), "the frame count"
+            note = (
+                f"'{path}' states no scan shape (no 'STEM Metadata' sidecar): its {total} frames "
+                f"are read as a square {side_n}x{side_n} scan; pass scan_shape=(Rx, Ry) if the "
+                "scan was not square"
             )
-        shape, source = (int(rows), int(cols)), f"the sidecar '{side['_path']}'"
     if shape[0] * shape[1] != total:
         raise FormatError(
             f"'{path}' holds {total} frames, but the scan shape {tuple(shape)} from {source} "
             f"needs {shape[0] * shape[1]}; pass scan_shape=(Rx, Ry)"
         )
-    return shape
+    return shape, note
 
 
 def _lazy_frames(stacks: list[h5py.Dataset], scan_shape: tuple[int, int]) -> Any:
@@ -342,6 +361,7 @@ FORMATS = (
         "beam energy, detector pixel size (m) and, from the sidecar <name>.h5, scan shape, "
         "scan step (nm) and camera length",
         "frames in acquisition order, fast scan axis last: (Rx, Ry) = (NumPixelsY, NumPixelsX) "
-        "or scan_shape, (Qx, Qy) = stored (y, x); no flips",
+        "or scan_shape (without either, N x N for N*N frames, with a warning), "
+        "(Qx, Qy) = stored (y, x); no flips",
     ),
 )

@@ -17,6 +17,7 @@ Orientation: array order, ``(Rx, Ry, Qx, Qy) = array.shape``; no flips.
 
 from __future__ import annotations
 
+import itertools
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ def open_zarr(path: Path, options: OpenOptions) -> Opened:
     ------
     FormatError
         For a path that is no zarr store, a store holding no 4D array (its arrays and shapes
-        named) or several, or a ``dataset=`` that is no 4D array.
+        named) or several, or a ``dataset=`` that is no 4D array; with ``in_memory``, a chunk
+        that cannot be decoded (named). Lazily read chunks that fail are named the same way
+        when read (:meth:`Datacube.blocks <dpc_widgets.io.Datacube.blocks>`).
     ValueError
         For ``dataset=`` given to a store that is a single array.
     """
@@ -92,12 +95,25 @@ def open_zarr(path: Path, options: OpenOptions) -> Opened:
         array = _pick(node, path, options)
         opened = _opened(array, path)
         if options.in_memory:
-            opened = Opened(np.asarray(array[...]), opened.scan, opened.detector, opened.energy)
+            data = _read_all(array, path)
+            opened = Opened(data, opened.scan, opened.detector, opened.energy)
             store.close()
     except BaseException:
         store.close()
         raise
     return opened
+
+
+def _read_all(array: Any, path: Path) -> np.ndarray:
+    """The whole array; a corrupt chunk is a FormatError naming the store and the chunk."""
+    try:
+        return np.asarray(array[...])
+    except (RuntimeError, ValueError, OSError, KeyError, EOFError) as err:
+        chunk = bad_chunk(array, 0, array.shape[0])
+        raise FormatError(
+            f"'{path}': cannot read chunk {chunk or '?'} of the zarr store: "
+            f"{type(err).__name__}: {err}; the store is truncated or corrupt there"
+        ) from err
 
 
 def _pick(node: Any, path: Path, options: OpenOptions) -> Any:
@@ -169,6 +185,29 @@ def _opened(array: Any, path: Path) -> Opened:
         detector=(axes["detector"], axes["detector"]),
         energy=None if energy is None else float(energy),
     )
+
+
+def bad_chunk(data: Any, r0: int, r1: int) -> str | None:
+    """The key of the first chunk of the zarr array ``data`` in scan rows ``r0:r1`` that
+    cannot be read (e.g. ``'c/1/0/0/0'``), or None (not a zarr array, or none fails alone).
+
+    Reads the chunks one at a time: only called after reading those rows failed.
+    """
+    chunks = getattr(data, "chunks", None)
+    metadata = getattr(data, "metadata", None)
+    if not chunks or metadata is None or not hasattr(metadata, "encode_chunk_key"):
+        return None
+    shape = data.shape
+    starts = [range(r0 - r0 % chunks[0], r1, chunks[0])]
+    starts += [range(0, n, c) for n, c in zip(shape[1:], chunks[1:], strict=True)]
+    for corner in itertools.product(*starts):
+        region = tuple(slice(a, a + c) for a, c in zip(corner, chunks, strict=True))
+        try:
+            data[region]
+        except Exception:  # noqa: BLE001 - the chunk that fails is the answer
+            coords = tuple(a // c for a, c in zip(corner, chunks, strict=True))
+            return repr(metadata.encode_chunk_key(coords))
+    return None
 
 
 FORMATS = (
