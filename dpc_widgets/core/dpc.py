@@ -395,6 +395,16 @@ class DPC:
         return None if engine is None else float(engine.cache_radius)
 
     @property
+    def nonfinite_pixels(self) -> int:
+        """NaN / inf pixels of the data set to 0 (masked) in the sums computed so far (the
+        first view's streaming pass, the detector cache's load pass, or the binned detector's
+        reads; see :mod:`dpc_widgets.io.values`); 0 for data without them or before any pass."""
+        return max(
+            getattr(self._streamed, "nonfinite_pixels", 0),
+            getattr(self._engine, "nonfinite_pixels", 0),
+        )
+
+    @property
     def binning(self) -> int:
         """Binning factor of the detector cache answering the live view (1: full resolution)."""
         return int(getattr(self._engine, "binning", 1))

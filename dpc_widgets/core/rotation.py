@@ -227,6 +227,12 @@ class RotationResult:
     weak_half_turn : bool
         True when ``|half_turn_skewness|`` is below :data:`WEAK_HALF_TURN_SIGMAS` times the
         noise-only spread ``3.8 / sqrt(m)``: ``angle_deg + 180`` is then nearly as likely.
+    determined : bool
+        False when the field cannot determine a rotation (zero everywhere, as in a vacuum or
+        reference scan; uniform; a scan narrower than 3 positions): ``angle_deg`` is then 0,
+        ``transpose`` False, ``uncertainty_deg`` inf, and :attr:`reason` says why.
+    reason : str
+        Why the rotation is undetermined (empty when :attr:`determined`).
     """
 
     angle_deg: float
@@ -236,6 +242,8 @@ class RotationResult:
     uncertainty_deg: float
     half_turn_skewness: float
     weak_half_turn: bool
+    determined: bool = True
+    reason: str = ""
 
     def curve(self, angles_deg: Any, transpose: bool | None = None) -> np.ndarray:
         """Mean squared curl over the interior of the field rotated by each angle.
@@ -333,13 +341,33 @@ def _weak_half_turn(skewness: float, smoothed_size: int) -> bool:
     return abs(skewness) < WEAK_HALF_TURN_SIGMAS * noise
 
 
+def undetermined_rotation(
+    reason: str, forms: dict | None = None, transpose: bool | None = None
+) -> RotationResult:
+    """The :class:`RotationResult` of a field that determines no rotation: 0 degrees, the
+    forced ``transpose`` (else none), infinite uncertainty, ``determined=False`` and ``reason``
+    (a short clause, e.g. ``"CoM field is zero everywhere"``)."""
+    zero = (0.0, 0.0, 0.0)
+    return RotationResult(
+        angle_deg=0.0,
+        transpose=bool(transpose),
+        curl_score={False: math.sqrt(0.5), True: math.sqrt(0.5)},
+        curl_forms=forms or {False: zero, True: zero},
+        uncertainty_deg=math.inf,
+        half_turn_skewness=0.0,
+        weak_half_turn=True,
+        determined=False,
+        reason=reason,
+    )
+
+
 def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResult:
     """Scan rotation (and transpose) that makes the measured CoM field curl-free.
 
     Parameters
     ----------
     field : array (2, Rx, Ry)
-        Measured CoM ``(Nx, Ny)`` (NumPy or CuPy, any units), ``Rx, Ry >= 3``; not modified.
+        Measured CoM ``(Nx, Ny)`` (NumPy or CuPy, any units); not modified.
     transpose : bool, optional
         ``None`` (default) picks the transpose with the lower :attr:`RotationResult.curl_score`
         (``False`` on a tie); ``True``/``False`` forces it.
@@ -349,19 +377,29 @@ def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResu
     RotationResult
         The angle minimising the mean squared curl (closed form, see the module docstring), with
         the 180-degree choice made by the negative-skewness rule of the module docstring.
+        When no rotation can be determined (a scan narrower than 3 positions: a line scan or
+        a single pattern; a field zero everywhere, as from a vacuum or reference scan; a field
+        with neither curl nor divergence, e.g. uniform) it is
+        :func:`undetermined_rotation` (``determined=False``, 0 degrees, with the reason).
 
     Raises
     ------
-    ValueError
-        If the field is zero everywhere, or has neither curl nor divergence (e.g. uniform), so
-        that no rotation can be determined; or for a bad shape / non-finite values.
+    TypeError, ValueError
+        For a field that is not a real array ``(2, Rx, Ry)``, non-finite values or a bad
+        ``transpose``.
     """
-    field = check_vector_field(field, min_size=3)
+    field = check_vector_field(field, min_size=1)
     if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
         raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
     xp = array_module_of(field)
+    if min(field.shape[1:]) < 3:
+        return undetermined_rotation(
+            f"a {field.shape[1]} x {field.shape[2]} scan has no interior: "
+            "a line scan or a single pattern",
+            transpose=transpose,
+        )
     if not bool(xp.any(field != 0)):
-        raise ValueError("CoM field is zero everywhere: cannot determine the scan rotation")
+        return undetermined_rotation("CoM field is zero everywhere", transpose=transpose)
     du_dx, du_dy, dv_dx, dv_dy = _central_differences(field)
     curl, div = dv_dx - du_dy, du_dx + dv_dy
     # Swapping (u, v) first: curl' = du/dx - dv/dy, div' = dv/dx + du/dy.
@@ -371,10 +409,8 @@ def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResu
     scores = {tr: _score(form, best[tr][1]) for tr, form in forms.items()}
     chosen = scores[True] < scores[False] if transpose is None else bool(transpose)
     if forms[chosen][0] + forms[chosen][2] <= 0.0:
-        raise ValueError(
-            "CoM field has no curl and no divergence (e.g. uniform): "
-            "cannot determine the scan rotation"
-        )
+        reason = "CoM field has no curl and no divergence (uniform)"
+        return undetermined_rotation(reason, forms, transpose)
     t = best[chosen][0]
     c_field, d_field = (curl_t, div_t) if chosen else (curl, div)
     rotated_div = math.cos(t) * d_field - math.sin(t) * c_field
@@ -416,4 +452,5 @@ __all__ = [
     "div_2d",
     "rotate_com",
     "solve_rotation",
+    "undetermined_rotation",
 ]

@@ -21,6 +21,7 @@ from ..physics import (
 )
 from .disc import Disc, find_disc
 from .source import FileSource
+from .values import DataRangeError, check_integer_range, masked_nonfinite
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
 #: Bound of the scan sample whose mean pattern ``origin="disc"`` reads: scan rows and bytes.
@@ -231,6 +232,7 @@ class Datacube:
         block = self.data[r0:r1]
         if hasattr(block, "compute"):  # dask: read this block now
             block = block.compute()
+        check_integer_range(block, self.shape)  # int64 / uint64 only: sums must fit int64
         return block.reshape((r1 - r0) * ry, qx, qy)
 
     def mean_pattern(
@@ -259,13 +261,25 @@ class Datacube:
             If a bound is not an integer.
         ValueError
             If a bound is below 1.
+        DataRangeError
+            If the sums are not finite (values too large for float64 sums), or integers could
+            overflow int64 sums (:mod:`dpc_widgets.io.values`). NaN / inf pixels count as 0.
         """
         ranges = self._sample_ranges(max_positions, max_bytes)
         total = np.zeros(self.detector_shape, dtype=np.float64)
         rows = 0
         for r0, r1 in ranges:
-            total += to_numpy(self._rows(r0, r1).sum(axis=0, dtype=np.float64))
+            block = self._rows(r0, r1)
+            summed = to_numpy(block.sum(axis=0, dtype=np.float64))
+            if not np.isfinite(summed).all():  # NaN / inf pixels count as 0 (io/values.py)
+                summed = to_numpy(masked_nonfinite(block)[0].sum(axis=0, dtype=np.float64))
+            total += summed
             rows += r1 - r0
+        if not np.isfinite(total).all():
+            raise DataRangeError(
+                f"the mean pattern of this {self.dtype} cube is not finite: its values are too "
+                "large for float64 sums"
+            )
         return total / (rows * self.shape[1])
 
     def _sample_ranges(self, max_positions: Any, max_bytes: Any) -> list[tuple[int, int]]:
