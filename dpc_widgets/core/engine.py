@@ -21,6 +21,12 @@ summed in float64; incremental updates round once per changed row, and a full re
 resets any drift) runs whenever the rows moved incrementally since the last one exceed
 ``REFRESH_FACTOR`` times the annulus size, so the drift stays below that of a few from-scratch sums
 forever. The NumPy and numba paths add the same values in the same order and agree bit for bit.
+
+Data values (:mod:`dpc_widgets.io.values`): NaN / inf pixels count as 0 and are counted
+(``nonfinite_pixels``; a block is looked at again only when one of its pattern totals is not
+finite, so clean data pays nothing); integer data whose sums could overflow int64 (int64,
+uint64 from about 2**53 on small detectors) and finite floats whose sums overflow float64 raise
+:class:`~dpc_widgets.io.values.DataRangeError`.
 """
 
 from __future__ import annotations
@@ -198,12 +204,17 @@ class PolarCache:
     last_update : str
         How the last :meth:`segment_sums` or :meth:`annulus_moments` call was answered:
         ``"cached"`` (same geometry), ``"incremental"`` or ``"recompute"``.
+    nonfinite_pixels : int
+        NaN / inf pixels of the data, set to 0 in every sum (the data is not modified).
 
     Raises
     ------
+    DataRangeError
+        A ``ValueError``: finite floats whose pattern sums overflow float64 (naming the first
+        scan position (rx, ry)), or integers whose sums could overflow int64 (naming the dtype
+        and value); see :mod:`dpc_widgets.io.values`.
     ValueError
-        If floating-point data contains NaN or inf (the message names the first scan position
-        (rx, ry) where it occurs), or if ``use_numba=True`` with a non-NumPy ``xp``.
+        If ``use_numba=True`` with a non-NumPy ``xp``.
     ImportError
         If ``use_numba=True`` and numba is not installed.
     CacheMemoryError

@@ -643,7 +643,7 @@ class Explorer(w.VBox):
 def rotation_note(reason: str, angle_deg: float) -> str:
     """The status line's note for a scan rotation that could not be solved (``reason``, from
     :attr:`~dpc_widgets.core.rotation.RotationResult.reason`), naming the angle used."""
-    if reason.startswith("CoM field is zero everywhere"):
+    if reason.startswith("CoM field"):  # zero or uniform
         reason += ": a vacuum or reference scan?"
     return f"scan rotation undetermined ({reason}); using {angle_deg:g}\u00b0"
 
