@@ -230,6 +230,21 @@ def test_integers_at_their_maximum_sum_exactly(dtype):
     np.testing.assert_array_equal(images, explicit_sums(cube, 0.0, 8.0, 4, 0.0))
 
 
+def test_each_integer_dtype_is_checked_where_its_worst_case_can_overflow_int64():
+    """B = max(Qx Qy max(Qx, Qy), 16 Rx Ry) (io/values.py): the worst case max|value| * B
+    against 2**63 - 1, per dtype and shape."""
+    small, huge = (64, 64, 256, 256), (4, 4, 2048, 2048)
+    assert integer_limit(small) == (2**63 - 1) // (256 * 256 * 256)
+    assert integer_limit((4096, 4096, 8, 8)) == (2**63 - 1) // (16 * 4096 * 4096)
+    for dtype in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32):
+        assert not needs_range_check(dtype, small)
+    for dtype in (np.uint64, np.int64):
+        assert needs_range_check(dtype, small)
+    assert needs_range_check(np.uint32, huge) and needs_range_check(np.int32, huge)
+    assert not needs_range_check(np.uint16, huge)
+    assert not needs_range_check(np.float32, huge)
+
+
 def test_uint64_and_int64_sum_exactly_below_the_limit():
     limit = integer_limit((4, 5, 8, 8))
     for dtype in (np.uint64, np.int64):

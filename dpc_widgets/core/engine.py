@@ -604,13 +604,13 @@ class PolarCache:
             bar.update(stop - start)
             self._load_block(block, start, stop, order, raw, pattern)
             if not self._integer:
-                cleaned = _masked_block(raw[0, start:stop], block, start, self.cube.scan_shape)
+                cleaned = _masked_block(raw[:, start:stop], block, start, self.cube.scan_shape)
                 if cleaned is not None:  # again without its NaN / inf pixels
                     block, count = cleaned
                     self.nonfinite_pixels += count
                     masked = True
                     self._load_block(block, start, stop, order, raw, pattern)
-                    _masked_block(raw[0, start:stop], block, start, self.cube.scan_shape)
+                    _masked_block(raw[:, start:stop], block, start, self.cube.scan_shape)
             if on_progress is not None:
                 on_progress(stop, self._n_pos)
         bar.close()
@@ -726,18 +726,20 @@ def masked_pattern_sum(cube, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> np.n
     return total
 
 
-def _masked_block(totals, block, start: int, scan_shape: tuple[int, int]):
-    """``None`` when every pattern total of ``block`` is finite; else ``(masked, count)``: the
-    block with its NaN / inf pixels set to 0 (a copy) and their number.
+def _masked_block(sums, block, start: int, scan_shape: tuple[int, int]):
+    """``None`` when every per-pattern sum of ``block`` (``sums`` (3, n): total and first
+    moments) is finite; else ``(masked, count)``: the block with its NaN / inf pixels set to 0
+    (a copy) and their number.
 
     Raises
     ------
     DataRangeError
-        If a pattern of finite values sums to inf (too large for float64 sums), naming its scan
-        position.
+        If a pattern of finite values has an infinite sum (too large for float64 sums), naming
+        its scan position.
     """
-    totals = to_numpy(totals)
-    bad = np.flatnonzero(~np.isfinite(totals))
+    sums = to_numpy(sums)
+    totals = sums[0]
+    bad = np.flatnonzero(~np.isfinite(sums).all(axis=0))
     if bad.size == 0:
         return None
     masked, count = masked_nonfinite(to_numpy(block))
@@ -745,7 +747,8 @@ def _masked_block(totals, block, start: int, scan_shape: tuple[int, int]):
         index = start + int(bad[0])
         rx, ry = divmod(index, scan_shape[1])
         raise DataRangeError(
-            f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]}: "
-            "its values are too large for float64 sums"
+            f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]} "
+            f"(first moments {sums[1, bad[0]]}, {sums[2, bad[0]]}): its values are too large "
+            "for float64 sums"
         )
     return masked, count

@@ -328,12 +328,12 @@ def stream_pass(
         flat = read_only(flat.astype(reducer.dtype, copy=False))
         reducer.add(flat, start, use_numba is not False)
         if not reducer.integer:
-            cleaned = _masked_block(reducer.raw[0, start:stop], block, start, cube.scan_shape)
+            cleaned = _masked_block(reducer.raw[:, start:stop], block, start, cube.scan_shape)
             if cleaned is not None:  # again without its NaN / inf pixels
                 nonfinite += cleaned[1]
                 flat = read_only(cleaned[0].reshape(stop - start, -1).astype(reducer.dtype))
                 reducer.add(flat, start, use_numba is not False)
-                _masked_block(reducer.raw[0, start:stop], flat, start, cube.scan_shape)
+                _masked_block(reducer.raw[:, start:stop], flat, start, cube.scan_shape)
         if bar is not None:
             bar.update(stop - start)
         if on_progress is not None:

@@ -351,10 +351,15 @@ class Datacube:
 
         :func:`~dpc_widgets.io.disc.find_disc` on :meth:`mean_pattern` of at most
         ``DISC_SAMPLE_ROWS`` scan rows and ``DISC_SAMPLE_BYTES`` bytes; the disc found for
-        ``origin="disc"`` when the cube has one (no second read).
+        ``origin="disc"`` when the cube has one (no second read). A detector smaller than
+        3 x 3 pixels has none (``found`` False, with the reason).
         """
         if self.disc is not None:
             return self.disc
+        if min(self.detector_shape) < 3:  # find_disc needs 3 x 3 pixels
+            qx, qy = self.detector_shape
+            reason = f"no disc on a detector of {qx} x {qy} pixels (fewer than 3 x 3)"
+            return Disc((float(qx // 2), float(qy // 2)), math.nan, False, False, 0.0, 0.0, reason)
         return find_disc(self.sample_mean_pattern())
 
     def sample_mean_pattern(self) -> np.ndarray:
