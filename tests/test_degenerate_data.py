@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import h5py
 import numpy as np
 import pytest
 from _cubes import random_cube
@@ -91,6 +92,20 @@ def test_explorer_opens_on_a_vacuum_scan_and_says_the_rotation_is_undetermined()
     )
     explorer.com_source.value = "segmented"  # still answers after a change
     assert ": a vacuum or reference scan?); using 0\u00b0" in explorer.status.value
+
+
+def test_process_on_a_vacuum_file_records_the_undetermined_rotation(tmp_path, capsys):
+    from dpc_widgets.cli import main
+
+    path = tmp_path / "vacuum.npy"
+    np.save(path, vacuum(dtype=np.uint16))
+    assert main(["process", str(path), "--out", str(tmp_path), "--com-source", "pixelated"]) == 0
+    assert "processed 1 file" in capsys.readouterr().out
+    with h5py.File(tmp_path / "vacuum_dpc.h5", "r") as f:
+        assert not f.attrs["solved_rotation_determined"]
+        assert f.attrs["solved_rotation_reason"] == "CoM field is zero everywhere"
+        assert f.attrs["applied_rotation_deg"] == 0.0
+        np.testing.assert_array_equal(f["phase"][()], 0.0)
 
 
 @pytest.mark.parametrize("detector", [(3, 5), (1, 32), (1, 1), (2, 2)])
