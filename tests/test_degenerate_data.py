@@ -18,6 +18,8 @@ from test_engine import explicit_sums
 import dpc_widgets as dw
 from dpc_widgets import DPC, Datacube, SegmentedDetector
 from dpc_widgets.core.binning import cache_bytes
+from dpc_widgets.core.engine import PolarCache
+from dpc_widgets.core.streaming import stream_pass
 from dpc_widgets.io.values import DataRangeError, integer_limit, needs_range_check
 from dpc_widgets.widgets import Explorer
 
@@ -158,6 +160,30 @@ def test_nan_and_inf_pixels_give_the_results_of_zeros_there():
     assert dpc.nonfinite_pixels == 3
     dpc.build_cache(dpc.origin)  # the cache's load pass counts them too
     assert dpc._engine.nonfinite_pixels == 3
+
+
+def test_a_dead_pixel_in_every_pattern_across_blocks():
+    """NaN at one pixel of every pattern (a dead pixel stored as NaN), read in many blocks:
+    the blocks after the first are masked up front; counts and sums as for zeros there."""
+    data = np.array(random_cube(shape=(6, 7, 16, 16), dtype=np.float64).data)
+    data[:, :, 3, 4] = np.nan
+    cube, zeroed = Datacube(data), Datacube(np.where(np.isnan(data), 0.0, data))
+    key = (1.0, 6.0, 4, 0.3)
+    for use_numba in (False, None):
+        options = dict(segments=(key,), use_numba=use_numba, max_block_bytes=3000)
+        streamed = stream_pass(cube, cube.origin, **options)  # 7 patterns per block
+        expected = stream_pass(zeroed, cube.origin, **options)
+        cache = PolarCache(cube, cube.origin, use_numba=use_numba, max_block_bytes=3000)
+        assert streamed.nonfinite_pixels == cache.nonfinite_pixels == 6 * 7
+        for got in (streamed, cache):
+            np.testing.assert_array_equal(got.moments, expected.moments)
+            np.testing.assert_array_equal(got.segment_sums(*key), expected.segment_sums(*key))
+            # summed again in a pass of its own (NumPy's order): equal to rounding
+            np.testing.assert_allclose(got.pattern_sum, expected.pattern_sum, rtol=1e-13)
+        np.testing.assert_array_equal(streamed.pattern_sum, cache.pattern_sum)
+    dpc = DPC(cube, progress=False)
+    dpc.run(SegmentedDetector(1.0, 6.0, 4))
+    assert dpc.nonfinite_pixels == 6 * 7
 
 
 def test_explorer_counts_nan_and_inf_pixels_in_its_status():

@@ -602,6 +602,9 @@ class PolarCache:
         masked = False
         for start, stop, block in self.cube.blocks(max_block_bytes):
             bar.update(stop - start)
+            if masked:  # NaN / inf met before (dead pixels repeat): mask up front
+                block, count = masked_nonfinite(to_numpy(block))
+                self.nonfinite_pixels += count
             self._load_block(block, start, stop, order, raw, pattern)
             if not self._integer:
                 cleaned = _masked_block(raw[:, start:stop], block, start, self.cube.scan_shape)
@@ -721,8 +724,11 @@ def masked_pattern_sum(cube, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> np.n
     taken only when a pass met such pixels (its own pattern sums hold NaN)."""
     total = np.zeros(math.prod(cube.detector_shape), dtype=np.float64)
     for start, stop, block in cube.blocks(max_block_bytes):
-        flat = masked_nonfinite(to_numpy(block))[0].reshape(stop - start, -1)
-        total += flat.sum(axis=0, dtype=np.float64)
+        flat = to_numpy(block).reshape(stop - start, -1)
+        summed = flat.sum(axis=0, dtype=np.float64)
+        if not np.isfinite(summed).all():
+            summed = masked_nonfinite(flat)[0].sum(axis=0, dtype=np.float64)
+        total += summed
     return total
 
 

@@ -40,6 +40,7 @@ from ..backend import to_module, to_numpy
 from ..detectors import pixel_geometry, segment_labels
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
+from ..io.values import masked_nonfinite
 from .engine import _column_sum, _masked_block, cache_dtype, masked_pattern_sum, read_only
 from .warmup import kernels_ready, wait_until_settled
 
@@ -324,6 +325,9 @@ def stream_pass(
     bar = _progress_bar(reducer.n_pos) if progress else None
     nonfinite = 0  # NaN / inf pixels set to 0 (io/values.py)
     for start, stop, block in cube.blocks(max_block_bytes):
+        if nonfinite:  # NaN / inf met before (dead pixels repeat): mask up front
+            block, count = masked_nonfinite(to_numpy(block))
+            nonfinite += count
         flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, -1)
         flat = read_only(flat.astype(reducer.dtype, copy=False))
         reducer.add(flat, start, use_numba is not False)

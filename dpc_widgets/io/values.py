@@ -4,7 +4,13 @@
   detector cache's load pass, the streaming pass, the binned detector and the mean pattern),
   and counted. The data itself is never modified: the blocks holding them are copied.
   Detecting them costs nothing on clean data: the passes look at a block again only when one of
-  its per-pattern totals is not finite.
+  its per-pattern sums is not finite, then mask every later block up front (a dead pixel stored
+  as NaN repeats in every pattern), and sum the pattern sum (the mean pattern) once more in a
+  pass of its own (NumPy's order of additions: equal to the clean data's to rounding, and the
+  same for the cache and the streaming pass). Measured on a 64^4 float32 cube on a loaded
+  2-core machine: one NaN pixel or a dead NaN pixel in every pattern makes the load pass about
+  2-4x and the streaming pass 4-8x slower than on clean data (masking in the numba kernels
+  themselves would remove most of that).
 - **Finite values too large for float64 sums** (e.g. ``1e308`` summed over a pattern) cannot be
   masked: :class:`DataRangeError` names the scan position.
 - **Integers**: every sum is exact in int64 (integer data) as long as no sum can exceed
