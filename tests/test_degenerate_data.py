@@ -94,6 +94,10 @@ def test_explorer_opens_on_a_vacuum_scan_and_says_the_rotation_is_undetermined()
     )
     explorer.com_source.value = "segmented"  # still answers after a change
     assert ": a vacuum or reference scan?); using 0\u00b0" in explorer.status.value
+    explorer.auto_rotation.value = False
+    explorer.scan_rotation.value = 30.0  # a manual angle is the one used
+    assert ": a vacuum or reference scan?); using 30\u00b0" in explorer.status.value
+    assert "using 30.0" in explorer.controls.rotation_info.value
 
 
 def test_process_on_a_vacuum_file_records_the_undetermined_rotation(tmp_path, capsys):

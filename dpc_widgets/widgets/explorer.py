@@ -476,8 +476,9 @@ class Explorer(w.VBox):
             magnitude = known[1] if known and known[0] is result.com_rotated else None
             self.plots.show_histogram(result.com, result.com_units, magnitude)
             self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
+            rotation = result.rotation  # undetermined: the line names the angle used
             self.controls.show_rotation(
-                result.rotation.angle_deg,
+                rotation.angle_deg if rotation.determined else result.angle_deg,
                 result.rotation.transpose,
                 result.rotation.curl_score[result.rotation.transpose],
                 result.rotation.uncertainty_deg,
