@@ -15,8 +15,9 @@
   masked: :class:`DataRangeError` names the scan position.
 - **Integers**: every sum is exact in int64 (integer data) as long as no sum can exceed
   ``2**63 - 1``. The largest sum the package forms is bounded by ``max|value| * B`` with
-  ``B = max(Qx * Qy * max(Qx, Qy), 16 * Rx * Ry)`` (the first moment of one pattern, or the
-  mean pattern's sum over the scan of a 4x4-binned pixel). For dtypes whose extreme values
+  ``B = max(Qx * Qy * max(Qx, Qy, 256), 16 * Rx * Ry)`` (the first moment of one pattern; a
+  segment sum with area weights, each pixel counted up to ``16 * 16`` sub-samples; or the mean
+  pattern's sum over the scan of a 4x4-binned pixel). For dtypes whose extreme values
   times ``B`` fit (uint8 / int8 / uint16 / int16 always in practice, uint32 / int32 up to about
   1000 x 1000 detectors) nothing is checked; otherwise (int64, uint64, large uint32 detectors)
   each block read is checked against its actual extreme value, and a block that could overflow
@@ -34,6 +35,9 @@ import numpy as np
 from ..backend import array_module_of, to_numpy
 
 _INT64_MAX = 2**63 - 1
+#: Sub-samples per pixel of area-weighted segment masks at most (16 x 16): an integer value is
+#: counted up to this many times in a weighted segment sum's numerator.
+MAX_SUBSAMPLES = 256
 
 
 class DataRangeError(ValueError):
@@ -44,7 +48,7 @@ class DataRangeError(ValueError):
 def integer_sum_bound(shape: tuple[int, int, int, int]) -> int:
     """``B`` of the module docstring for data of ``shape`` (Rx, Ry, Qx, Qy)."""
     rx, ry, qx, qy = (int(n) for n in shape)
-    return max(qx * qy * max(qx, qy), 16 * rx * ry, 1)
+    return max(qx * qy * max(qx, qy, MAX_SUBSAMPLES), 16 * rx * ry, 1)
 
 
 def integer_limit(shape: tuple[int, int, int, int]) -> int:
@@ -95,6 +99,7 @@ def masked_nonfinite(block: Any) -> tuple[Any, int]:
 
 
 __all__ = [
+    "MAX_SUBSAMPLES",
     "DataRangeError",
     "check_integer_range",
     "integer_limit",
