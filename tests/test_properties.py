@@ -19,9 +19,10 @@ What must hold for every example:
   says so (``RotationResult.determined``) with the angle used finite.
 - **Inputs are unchanged** (compared with a copy, NaN included).
 
-Profiles: CI runs the seeded, bounded ``dpc-ci`` profile (40 examples for ``DPC.run``, 25 for
-the explorer, 30 for ``load``; derandomized, no deadline; about 15 s for the module). A longer
-random search, by hand (1000 / 625 / 750 examples, a few minutes)::
+Profiles: CI runs the seeded, bounded ``dpc-ci`` profile (5 examples per dtype for
+``DPC.run``, 25 for the explorer, 30 for ``load``; derandomized, no deadline; a few seconds for
+the module). A longer random search, by hand (125 per dtype / 625 / 750 examples, a few
+minutes)::
 
     DPC_HYPOTHESIS_PROFILE=dpc-long pytest tests/test_properties.py
 
@@ -42,7 +43,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import dpc_widgets as dw
@@ -72,15 +73,18 @@ SPRINKLES = ["none", "nan", "inf", "max", "blank row"]
 
 
 @st.composite
-def datasets(draw) -> np.ndarray:
-    """A generated 4D array (see the module docstring)."""
-    dtype = np.dtype(draw(st.sampled_from(DTYPES)))
+def datasets(draw, dtypes=None) -> np.ndarray:
+    """A generated 4D array (see the module docstring) of a dtype drawn from ``dtypes``
+    (default: any of ``DTYPES``)."""
+    dtype = np.dtype(draw(st.sampled_from(DTYPES) if dtypes is None else dtypes))
     scan = (draw(st.integers(1, 6)), draw(st.integers(1, 6)))
     detector = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
     fill = draw(st.sampled_from(FILLS))
     sprinkle = draw(st.sampled_from(SPRINKLES))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     shape = (*scan, *detector)
+    for name, value in (("dtype", dtype.str), ("fill", fill), ("sprinkle", sprinkle)):
+        event(f"{name} {value}")  # pytest --hypothesis-show-statistics shows the spread
     info = np.iinfo(dtype) if dtype.kind in "ui" else np.finfo(dtype)
     top, bottom = float(info.max), float(info.min)
     if fill == "noise":
@@ -184,9 +188,16 @@ def same(data: np.ndarray, kept: np.ndarray) -> None:
     np.testing.assert_array_equal(data, kept)  # NaN compares equal here
 
 
-@settings(PROFILE)
-@given(data=datasets(), geometry=geometries, options=run_options)
-def test_dpc_run_answers_or_raises_a_typed_error(data, geometry, options):
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dpc_run_answers_or_raises_a_typed_error(dtype):
+    """Every dtype gets its own examples (derandomized draws would favour a few)."""
+    run_examples(dtype)
+
+
+@settings(PROFILE, max_examples=max(5, PROFILE.max_examples // 8))
+@given(data=st.data(), geometry=geometries, options=run_options)
+def run_examples(dtype, data, geometry, options):
+    data = data.draw(datasets(st.just(dtype)))
     kept = data.copy()
     inner, outer, segments, offset = geometry
     with warnings.catch_warnings():

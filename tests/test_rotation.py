@@ -248,6 +248,15 @@ def test_solve_undetermined_is_a_result(field, reason):
     np.testing.assert_array_equal(field, kept)
 
 
+def test_solve_fields_near_the_float64_maximum():
+    """Squares and cubes of a field near 1.8e308 would overflow: it is solved scaled."""
+    field = np.random.default_rng(2).normal(size=(2, 9, 8))
+    small, huge = solve_rotation(field), solve_rotation(field * 1e300)
+    assert huge.determined and huge.transpose == small.transpose
+    assert huge.angle_deg == pytest.approx(small.angle_deg, abs=1e-9)
+    assert huge.uncertainty_deg == pytest.approx(small.uncertainty_deg, rel=1e-9)
+
+
 def test_solve_determined_by_default():
     result = solve_rotation(np.random.default_rng(1).normal(size=(2, 8, 8)))
     assert result.determined is True and result.reason == ""

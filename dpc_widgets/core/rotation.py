@@ -89,6 +89,7 @@ WEAK_HALF_TURN_SIGMAS = 3.0
 deviations (see the module docstring)."""
 NOISE_SKEWNESS_SCALE = 3.8
 """Standard deviation of the skewness of pure noise times ``sqrt(m)`` (module docstring)."""
+_LARGEST_UNSCALED = 1e100  # larger fields are solved divided by their largest |value|
 
 
 def check_vector_field(field: Any, *, min_size: int = 2) -> Any:
@@ -215,7 +216,9 @@ class RotationResult:
         Near 0 for a clean gradient field; ``1/sqrt(2)`` means the angle is undetermined.
     curl_forms : dict[bool, tuple[float, float, float]]
         The quadratic form ``(<C C>, <C D>, <D D>)`` of the measured field's interior curl ``C``
-        and divergence ``D`` (after the swap for ``True``), in (field units / pixel) squared.
+        and divergence ``D`` (after the swap for ``True``), in (field units / pixel) squared
+        (of the field divided by its largest ``|value|`` when that exceeds 1e100, so that no
+        power overflows float64: the angle does not depend on the scale).
     uncertainty_deg : float
         One standard deviation of ``angle_deg`` in degrees, ``2 sqrt(E <|grad g|^2> / n) / E''``
         from the remaining mean squared curl ``E``, its curvature ``E''`` in the angle and the
@@ -361,6 +364,13 @@ def undetermined_rotation(
     )
 
 
+def _curl_and_div(field: Any) -> tuple[Any, Any, Any, Any]:
+    """Interior curl and divergence of ``field``, then of it with (u, v) swapped first
+    (``curl' = du/dx - dv/dy``, ``div' = dv/dx + du/dy``)."""
+    du_dx, du_dy, dv_dx, dv_dy = _central_differences(field)
+    return dv_dx - du_dy, du_dx + dv_dy, du_dx - dv_dy, dv_dx + du_dy
+
+
 def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResult:
     """Scan rotation (and transpose) that makes the measured CoM field curl-free.
 
@@ -400,10 +410,10 @@ def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResu
         )
     if not bool(xp.any(field != 0)):
         return undetermined_rotation("CoM field is zero everywhere", transpose=transpose)
-    du_dx, du_dy, dv_dx, dv_dy = _central_differences(field)
-    curl, div = dv_dx - du_dy, du_dx + dv_dy
-    # Swapping (u, v) first: curl' = du/dx - dv/dy, div' = dv/dx + du/dy.
-    curl_t, div_t = du_dx - dv_dy, dv_dx + du_dy
+    largest = float(xp.abs(field).max())
+    if largest > _LARGEST_UNSCALED:  # cubes (the skewness) would overflow float64
+        field = field / largest  # the angle does not depend on the scale
+    curl, div, curl_t, div_t = _curl_and_div(field)
     forms = {False: _quadratic_form(curl, div), True: _quadratic_form(curl_t, div_t)}
     best = {tr: _best_angle(form) for tr, form in forms.items()}
     scores = {tr: _score(form, best[tr][1]) for tr, form in forms.items()}
