@@ -4,7 +4,7 @@ from ._kernel import in_kernel as _in_kernel
 from .core import DPC, DPCResult, RotationResult
 from .core import warmup as _warmup
 from .detectors import AnnularDetector, SegmentedDetector
-from .io import Datacube, Disc, find_disc, load
+from .io import Datacube, DataRangeError, Disc, find_disc, load
 from .physics import electron_wavelength
 from .simulate import SimulatedData, simulate
 
@@ -15,6 +15,7 @@ __all__ = [
     "DPC",
     "AnnularDetector",
     "DPCResult",
+    "DataRangeError",
     "Datacube",
     "Disc",
     "Explorer",

@@ -188,8 +188,9 @@ def result_attributes(
     Every :class:`Settings` field by its name (``descan`` ``None`` as ``"none"``; radii in
     ``detector_units``, angles in degrees); ``settings_json``: the settings and the detector
     centre used as a settings file; ``origin_px`` (qx, qy); ``solved_rotation_deg``,
-    ``solved_transpose``, ``solved_rotation_uncertainty_deg``, ``solved_weak_half_turn`` and
-    ``applied_rotation_deg``, ``applied_transpose`` (py4DSTEM convention);
+    ``solved_transpose``, ``solved_rotation_uncertainty_deg``, ``solved_weak_half_turn``,
+    ``solved_rotation_determined`` and ``solved_rotation_reason`` (why not: a vacuum or line
+    scan), ``applied_rotation_deg``, ``applied_transpose`` (py4DSTEM convention);
     ``segment_weighting`` (the detector's pixel weighting, ``"area"``) and ``segment_areas_px``
     (each segment's area in pixels); the calibration
     (``scan_sampling`` in ``scan_units``, ``detector_sampling`` in ``detector_units``,
@@ -207,6 +208,8 @@ def result_attributes(
         "solved_transpose": rotation.transpose,
         "solved_rotation_uncertainty_deg": rotation.uncertainty_deg,
         "solved_weak_half_turn": rotation.weak_half_turn,
+        "solved_rotation_determined": rotation.determined,
+        "solved_rotation_reason": rotation.reason,
         "applied_rotation_deg": result.angle_deg,
         "applied_transpose": result.transpose,
         "segment_weighting": result.detector.weighting,

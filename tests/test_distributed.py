@@ -95,6 +95,17 @@ def test_cluster_results_equal_the_local_engine(client, dtype):
     assert engine.blocks[0][0] == 0 and engine.blocks[-1][1] == cube.scan_shape[0]
 
 
+def test_nan_pixels_are_masked_and_counted_on_the_workers(client):
+    data = np.array(random_cube(shape=(10, 9, 24, 22), dtype=np.float64, seed=4).data)
+    data[1, 2, 3, 4] = np.nan
+    data[8, 0, 10, 10] = np.inf
+    cube = Datacube(data)
+    cluster, local = DPC(cube, client=client, progress=False), DPC(cube, progress=False)
+    local.build_cache(local.origin)
+    _assert_same(cluster, local, DETECTORS[0])
+    assert cluster.nonfinite_pixels == local.nonfinite_pixels == 2
+
+
 def test_blocks_follow_the_chunks_and_pass_the_bounded_cache_radius(client, tmp_path):
     cube = random_cube(shape=(12, 8, 24, 24), dtype=np.uint16, seed=5)
     path = tmp_path / "chunked.h5"

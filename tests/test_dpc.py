@@ -127,11 +127,19 @@ def test_zero_dose_patterns_give_zero_not_nan():
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nan_and_inf_are_rejected_with_position(bad):
-    data = np.array(random_cube().data)
+@pytest.mark.parametrize("stream_first", [True, False])
+def test_nan_and_inf_are_masked_and_counted(bad, stream_first):
+    """A NaN / inf pixel counts as 0 (the CoM equals that of the data with a 0 there)."""
+    data = np.array(random_cube().data, dtype=np.float64)
     data[4, 1, 3, 3] = bad
-    with pytest.raises(ValueError, match=r"NaN or inf .* \(rx, ry\) = \(4, 1\)"):
-        DPC(Datacube(data)).com()
+    kept = data.copy()
+    dpc = DPC(Datacube(data), stream_first=stream_first)
+    assert dpc.nonfinite_pixels == 0  # nothing read yet
+    com = dpc.com()
+    zeroed = np.where(np.isfinite(data), data, 0.0)
+    np.testing.assert_array_equal(com, DPC(Datacube(zeroed), stream_first=stream_first).com())
+    assert dpc.nonfinite_pixels == 1
+    np.testing.assert_array_equal(data, kept)
 
 
 @settings(max_examples=40, deadline=None)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from dpc_widgets import Datacube, SegmentedDetector
 from dpc_widgets.core import engine as engine_module
 from dpc_widgets.core.engine import PolarCache, numba_available
+from dpc_widgets.io.values import DataRangeError
 
 
 def cube_of(dtype, shape=(8, 9, 24, 20), seed=0, **kw) -> Datacube:
@@ -348,17 +349,30 @@ def test_input_is_not_modified(use_numba):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nan_and_inf_name_the_first_bad_scan_position(bad, use_numba):
+def test_nan_and_inf_pixels_are_masked_and_counted(bad, use_numba):
+    """NaN / inf pixels count as 0 in every sum (exactly as if they were 0) and are counted;
+    the data is not modified."""
     data = cube_of(np.float32).data.copy()
     data[6, 2, 3, 4] = bad
     data[7, 0, 0, 0] = np.nan
-    with pytest.raises(ValueError, match=r"NaN or inf.*\(rx, ry\) = \(6, 2\)"):
-        PolarCache(Datacube(data), (12.0, 10.0), use_numba=use_numba, max_block_bytes=2000)
+    kept = data.copy()
+    zeroed = np.where(np.isfinite(data), data, 0).astype(np.float32)
+    engine = PolarCache(Datacube(data), (12.0, 10.0), use_numba=use_numba, max_block_bytes=2000)
+    clean = PolarCache(Datacube(zeroed), (12.0, 10.0), use_numba=use_numba, max_block_bytes=2000)
+    assert (engine.nonfinite_pixels, clean.nonfinite_pixels) == (2, 0)
+    np.testing.assert_array_equal(engine.moments, clean.moments)
+    np.testing.assert_array_equal(engine.pattern_sum, zeroed.sum(axis=(0, 1), dtype=np.float64))
+    geometry = (2.0, 9.0, 4, math.radians(20.0))
+    np.testing.assert_array_equal(engine.segment_sums(*geometry), clean.segment_sums(*geometry))
+    np.testing.assert_array_equal(data, kept)
 
 
 def test_float64_overflowing_sums_are_reported_as_such():
     data = np.full((2, 2, 4, 4), 1e308)
-    with pytest.raises(ValueError, match=r"\(rx, ry\) = \(0, 0\) sums to inf"):
+    with pytest.raises(DataRangeError, match=r"\(rx, ry\) = \(0, 0\) sums to inf"):
+        PolarCache(Datacube(data), (2.0, 2.0))
+    data[1, 1, 0, 0] = np.nan  # masking NaN does not hide the overflow
+    with pytest.raises(DataRangeError, match=r"\(rx, ry\) = \(0, 0\) sums to inf"):
         PolarCache(Datacube(data), (2.0, 2.0))
 
 

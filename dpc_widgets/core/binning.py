@@ -23,6 +23,7 @@ import numpy as np
 
 from ..io import Datacube
 from ..io.datacube import chunk_rows
+from ..io.values import check_integer_range, masked_nonfinite
 from .engine import PolarCache, cache_dtype, cached_pixels
 from .memory import CacheMemoryError, budget_bytes, format_bytes
 
@@ -73,6 +74,12 @@ class BinnedData:
         self.shape = (rx, ry, qx // self.factor, qy // self.factor)
         self.dtype = binned_dtype(source.dtype, self.factor)
         self.chunks = (chunk_rows(source),)
+        self._nonfinite: dict[tuple[int, int], int] = {}  # (row start, stop) -> NaN/inf count
+
+    @property
+    def nonfinite_pixels(self) -> int:
+        """NaN / inf source pixels set to 0 in the scan rows read so far."""
+        return sum(self._nonfinite.values())
 
     def __getitem__(self, rows: slice) -> np.ndarray:
         if not isinstance(rows, slice):
@@ -80,7 +87,14 @@ class BinnedData:
         block = self.source[rows]
         if hasattr(block, "compute"):  # dask: read this block now
             block = block.compute()
-        return bin_patterns(block, self.factor)
+        check_integer_range(block, self.source.shape)  # before binning can wrap it
+        binned = bin_patterns(block, self.factor)
+        if binned.dtype.kind == "f" and not np.isfinite(binned).all():
+            # NaN / inf source pixels count as 0 (io/values.py), not their whole bin
+            block, count = masked_nonfinite(block)
+            self._nonfinite[rows.indices(self.shape[0])[:2]] = count
+            binned = bin_patterns(block, self.factor)
+        return binned
 
 
 def binned_center(center: tuple[float, float], factor: int) -> tuple[float, float]:
@@ -191,6 +205,8 @@ class BinnedCache:
         self._engine = PolarCache(binned, binned_center(self.center, self.binning), xp, **options)
         self.moments = self._scaled(self._engine.moments)
         self.pattern_sum = self._engine.pattern_sum
+        #: NaN / inf source pixels set to 0 (each alone, not its whole bin: io/values.py)
+        self.nonfinite_pixels = binned.data.nonfinite_pixels
 
     @property
     def cache_radius(self) -> float:

@@ -147,8 +147,8 @@ def _annulus_moments(cache: PolarCache, inner: float, outer: float) -> np.ndarra
     return cache.annulus_moments(inner, outer)
 
 
-def _moments(cache: PolarCache) -> tuple[np.ndarray, np.ndarray]:
-    return cache.moments, cache.pattern_sum
+def _moments(cache: PolarCache) -> tuple[np.ndarray, np.ndarray, int]:
+    return cache.moments, cache.pattern_sum, cache.nonfinite_pixels
 
 
 # ---------------------------------------------------------------------------- client side
@@ -178,8 +178,9 @@ class ClusterCache:
 
     Attributes
     ----------
-    moments, pattern_sum
-        As :class:`PolarCache`'s, assembled on the client (NumPy).
+    moments, pattern_sum, nonfinite_pixels
+        As :class:`PolarCache`'s, assembled on the client (NumPy; NaN / inf pixels set to 0
+        and counted on the workers).
     blocks : list of (int, int)
         The scan-row ranges.
     last_update : str
@@ -222,8 +223,9 @@ class ClusterCache:
         self.last_update = "cluster"
         self._wait_built(progress, on_progress)
         parts = self._map(_moments)
-        self.moments = np.concatenate([moments for moments, _ in parts], axis=1)
-        self.pattern_sum = sum(pattern for _, pattern in parts)
+        self.moments = np.concatenate([part[0] for part in parts], axis=1)
+        self.pattern_sum = sum(part[1] for part in parts)
+        self.nonfinite_pixels = sum(part[2] for part in parts)
 
     # ------------------------------------------------------------------ building
     def _submit_block(self, index: int) -> Future:

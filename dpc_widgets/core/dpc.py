@@ -27,6 +27,7 @@ from ..detectors import (
     weighted_reach,
 )
 from ..io import Datacube
+from ..io.values import DataRangeError
 from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
 from .binning import BinnedCache, choose_binning
 from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
@@ -78,7 +79,10 @@ class DPCResult:
     rotation : RotationResult
         The scan rotation solved on ``com`` (always computed, also when overridden): the physical
         scan rotation in py4DSTEM's convention, the same for every CoM source and segment offset
-        (up to the segmentation error, about 1 degree for N = 4), with its uncertainty.
+        (up to the segmentation error, about 1 degree for N = 4), with its uncertainty. When
+        ``com`` determines no rotation (vacuum or reference scans, line scans, one pattern)
+        ``rotation.determined`` is False and ``rotation.reason`` says why; 0 degrees (or the
+        given ``rotation``) is applied and the phase is still computed.
     angle_deg, transpose : float, bool
         The rotation (degrees, py4DSTEM convention) and transpose actually applied to ``com``.
     com_rotated : ndarray (2, Rx, Ry)
@@ -482,6 +486,16 @@ class DPC:
         return None if engine is None else float(engine.cache_radius)
 
     @property
+    def nonfinite_pixels(self) -> int:
+        """NaN / inf pixels of the data set to 0 (masked) in the sums computed so far (the
+        first view's streaming pass, the detector cache's load pass, or the binned detector's
+        reads; see :mod:`dpc_widgets.io.values`); 0 for data without them or before any pass."""
+        return max(
+            getattr(self._streamed, "nonfinite_pixels", 0),
+            getattr(self._engine, "nonfinite_pixels", 0),
+        )
+
+    @property
     def binning(self) -> int:
         """Binning factor of the detector cache answering the live view (1: full resolution)."""
         return int(getattr(self._engine, "binning", 1))
@@ -813,9 +827,18 @@ class DPC:
 
     def _integrate(self, com, com_units, angle: float, transpose: bool, options: PhaseOptions):
         """Rotate ``com`` into the scan frame and integrate 2 pi times it: (phase, rotated)."""
-        rotated = rotate_com(com, float(angle), transpose)
+        with np.errstate(over="ignore", invalid="ignore"):
+            rotated = rotate_com(com, float(angle), transpose)
+            gradient = 2.0 * math.pi * rotated
+        if not bool(self.xp.isfinite(gradient).all()):
+            largest = float(to_numpy(abs(com).max()))
+            raise DataRangeError(
+                f"2 pi times the rotated CoM field is not finite (largest |CoM| {largest:.3g}): "
+                "the data's values are too large for float64 arithmetic; rescale the data"
+            )
         step = self._cube.scan_pixel_size("A") if self._radians(com_units) else 1.0
-        return options.integrate(2.0 * math.pi * rotated, step), rotated
+        with np.errstate(over="ignore", invalid="ignore"):
+            return options.integrate(gradient, step), rotated
 
     def _radians(self, com_units: str | None) -> bool:
         """True when a CoM in ``com_units`` integrates to radians on this cube's scan."""
@@ -904,6 +927,8 @@ class DPC:
             else:
                 units = "A^-1" if self._calibrated_k() else "px"
                 com = self.com(inner=com_inner, outer=com_outer, descan=descan, units=units)
+            _check_finite(images, "the segment images")
+            _check_finite(com, f"the {com_source} CoM field")
 
             def integrated():
                 com_dev = to_module(com, self.xp)
@@ -913,7 +938,9 @@ class DPC:
                 else:
                     angle, flip = float(rotation), bool(transpose)
                 phase, rotated = self._integrate(com_dev, units, angle, flip, options)
-                return solved, angle, flip, self._host(rotated), self._host(phase)
+                rotated, phase = self._host(rotated), self._host(phase)
+                _check_finite(phase, f"the phase integrated from the {com_source} CoM field")
+                return solved, angle, flip, rotated, phase
 
             if com_source == "pixelated":  # independent of the detector: not redone per drag
                 integration_key = (
@@ -1043,6 +1070,20 @@ def _detector_key(detector: Detector) -> tuple:
         detector.n_segments,
         detector.rotation_rad,
         detector.subsample,
+    )
+
+
+def _check_finite(array: np.ndarray, what: str) -> None:
+    """Raise :class:`DataRangeError` when ``array`` (a host result) is not finite: NaN / inf
+    pixels are masked before any sum, so only values too large for float64 arithmetic (near
+    1.8e308: a difference of segments, a moment, 2 pi times the CoM) lead here."""
+    if np.isfinite(array).all():
+        return
+    finite = np.abs(array[np.isfinite(array)])
+    largest = f"{finite.max():.3g}" if finite.size else "none"
+    raise DataRangeError(
+        f"{what} is not finite (largest finite |value| {largest}): the data's values are too "
+        "large for float64 arithmetic; rescale the data"
     )
 
 

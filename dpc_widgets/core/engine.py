@@ -25,6 +25,12 @@ summed in float64; incremental updates round once per changed row, and a full re
 resets any drift) runs whenever the rows moved incrementally since the last one exceed
 ``REFRESH_FACTOR`` times the annulus size, so the drift stays below that of a few from-scratch sums
 forever. The NumPy and numba paths add the same values in the same order and agree bit for bit.
+
+Data values (:mod:`dpc_widgets.io.values`): NaN / inf pixels count as 0 and are counted
+(``nonfinite_pixels``; a block is looked at again only when one of its pattern totals is not
+finite, so clean data pays nothing); integer data whose sums could overflow int64 (int64,
+uint64 from about 2**53 on small detectors) and finite floats whose sums overflow float64 raise
+:class:`~dpc_widgets.io.values.DataRangeError`.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from ..detectors import (
 )
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
+from ..io.values import DataRangeError, masked_nonfinite
 from .memory import check_allocation
 from .warmup import kernels_ready, numba_installed, wait_for_kernels, wait_until_settled
 
@@ -209,12 +216,17 @@ class PolarCache:
     last_update : str
         How the last :meth:`segment_sums` or :meth:`annulus_moments` call was answered:
         ``"cached"`` (same geometry), ``"incremental"`` or ``"recompute"``.
+    nonfinite_pixels : int
+        NaN / inf pixels of the data, set to 0 in every sum (the data is not modified).
 
     Raises
     ------
+    DataRangeError
+        A ``ValueError``: finite floats whose pattern sums overflow float64 (naming the first
+        scan position (rx, ry)), or integers whose sums could overflow int64 (naming the dtype
+        and value); see :mod:`dpc_widgets.io.values`.
     ValueError
-        If floating-point data contains NaN or inf (the message names the first scan position
-        (rx, ry) where it occurs), or if ``use_numba=True`` with a non-NumPy ``xp``.
+        If ``use_numba=True`` with a non-NumPy ``xp``.
     ImportError
         If ``use_numba=True`` and numba is not installed.
     CacheMemoryError
@@ -682,47 +694,66 @@ class PolarCache:
             disable=not progress,
             leave=False,
         )
+        self.nonfinite_pixels = 0  # NaN / inf pixels set to 0 (io/values.py)
+        masked = False
         for start, stop, block in self.cube.blocks(max_block_bytes):
             bar.update(stop - start)
-            if self.use_numba:
-                from . import _kernels
-
-                flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, n_pix)
-                flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
-                flat = read_only(flat)  # one compiled signature for files and arrays
-                tile = _kernels.load_tile(flat.itemsize, self._integer)
-                n_tiles = -(-(stop - start) // tile)
-                if self._integer:
-                    qy = self.cube.detector_shape[1]
-                    kernel = _kernels.load_block_integer
-                    args = (flat, self._order, n_keep, qy, *self._base, self._pix, start, raw)
-                else:
-                    kernel = _kernels.load_block
-                    args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw)
-                _kernels.parallel(
-                    kernel, n_tiles, *args, pattern, tile, work=flat.size, numbered=True
-                )
-            else:
-                flat = to_module(block, xp).reshape(stop - start, n_pix)
-                flat = flat.astype(self._dtype, copy=False)
-                per_pos = n_pix * (3 * self._acc.itemsize if not self._integer else 8)
-                for p0, p1 in self._chunks(stop - start, per_pos):
-                    # A contiguous transpose, then whole rows gathered in sorted order.
-                    # Integer data: only the cached rows (its moments come from ``flat``).
-                    rows = xp.ascontiguousarray(flat[p0:p1].T)[order]
-                    self._pix[:, start + p0 : start + p1] = rows[:n_keep]
-                    if not self._integer:
-                        raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
-                if self._integer:
-                    raw[:, start:stop] = self._integer_moments(flat)
-                pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))
+            if masked:  # NaN / inf met before (dead pixels repeat): mask up front
+                block, count = masked_nonfinite(to_numpy(block))
+                self.nonfinite_pixels += count
+            self._load_block(block, start, stop, order, raw, pattern)
             if not self._integer:
-                _check_finite(raw[0, start:stop], block, start, self.cube.scan_shape)
+                cleaned = _masked_block(raw[:, start:stop], block, start, self.cube.scan_shape)
+                if cleaned is not None:  # again without its NaN / inf pixels
+                    block, count = cleaned
+                    self.nonfinite_pixels += count
+                    masked = True
+                    self._load_block(block, start, stop, order, raw, pattern)
+                    _masked_block(raw[:, start:stop], block, start, self.cube.scan_shape)
             if on_progress is not None:
                 on_progress(stop, self._n_pos)
         bar.close()
+        if masked:  # NaN / inf reached the pattern sums: sum the masked data once more
+            pattern = masked_pattern_sum(self.cube, max_block_bytes)[None]
         self.pattern_sum = pattern.sum(axis=0).reshape(self.cube.detector_shape)
         return raw
+
+    def _load_block(self, block, start: int, stop: int, order, raw, pattern) -> None:
+        """Copy the patterns of ``block`` (flat scan indices ``start:stop``) into the cache;
+        their whole-detector sums into ``raw``, their pixel sums added to ``pattern``."""
+        xp = self.xp
+        n_pix = self._order.size
+        n_keep = self._n_cached
+        if self.use_numba:
+            from . import _kernels
+
+            flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, n_pix)
+            flat = flat.astype(self._dtype, copy=False)  # native byte order / int64 bits
+            flat = read_only(flat)  # one compiled signature for files and arrays
+            tile = _kernels.load_tile(flat.itemsize, self._integer)
+            n_tiles = -(-(stop - start) // tile)
+            if self._integer:
+                qy = self.cube.detector_shape[1]
+                kernel = _kernels.load_block_integer
+                args = (flat, self._order, n_keep, qy, *self._base, self._pix, start, raw)
+            else:
+                kernel = _kernels.load_block
+                args = (flat, self._order, n_keep, self._wi, self._wj, self._pix, start, raw)
+            _kernels.parallel(kernel, n_tiles, *args, pattern, tile, work=flat.size, numbered=True)
+            return
+        flat = to_module(block, xp).reshape(stop - start, n_pix)
+        flat = flat.astype(self._dtype, copy=False)
+        per_pos = n_pix * (3 * self._acc.itemsize if not self._integer else 8)
+        for p0, p1 in self._chunks(stop - start, per_pos):
+            # A contiguous transpose, then whole rows gathered in sorted order.
+            # Integer data: only the cached rows (its moments come from ``flat``).
+            rows = xp.ascontiguousarray(flat[p0:p1].T)[order]
+            self._pix[:, start + p0 : start + p1] = rows[:n_keep]
+            if not self._integer:
+                raw[:, start + p0 : start + p1] = self._weighted(rows, self._wi, self._wj)
+        if self._integer:
+            raw[:, start:stop] = self._integer_moments(flat)
+        pattern[0] += to_numpy(flat.sum(axis=0, dtype=self._acc))
 
 
 def scale_sums(sums, subsample: int):
@@ -799,21 +830,42 @@ def _column_sum(xp: ModuleType, values, dtype: np.dtype):
     return values.sum(axis=0, dtype=dtype)
 
 
-def _check_finite(totals, block, start: int, scan_shape: tuple[int, int]) -> None:
-    """Raise ``ValueError`` naming the first scan position whose pattern is not finite."""
-    totals = to_numpy(totals)
-    bad = np.flatnonzero(~np.isfinite(totals))
+def masked_pattern_sum(cube, max_block_bytes: int = DEFAULT_BLOCK_BYTES) -> np.ndarray:
+    """float64 sum of all patterns (Qx * Qy,) with NaN / inf pixels counted as 0: one more pass,
+    taken only when a pass met such pixels (its own pattern sums hold NaN)."""
+    total = np.zeros(math.prod(cube.detector_shape), dtype=np.float64)
+    for start, stop, block in cube.blocks(max_block_bytes):
+        flat = to_numpy(block).reshape(stop - start, -1)
+        summed = flat.sum(axis=0, dtype=np.float64)
+        if not np.isfinite(summed).all():
+            summed = masked_nonfinite(flat)[0].sum(axis=0, dtype=np.float64)
+        total += summed
+    return total
+
+
+def _masked_block(sums, block, start: int, scan_shape: tuple[int, int]):
+    """``None`` when every per-pattern sum of ``block`` (``sums`` (3, n): total and first
+    moments) is finite; else ``(masked, count)``: the block with its NaN / inf pixels set to 0
+    (a copy) and their number.
+
+    Raises
+    ------
+    DataRangeError
+        If a pattern of finite values has an infinite sum (too large for float64 sums), naming
+        its scan position.
+    """
+    sums = to_numpy(sums)
+    totals = sums[0]
+    bad = np.flatnonzero(~np.isfinite(sums).all(axis=0))
     if bad.size == 0:
-        return
-    index = start + int(bad[0])
-    rx, ry = divmod(index, scan_shape[1])
-    pattern = to_numpy(block[int(bad[0])])
-    if np.isfinite(pattern).all():
-        raise ValueError(
-            f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]}: "
-            "its values are too large for float64 sums"
+        return None
+    masked, count = masked_nonfinite(to_numpy(block))
+    if count == 0:  # finite values, infinite sums
+        index = start + int(bad[0])
+        rx, ry = divmod(index, scan_shape[1])
+        raise DataRangeError(
+            f"the pattern at scan position (rx, ry) = ({rx}, {ry}) sums to {totals[bad[0]]} "
+            f"(first moments {sums[1, bad[0]]}, {sums[2, bad[0]]}): its values are too large "
+            "for float64 sums"
         )
-    raise ValueError(
-        f"data contains NaN or inf values (first in the pattern at scan position "
-        f"(rx, ry) = ({rx}, {ry})); clean or mask them before DPC"
-    )
+    return masked, count

@@ -13,6 +13,10 @@ Conventions
   frequencies (the result of a phase band-limited to 0.1 / 0.25 cycles per pixel came out
   2% / 17% too strong, correlation 0.9999 / 0.995).
 - The unknown constant is fixed by making the returned phase zero-mean.
+- Line scans (``Rx == 1`` or ``Ry == 1``) have no 2D least-squares problem: both integrators
+  return the cumulative trapezoidal integral of the component along the line (the other
+  component cannot be integrated and is ignored), zero-mean, without padding or filters; a
+  single position (1 x 1) gives a phase of 0.
 - Filters are Gaussians in ``|k|`` applied to the phase spectrum on the padded grid:
   ``high_pass`` multiplies by ``1 - exp(-|k|^2 / (2 high_pass^2))`` and ``low_pass`` by
   ``exp(-|k|^2 / (2 low_pass^2))``, cutoffs in 1/(sampling unit); ``0`` or ``None`` disables.
@@ -297,6 +301,16 @@ def check_integration_memory(
     )
 
 
+def _integrate_line(field: Any, sampling: tuple[float, float], xp: Any) -> Any:
+    """Cumulative trapezoidal integral along a line scan (see the module docstring)."""
+    rx, ry = field.shape[1:]
+    axis = 1 if rx == 1 else 0
+    values = field[axis].reshape(-1)
+    steps = 0.5 * (values[1:] + values[:-1]) * sampling[axis]
+    phase = xp.concatenate([xp.zeros(1, dtype=field.dtype), xp.cumsum(steps)])
+    return (phase - phase.mean()).reshape(rx, ry)
+
+
 def integrate_fourier(
     field: Any,
     *,
@@ -314,8 +328,9 @@ def integrate_fourier(
     Parameters
     ----------
     field : array (2, Rx, Ry)
-        Gradient ``(dphi/dx, dphi/dy)`` in phi per sampling unit (NumPy or CuPy, real, finite,
-        ``Rx, Ry >= 2``); not modified.
+        Gradient ``(dphi/dx, dphi/dy)`` in phi per sampling unit (NumPy or CuPy, real,
+        finite); not modified. A line scan (``Rx`` or ``Ry`` 1) is integrated along the line
+        (module docstring).
     sampling : float or (float, float)
         Scan step ``(dx, dy)``, positive.
     padding : int
@@ -343,7 +358,7 @@ def integrate_fourier(
     CacheMemoryError
         When the padded grids would exceed the memory budget (checked before any work).
     """
-    field = check_vector_field(field)
+    field = check_vector_field(field, min_size=1)
     xp = array_module_of(field)
     sampling = _check_sampling(sampling)
     padding = integer_at_least(padding, "padding", 1)
@@ -353,6 +368,8 @@ def integrate_fourier(
     low_pass = _check_cutoff(low_pass, "low_pass")
     check_integration_memory(field.shape[1:], padding, "fourier", pad_mode, memory_budget)
     filters = (high_pass, low_pass)
+    if min(field.shape[1:]) < 2:
+        return _integrate_line(field, sampling, xp)
     if padding > 1 and pad_mode == "mirror":
         phase = _integrate_mirrored(field, sampling, filters, xp)
     else:
@@ -395,7 +412,8 @@ def integrate_iterative(
     Parameters
     ----------
     field : array (2, Rx, Ry)
-        Gradient in phi per sampling unit, as for :func:`integrate_fourier`; not modified.
+        Gradient in phi per sampling unit, as for :func:`integrate_fourier` (line scans too);
+        not modified.
     sampling : float or (float, float)
         Scan step ``(dx, dy)``, positive.
     padding : int
@@ -419,7 +437,7 @@ def integrate_iterative(
     array (Rx, Ry), or (array, IterationInfo) with ``return_info=True``
         Zero-mean phase, same module and floating dtype as :func:`integrate_fourier`.
     """
-    field = check_vector_field(field)
+    field = check_vector_field(field, min_size=1)
     xp = array_module_of(field)
     sampling = _check_sampling(sampling)
     padding = integer_at_least(padding, "padding", 1)
@@ -429,6 +447,10 @@ def integrate_iterative(
     high_pass = _check_cutoff(high_pass, "high_pass")
     low_pass = _check_cutoff(low_pass, "low_pass")
     check_integration_memory(field.shape[1:], padding, "iterative", "zeros", memory_budget)
+    if min(field.shape[1:]) < 2:
+        phase = _integrate_line(field, sampling, xp)
+        info = IterationInfo(n_iter=0, errors=(0.0,), step=step)
+        return (phase, info) if return_info else phase
     rx, ry = field.shape[1:]
     shape = (padding * rx, padding * ry)
     filters = (high_pass, low_pass)

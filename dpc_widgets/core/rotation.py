@@ -89,6 +89,7 @@ WEAK_HALF_TURN_SIGMAS = 3.0
 deviations (see the module docstring)."""
 NOISE_SKEWNESS_SCALE = 3.8
 """Standard deviation of the skewness of pure noise times ``sqrt(m)`` (module docstring)."""
+_LARGEST_UNSCALED = 1e100  # larger fields are solved divided by their largest |value|
 
 
 def check_vector_field(field: Any, *, min_size: int = 2) -> Any:
@@ -216,7 +217,9 @@ class RotationResult:
         Near 0 for a clean gradient field; ``1/sqrt(2)`` means the angle is undetermined.
     curl_forms : dict[bool, tuple[float, float, float]]
         The quadratic form ``(<C C>, <C D>, <D D>)`` of the measured field's interior curl ``C``
-        and divergence ``D`` (after the swap for ``True``), in (field units / pixel) squared.
+        and divergence ``D`` (after the swap for ``True``), in (field units / pixel) squared
+        (of the field divided by its largest ``|value|`` when that exceeds 1e100, so that no
+        power overflows float64: the angle does not depend on the scale).
     uncertainty_deg : float
         One standard deviation of ``angle_deg`` in degrees, ``2 sqrt(E <|grad g|^2> / n) / E''``
         from the remaining mean squared curl ``E``, its curvature ``E''`` in the angle and the
@@ -228,6 +231,12 @@ class RotationResult:
     weak_half_turn : bool
         True when ``|half_turn_skewness|`` is below :data:`WEAK_HALF_TURN_SIGMAS` times the
         noise-only spread ``3.8 / sqrt(m)``: ``angle_deg + 180`` is then nearly as likely.
+    determined : bool
+        False when the field cannot determine a rotation (zero everywhere, as in a vacuum or
+        reference scan; uniform; a scan narrower than 3 positions): ``angle_deg`` is then 0,
+        ``transpose`` False, ``uncertainty_deg`` inf, and :attr:`reason` says why.
+    reason : str
+        Why the rotation is undetermined (empty when :attr:`determined`).
     """
 
     angle_deg: float
@@ -237,6 +246,8 @@ class RotationResult:
     uncertainty_deg: float
     half_turn_skewness: float
     weak_half_turn: bool
+    determined: bool = True
+    reason: str = ""
 
     def curve(self, angles_deg: Any, transpose: bool | None = None) -> np.ndarray:
         """Mean squared curl over the interior of the field rotated by each angle.
@@ -334,13 +345,40 @@ def _weak_half_turn(skewness: float, smoothed_size: int) -> bool:
     return abs(skewness) < WEAK_HALF_TURN_SIGMAS * noise
 
 
+def undetermined_rotation(
+    reason: str, forms: dict | None = None, transpose: bool | None = None
+) -> RotationResult:
+    """The :class:`RotationResult` of a field that determines no rotation: 0 degrees, the
+    forced ``transpose`` (else none), infinite uncertainty, ``determined=False`` and ``reason``
+    (a short clause, e.g. ``"CoM field is zero everywhere"``)."""
+    zero = (0.0, 0.0, 0.0)
+    return RotationResult(
+        angle_deg=0.0,
+        transpose=bool(transpose),
+        curl_score={False: math.sqrt(0.5), True: math.sqrt(0.5)},
+        curl_forms=forms or {False: zero, True: zero},
+        uncertainty_deg=math.inf,
+        half_turn_skewness=0.0,
+        weak_half_turn=True,
+        determined=False,
+        reason=reason,
+    )
+
+
+def _curl_and_div(field: Any) -> tuple[Any, Any, Any, Any]:
+    """Interior curl and divergence of ``field``, then of it with (u, v) swapped first
+    (``curl' = du/dx - dv/dy``, ``div' = dv/dx + du/dy``)."""
+    du_dx, du_dy, dv_dx, dv_dy = _central_differences(field)
+    return dv_dx - du_dy, du_dx + dv_dy, du_dx - dv_dy, dv_dx + du_dy
+
+
 def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResult:
     """Scan rotation (and transpose) that makes the measured CoM field curl-free.
 
     Parameters
     ----------
     field : array (2, Rx, Ry)
-        Measured CoM ``(Nx, Ny)`` (NumPy or CuPy, any units), ``Rx, Ry >= 3``; not modified.
+        Measured CoM ``(Nx, Ny)`` (NumPy or CuPy, any units); not modified.
     transpose : bool, optional
         ``None`` (default) picks the transpose with the lower :attr:`RotationResult.curl_score`
         (``False`` on a tie); ``True``/``False`` forces it.
@@ -350,32 +388,40 @@ def solve_rotation(field: Any, *, transpose: bool | None = None) -> RotationResu
     RotationResult
         The angle minimising the mean squared curl (closed form, see the module docstring), with
         the 180-degree choice made by the negative-skewness rule of the module docstring.
+        When no rotation can be determined (a scan narrower than 3 positions: a line scan or
+        a single pattern; a field zero everywhere, as from a vacuum or reference scan; a field
+        with neither curl nor divergence, e.g. uniform) it is
+        :func:`undetermined_rotation` (``determined=False``, 0 degrees, with the reason).
 
     Raises
     ------
-    ValueError
-        If the field is zero everywhere, or has neither curl nor divergence (e.g. uniform), so
-        that no rotation can be determined; or for a bad shape / non-finite values.
+    TypeError, ValueError
+        For a field that is not a real array ``(2, Rx, Ry)``, non-finite values or a bad
+        ``transpose``.
     """
-    field = check_vector_field(field, min_size=3)
+    field = check_vector_field(field, min_size=1)
     if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
         raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
     xp = array_module_of(field)
+    if min(field.shape[1:]) < 3:
+        return undetermined_rotation(
+            f"a {field.shape[1]} x {field.shape[2]} scan has no interior: "
+            "a line scan or a single pattern",
+            transpose=transpose,
+        )
     if not bool(xp.any(field != 0)):
-        raise ValueError("CoM field is zero everywhere: cannot determine the scan rotation")
-    du_dx, du_dy, dv_dx, dv_dy = _central_differences(field)
-    curl, div = dv_dx - du_dy, du_dx + dv_dy
-    # Swapping (u, v) first: curl' = du/dx - dv/dy, div' = dv/dx + du/dy.
-    curl_t, div_t = du_dx - dv_dy, dv_dx + du_dy
+        return undetermined_rotation("CoM field is zero everywhere", transpose=transpose)
+    largest = float(xp.abs(field).max())
+    if largest > _LARGEST_UNSCALED:  # cubes (the skewness) would overflow float64
+        field = field / largest  # the angle does not depend on the scale
+    curl, div, curl_t, div_t = _curl_and_div(field)
     forms = {False: _quadratic_form(curl, div), True: _quadratic_form(curl_t, div_t)}
     best = {tr: _best_angle(form) for tr, form in forms.items()}
     scores = {tr: _score(form, best[tr][1]) for tr, form in forms.items()}
     chosen = scores[True] < scores[False] if transpose is None else bool(transpose)
     if forms[chosen][0] + forms[chosen][2] <= 0.0:
-        raise ValueError(
-            "CoM field has no curl and no divergence (e.g. uniform): "
-            "cannot determine the scan rotation"
-        )
+        reason = "CoM field has no curl and no divergence (uniform)"
+        return undetermined_rotation(reason, forms, transpose)
     t = best[chosen][0]
     c_field, d_field = (curl_t, div_t) if chosen else (curl, div)
     rotated_div = math.cos(t) * d_field - math.sin(t) * c_field
@@ -417,4 +463,5 @@ __all__ = [
     "div_2d",
     "rotate_com",
     "solve_rotation",
+    "undetermined_rotation",
 ]

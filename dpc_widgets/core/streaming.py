@@ -42,7 +42,15 @@ from ..backend import to_module, to_numpy
 from ..detectors import pixel_geometry, segment_weights
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
-from .engine import _check_finite, _column_sum, cache_dtype, read_only, scale_sums
+from ..io.values import masked_nonfinite
+from .engine import (
+    _column_sum,
+    _masked_block,
+    cache_dtype,
+    masked_pattern_sum,
+    read_only,
+    scale_sums,
+)
 from .warmup import kernels_ready, wait_until_settled
 
 #: A segment geometry: (inner, outer, segments, rotation in radians, sub-samples per pixel side),
@@ -231,6 +239,7 @@ class StreamedSums:
 
     cache_radius = 0.0
     last_update = "streamed"
+    nonfinite_pixels = 0  # NaN / inf pixels the pass set to 0 (set by stream_pass)
 
     def __init__(
         self,
@@ -336,8 +345,10 @@ def stream_pass(
 
     Raises
     ------
-    ValueError
-        If floating-point data contains NaN or inf (naming the first scan position).
+    DataRangeError
+        If finite floating-point values sum to inf (naming the scan position), or integers
+        could overflow int64 sums (:mod:`dpc_widgets.io.values`). NaN / inf pixels are set
+        to 0 and counted (``StreamedSums.nonfinite_pixels``).
     ImportError
         If ``use_numba=True`` and numba is not installed.
     """
@@ -351,19 +362,32 @@ def stream_pass(
             raise ImportError("use_numba=True needs numba: pip install numba")
         wait_for_kernels("stream", reducer.dtype)
     bar = _progress_bar(reducer.n_pos) if progress else None
+    nonfinite = 0  # NaN / inf pixels set to 0 (io/values.py)
     for start, stop, block in cube.blocks(max_block_bytes):
+        if nonfinite:  # NaN / inf met before (dead pixels repeat): mask up front
+            block, count = masked_nonfinite(to_numpy(block))
+            nonfinite += count
         flat = np.ascontiguousarray(to_numpy(block)).reshape(stop - start, -1)
         flat = read_only(flat.astype(reducer.dtype, copy=False))
         reducer.add(flat, start, use_numba is not False)
         if not reducer.integer:
-            _check_finite(reducer.raw[0, start:stop], block, start, cube.scan_shape)
+            cleaned = _masked_block(reducer.raw[:, start:stop], block, start, cube.scan_shape)
+            if cleaned is not None:  # again without its NaN / inf pixels
+                nonfinite += cleaned[1]
+                flat = read_only(cleaned[0].reshape(stop - start, -1).astype(reducer.dtype))
+                reducer.add(flat, start, use_numba is not False)
+                _masked_block(reducer.raw[:, start:stop], flat, start, cube.scan_shape)
         if bar is not None:
             bar.update(stop - start)
         if on_progress is not None:
             on_progress(stop, reducer.n_pos)
     if bar is not None:
         bar.close()
-    return reducer.result(xp)
+    if nonfinite:  # NaN / inf reached the pattern sums: sum the masked data once more
+        reducer.pattern = masked_pattern_sum(cube, max_block_bytes)[None]
+    result = reducer.result(xp)
+    result.nonfinite_pixels = nonfinite
+    return result
 
 
 def _progress_bar(total: int):

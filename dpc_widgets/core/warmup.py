@@ -161,8 +161,8 @@ def _start(group: str, dtype: np.dtype, nice_from: int = 1) -> threading.Event |
     child process compiles the groups from number ``nice_from`` on at the lowest priority)."""
     if group not in GROUPS:
         raise ValueError(f"unknown kernel group {group!r}; known: {sorted(GROUPS)}")
-    if not numba_installed():
-        return None
+    if not numba_installed() or np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize < 4:
+        return None  # numba has no float16: the NumPy paths answer (bit-identical)
     dtype = np.dtype(dtype)
     with _lock:
         if (group, dtype.str) not in _ready:

@@ -3,5 +3,6 @@
 from .datacube import Datacube
 from .disc import Disc, find_disc
 from .load import load
+from .values import DataRangeError
 
-__all__ = ["Datacube", "Disc", "find_disc", "load"]
+__all__ = ["DataRangeError", "Datacube", "Disc", "find_disc", "load"]

@@ -24,6 +24,7 @@ from .disc import Disc, find_disc
 from .formats.base import FormatError
 from .formats.zarr_store import bad_chunk
 from .source import FileSource
+from .values import DataRangeError, check_integer_range, masked_nonfinite
 
 DEFAULT_BLOCK_BYTES = 64 * 2**20
 #: Bound of the scan sample whose mean pattern ``origin="disc"`` reads: scan rows and bytes.
@@ -283,6 +284,7 @@ class Datacube:
                 block = block.compute()
         except _READ_ERRORS as err:  # a codec or file error from a corrupt chunk
             raise self._read_error(r0, r1, err) from err
+        check_integer_range(block, self.shape)  # int64 / uint64 only: sums must fit int64
         return block.reshape((r1 - r0) * ry, qx, qy)
 
     def _read_error(self, r0: int, r1: int, err: Exception) -> FormatError:
@@ -321,13 +323,25 @@ class Datacube:
             If a bound is not an integer.
         ValueError
             If a bound is below 1.
+        DataRangeError
+            If the sums are not finite (values too large for float64 sums), or integers could
+            overflow int64 sums (:mod:`dpc_widgets.io.values`). NaN / inf pixels count as 0.
         """
         ranges = self._sample_ranges(max_positions, max_bytes)
         total = np.zeros(self.detector_shape, dtype=np.float64)
         rows = 0
         for r0, r1 in ranges:
-            total += to_numpy(self._rows(r0, r1).sum(axis=0, dtype=np.float64))
+            block = self._rows(r0, r1)
+            summed = to_numpy(block.sum(axis=0, dtype=np.float64))
+            if not np.isfinite(summed).all():  # NaN / inf pixels count as 0 (io/values.py)
+                summed = to_numpy(masked_nonfinite(block)[0].sum(axis=0, dtype=np.float64))
+            total += summed
             rows += r1 - r0
+        if not np.isfinite(total).all():
+            raise DataRangeError(
+                f"the mean pattern of this {self.dtype} cube is not finite: its values are too "
+                "large for float64 sums"
+            )
         return total / (rows * self.shape[1])
 
     def _sample_ranges(self, max_positions: Any, max_bytes: Any) -> list[tuple[int, int]]:
@@ -399,10 +413,15 @@ class Datacube:
 
         :func:`~dpc_widgets.io.disc.find_disc` on :meth:`mean_pattern` of at most
         ``DISC_SAMPLE_ROWS`` scan rows and ``DISC_SAMPLE_BYTES`` bytes; the disc found for
-        ``origin="disc"`` when the cube has one (no second read).
+        ``origin="disc"`` when the cube has one (no second read). A detector smaller than
+        3 x 3 pixels has none (``found`` False, with the reason).
         """
         if self.disc is not None:
             return self.disc
+        if min(self.detector_shape) < 3:  # find_disc needs 3 x 3 pixels
+            qx, qy = self.detector_shape
+            reason = f"no disc on a detector of {qx} x {qy} pixels (fewer than 3 x 3)"
+            return Disc((float(qx // 2), float(qy // 2)), math.nan, False, False, 0.0, 0.0, reason)
         return find_disc(self.sample_mean_pattern())
 
     def sample_mean_pattern(self) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 
 import ipywidgets as w
@@ -320,18 +321,25 @@ class Controls:
         score: float,
         uncertainty_deg: float | None = None,
         weak_half_turn: bool = False,
+        undetermined: str = "",
     ) -> None:
         """Show the solved rotation; with auto rotation also move the manual controls to it.
 
         ``uncertainty_deg`` (one sigma, degrees) is shown as ``± x°``; ``weak_half_turn`` adds a
-        note that the 180-degree choice is weak.
+        note that the 180-degree choice is weak. ``undetermined``: why no rotation could be
+        solved (the line then says so, and ``angle_deg`` is the one used instead).
         """
         spread = "" if uncertainty_deg is None else f" &plusmn; {uncertainty_deg:.1f}&deg;"
         weak = "; 180&deg; choice weak (check the phase sign)" if weak_half_turn else ""
-        self.rotation_info.value = (
-            f"solved: {angle_deg:.1f}&deg;{spread}, transpose {'yes' if transpose else 'no'} "
-            f"(curl score {score:.3f}){weak}"
-        )
+        if undetermined:
+            self.rotation_info.value = (
+                f"undetermined ({html.escape(undetermined)}); using {angle_deg:.1f}&deg;"
+            )
+        else:
+            self.rotation_info.value = (
+                f"solved: {angle_deg:.1f}&deg;{spread}, transpose {'yes' if transpose else 'no'} "
+                f"(curl score {score:.3f}){weak}"
+            )
         if self.auto_rotation.value:
             self.scan_rotation.value = browser_value(self.scan_rotation, angle_deg)
             self.transpose.value = bool(transpose)

@@ -551,12 +551,14 @@ class Explorer(w.VBox):
             magnitude = known[1] if known and known[0] is result.com_rotated else None
             self.plots.show_histogram(result.com, result.com_units, magnitude)
             self.code_text.value = settings.code(self._code_cube_line(), self.dpc.backend)
+            rotation = result.rotation  # undetermined: the line names the angle used
             self.controls.show_rotation(
-                result.rotation.angle_deg,
+                rotation.angle_deg if rotation.determined else result.angle_deg,
                 result.rotation.transpose,
                 result.rotation.curl_score[result.rotation.transpose],
                 result.rotation.uncertainty_deg,
-                result.rotation.weak_half_turn,
+                result.rotation.weak_half_turn and result.rotation.determined,
+                result.rotation.reason,
             )
         if "status" in pending:
             self._set_status(*pending["status"])
@@ -614,6 +616,11 @@ class Explorer(w.VBox):
         if bounded:
             units = self.dpc.cube.detector_units
             message += f"; cached radius {cached:.4g} {units}"  # short: one line, no layout jump
+        if not result.rotation.determined:
+            notes.append(rotation_note(result.rotation.reason, result.angle_deg))
+        nonfinite = self.dpc.nonfinite_pixels
+        if nonfinite:
+            notes.append(f"{nonfinite} NaN/inf pixels set to 0")
         if self.dpc.binning > 1:
             notes.append(
                 f"live view on a {self.dpc.binning}\u00d7 binned detector; exact results: "
@@ -718,6 +725,14 @@ class Explorer(w.VBox):
             logger.warning("DPC explorer %s: %s: %s", what, type(err).__name__, err)
         else:
             logger.error("DPC explorer %s", what, exc_info=err)
+
+
+def rotation_note(reason: str, angle_deg: float) -> str:
+    """The status line's note for a scan rotation that could not be solved (``reason``, from
+    :attr:`~dpc_widgets.core.rotation.RotationResult.reason`), naming the angle used."""
+    if reason.startswith("CoM field"):  # zero or uniform
+        reason += ": a vacuum or reference scan?"
+    return f"scan rotation undetermined ({reason}); using {angle_deg:g}\u00b0"
 
 
 def _ranges_and_limits(

@@ -243,12 +243,17 @@ def default_radii(cube: Datacube, mean_pattern: np.ndarray | None) -> tuple[floa
     that distance are used. Detector units, whole :func:`radius_range` steps (outer at least
     one step above inner).
     """
-    disc = cube.disc if cube.disc is not None and cube.disc.found else find_disc(mean_pattern)
+    if cube.disc is not None and cube.disc.found:
+        disc = cube.disc
+    elif min(cube.detector_shape) >= 3:
+        disc = find_disc(mean_pattern)
+    else:  # a detector too small for a disc (1 x N, 2 x 2): no disc to find
+        disc = None
     _, step = radius_range(cube)
     qx, qy = cube.detector_shape
     edge = min(cube.origin[0], cube.origin[1], qx - 1 - cube.origin[0], qy - 1 - cube.origin[1])
     edge = max(edge, 1.0) * cube.detector_sampling
-    radius = disc.radius * cube.detector_sampling if disc.found else 0.0
+    radius = disc.radius * cube.detector_sampling if disc is not None and disc.found else 0.0
     radius = radius if radius < edge else 0.0
     inner, outer = (0.5 * radius, 1.25 * radius) if radius > 0 else (0.25 * edge, 0.5 * edge)
     inner_steps = round(inner / step)
