@@ -191,9 +191,21 @@ def _info_text(s: dict[str, Any]) -> str:
             f"{radius}: {cache['pixels']} of {cache['detector_pixels']} detector pixels, "
             f"{_bytes(cache['bytes'])} = {cache['fraction']:.3g} of the cube",
         ),
+        ("segments", _segments_line(s["segments"], du)),
         *(("warning", note) for note in s["warnings"]),
     ]
     return "\n".join(f"{key + ':':<16}{value}" for key, value in lines)
+
+
+def _segments_line(segments: dict[str, Any], units: str) -> str:
+    areas = segments["areas_px"]
+    spread = (max(areas) - min(areas)) / (sum(areas) / len(areas)) if sum(areas) > 0 else 0.0
+    verdict = "UNEQUAL (over 1 %)" if segments["unequal"] else "equal within 1 %"
+    return (
+        f"{segments['segments']} x {segments['inner']:.4g}-{segments['outer']:.4g} {units}, "
+        f"{segments['weighting']} weighting; areas "
+        f"{', '.join(f'{a:.1f}' for a in areas)} px ({verdict}, spread {100 * spread:.2g} %)"
+    )
 
 
 # ---------------------------------------------------------------------------- process

@@ -11,8 +11,10 @@ from typing import Any
 
 from .core import DPC
 from .core.engine import cache_dtype, cached_pixels
+from .detectors import areas_differ
 from .io import Datacube, load
 from .io.formats import find_format
+from .widgets.settings import AREA_TOLERANCE, initial_settings
 
 
 def describe(path: str | os.PathLike, **load_options: Any) -> dict[str, Any]:
@@ -31,8 +33,8 @@ def describe(path: str | os.PathLike, **load_options: Any) -> dict[str, Any]:
         JSON-ready: ``path``, ``format``, ``format_title``, ``shape`` (Rx, Ry, Qx, Qy),
         ``dtype``, ``bytes``; ``scan_sampling`` in ``scan_units``, ``detector_sampling`` in
         ``detector_units``, ``energy_eV`` (``None`` when unknown); ``origin_px``; ``disc``
-        (:func:`disc_summary`); ``cache`` (:func:`cache_summary`); ``warnings`` (what opening
-        said).
+        (:func:`disc_summary`); ``cache`` (:func:`cache_summary`); ``segments``
+        (:func:`segments_summary`); ``warnings`` (what opening said).
 
     Raises
     ------
@@ -59,6 +61,7 @@ def describe(path: str | os.PathLike, **load_options: Any) -> dict[str, Any]:
         "origin_px": list(cube.origin),
         "disc": disc,
         "cache": cache_summary(cube),
+        "segments": segments_summary(cube),
         "warnings": list(dict.fromkeys(str(item.message) for item in caught)),
     }
 
@@ -102,4 +105,29 @@ def cache_summary(cube: Datacube) -> dict[str, Any]:
         "detector_pixels": math.prod(cube.detector_shape),
         "bytes": nbytes,
         "fraction": nbytes / cube.nbytes,
+    }
+
+
+def segments_summary(cube: Datacube) -> dict[str, Any]:
+    """The segmented detector the explorer and ``process`` start with on ``cube``, and the area
+    of each of its segments.
+
+    Returns
+    -------
+    dict
+        ``inner``, ``outer`` (detector units), ``segments``, ``rotation`` (degrees),
+        ``weighting``, ``areas_px`` (each segment's area in pixels: its weights' sum) and
+        ``unequal`` (their spread ``(max - min) / mean`` exceeds 1 %, so each difference
+        signal carries an offset).
+    """
+    detector = initial_settings(cube, cube.sample_mean_pattern, {}).detector()
+    areas = detector.areas(cube)
+    return {
+        "inner": detector.inner,
+        "outer": detector.outer,
+        "segments": detector.segments,
+        "rotation": detector.rotation,
+        "weighting": detector.weighting,
+        "areas_px": [float(a) for a in areas],
+        "unequal": bool(areas_differ(areas, AREA_TOLERANCE)),
     }

@@ -137,6 +137,25 @@ def test_info_reports_calibration_disc_and_cache_memory(files, sim, capsys):
     assert f"= {cache['fraction']:.3g} of the cube" in text
 
 
+def test_info_reports_the_default_segments_and_their_areas(files, capsys):
+    code, out, _ = run(["info", files["h5"], "--json"], capsys)
+    assert code == 0
+    info = json.loads(out)
+    segments = info["segments"]
+    cube = load(files["h5"])
+    detector = SegmentedDetector(
+        segments["inner"], segments["outer"], segments["segments"], segments["rotation"]
+    )
+    assert segments["weighting"] == "area" == detector.weighting
+    np.testing.assert_array_equal(segments["areas_px"], detector.areas(cube))
+    assert not segments["unequal"]  # area weights at the found (off-grid) disc centre
+    binary = dataclasses.replace(detector, weighting="binary").areas(cube)
+    assert np.ptp(binary) > np.ptp(segments["areas_px"])
+    code, text, _ = run(["info", files["h5"]], capsys)
+    areas = ", ".join(f"{a:.1f}" for a in segments["areas_px"])
+    assert f"area weighting; areas {areas} px (equal within 1 %" in text
+
+
 def test_info_without_a_disc_caches_the_whole_detector(tmp_path, capsys):
     path = tmp_path / "flat.npy"
     np.save(path, np.ones((4, 4, 16, 16), np.float32))

@@ -25,6 +25,7 @@ from dpc_widgets.widgets.controls import NAMES, browser_value
 from dpc_widgets.widgets.export import png_bytes
 from dpc_widgets.widgets.flow import LatestWins
 from dpc_widgets.widgets.plots import nice_ticks
+from dpc_widgets.widgets.settings import segment_area_text as render_area_text
 
 FIXTURE = pathlib.Path(__file__).parents[1] / "js" / "tests" / "fixtures" / "python_reference.json"
 
@@ -871,3 +872,22 @@ def test_unchanged_images_keep_their_contrast_limits(explorer, monkeypatch):
     ex.clip.value = 2.0  # a new clip: every image gets new limits
     assert len(limited) == 3
     assert_view_matches(ex)
+
+
+def test_status_names_the_segment_areas_and_warns_when_they_differ(sim_cube):
+    """Area weights at an off-grid centre: equal areas, said as information; binary masks
+    there: a warning naming the spread (the segmented CoM's offset)."""
+    off_grid = sim_cube.with_origin((48.0036, 48.0010))
+    ex = Explorer(off_grid, inner=10.0, outer=25.0)
+    areas = ex.results.segment_areas
+    assert "segment areas " in ex.status.value and "area-weighted" in ex.status.value
+    assert f"{areas.mean():.1f} px each" in ex.status.value
+    assert "dpc-status-ok" in ex.status.value
+    binary = SegmentedDetector(10.0, 25.0, 4, 0.0, weighting="binary").areas(off_grid)
+    assert (binary.max() - binary.min()) / binary.mean() > 0.01
+    text, unequal = render_area_text(binary, "binary")
+    assert unequal and text.startswith("segment areas differ by")
+    assert f"{binary.min():.1f}-{binary.max():.1f} px, binary masks" in text
+    assert not render_area_text(areas, "area")[1]
+    ex.com_source.value = "pixelated"
+    assert "segment areas" not in ex.status.value

@@ -51,7 +51,13 @@ from .calibration import CalibrationError, CalibrationFields, units_notes
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
 from .plots import Plots
-from .settings import SETTING_NAMES, Settings, com_region_text, initial_settings
+from .settings import (
+    SETTING_NAMES,
+    Settings,
+    com_region_text,
+    initial_settings,
+    segment_area_text,
+)
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
@@ -628,6 +634,9 @@ class Explorer(w.VBox):
                 "**explorer.settings.run_kwargs())"
             )
         info = units_notes(self.dpc.cube)
+        if settings.com_source != "pixelated" and result.segment_areas is not None:
+            areas, unequal = segment_area_text(result.segment_areas, detector.weighting)
+            (notes if unequal else info).insert(0, areas)
         if settings.com_source == "pixelated":
             units = self.dpc.cube.detector_units
             info.insert(0, com_region_text(settings, self._disc_radius(), units))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core.dpc import COM_SOURCES, DESCAN_MODES, PHASE_METHODS
-from ..detectors import SegmentedDetector
+from ..detectors import SegmentedDetector, areas_differ
 from ..io import Datacube
 from ..io.disc import find_disc
 from ..physics import finite_real, integer_at_least, non_negative, wrap_degrees
@@ -347,3 +347,40 @@ def _literal(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return f"float({str(value)!r})"
     return repr(value)
+
+
+#: Relative spread ``(max - min) / mean`` of the segment areas above which the status warns.
+AREA_TOLERANCE = 0.01
+
+
+def segment_area_text(areas: np.ndarray, weighting: str) -> tuple[str, bool]:
+    """The segments' areas for the status line, and whether they differ by more than 1 %.
+
+    Parameters
+    ----------
+    areas : ndarray (N,)
+        Segment areas in pixels (:meth:`dpc_widgets.detectors.Detector.areas`).
+    weighting : {"area", "binary"}
+        The detector's pixel weighting (named in the text).
+
+    Returns
+    -------
+    text : str
+        E.g. ``"segment areas 363.3 px each (area-weighted, spread 0.03 %)"``, or when they
+        differ ``"segment areas differ by 7.7 % (352-380 px, binary masks): ..."`` with what
+        that does to the segmented CoM.
+    unequal : bool
+        True when the spread exceeds :data:`AREA_TOLERANCE`.
+    """
+    areas = np.asarray(areas, dtype=np.float64)
+    mean = float(areas.mean()) if areas.size else 0.0
+    spread = 100.0 * float(np.ptp(areas)) / mean if mean > 0 else 0.0
+    kind = "area-weighted" if weighting == "area" else "binary masks"
+    if not areas_differ(areas, AREA_TOLERANCE):
+        return f"segment areas {mean:.1f} px each ({kind}, spread {spread:.2g} %)", False
+    return (
+        f"segment areas differ by {spread:.2g} % ({areas.min():.1f}-{areas.max():.1f} px, "
+        f"{kind}): the segmented CoM carries an offset that descan 'constant' removes only on "
+        "average",
+        True,
+    )
