@@ -331,7 +331,7 @@ def test_a_detector_beyond_the_cache_radius_extends_the_cache_exactly():
 
 def test_the_default_cache_covers_one_and_a_half_disc_radii():
     from dpc_widgets import simulate
-    from dpc_widgets.core.dpc import CACHE_DISC_FACTOR
+    from dpc_widgets.core.sums import CACHE_DISC_FACTOR
 
     cube = simulate().cube
     dpc = DPC(cube, stream_first=False)

@@ -64,7 +64,7 @@ def untouched(dpc: DPC, monkeypatch) -> None:
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the arguments were checked")
 
-    monkeypatch.setattr(dpc, "_first_view", no_work)
+    monkeypatch.setattr(dpc._sums, "first_view", no_work)
     monkeypatch.setattr(dpc, "segment_images", no_work)
 
 

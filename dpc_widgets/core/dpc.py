@@ -1,8 +1,14 @@
-"""The cached DPC compute core: the one object the widget and notebooks talk to.
+"""The DPC physics API: the one object the widget and notebooks talk to.
 
-Everything that does not depend on a slider is computed once per cube and origin (per-pattern
-intensity moments, the detector cache, the mean pattern); results are memoised per parameter tuple
-(detectors are frozen, hashable dataclasses). Changing ``cube`` or ``origin`` clears every cache;
+:class:`DPC` turns detector sums into segment images, CoM fields (segmented, monolithic,
+pixelated, with descan), the scan rotation and the phase (:class:`DPCResult`,
+:class:`PhaseOptions`). The sums come from one :class:`~dpc_widgets.core.sums.DetectorSums` per
+cube and origin, which owns the detector cache's life (the streamed first view, radius and
+budget planning, the local, binned or cluster cache); ``DPC`` keeps its public cache methods
+(:meth:`DPC.build_cache`, :meth:`DPC.cache_ready`, :attr:`DPC.cached_radius`, ...) as thin
+delegates. Everything that does not depend on a slider is computed once per cube and origin;
+results are memoised per parameter tuple (detectors are frozen, hashable dataclasses).
+Changing ``cube`` or ``origin`` clears every cache (a new ``DetectorSums``);
 :meth:`DPC.recalibrate` keeps those that do not depend on the calibration.
 """
 
@@ -10,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
@@ -18,19 +23,11 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module, to_module, to_numpy
-from ..detectors import (
-    SUBSAMPLE,
-    AnnularDetector,
-    Detector,
-    SegmentedDetector,
-    pixel_geometry,
-    weighted_reach,
-)
+from ..detectors import AnnularDetector, Detector, SegmentedDetector
 from ..io import Datacube
 from ..io.values import DataRangeError
 from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
-from .binning import BinnedCache, choose_binning
-from .engine import OutsideCacheError, PolarCache, cache_dtype, numba_ready
+from .engine import cache_dtype, numba_ready
 from .integrate import (
     PAD_MODES,
     check_integration_memory,
@@ -39,23 +36,17 @@ from .integrate import (
 )
 from .memory import budget_bytes
 from .rotation import RotationResult, rotate_com, solve_rotation
-from .streaming import NotStreamedError, StreamedSums, segment_key, stream_pass
+from .streaming import StreamedSums, segment_key
+from .sums import DetectorSums
 
 DESCAN_MODES = (None, "constant", "plane")
 COM_SOURCES = ("segmented", "monolithic", "pixelated")
 SEGMENT_FRAMES = ("segments", "detector")
 PHASE_METHODS = ("fourier", "iterative")
 _MEMO_ENTRIES = 64
-#: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
-CACHE_DISC_FACTOR = 1.5
-# Times a computation extends the cache before giving up (a binned cache's coarser pixels may
-# reach farther than the full-resolution reach it was built for).
-_EXTENSIONS = 3
-#: A useful cache covers the default annulus (1.25 disc radii); else the detector is binned.
-USEFUL_DISC_FACTOR = 1.25
-#: Memo entries that do not depend on the origin, kept when it changes.
-_ORIGIN_FREE = ("mean_pattern", "default_cache_radius")
-_EXTEND = 1.25  # a cache rebuilt for a larger radius gets this much more, for the next drag
+#: Memo entries that do not depend on the origin, kept when it changes (the default cache
+#: radius is kept too, by :meth:`~dpc_widgets.core.sums.DetectorSums.keep`).
+_ORIGIN_FREE = ("mean_pattern",)
 _MEMO_BYTES = 256 * 2**20  # results kept per DPC: a bound, not a cache of every slider position
 
 
@@ -166,6 +157,24 @@ class PhaseOptions:
         return integrate_iterative(field, **common)
 
 
+class _CacheSetting:
+    """A ``DPC`` attribute the detector cache's life reads (``memory_budget``, ...): stored on
+    the ``DPC`` and passed on to its current :class:`~dpc_widgets.core.sums.DetectorSums`, so a
+    value set later applies to the next cache as before."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        return self if obj is None else obj.__dict__[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+        sums = obj.__dict__.get("_sums")
+        if sums is not None:
+            setattr(sums, self.name, value)
+
+
 class DPC:
     """Cached DPC compute core over one :class:`~dpc_widgets.io.Datacube`.
 
@@ -212,6 +221,12 @@ class DPC:
     detector). Returned arrays are read-only views into the memo; copy them to modify.
     """
 
+    cache_radius = _CacheSetting()
+    memory_budget = _CacheSetting()
+    progress = _CacheSetting()
+    client = _CacheSetting()
+    stream_first = _CacheSetting()
+
     def __init__(
         self,
         cube: Datacube,
@@ -237,9 +252,7 @@ class DPC:
         self.memory_budget = memory_budget
         self.progress = bool(progress)
         self.stream_first = bool(stream_first) and client is None
-        self._stream_only = False  # stream_run's core: every answer from a streaming pass
         self.client = client
-        self._install_lock = threading.Lock()
         self.cube = cube
         if self.xp is np and client is None:
             numba_ready(cache_dtype(cube.dtype))  # start compiling the kernels now
@@ -255,11 +268,31 @@ class DPC:
         if not isinstance(cube, Datacube):
             raise TypeError(f"cube must be a dpc_widgets.Datacube, got {type(cube).__name__}")
         self._cube = cube
-        self._engine: Any = None
-        self._streamed: StreamedSums | None = None  # the first view's sums (stream_first)
+        old = getattr(self, "_sums", None)
+        if old is not None:
+            old.retire()  # a build still running for the old cube is not installed
+        self._sums = DetectorSums(
+            cube,
+            self.xp,
+            cache_radius=self.cache_radius,
+            memory_budget=self.memory_budget,
+            progress=self.progress,
+            client=self.client,
+            stream_first=self.stream_first,
+        )
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._memo_sizes: dict[Hashable, int] = {}  # bytes of each entry (`_result_bytes`)
         self._memo_bytes = 0  # their running total: no sum over the entries per insert
+
+    @property
+    def _engine(self) -> Any:
+        """The detector cache of the current cube and origin (None before one is built)."""
+        return self._sums.engine
+
+    @property
+    def _streamed(self) -> StreamedSums | None:
+        """The first view's streamed sums of the current cube and origin."""
+        return self._sums.streamed
 
     @property
     def origin(self) -> tuple[float, float]:
@@ -273,7 +306,9 @@ class DPC:
     @origin.setter
     def origin(self, origin: tuple[float, float]) -> None:
         kept = {key: self._memo[key] for key in _ORIGIN_FREE if key in self._memo}
+        sums = self._sums
         self.cube = self._cube.with_origin(origin)
+        self._sums.keep(sums, cache=False)  # the default cache radius: origin-free too
         for key, value in kept.items():
             self._memo_insert(key, value)
 
@@ -308,26 +343,12 @@ class DPC:
         )
         keep = _calibration_free if detector_kept else lambda key: key == "mean_pattern"
         kept = {key: value for key, value in self._memo.items() if keep(key)}
-        engine, streamed = self._engine, self._streamed
+        sums = self._sums
         self.cube = cube
         if detector_kept:
-            self._engine, self._streamed = engine, streamed
+            self._sums.keep(sums)
         for key, value in kept.items():
             self._memo_insert(key, value)
-
-    def _default_cache_radius(self) -> float:
-        """``CACHE_DISC_FACTOR`` times the disc radius in detector units (inf without a disc)."""
-
-        def compute() -> float:
-            try:
-                disc = self._cube.sample_disc()
-            except ValueError:  # NaN or inf in the sample: the load pass names the position
-                return math.inf
-            if not disc.found:
-                return math.inf
-            return CACHE_DISC_FACTOR * disc.radius * self._cube.detector_sampling
-
-        return self._memoised("default_cache_radius", compute)
 
     def _memoised(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         if key in self._memo:
@@ -356,6 +377,7 @@ class DPC:
             old, _ = self._memo.popitem(last=False)
             self._memo_bytes -= self._memo_sizes.pop(old)
 
+    # ------------------------------------------------------------------ the detector cache
     def cache_ready(self, center: tuple[float, float], reach: float = 0.0) -> bool:
         """Whether the detector cache is around ``center`` and covers radii below ``reach``.
 
@@ -364,16 +386,7 @@ class DPC:
         False, the next such computation first builds the cache: one pass over the data
         (:meth:`build_cache` does it ahead, e.g. in a background thread).
         """
-        engine = self._engine
-        reach = self._weighted_reach(reach)
-        return engine is not None and engine.center == center and engine.covers(reach)
-
-    def _weighted_reach(self, reach: float) -> float:
-        """``reach`` plus half a pixel diagonal: the centres of area-weighted pixels that an
-        annulus ending at ``reach`` overlaps (``0`` stays ``0``)."""
-        if not 0 < reach < math.inf:
-            return reach
-        return reach + weighted_reach(self._cube.detector_sampling, SUBSAMPLE)
+        return self._sums.cache_ready(center, reach)
 
     def build_cache(
         self,
@@ -394,7 +407,8 @@ class DPC:
             Largest outer radius (detector units) it must cover.
         radius : float, optional
             The cache radius, from :meth:`plan_cache_radius` (default: planned here). A build
-            in a background thread plans on the main thread first (planning reads the memo).
+            in a background thread plans on the main thread first (planning may read a
+            sample of the data for the disc).
         keep_old : bool
             Keep the current cache answering until the new one is built (for a build in a
             background thread: both exist meanwhile). Otherwise it is released first.
@@ -403,52 +417,16 @@ class DPC:
 
         Notes
         -----
-        The new cache is installed only if the cube (and origin) did not change meanwhile.
+        The new cache is installed only if the cube (and origin) did not change meanwhile
+        (:meth:`~dpc_widgets.core.sums.DetectorSums.build_cache`).
         """
-        cube = self._cube
-        if radius is None:
-            radius = self.plan_cache_radius(center, reach)
-        if not keep_old:
-            self._engine = None  # release the old cache (its futures too) before the new one
-        options = dict(memory_budget=self.memory_budget, progress=self.progress)
-        binning = (
-            1
-            if self.client is not None
-            else choose_binning(cube, center, radius, self.memory_budget)
+        self._sums.build_cache(
+            center, reach, radius=radius, keep_old=keep_old, on_progress=on_progress
         )
-        if self.client is not None:
-            from .distributed import ClusterCache
-
-            built = ClusterCache(
-                cube,
-                center,
-                self.client,
-                cache_radius=radius,
-                progress=self.progress,
-                on_progress=on_progress,
-            )
-        elif binning > 1:  # even a useful full-resolution cache does not fit the budget
-            built = BinnedCache(
-                cube,
-                center,
-                binning,
-                self.xp,
-                cache_radius=radius,
-                on_progress=on_progress,
-                **options,
-            )
-        else:
-            built = PolarCache(
-                cube, center, self.xp, cache_radius=radius, on_progress=on_progress, **options
-            )
-        with self._install_lock:
-            if self._cube is cube:
-                self._engine = built
 
     def cluster_blocks_lost(self) -> int:
         """Blocks of the cluster cache being rebuilt after a lost worker (0 when local)."""
-        engine = self._engine
-        return engine.lost_blocks() if engine is not None and self.client is not None else 0
+        return self._sums.cluster_blocks_lost()
 
     def plan_cache_radius(self, center: tuple[float, float], reach: float = 0.0) -> float:
         """The radius (detector units) of the next cache for ``center`` / ``reach``.
@@ -459,114 +437,26 @@ class DPC:
         radii): a cache that does not fit then gets a binned
         detector (see :meth:`build_cache`).
         """
-        reach = self._weighted_reach(reach)
-        radius = self._default_cache_radius() if self.cache_radius is None else self.cache_radius
-        if self._engine is not None:
-            radius = max(radius, self._engine.cache_radius)  # keep what was asked for before
-        if reach >= radius:
-            radius = _EXTEND * reach
-        floor = min(radius, max(reach, self._useful_radius(center)))
-        return max(floor, self._fit_budget(center, radius))
-
-    def _useful_radius(self, center: tuple[float, float]) -> float:
-        """The radius (detector units) a cache must cover to be useful: the default annulus,
-        1.25 disc radii, or half the distance from ``center`` to the edge without a disc."""
-        default = self._default_cache_radius()
-        if math.isfinite(default):
-            return default * USEFUL_DISC_FACTOR / CACHE_DISC_FACTOR
-        edge = pixel_geometry(self._cube.detector_shape, center, 1.0).edge
-        return 0.5 * max(edge, 1.0) * self._cube.detector_sampling
+        return self._sums.plan_cache_radius(center, reach)
 
     @property
     def cached_radius(self) -> float | None:
         """Radius (detector units) below which the detector cache answers without a new pass:
         ``inf`` when it holds the whole detector, None before a cache is built (the first
         view may come from a streaming pass)."""
-        engine = self._engine
-        return None if engine is None else float(engine.cache_radius)
+        return self._sums.cached_radius
 
     @property
     def nonfinite_pixels(self) -> int:
         """NaN / inf pixels of the data set to 0 (masked) in the sums computed so far (the
         first view's streaming pass, the detector cache's load pass, or the binned detector's
         reads; see :mod:`dpc_widgets.io.values`); 0 for data without them or before any pass."""
-        return max(
-            getattr(self._streamed, "nonfinite_pixels", 0),
-            getattr(self._engine, "nonfinite_pixels", 0),
-        )
+        return self._sums.nonfinite_pixels
 
     @property
     def binning(self) -> int:
         """Binning factor of the detector cache answering the live view (1: full resolution)."""
-        return int(getattr(self._engine, "binning", 1))
-
-    def _engine_for(self, center: tuple[float, float], reach: float = 0.0) -> PolarCache:
-        """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
-        if not self.cache_ready(center, reach):
-            self.build_cache(center, reach)
-        return self._engine
-
-    def _fit_budget(self, center: tuple[float, float], radius: float) -> float:
-        """``radius`` or, when its cache is over budget, the largest radius within it."""
-        per_pixel = math.prod(self._cube.scan_shape) * self._cube.dtype.itemsize
-        fits = self._budget() // per_pixel
-        radii = np.sort(pixel_geometry(self._cube.detector_shape, center, 1.0).radius.ravel())
-        radii = radii * self._cube.detector_sampling
-        if np.count_nonzero(radii < radius) <= fits:
-            return radius
-        return float(radii[fits])  # pixels with a smaller radius: at most `fits`
-
-    def _budget(self) -> int:
-        """Bytes the detector cache may take (on a cluster: all blocks together)."""
-        if self.client is None:
-            return budget_bytes(self.memory_budget)
-        from .distributed import cluster_budget
-
-        return cluster_budget(self.client, self.memory_budget)
-
-    def _on_engine(
-        self, center: tuple[float, float], call: Callable[[Any], Any], want: tuple = ((), ())
-    ) -> Any:
-        """``call(engine)``: on the first view's streamed sums when they have the answer, else
-        on the cache, extending it once if ``call`` asks beyond its radius.
-
-        ``want`` (segment keys, annulus keys) is what a streaming pass computes when this is
-        the first computation (see ``stream_first``).
-        """
-        if not self.cache_ready(center):
-            streamed = self._first_view(center, want)
-            if streamed is not None:
-                try:
-                    return call(streamed)
-                except NotStreamedError:
-                    pass
-        engine = self._engine_for(center)
-        for _ in range(_EXTENSIONS):
-            try:
-                return call(engine)
-            except OutsideCacheError as err:  # area weights reach half a (binned) pixel out
-                engine = self._engine_for(center, reach=err.outer)
-        return call(engine)
-
-    def _first_view(self, center: tuple[float, float], want: tuple) -> StreamedSums | None:
-        """The streamed sums around ``center``: the first view's, or (before any cache was
-        built, with ``stream_first``) those of a new streaming pass computing ``want``."""
-        streamed = self._streamed
-        if streamed is not None and streamed.center == center:
-            if not self._stream_only or streamed.answers(*want):
-                return streamed
-        first = streamed is None and self.stream_first and self._engine is None
-        if not (first or self._stream_only):
-            return None
-        cube = self._cube
-        segments, annuli = want
-        streamed = stream_pass(
-            cube, center, segments=segments, annuli=annuli, xp=self.xp, progress=self.progress
-        )
-        with self._install_lock:
-            if self._cube is cube:
-                self._streamed = streamed
-        return streamed
+        return self._sums.binning
 
     def _host(self, array) -> np.ndarray:
         out = np.ascontiguousarray(to_numpy(array), dtype=np.float64)
@@ -582,12 +472,8 @@ class DPC:
         """
 
         def compute():
-            source = self._streamed or self._engine
-            if source is None or source.pattern_sum.shape != self._cube.detector_shape:
-                source = self._first_view(self.origin, ((), ())) or self._engine_for(self.origin)
-            if source.pattern_sum.shape != self._cube.detector_shape:  # a binned cache
-                source = stream_pass(self._cube, self.origin, progress=self.progress)
-            return self._host(source.pattern_sum / math.prod(self._cube.scan_shape))
+            pattern_sum = self._sums.pattern_sum()
+            return self._host(pattern_sum / math.prod(self._cube.scan_shape))
 
         return self._memoised("mean_pattern", compute)
 
@@ -632,12 +518,7 @@ class DPC:
     def _segment_sums(self, detector: Detector):
         _check_detector(detector)
         detector.check_fits(self._cube)
-        key = _detector_key(detector)
-        return self._on_engine(
-            detector.resolved_center(self._cube),
-            lambda engine: engine.segment_sums(*key),
-            want=((key,), ()),
-        )
+        return self._sums.segment_sums(_detector_key(detector), detector.center)
 
     def segmented_com(self, detector: SegmentedDetector, *, frame: str = "segments") -> np.ndarray:
         """Segmented DPC signal, shape (2, Rx, Ry), in intensity units (not normalised).
@@ -737,13 +618,9 @@ class DPC:
         def compute():
             xp = self.xp
             if annulus is None:
-                moments = self._on_engine(self.origin, lambda engine: engine.moments)
+                moments = self._sums.moments()
             else:
-                moments = self._on_engine(
-                    self.origin,
-                    lambda engine: engine.annulus_moments(annulus.inner, annulus.outer),
-                    want=((), ((annulus.inner, annulus.outer),)),
-                )
+                moments = self._sums.annulus_moments(annulus.inner, annulus.outer)
             total = moments[0]
             lit = total > 0
             safe = xp.where(lit, total, 1.0)
@@ -984,7 +861,7 @@ class DPC:
         when ``detector.center`` is not the origin). ``options`` as in :meth:`run`.
         """
         exact = DPC(self._cube, backend=self.backend, progress=self.progress)
-        exact._stream_only = True
+        exact._sums.stream_only = True  # every answer from a streaming pass
         return exact.run(detector, **options)
 
     def _run_first_view(
@@ -992,16 +869,12 @@ class DPC:
     ) -> None:
         """Before a run's first computation: one streaming pass for all it needs."""
         _check_detector(detector)
-        if self._streamed is not None or self._engine is not None:
-            return
-        center = detector.resolved_center(self._cube)
         annuli: tuple = ()
         masked = com_inner is not None or com_outer is not None
-        if com_source == "pixelated" and masked and center == self.origin:
+        if com_source == "pixelated" and masked and detector.center in (None, self.origin):
             inner = 0.0 if com_inner is None else com_inner
             annuli = ((inner, math.inf if com_outer is None else com_outer),)
-        key = _detector_key(detector)
-        self._first_view(center, ((key,), annuli))
+        self._sums.prefetch(detector.center, ((_detector_key(detector),), annuli))
 
     def segment_areas(self, detector: Detector) -> np.ndarray:
         """Area of each segment of ``detector`` on this cube in pixels, shape (N,), float64
