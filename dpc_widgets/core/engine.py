@@ -427,11 +427,13 @@ class PolarCache:
         (from ``rotation`` to ``key``'s): near an old or a new segment border, or with a new
         centre segment. Every other pixel lies wholly in its centre's segment both times, and
         its ring-edge weight depends on the radii alone."""
-        inner, outer, n, new_rotation, _ = key
+        n, new_rotation = key[2], key[3]
         radius, angle = self._radius[rows], self._angle[rows]
         r_px = radius / self.cube.detector_sampling
-        centre = segment_labels(radius, angle, inner, outer, n, new_rotation)
-        old_centre = segment_labels(radius, angle, inner, outer, n, rotation)
+        # the angular segment of the centre, also for a pixel whose centre lies outside the
+        # annulus while some of its sub-samples lie inside (the ring edges' pixels)
+        centre = segment_labels(radius, angle, 0.0, math.inf, n, new_rotation)
+        old_centre = segment_labels(radius, angle, 0.0, math.inf, n, rotation)
         keep = centre != old_centre
         if self._border_width is None:
             self._border_width = border_width(self._radius / self.cube.detector_sampling)
