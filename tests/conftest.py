@@ -1,12 +1,25 @@
-"""Shared fixtures: small deterministic cubes, the engine's code paths (``use_numba``)."""
+"""Shared fixtures: small deterministic cubes, the engine's code paths (``use_numba``).
+
+Hypothesis: under CI (``CI`` set, as ``.ci/run`` is called) every property test is
+derandomized (the same seeded examples each run, so a run is reproducible and a red CI is never
+a draw of the dice); by hand each run explores new examples, and what one finds is kept as an
+explicit ``@example``. ``tests/test_properties.py`` has its own profiles.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from _cubes import random_cube
 from _numba_paths import use_numba  # noqa: F401  (a fixture for every test module)
+from hypothesis import settings
 
 from dpc_widgets import Datacube
+
+settings.register_profile("dpc-seeded", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("dpc-seeded")
 
 
 @pytest.fixture
