@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core import DPC
 from ..core.engine import PolarCache
-from ..detectors import SegmentedDetector, pixel_geometry
+from ..detectors import SUBSAMPLE, SegmentedDetector, pixel_geometry
 from .cubes import random_cube
 from .timing import Timing
 
@@ -116,12 +116,14 @@ def drag_geometries(q: int, count: int) -> dict[str, list[tuple[float, float, in
 
 
 def jump_geometries(q: int, count: int, seed: int = 1) -> list[tuple[float, float, int, float]]:
-    """New geometries: N in {2..16}, inner 0.05-0.15 q, outer 0.2-0.3 q, any rotation."""
+    """New geometries: N in {2..16}, inner 0.05-0.15 q, outer 0.2 q to 0.3 q - 1 px (area
+    weights reach up to 0.71 px beyond the outer radius: inside the bounded cache's 0.3 q), any
+    rotation."""
     rng = np.random.default_rng(seed)
     return [
         (
             float(rng.uniform(0.05, 0.15) * q),
-            float(rng.uniform(0.2, 0.3) * q),
+            float(rng.uniform(0.2 * q, 0.3 * q - 1.0)),
             int(rng.choice([2, 3, 4, 6, 8, 12, 16])),
             float(rng.uniform(0, 2 * np.pi)),
         )
@@ -129,19 +131,33 @@ def jump_geometries(q: int, count: int, seed: int = 1) -> list[tuple[float, floa
     ]
 
 
-def engine_updates(engine: PolarCache, q: int, samples: int) -> dict[str, Timing]:
-    """Drag and jump timings of segment sums and annulus moments on a built engine.
-
-    Every geometry stays within 0.3 ``q`` of the centre (outer radii below 0.3 ``q``), so a
-    bounded cache of radius 0.3 ``q`` answers all of them.
-    """
-    base = (0.1 * q, 0.25 * q, 4, math.radians(15.0))
+def segment_updates(
+    engine: PolarCache, q: int, samples: int, subsample: int = SUBSAMPLE
+) -> dict[str, Timing]:
+    """Drag and jump timings of segment sums on a built engine: ``drag_radius``,
+    ``drag_rotation`` and ``jump``, with ``subsample`` sub-samples per pixel side (the default:
+    area weights, what ``DPC.run`` and the explorer use; 1: the tutorial's binary masks)."""
+    base = (0.1 * q, 0.25 * q, 4, math.radians(15.0), subsample)
     out = {}
     for kind, geometries in drag_geometries(q, samples + 2).items():
         engine.segment_sums(*base)
-        out[f"drag_{kind}"] = time_engine(engine.segment_sums, geometries, engine, warmup=2)
+        weighted = [(*g, subsample) for g in geometries]
+        out[f"drag_{kind}"] = time_engine(engine.segment_sums, weighted, engine, warmup=2)
     engine.segment_sums(*base)
-    out["jump"] = time_engine(engine.segment_sums, jump_geometries(q, samples + 1), engine)
+    jumps = [(*g, subsample) for g in jump_geometries(q, samples + 1)]
+    out["jump"] = time_engine(engine.segment_sums, jumps, engine)
+    return out
+
+
+def engine_updates(engine: PolarCache, q: int, samples: int) -> dict[str, Timing]:
+    """Drag and jump timings of segment sums (area weights: :func:`segment_updates`) and
+    annulus moments on a built engine.
+
+    Every geometry stays within 0.3 ``q`` of the centre (outer radii, and the pixels their area
+    weights reach, below 0.3 ``q``), so a bounded cache of radius 0.3 ``q`` answers all of them.
+    """
+    base = (0.1 * q, 0.25 * q, 4, math.radians(15.0))
+    out = segment_updates(engine, q, samples)
     rings = [(g[0], g[1]) for g in drag_geometries(q, samples + 2)["radius"]]
     engine.annulus_moments(*base[:2])
     out["annulus_drag"] = time_engine(engine.annulus_moments, rings, engine, warmup=2)
@@ -181,10 +197,11 @@ def scaling_series(samples: int) -> dict[str, list[tuple[str, dict[str, Timing],
     def measure(shape, inner, outer):
         cube = random_cube(shape)
         engine = PolarCache(cube, cube.origin)
-        base = (inner, outer, 4, 0.3)
-        radius = [(inner, outer + 0.3 * (k % 2), 4, 0.3) for k in range(samples + 2)]
-        turn = [(inner, outer, 4, 0.3 + math.radians(k)) for k in range(samples + 2)]
-        jumps = [(inner, outer, 2 + k % 7, 0.3 + k) for k in range(samples + 1)]
+        w = SUBSAMPLE  # area weights, as the explorer uses
+        base = (inner, outer, 4, 0.3, w)
+        radius = [(inner, outer + 0.3 * (k % 2), 4, 0.3, w) for k in range(samples + 2)]
+        turn = [(inner, outer, 4, 0.3 + math.radians(k), w) for k in range(samples + 2)]
+        jumps = [(inner, outer, 2 + k % 7, 0.3 + k, w) for k in range(samples + 1)]
         out = {}
         for name, geometries, warmup in (
             ("drag_radius", radius, 2),

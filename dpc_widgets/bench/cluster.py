@@ -92,7 +92,7 @@ def _time_blocks(cube, client, radius: float, count: int, detectors) -> dict[str
 
     plan = plan_blocks(cube, 0, count)
     engine = ClusterCache(cube, cube.origin, client, cache_radius=radius, blocks=plan)
-    keys = [(d.inner, d.outer, d.n_segments, d.rotation_rad) for d in detectors]
+    keys = [(d.inner, d.outer, d.n_segments, d.rotation_rad, d.subsample) for d in detectors]
     per_block = (4, math.prod(cube.scan_shape) // len(plan))
     repeats = len(detectors)
     return {

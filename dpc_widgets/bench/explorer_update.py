@@ -110,7 +110,7 @@ def _drag_update(explorer_type, cube, drags, com_source, profiler) -> dict[str, 
         if memoised(dpc, det) or memoised(explorer.dpc, det):
             raise RuntimeError(f"drag {k} (inner {r}) would be a memo hit")
         start = time.perf_counter()
-        engine.segment_sums(det.inner, det.outer, det.n_segments, det.rotation_rad)
+        engine.segment_sums(det.inner, det.outer, det.n_segments, det.rotation_rad, det.subsample)
         times["segment sums"].append(time.perf_counter() - start)
         for name in ("DPC.run", "explorer update")[:: 1 if k % 4 < 2 else -1]:
             start = time.perf_counter()

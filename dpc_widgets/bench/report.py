@@ -30,9 +30,9 @@ TARGETS = {
 }
 
 UPDATE_ROWS = [
-    ("drag_radius", "drag: a radius moved by 0.3 px (segment sums, N = 4)"),
-    ("drag_rotation", "drag: rotation moved by 1 degree (segment sums, N = 4)"),
-    ("jump", "jump: new geometry (N 2..16, typed radii and rotation)"),
+    ("drag_radius", "drag: a radius moved by 0.3 px (segment sums, N = 4, area weights)"),
+    ("drag_rotation", "drag: rotation moved by 1 degree (segment sums, N = 4, area weights)"),
+    ("jump", "jump: new geometry (N 2..16, typed radii and rotation, area weights)"),
     ("annulus_drag", "annulus moments (pixelated CoM), radius drag 0.3 px"),
     ("annulus_jump", "annulus moments, new annulus"),
 ]
@@ -156,6 +156,7 @@ def size_section(result: dict[str, Any]) -> list[str]:
         + " | ".join(ms(numpy_updates[key].median) for key, _ in UPDATE_ROWS)
         + f" | {ms(result['numpy_load'])} |",
     ]
+    lines += ["", *binary_rows(result)]
     lines += ["", *bounded_rows(result)]
     lines += ["", *load_rows(result)]
     if result.get("first_image"):
@@ -194,6 +195,23 @@ def explorer_update_rows(times: dict[str, Any]) -> list[str]:
             f"{ratio(t.median / sums)} |"
         )
     return lines
+
+
+def binary_rows(result: dict[str, Any]) -> list[str]:
+    """Segment-sum medians with the tutorial's binary masks against the area weights (the
+    rows above, what the explorer uses)."""
+    area, binary = result["updates"], result["binary_updates"]
+    keys = [(key, label) for key, label in UPDATE_ROWS if key in binary]
+    return [
+        '| binary masks (`weighting="binary"`), full cache, medians | '
+        + " | ".join(key.replace("_", " ") for key, _ in keys)
+        + " |",
+        "|---" * (len(keys) + 1) + "|",
+        "| time | " + " | ".join(ms(binary[key].median) for key, _ in keys) + " |",
+        "| area weights / binary | "
+        + " | ".join(ratio(area[key].median / binary[key].median) for key, _ in keys)
+        + " |",
+    ]
 
 
 def bounded_rows(result: dict[str, Any]) -> list[str]:

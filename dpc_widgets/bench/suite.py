@@ -12,7 +12,7 @@ from ..core.engine import PolarCache, wait_for_numba
 from ..io import Datacube
 from ..io.datacube import DEFAULT_BLOCK_BYTES
 from .baselines import baselines, first_touch_seconds
-from .cases import DPC_CASES, annulus_pixels, engine_updates
+from .cases import DPC_CASES, annulus_pixels, engine_updates, segment_updates
 from .cubes import CubeSpec, bench_cube, default_cache_radius
 from .explorer_update import drag_update
 from .first_image import first_image_runs
@@ -46,6 +46,7 @@ def run_size(spec: CubeSpec, repeats: int, smoke: bool, first: bool = True) -> d
     samples = max(repeats, 5 if smoke else 30)
     engine = PolarCache(cube, cube.origin)
     result["updates"] = engine_updates(engine, q, samples)
+    result["binary_updates"] = segment_updates(engine, q, samples, subsample=1)
     del engine
     engine = PolarCache(cube, cube.origin, cache_radius=bounded)
     result["bounded_nbytes"] = engine.nbytes
