@@ -244,7 +244,7 @@ def _add_scaled_row(dst, src, weight):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def update_segments(
-    pix, rows, segs, weights, acc, part, flush, chunk, c_start, c_stop
+    pix, rows, segs, weights, acc, part, flush, unit, chunk, c_start, c_stop
 ):  # pragma: no cover
     """Change segment weights: ``acc[s] = (acc[s] - removed[s]) + added[s]``.
 
@@ -255,6 +255,11 @@ def update_segments(
     ``-weights[t] * pix[rows[t]]`` over those with a negative one, each in the order of the
     entries (a weight of 1 adds the row itself). ``part`` is a 1-element array giving the
     partial-sum dtype, flushed every ``flush`` entries.
+
+    ``unit > 1`` (integer data only, where the order of additions does not change the exact
+    sums): rows of weight ``+-unit`` (a whole pixel in one segment: the bulk of a recompute)
+    are added unscaled into partials of their own, multiplied by ``unit`` once per flush.
+    ``unit = 0``: every weight is applied row by row (floating-point data: a fixed order).
     """
     n_labels, n_pos = acc.shape
     n_rows = rows.size
@@ -266,9 +271,13 @@ def update_segments(
         removed = np.zeros((n_labels, w), acc.dtype)
         part_added = np.empty((n_labels, w), part.dtype)
         part_removed = np.empty((n_labels, w), part.dtype)
+        whole_added = np.empty((n_labels, w), part.dtype)
+        whole_removed = np.empty((n_labels, w), part.dtype)
         for g0 in range(0, n_rows, flush):
             part_added[:] = 0
             part_removed[:] = 0
+            whole_added[:] = 0
+            whole_removed[:] = 0
             for t in range(g0, min(n_rows, g0 + flush)):
                 src = pix[rows[t], p0:p1]
                 s = segs[t]
@@ -277,12 +286,21 @@ def update_segments(
                     _add_row(part_added[s], src)
                 elif weight == -1:
                     _add_row(part_removed[s], src)
+                elif unit > 1 and weight == unit:
+                    _add_row(whole_added[s], src)
+                elif unit > 1 and weight == -unit:
+                    _add_row(whole_removed[s], src)
                 elif weight > 0:
                     _add_scaled_row(part_added[s], src, weight)
                 else:
                     _add_scaled_row(part_removed[s], src, -weight)
             added += part_added
             removed += part_removed
+            if unit > 1:
+                for label in range(n_labels):
+                    for j in range(w):
+                        added[label, j] += unit * acc.dtype.type(whole_added[label, j])
+                        removed[label, j] += unit * acc.dtype.type(whole_removed[label, j])
         for label in range(n_labels):
             for j in range(w):
                 acc[label, p0 + j] = (acc[label, p0 + j] - removed[label, j]) + added[label, j]
@@ -343,6 +361,9 @@ def warm_calls(dtype: np.dtype) -> list[tuple]:
     sums = np.zeros((2, 2), acc)
     return [
         load,
-        (update_segments, (pix, rows, labels, entry_weights, sums, np.zeros(1, part), 1, 2, 0, 1)),
+        (
+            update_segments,
+            (pix, rows, labels, entry_weights, sums, np.zeros(1, part), 1, 0, 2, 0, 1),
+        ),
         (update_moments, (pix, rows, np.ones(2, np.int8), weights, weights, raw, 2, 0, 1)),
     ]

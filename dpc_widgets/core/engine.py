@@ -564,16 +564,20 @@ class PolarCache:
     # ------------------------------------------------------------------ arithmetic
     def _move_rows(self, sums, rows: np.ndarray, segs: np.ndarray, weights: np.ndarray) -> None:
         """``sums[s] = (sums[s] - removed[s]) + added[s]``: entry ``t`` adds ``weights[t]``
-        times row ``rows[t]`` to segment ``segs[t]`` (removes, for a negative weight)."""
+        times row ``rows[t]`` to segment ``segs[t]`` (removes, for a negative weight).
+
+        Integer data (exact in any order): the rows of the largest weight (whole pixels of an
+        area-weighted recompute) are summed unscaled and multiplied once."""
         if rows.size == 0:
             return
+        heaviest = max(1, int(np.abs(weights).max()))
+        unit = heaviest if self._integer and heaviest > 1 else 0
         if self.use_numba:
             from . import _kernels
 
             n = sums.shape[0]
-            chunk = _numba_chunk(self._n_pos, 2 * n * (self._part.itemsize + self._acc.itemsize))
+            chunk = _numba_chunk(self._n_pos, 4 * n * (self._part.itemsize + self._acc.itemsize))
             # Integer partials hold at most `flush` unit-weight rows; floats are not flushed.
-            heaviest = max(1, int(np.abs(weights).max()))
             flush = max(1, self._flush // heaviest) if self._part != self._acc else rows.size
             args = (
                 self._pix,
@@ -583,31 +587,41 @@ class PolarCache:
                 sums,
                 np.zeros(1, self._part),
                 flush,
+                unit,
                 chunk,
             )
             work = rows.size * self._n_pos
             _kernels.parallel(_kernels.update_segments, -(-self._n_pos // chunk), *args, work=work)
             return
         xp = self.xp
-        groups = {}
+        groups: dict[tuple[int, int], list] = {}
         for sign in (-1, 1):
             for s in np.unique(segs[np.sign(weights) == sign]):
                 pick = (segs == s) & (np.sign(weights) == sign)
-                w = np.abs(weights[pick])
-                scale = None if bool((w == 1).all()) else xp.asarray(w.astype(self._acc))[:, None]
-                groups[(int(s), sign)] = (xp.asarray(rows[pick]), scale)
+                picked, w = rows[pick], np.abs(weights[pick])
+                parts = []
+                if unit:
+                    whole = w == unit
+                    if whole.any():
+                        parts.append((xp.asarray(picked[whole]), None, unit))
+                    picked, w = picked[~whole], w[~whole]
+                if picked.size:
+                    ones = bool((w == 1).all())
+                    scale = None if ones else xp.asarray(w.astype(self._acc))[:, None]
+                    parts.append((xp.asarray(picked), scale, 1))
+                groups[(int(s), sign)] = parts
         for p0, p1 in self._chunks(self._n_pos, rows.size * self._acc.itemsize):
             for s in sorted({s for s, _ in groups}):
                 block = sums[s, p0:p1]
                 for sign in (-1, 1):
-                    if (s, sign) not in groups:
-                        continue
-                    picked, scale = groups[(s, sign)]
-                    values = self._pix[picked, p0:p1]
-                    if scale is not None:
-                        values = values.astype(self._acc) * scale
-                    part = _column_sum(xp, values, self._acc)
-                    block = block - part if sign < 0 else block + part
+                    for picked, scale, factor in groups.get((s, sign), ()):
+                        values = self._pix[picked, p0:p1]
+                        if scale is not None:
+                            values = values.astype(self._acc) * scale
+                        part = _column_sum(xp, values, self._acc)
+                        if factor != 1:
+                            part = part * factor
+                        block = block - part if sign < 0 else block + part
                 sums[s, p0:p1] = block
 
     def _move_moments(self, sums, rows: np.ndarray, sign: np.ndarray) -> None:
