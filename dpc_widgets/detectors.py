@@ -348,18 +348,25 @@ class Detector(abc.ABC):
         return self._counts(cube)
 
     def _counts(self, cube: Datacube) -> np.ndarray:
+        weights = self._weights(cube, slice(None))
+        return np.ascontiguousarray(weights.T).reshape(self.n_segments, *cube.detector_shape)
+
+    def _weights(self, cube: Datacube, pick) -> np.ndarray:
+        """:func:`segment_weights` of the pixels ``pick`` (flat indices or a slice), (K, N),
+        with the cached geometry's radii and angles."""
         geometry = self.geometry(cube)
-        weights = segment_weights(
-            geometry.dx,
-            geometry.dy,
+        return segment_weights(
+            geometry.dx.ravel()[pick],
+            geometry.dy.ravel()[pick],
             cube.detector_sampling,
             self.inner,
             self.outer,
             self.n_segments,
             self.rotation_rad,
             self.subsample,
+            radius=geometry.radius.ravel()[pick],
+            angle=geometry.angle.ravel()[pick],
         )
-        return np.ascontiguousarray(weights.T).reshape(self.n_segments, *cube.detector_shape)
 
     def masks(self, cube: Datacube) -> np.ndarray:
         """Segment masks, shape (N, Qx, Qy).
@@ -376,8 +383,12 @@ class Detector(abc.ABC):
     def areas(self, cube: Datacube) -> np.ndarray:
         """Area of each segment in pixels, shape (N,), float64 (its weights' sum; only the
         pixels that exist count: an annulus clipped by the detector edge has a smaller area)."""
-        counts = self._counts(cube).reshape(self.n_segments, -1)
-        return counts.sum(axis=1, dtype=np.int64) / float(self.subsample**2)
+        radius = self.geometry(cube).radius.ravel()
+        reach = weighted_reach(cube.detector_sampling, self.subsample)
+        # only pixels whose centre lies within reach of the annulus have a weight
+        pick = np.flatnonzero((radius >= self.inner - reach) & (radius < self.outer + reach))
+        counts = self._weights(cube, pick)
+        return counts.sum(axis=0, dtype=np.int64) / float(self.subsample**2)
 
     def centroids(self, cube: Datacube) -> np.ndarray:
         """Centroid of each segment, shape (N, 2) as (qx, qy) in pixels (weighted by the pixel

@@ -7,7 +7,8 @@ import math
 import numpy as np
 from test_engine import cube_of, explicit_sums
 
-from dpc_widgets import DPC
+from dpc_widgets import DPC, SegmentedDetector
+from dpc_widgets.core.dpc import _detector_key
 from dpc_widgets.core.engine import PolarCache
 from dpc_widgets.core.streaming import StreamedSums, segment_key
 from dpc_widgets.core.sums import (
@@ -76,3 +77,21 @@ def test_dpc_hands_its_settings_and_a_new_object_per_origin():
     dpc.origin = (11.0, 9.5)
     assert dpc._sums is not first and dpc._sums.memory_budget == 10**7
     assert dpc._sums.origin == (11.0, 9.5)
+
+
+def test_segment_areas_from_the_cache_equal_the_detectors_formula():
+    """The areas DPC.run reports come from the cache's running weight totals (no work of their
+    own) and equal :meth:`Detector.areas` exactly, through drags, turns and jumps."""
+    cube = cube_of(np.uint16).with_origin((12.37, 9.81))
+    dpc = DPC(cube, stream_first=False, progress=False)
+    geometries = [(2.0, 8.0, 4, 0.0), (2.3, 8.0, 4, 0.0), (2.3, 7.4, 4, 13.0), (1.0, 6.0, 7, 200.0)]
+    for weighting in ("area", "binary"):
+        for inner, outer, n, rotation in geometries:
+            detector = SegmentedDetector(inner, outer, n, rotation, weighting=weighting)
+            dpc.segment_images(detector)
+            counts = dpc._sums.segment_counts(_detector_key(detector))
+            assert counts is not None  # answered by the cache, not recomputed
+            np.testing.assert_array_equal(dpc.segment_areas(detector), detector.areas(cube))
+    other = SegmentedDetector(1.5, 5.0, 3, 0.0)  # not the cache's last geometry: recomputed
+    assert dpc._sums.segment_counts(_detector_key(other)) is None
+    np.testing.assert_array_equal(dpc.segment_areas(other), other.areas(cube))

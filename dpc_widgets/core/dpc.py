@@ -881,7 +881,12 @@ class DPC:
         (read-only; see :meth:`~dpc_widgets.detectors.Detector.areas`)."""
 
         def compute():
-            areas = detector.areas(self._cube)
+            # the cache keeps them with the sums of the geometry it summed last: no work
+            counts = self._sums.segment_counts(_detector_key(detector), detector.center)
+            if counts is None:
+                areas = detector.areas(self._cube)
+            else:
+                areas = counts / float(detector.subsample**2)
             areas.flags.writeable = False
             return areas
 

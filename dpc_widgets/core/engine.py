@@ -374,6 +374,20 @@ class PolarCache:
         with self._lock:
             return scale_sums(self._segment_sums(key), key[4])
 
+    def segment_counts(
+        self, inner: float, outer: float, segments: int, rotation_rad: float, subsample: int = 1
+    ) -> np.ndarray | None:
+        """Each segment's weights summed over the detector (its area in sub-sample units,
+        int64, shape (N,)) when the last :meth:`segment_sums` was of this geometry, else None.
+
+        Kept up to date with the sums (no work of its own): every pixel with a weight in the
+        annulus is in the cache whenever its sums are.
+        """
+        key = (float(inner), float(outer), int(segments), float(rotation_rad), int(subsample))
+        with self._lock:
+            state = self._segments
+            return None if state is None or state.key != key else state.counts.copy()
+
     def _segment_sums(self, key: tuple[float, float, int, float, int]):
         """The accumulated (N, P) sums in sub-sample units (the state's own array)."""
         state = self._segments

@@ -366,6 +366,16 @@ class DetectorSums:
         center = self.origin if center is None else center
         return self._answer(center, lambda source: source.segment_sums(*key), want=((key,), ()))
 
+    def segment_counts(self, key: SegmentKey, center: Center | None = None) -> np.ndarray | None:
+        """Each segment's summed weights (sub-sample units, int64) of the geometry ``key``
+        around ``center`` from the full-resolution cache that last summed it; None when no
+        such cache holds them (then :meth:`Detector.areas` computes them)."""
+        center = self.origin if center is None else center
+        engine = self.engine
+        if not isinstance(engine, PolarCache) or engine.center != center:
+            return None
+        return engine.segment_counts(*key)
+
     def moments(self, center: Center | None = None):
         """Whole-detector moments (``sum v``, ``sum v dx``, ``sum v dy``, offsets in pixels
         from ``center``, default: the origin), shape (3, Rx * Ry), on the backend."""
