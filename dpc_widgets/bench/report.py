@@ -316,7 +316,9 @@ def first_image_rows(result: dict[str, Any]) -> list[str]:
         else:
             ready_cell = f"{ms(ready)} ({ratio(ready / stream)})"
         # Explorer(path) opens the file, makes its DPC and shows the first view in one call
-        opened = f"open + `DPC()`: {ms(r['open_s'])}" if "open_s" in r else "open, `DPC()` and view in one call"
+        opened = "open, `DPC()` and view in one call"
+        if "open_s" in r:
+            opened = f"open + `DPC()`: {ms(r['open_s'])}"
         lines.append(
             f"| {title} | {ms(r['import_s'])} | {ms(r['work_s'])} ({opened}) | "
             f"{ratio(r['work_s'] / stream)} | {ms(r['next_s'])} | {ms(r['drag_s'])} | "
