@@ -198,8 +198,7 @@ def _info_text(s: dict[str, Any]) -> str:
 
 
 def _segments_line(segments: dict[str, Any], units: str) -> str:
-    areas = segments["areas_px"]
-    spread = (max(areas) - min(areas)) / (sum(areas) / len(areas)) if sum(areas) > 0 else 0.0
+    areas, spread = segments["areas_px"], segments["spread"]
     verdict = "UNEQUAL (over 1 %)" if segments["unequal"] else "equal within 1 %"
     return (
         f"{segments['segments']} x {segments['inner']:.4g}-{segments['outer']:.4g} {units}, "

@@ -259,21 +259,26 @@ def weighted_reach(sampling: float, subsample: int) -> float:
     return 0.0 if subsample == 1 else _HALF_DIAGONAL * sampling
 
 
-def areas_differ(areas, tolerance: float = 0.01) -> bool:
-    """Whether segment areas spread by more than ``tolerance`` relative to their mean.
+def area_spread(areas) -> float:
+    """Relative spread of segment areas, ``(max - min) / mean`` (0 for equal areas; ``inf``
+    when they differ around a mean of 0 or less).
 
     Parameters
     ----------
     areas : array_like (N,)
         Segment areas (pixels), e.g. from :meth:`Detector.areas`.
-    tolerance : float
-        Allowed ``(max - min) / mean``; 1 % by default.
     """
     areas = np.asarray(areas, dtype=np.float64)
-    mean = float(areas.mean()) if areas.size else 0.0
-    if mean <= 0:
-        return bool(areas.size > 1 and np.ptp(areas) > 0)
-    return bool(np.ptp(areas) / mean > tolerance)
+    if areas.size < 2 or np.ptp(areas) == 0:
+        return 0.0
+    mean = float(areas.mean())
+    return float(np.ptp(areas)) / mean if mean > 0 else math.inf
+
+
+def areas_differ(areas, tolerance: float = 0.01) -> bool:
+    """Whether segment areas spread by more than ``tolerance`` relative to their mean
+    (:func:`area_spread`; 1 % by default)."""
+    return area_spread(areas) > tolerance
 
 
 class Detector(abc.ABC):

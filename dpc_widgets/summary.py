@@ -11,7 +11,7 @@ from typing import Any
 
 from .core import DPC
 from .core.engine import cache_dtype, cached_pixels
-from .detectors import areas_differ
+from .detectors import area_spread
 from .io import Datacube, load
 from .io.formats import find_format
 from .widgets.settings import AREA_TOLERANCE, initial_settings
@@ -116,12 +116,13 @@ def segments_summary(cube: Datacube) -> dict[str, Any]:
     -------
     dict
         ``inner``, ``outer`` (detector units), ``segments``, ``rotation`` (degrees),
-        ``weighting``, ``areas_px`` (each segment's area in pixels: its weights' sum) and
-        ``unequal`` (their spread ``(max - min) / mean`` exceeds 1 %, so each difference
-        signal carries an offset).
+        ``weighting``, ``areas_px`` (each segment's area in pixels: its weights' sum),
+        ``spread`` (``(max - min) / mean``, :func:`~dpc_widgets.detectors.area_spread`) and
+        ``unequal`` (the spread exceeds 1 %, so each difference signal carries an offset).
     """
     detector = initial_settings(cube, cube.sample_mean_pattern, {}).detector()
     areas = detector.areas(cube)
+    spread = area_spread(areas)
     return {
         "inner": detector.inner,
         "outer": detector.outer,
@@ -129,5 +130,6 @@ def segments_summary(cube: Datacube) -> dict[str, Any]:
         "rotation": detector.rotation,
         "weighting": detector.weighting,
         "areas_px": [float(a) for a in areas],
-        "unequal": bool(areas_differ(areas, AREA_TOLERANCE)),
+        "spread": spread,
+        "unequal": spread > AREA_TOLERANCE,
     }

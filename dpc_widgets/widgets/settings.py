@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..core.dpc import COM_SOURCES, DESCAN_MODES, PHASE_METHODS
-from ..detectors import SegmentedDetector, areas_differ
+from ..detectors import SegmentedDetector, area_spread
 from ..io import Datacube
 from ..io.disc import find_disc
 from ..physics import finite_real, integer_at_least, non_negative, wrap_degrees
@@ -374,9 +374,10 @@ def segment_area_text(areas: np.ndarray, weighting: str) -> tuple[str, bool]:
     """
     areas = np.asarray(areas, dtype=np.float64)
     mean = float(areas.mean()) if areas.size else 0.0
-    spread = 100.0 * float(np.ptp(areas)) / mean if mean > 0 else 0.0
+    relative = area_spread(areas)
+    spread = 100.0 * relative
     kind = "area-weighted" if weighting == "area" else "binary masks"
-    if not areas_differ(areas, AREA_TOLERANCE):
+    if relative <= AREA_TOLERANCE:
         return f"segment areas {mean:.1f} px each ({kind}, spread {spread:.2g} %)", False
     return (
         f"segment areas differ by {spread:.2g} % ({areas.min():.1f}-{areas.max():.1f} px, "
