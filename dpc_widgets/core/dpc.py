@@ -779,7 +779,6 @@ class DPC:
         if transpose is not None and not isinstance(transpose, (bool, np.bool_)):
             raise TypeError(f"transpose must be True, False or None, got {transpose!r}")
         options = PhaseOptions(method, padding, pad_mode, high_pass, low_pass)
-        options.check_memory(self._cube.scan_shape, None)  # the default budget: not the cache's
         key = (
             "run",
             detector,
@@ -793,6 +792,8 @@ class DPC:
         )
 
         def compute():
+            # before any pass over the data (a memoised result needs no check)
+            options.check_memory(self._cube.scan_shape, None)  # the default budget
             self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
             if com_source in ("segmented", "monolithic"):
