@@ -412,16 +412,7 @@ def off_grid():
 
     sim = simulate(seed=0)
     cube = sim.cube
-    moved = Datacube(
-        cube.data,
-        energy=cube.energy,
-        scan_sampling=cube.scan_sampling,
-        scan_units=cube.scan_units,
-        detector_sampling=cube.detector_sampling,
-        detector_units=cube.detector_units,
-        origin=(48.0036, 48.0010),
-    )
-    return sim, moved
+    return sim, cube.with_origin((48.0036, 48.0010))
 
 
 @pytest.mark.filterwarnings("ignore:the 180-degree choice")
