@@ -34,7 +34,6 @@ import os
 import pathlib
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +41,7 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
@@ -593,10 +593,7 @@ class Explorer(w.VBox):
             if lost:
                 self._set_status("busy", f"rebuilding {lost} blocks lost with a worker\u2026")
             start = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                # the collection of any unclosed file in the process, not this update's news
-                warnings.simplefilter("ignore", ResourceWarning)
+            with own_warnings.collect() as caught:  # others go back to the warning filters
                 result = self.dpc.run(detector, **kwargs)
                 # in a kernel, at display resolution until the updates pause (resolution.py)
                 binned = self._show_result(result, settings.clip, self._details.defers)
@@ -607,7 +604,7 @@ class Explorer(w.VBox):
             return False
         self.update_seconds = time.perf_counter() - start
         self._key, self._result, self._error = key, result, None
-        notes = [str(item.message) for item in caught]
+        notes = list(caught.notes)  # the package's own and numerical warnings, each once
         # logged when they appear, not on every frame of a drag (the status line shows them
         # each time); a note's kind is its text without its numbers
         kinds = {_NUMBER.sub("#", note) for note in notes}
