@@ -108,8 +108,10 @@ def collect() -> Iterator[Collected]:
             context = {
                 "module": module_globals.get("__name__"),
                 "registry": module_globals.setdefault("__warningregistry__", {}),
-                "module_globals": module_globals,
             }
+            # for the source line; Python 3.13 refuses globals without a loader (e.g. __main__)
+            if getattr(module_globals.get("__spec__"), "loader", None) is not None:
+                context["module_globals"] = module_globals
         foreign.append(
             {
                 "message": message,
@@ -129,7 +131,18 @@ def collect() -> Iterator[Collected]:
         collected.foreign = len(foreign)
         for item in foreign:  # the user's filters decide now (an "error" filter raises here)
             if _first_time(item):
-                warnings.warn_explicit(**item)
+                _re_emit(item)
+
+
+def _re_emit(item: dict[str, Any]) -> None:
+    """:func:`warnings.warn_explicit` of a recorded warning (a warning turned into an error by
+    the user's filters propagates; a module whose globals Python refuses loses its source line)."""
+    try:
+        warnings.warn_explicit(**item)
+    except (ValueError, TypeError):
+        if "module_globals" not in item:
+            raise
+        warnings.warn_explicit(**{k: v for k, v in item.items() if k != "module_globals"})
 
 
 #: What "default", "module" and "once" filters have let through once (see _first_time).

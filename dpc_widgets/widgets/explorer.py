@@ -45,7 +45,7 @@ from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from . import encoding, export, render, resolution
+from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
@@ -209,6 +209,7 @@ class Explorer(w.VBox):
         self.update_seconds = 0.0
         self.trace = UpdateTrace()
         self._result: DPCResult | None = None
+        self._result_settings: Settings | None = None  # the settings of self._result
         self._key: Any = None
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
         # (field, |field|) of the last CoM field sent at full resolution (for the histogram)
@@ -363,6 +364,54 @@ class Explorer(w.VBox):
             self._key = None
             self._flow.request()
         self._show_cube()  # after the first view, whose pass yields the mean pattern
+
+    def snapshot_png(self) -> bytes | None:
+        """PNG bytes of the current view (:mod:`.snapshot`); None before any result.
+
+        The explorer's display output carries it for front ends without a widget manager
+        (GitHub, nbviewer, a PDF): see :mod:`dpc_widgets.widgets.display`.
+        """
+        if self._result is None:
+            return None
+        result, settings = self._result, self._result_settings
+        cube = self.dpc.cube
+        return snapshot.snapshot_png(
+            result, self.dpc.mean_pattern(), settings, self.dpc.origin, cube.detector_sampling
+        )
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view, a PNG of the current view and a line of text, with Colab's
+        metadata in Colab (:mod:`dpc_widgets.widgets.display`); None once closed."""
+        if self.comm is None:  # closed (ipywidgets 8 hides this method then, 7 does not)
+            return None
+        png = None
+        if display.wanted("image/png", include, exclude):
+            try:
+                png = self.snapshot_png()
+            except Exception as err:  # noqa: BLE001 - the widget view is shown all the same
+                logger.warning("DPC explorer: no PNG snapshot: %s: %s", type(err).__name__, err)
+        return display.mimebundle(self.model_id, self._text_line(), png)
+
+    if display.USES_IPYTHON_DISPLAY:  # ipywidgets 7: IPython prefers this to the bundle
+
+        def _ipython_display_(self, **kwargs: Any) -> None:
+            """Display :meth:`_repr_mimebundle_`'s output (a ``display_data``)."""
+            from IPython.display import display as show
+
+            bundle = self._repr_mimebundle_()
+            if bundle is not None:
+                show(bundle[0], metadata=bundle[1], raw=True)
+
+    def _text_line(self) -> str:
+        """The ``text/plain`` of the display output: what this is, and what it needs."""
+        rx, ry, qx, qy = self.dpc.cube.shape
+        return (
+            f"DPC explorer (dpc-widgets) of a {rx}x{ry} scan with {qx}x{qy} detector pixels: "
+            "an interactive widget; run the notebook in Jupyter, Colab or VS Code to use it"
+        )
 
     # ------------------------------------------------------------------ internals
     def _file_box(self) -> w.VBox:
@@ -604,6 +653,7 @@ class Explorer(w.VBox):
             return False
         self.update_seconds = time.perf_counter() - start
         self._key, self._result, self._error = key, result, None
+        self._result_settings = settings
         notes = list(caught.notes)  # the package's own and numerical warnings, each once
         # logged when they appear, not on every frame of a drag (the status line shows them
         # each time); a note's kind is its text without its numbers
