@@ -164,9 +164,9 @@ def _first_time(item: dict[str, Any]) -> bool:
     action = warnings.defaultaction
     for act, message, kind, mod, line in warnings.filters:
         if (
-            (message is None or message.match(text))
+            _matches(message, text)
             and issubclass(category, kind)
-            and (mod is None or mod.match(module))
+            and _matches(mod, module)
             and (line == 0 or item["lineno"] == line)
         ):
             action = act
@@ -183,3 +183,13 @@ def _first_time(item: dict[str, Any]) -> bool:
         return False
     _SHOWN.add(key)
     return True
+
+
+def _matches(pattern: Any, text: str) -> bool:
+    """A filter's message or module pattern: None matches all, a compiled regex from its
+    start, a plain string (filters some code inserts directly) only exactly (as CPython)."""
+    if pattern is None:
+        return True
+    if isinstance(pattern, str):
+        return pattern == text
+    return pattern.match(text) is not None
