@@ -175,3 +175,18 @@ def test_info_lists_only_the_package_warnings(tmp_path, monkeypatch):
         warnings.simplefilter("ignore")
         info = summary.describe(path, origin="geometric")
     assert not any("utcnow" in note for note in info["warnings"])
+
+
+def test_collect_honours_filters_inserted_as_plain_strings(monkeypatch):
+    """Code may insert filter tuples with plain strings (a kernel's list has them): they match
+    exactly, as in CPython, instead of failing the re-emission."""
+    monkeypatch.setattr(_own_warnings, "_SHOWN", set())
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("default")
+        warnings.filters.insert(0, ("ignore", None, DeprecationWarning, "fake_jupyter.session", 0))
+        warnings.filters.insert(0, ("always", None, Warning, "fake_jupyter", 0))  # not exact
+        warnings._filters_mutated()
+        with _own_warnings.collect() as caught:
+            UTCNOW()
+        assert caught.foreign == 1
+    assert shown == []
