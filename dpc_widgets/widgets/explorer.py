@@ -21,7 +21,12 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    when the plots follow.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
-   good images and stays usable.
+   good images and stays usable. Warnings raised by the computation go there too, only the
+   package's own and numerical ones (each once per update; logged when they appear); all
+   others go back to the warning filters (:mod:`dpc_widgets._own_warnings`).
+
+Displayed, the explorer gives the widget view (with Colab's metadata in Colab), a PNG of its
+current view and a line of text, under ipywidgets 7 and 8 (:mod:`.display`).
 """
 
 from __future__ import annotations
