@@ -194,3 +194,17 @@ def test_a_closed_explorer_displays_no_widget_view():
     ex.close()
     results, displays = shell_outputs("ex", {"ex": ex})
     assert all(WIDGET not in data for data, _ in results + displays)
+
+
+def test_html_export_picks_the_png_without_widget_state_and_the_view_with_it(explorer):
+    """nbconvert's choice of output (its HTML export's filter): a widget view whose state was
+    not saved is skipped, so the PNG takes its place."""
+    module = pytest.importorskip("nbconvert.filters.widgetsdatatypefilter")
+    data, _ = explorer._repr_mimebundle_()
+    priority = [WIDGET, "text/html", "image/svg+xml", "image/png", "text/plain"]  # HTMLExporter's
+    without = module.WidgetsDataTypeFilter({"": {}}, display_data_priority=priority)
+    assert without(data) == ["image/png"]
+    state = {"state": {explorer.model_id: {}}}
+    saved = {"": {"widgets": {"application/vnd.jupyter.widget-state+json": state}}}
+    with_state = module.WidgetsDataTypeFilter(saved, display_data_priority=priority)
+    assert with_state(data) == [WIDGET]
