@@ -145,8 +145,10 @@ def _re_emit(item: dict[str, Any]) -> None:
         warnings.warn_explicit(**{k: v for k, v in item.items() if k != "module_globals"})
 
 
-#: What "default", "module" and "once" filters have let through once (see _first_time).
+#: What "default", "module" and "once" filters have let through once (see _first_time);
+#: forgotten beyond _SHOWN_MAX entries (texts with changing numbers would grow it forever).
 _SHOWN: set[tuple] = set()
+_SHOWN_MAX = 10_000
 
 
 def _first_time(item: dict[str, Any]) -> bool:
@@ -181,6 +183,8 @@ def _first_time(item: dict[str, Any]) -> bool:
     key = (action, *keys[action])
     if key in _SHOWN:
         return False
+    if len(_SHOWN) >= _SHOWN_MAX:
+        _SHOWN.clear()
     _SHOWN.add(key)
     return True
 
