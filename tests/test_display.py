@@ -208,3 +208,16 @@ def test_html_export_picks_the_png_without_widget_state_and_the_view_with_it(exp
     saved = {"": {"widgets": {"application/vnd.jupyter.widget-state+json": state}}}
     with_state = module.WidgetsDataTypeFilter(saved, display_data_priority=priority)
     assert with_state(data) == [WIDGET]
+
+
+def test_snapshot_draws_the_pixelated_coms_region_in_cyan():
+    cube = dpc_widgets.simulate().cube
+    ex = Explorer(cube, com_source="pixelated", com_mask=True, com_inner=5.0, com_outer=30.0)
+    image = png_of(ex._repr_mimebundle_()[0])
+    top, left = panel_origin(0)
+    panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
+    assert (panel == snapshot.MASK_RING).all(axis=2).sum() > 100
+    ex.com_mask.value = False
+    image = png_of(ex._repr_mimebundle_()[0])
+    panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
+    assert not (panel == snapshot.MASK_RING).all(axis=2).any()
