@@ -4,7 +4,9 @@ The explorer's status line and logger, ``dpc-widgets process`` and ``dpc-widgets
 report the warnings raised while they compute. Only two kinds are theirs to report:
 
 - warnings raised by this package's code (the frame that called :func:`warnings.warn` is in a
-  ``dpc_widgets`` module, whatever ``stacklevel`` it passed);
+  ``dpc_widgets`` module, whatever ``stacklevel`` it passed), but not those meant for
+  developers (:data:`DEVELOPER`: deprecations, which C code such as NumPy's raises in the
+  frame of its Python caller, and ``ResourceWarning``);
 - numerical ``RuntimeWarning`` s (overflow, invalid value, mean of an empty slice, ...) raised
   by NumPy or SciPy code, or by a NumPy operation in this package's code.
 
@@ -62,9 +64,14 @@ def _module_of(frame: FrameType | None) -> str:
     return "" if frame is None else str(frame.f_globals.get("__name__", ""))
 
 
+#: Warnings for developers, never a note for the user: deprecations (e.g. one NumPy's C code
+#: raises while our code calls it), imports, and the collection of some unclosed file.
+DEVELOPER = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning)
+
+
 def is_own(module: str, category: type[Warning]) -> bool:
     """Whether a warning of ``category`` raised by code of ``module`` is ours to report."""
-    if issubclass(category, ResourceWarning):  # the collection of garbage, nobody's news
+    if issubclass(category, (*DEVELOPER, ResourceWarning)):
         return False
     if _within(module, OWN):
         return True

@@ -126,7 +126,9 @@ def test_a_package_warning_is_reported_on_every_update_it_persists(cube, monkeyp
     ("module", "category", "own"),
     [
         ("dpc_widgets", UserWarning, True),
-        ("dpc_widgets.core.rotation", DeprecationWarning, True),
+        ("dpc_widgets.core.rotation", RuntimeWarning, True),
+        ("dpc_widgets.core.dpc", DeprecationWarning, False),  # e.g. NumPy's C code, our call
+        ("dpc_widgets.io.load", FutureWarning, False),
         ("dpc_widgets_extra", UserWarning, False),
         ("numpy._core._methods", RuntimeWarning, True),
         ("scipy.ndimage", RuntimeWarning, True),
