@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ import h5py
 import numpy as np
 
 from . import __version__
+from . import _own_warnings as own_warnings
 from .core import DPC, DPCResult
 from .io import Datacube, load
 from .widgets import export
@@ -125,11 +125,10 @@ def process_file(source: str | os.PathLike, job: BatchJob) -> Processed:
     source = Path(source)
     outputs = output_paths(job.out_dir, source)
     check_outputs(outputs, (*job.inputs, source))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with own_warnings.collect() as caught:  # others go back to the warning filters
         cube, settings, result = compute(source, job)
     write_results(outputs, source, cube, settings, result)
-    notes = tuple(dict.fromkeys(str(item.message) for item in caught))
+    notes = tuple(caught.notes)
     return Processed(source, settings, result, tuple(outputs.values()), notes)
 
 

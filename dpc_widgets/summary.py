@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
+from . import _own_warnings as own_warnings
 from .core import DPC
 from .core.engine import cache_dtype, cached_pixels
 from .detectors import area_spread
@@ -41,8 +41,7 @@ def describe(path: str | os.PathLike, **load_options: Any) -> dict[str, Any]:
     Exception
         Whatever :func:`dpc_widgets.load` raises for the file.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with own_warnings.collect() as caught:  # others go back to the warning filters
         cube = load(path, **load_options)
         disc = disc_summary(cube)
     spec = find_format(Path(path), load_options.get("format"))
@@ -62,7 +61,7 @@ def describe(path: str | os.PathLike, **load_options: Any) -> dict[str, Any]:
         "disc": disc,
         "cache": cache_summary(cube),
         "segments": segments_summary(cube),
-        "warnings": list(dict.fromkeys(str(item.message) for item in caught)),
+        "warnings": list(caught.notes),
     }
 
 

@@ -47,6 +47,12 @@ def _stdout(notebook) -> str:
     return "".join(out.get("text", "") for out in _outputs(notebook) if out.output_type == "stream")
 
 
+def _stderr(notebook) -> list:
+    """stderr outputs: warnings reaching the notebook (e.g. jupyter_client's utcnow
+    DeprecationWarning through the explorer's logger, on Python 3.12+)."""
+    return [out.text for out in _outputs(notebook) if out.get("name") == "stderr"]
+
+
 def _last_display(notebook):
     code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
     return code_cells[-1].outputs[-1]
@@ -85,7 +91,9 @@ def test_tutorial_runs_and_recovers_the_simulated_phase(tmp_path):
     plots = [out for out in _outputs(notebook) if WIDGET_VIEW in out.get("data", {})]
     assert len(plots) >= 3, "missing bqplot figures or the explorer"
     last = _last_display(notebook)
-    assert WIDGET_VIEW in last.data and last.data["text/plain"].startswith("Explorer(")
+    assert WIDGET_VIEW in last.data and "image/png" in last.data  # the view, and its snapshot
+    assert last.data["text/plain"].startswith("DPC explorer")
+    assert _stderr(notebook) == []
 
 
 def test_tutorial_runs_on_a_py4dstem_file(tmp_path):
@@ -110,11 +118,13 @@ def test_tutorial_runs_on_a_py4dstem_file(tmp_path):
     assert 0.0 <= spread < 0.5
     segmented = re.search(r"segmented DPC, detector frame: +(-?[\d.]+) deg", text)
     assert float(segmented.group(1)) == pytest.approx(-15.0, abs=3.0)  # one physical rotation
-    assert _last_display(notebook).data["text/plain"].startswith("Explorer(")
+    assert _last_display(notebook).data["text/plain"].startswith("DPC explorer")
 
 
 def test_explorer_notebook_displays_the_explorer(tmp_path):
     notebook = _execute("02_explorer.ipynb", tmp_path)
     assert not [out for out in _outputs(notebook) if out.output_type == "error"]
     last = _last_display(notebook)
-    assert WIDGET_VIEW in last.data and last.data["text/plain"].startswith("Explorer(")
+    assert WIDGET_VIEW in last.data and "image/png" in last.data  # the view, and its snapshot
+    assert last.data["text/plain"].startswith("DPC explorer")
+    assert _stderr(notebook) == []

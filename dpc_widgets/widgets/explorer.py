@@ -21,7 +21,12 @@ Update flow (see :mod:`dpc_widgets.widgets.flow` for why no stale values pile up
    when the plots follow.
 5. Errors (bad geometry, a typed origin outside the detector, failed loads) go to the status
    line (``.dpc-status``) and the ``dpc_widgets.widgets`` logger; the widget keeps the last
-   good images and stays usable.
+   good images and stays usable. Warnings raised by the computation go there too, only the
+   package's own and numerical ones (each once per update; logged when they appear); all
+   others go back to the warning filters (:mod:`dpc_widgets._own_warnings`).
+
+Displayed, the explorer gives the widget view (with Colab's metadata in Colab), a PNG of its
+current view and a line of text, under ipywidgets 7 and 8 (:mod:`.display`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,6 @@ import os
 import pathlib
 import re
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,10 +46,11 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
+from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from . import encoding, export, render, resolution
+from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
@@ -209,6 +214,7 @@ class Explorer(w.VBox):
         self.update_seconds = 0.0
         self.trace = UpdateTrace()
         self._result: DPCResult | None = None
+        self._result_settings: Settings | None = None  # the settings of self._result
         self._key: Any = None
         self._shown_clip: float | None = None  # clip of the contrast limits the view has
         # (field, |field|) of the last CoM field sent at full resolution (for the histogram)
@@ -363,6 +369,54 @@ class Explorer(w.VBox):
             self._key = None
             self._flow.request()
         self._show_cube()  # after the first view, whose pass yields the mean pattern
+
+    def snapshot_png(self) -> bytes | None:
+        """PNG bytes of the current view (:mod:`.snapshot`); None before any result.
+
+        The explorer's display output carries it for front ends without a widget manager
+        (GitHub, nbviewer, a PDF): see :mod:`dpc_widgets.widgets.display`.
+        """
+        if self._result is None:
+            return None
+        result, settings = self._result, self._result_settings
+        cube = self.dpc.cube
+        return snapshot.snapshot_png(
+            result, self.dpc.mean_pattern(), settings, self.dpc.origin, cube.detector_sampling
+        )
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None, **kwargs: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The widget view, a PNG of the current view and a line of text, with Colab's
+        metadata in Colab (:mod:`dpc_widgets.widgets.display`); None once closed."""
+        if self.comm is None:  # closed (ipywidgets 8 hides this method then, 7 does not)
+            return None
+        png = None
+        if display.wanted("image/png", include, exclude):
+            try:
+                png = self.snapshot_png()
+            except Exception as err:  # noqa: BLE001 - the widget view is shown all the same
+                logger.warning("DPC explorer: no PNG snapshot: %s: %s", type(err).__name__, err)
+        return display.mimebundle(self.model_id, self._text_line(), png)
+
+    if display.USES_IPYTHON_DISPLAY:  # ipywidgets 7: IPython prefers this to the bundle
+
+        def _ipython_display_(self, **kwargs: Any) -> None:
+            """Display :meth:`_repr_mimebundle_`'s output (a ``display_data``)."""
+            from IPython.display import display as show
+
+            bundle = self._repr_mimebundle_()
+            if bundle is not None:
+                show(bundle[0], metadata=bundle[1], raw=True)
+
+    def _text_line(self) -> str:
+        """The ``text/plain`` of the display output: what this is, and what it needs."""
+        rx, ry, qx, qy = self.dpc.cube.shape
+        return (
+            f"DPC explorer (dpc-widgets) of a {rx}x{ry} scan with {qx}x{qy} detector pixels: "
+            "an interactive widget; run the notebook in Jupyter, Colab or VS Code to use it"
+        )
 
     # ------------------------------------------------------------------ internals
     def _file_box(self) -> w.VBox:
@@ -593,10 +647,7 @@ class Explorer(w.VBox):
             if lost:
                 self._set_status("busy", f"rebuilding {lost} blocks lost with a worker\u2026")
             start = time.perf_counter()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                # the collection of any unclosed file in the process, not this update's news
-                warnings.simplefilter("ignore", ResourceWarning)
+            with own_warnings.collect() as caught:  # others go back to the warning filters
                 result = self.dpc.run(detector, **kwargs)
                 # in a kernel, at display resolution until the updates pause (resolution.py)
                 binned = self._show_result(result, settings.clip, self._details.defers)
@@ -607,7 +658,8 @@ class Explorer(w.VBox):
             return False
         self.update_seconds = time.perf_counter() - start
         self._key, self._result, self._error = key, result, None
-        notes = [str(item.message) for item in caught]
+        self._result_settings = settings
+        notes = list(caught.notes)  # the package's own and numerical warnings, each once
         # logged when they appear, not on every frame of a drag (the status line shows them
         # each time); a note's kind is its text without its numbers
         kinds = {_NUMBER.sub("#", note) for note in notes}
