@@ -129,17 +129,26 @@ def test_explorer_in_classic_notebook(page, classic_server, fresh_notebook, netw
     assert repainted(after_key, after_drag)
     shoot(page, "classic_2_outer_drag")
 
-    # 3. the value the drag set from Python is one the jQuery UI slider holds: two ArrowUp and
-    # one ArrowDown on its handle send exactly browser_value(outer + step), and the notebook's
-    # command-mode arrows (select the cell above / below) do not take the keys
-    expected = kernel_json(
-        page,
-        "__import__('dpc_widgets.widgets.controls', fromlist=['_']).browser_value("
-        "explorer.outer, explorer.outer.value + explorer.outer.step)",
-    )
-    press(page, f".dpc-ctl-outer {JQUERY_UI_HANDLE}", "ArrowUp", 2)
-    press(page, f".dpc-ctl-outer {JQUERY_UI_HANDLE}", "ArrowDown", 1)
-    wait_views_match(page, source, until=lambda raw: raw["controls"]["outer"] == expected)
+    # 3. values set from Python (the drag's, and 29.96 through browser_value: 30.0 for jQuery UI,
+    # 30.000000000000004 for noUiSlider) are ones the jQuery UI slider holds: ArrowUp then
+    # ArrowDown on its handle comes back to exactly that value; and the notebook's command-mode
+    # arrows (select the cell above / below) do not take the keys
+    for value in (dragged["controls"]["outer"], 29.96):
+        held = kernel_json(
+            page,
+            "__import__('dpc_widgets.widgets.controls', fromlist=['_']).browser_value("
+            f"explorer.outer, {value!r})",
+        )
+        kernel_json(page, f"setattr(explorer.outer, 'value', {held!r}) or 0")
+        wait_views_match(page, source, until=lambda raw, v=held: raw["controls"]["outer"] == v)
+        press(page, f".dpc-ctl-outer {JQUERY_UI_HANDLE}", "ArrowUp", 1)
+        wait_views_match(page, source, until=lambda raw, v=held: raw["controls"]["outer"] > v)
+        press(page, f".dpc-ctl-outer {JQUERY_UI_HANDLE}", "ArrowDown", 1)
+        back, _ = wait_views_match(
+            page, source, until=lambda raw, v=held: raw["controls"]["outer"] <= v
+        )
+        assert back["controls"]["outer"] == held
+    assert held == 30.0
     assert page.evaluate("() => window.Jupyter.notebook.get_selected_index()") == cell
 
     stderr = classic_stderr(page)
