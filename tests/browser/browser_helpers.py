@@ -377,7 +377,8 @@ def launch_chromium(playwright, executable: str, profile: Path, guard: NetworkGu
 
 @dataclasses.dataclass
 class NetworkGuard:
-    """Aborts every browser request whose host is not 127.0.0.1, and records all of them.
+    """Aborts every browser request whose host is not 127.0.0.1 (local ``file:`` URLs pass),
+    and records all of them.
 
     Attributes
     ----------
@@ -396,7 +397,7 @@ class NetworkGuard:
 
     def _handle(self, route) -> None:
         url = route.request.url
-        if urlsplit(url).hostname == LOOPBACK:
+        if urlsplit(url).hostname == LOOPBACK or urlsplit(url).scheme == "file":
             self.allowed.append(url)
             route.continue_()
         else:
@@ -404,11 +405,12 @@ class NetworkGuard:
             route.abort("blockedbyclient")
 
     def non_loopback(self, urls: list[str]) -> list[str]:
-        """The URLs of ``urls`` that are not on 127.0.0.1 (data: and blob: excepted)."""
+        """The URLs of ``urls`` that are not on 127.0.0.1 (data:, blob: and file: excepted)."""
         return [
             url
             for url in urls
-            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != LOOPBACK
+            if urlsplit(url).scheme not in ("data", "blob", "file")
+            and urlsplit(url).hostname != LOOPBACK
         ]
 
 
