@@ -15,6 +15,7 @@ nbconvert asks for (``@*``, 1.0.15 pinned in ``js/package.json``).
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -82,6 +83,15 @@ def test_exported_html_shows_the_explorer_offline(
     assert drawn.attrs["segments"] == "4"
     page.locator(".dpc-explorer .bqplot").first.wait_for()  # the plots (bqplot) render too
     assert page.locator(".dpc-explorer .bqplot").count() >= 3
+    # the details that follow the images in a kernel (flow.Later) were sent before the cell
+    # ended, so the saved state has them: the status line and the code that reproduces the view
+    line = page.locator(".dpc-status span").first
+    shown = line.inner_text()  # "updated in N ms; ..."
+    assert line.get_attribute("class") == "dpc-status-ok", f"status line: {shown}"
+    computed = re.sub(r"<[^>]+>", "", twin["explorer"].status.value)
+    assert shown.startswith("updated in ") and shown.split(";", 1)[1] == computed.split(";", 1)[1]
+    code = page.locator(".dpc-explorer textarea.dpc-code, .dpc-code textarea").first
+    assert "SegmentedDetector(inner=10.0, outer=25.1, segments=4" in code.input_value()
     shoot(page, "html_export")
 
     # served locally: RequireJS and the html-manager from js/node_modules, the widget modules
