@@ -12,6 +12,8 @@ import pytest
 from dpc_widgets.widgets.controls import IPYWIDGETS_MAJOR, browser_value
 from dpc_widgets.widgets.snapping import _js_decimals, jquery_ui_value, nouislider_value
 
+pytestmark = pytest.mark.colab_env  # browser_value's choice differs under ipywidgets 7
+
 # What the jQuery UI 1.14.0 slider that widgetsnbextension 3.6.10 bundles (ipywidgets 7.7.1, the
 # classic Notebook, Colab) holds for a value: min, max, step, [(value, held)]. Computed by node
 # 20 from that bundle's _calculateNewMax, _precisionOf and _trimAlignValue, copied verbatim.

@@ -110,5 +110,6 @@ def test_exported_html_shows_the_explorer_offline(
     report.append(
         "html export: execute {execute:.1f} s, export {export:.2f} s, render offline "
         "{render:.1f} s".format(**times)
-        + f", {html.stat().st_size / 1e6:.2f} MB"
+        + f", {html.stat().st_size / 1e6:.2f} MB; {len(cdn.served)} CDN files served locally, "
+        f"blocked: {network_guard.blocked}"
     )
