@@ -158,3 +158,17 @@ def test_explorer_in_classic_notebook(page, classic_server, fresh_notebook, netw
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
     assert network_guard.allowed, "the guard saw no requests at all"
     assert network_guard.non_loopback(network_guard.allowed) == []
+
+
+def test_tutorial_runs_in_classic_notebook(page, classic_server, fresh_notebook, network_guard):
+    """The tutorial's bqplot figures and PNG images render with ipywidgets 7's manager."""
+    name = fresh_notebook("01_dpc_tutorial.ipynb", "classic")
+    open_classic_notebook(page, classic_server, name)
+    classic_run_all(page)
+    assert classic_cell_errors(page) == []
+    page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
+    assert page.locator("#notebook .bqplot.figure").count() >= 2
+    assert page.locator("#notebook figure img[src^='data:image/png']").count() >= 15
+    assert classic_stderr(page) == []
+    assert page.errors == [], f"JavaScript errors: {page.errors}"
+    assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
