@@ -12,6 +12,7 @@ import traitlets
 from ..io import Datacube
 from ..physics import wrap_degrees
 from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
+from .snapping import jquery_ui_value, nouislider_value
 
 #: Control names, in :class:`Settings` field order (``com_range`` holds com_inner/com_outer).
 NAMES = (
@@ -38,35 +39,26 @@ _STYLE = {"description_width": "120px"}
 _WIDE = w.Layout(width="300px")
 
 
-def _js_round(x: float) -> float:
-    """JavaScript's ``Math.round``: the nearest integer, halves towards +infinity."""
-    low = math.floor(x)
-    return float(low + 1 if x - low >= 0.5 else low)
+#: The ipywidgets major version: 7 draws jQuery UI sliders in the browser, 8 noUiSlider.
+IPYWIDGETS_MAJOR = int(w.__version__.split(".")[0])
 
 
 def browser_value(slider: w.FloatSlider, value: float) -> float:
-    """``value`` as the slider shows it in the browser: snapped to its step by ipywidgets 8's
-    noUiSlider, with the browser's floating-point arithmetic (e.g. 20.500000000000004).
+    """``value`` as the slider shows it in the browser: snapped to its step the way the front
+    end of the installed ipywidgets does it, with the browser's floating-point arithmetic.
 
-    The browser sends a slider's value back whenever its own snapped value differs from the
-    model's, so a value set from Python that is not exactly this is answered by an extra
-    message, and during a drag that stale answer arrives after newer values. Setting
-    ``browser_value(slider, v)`` instead is not answered. The arithmetic is noUiSlider's
-    (``toStepping``, ``getStep``, ``fromStepping`` for one range ``[min, max]``), operation for
-    operation (its factors ``100 / (100 - 0)`` are exactly 1 and left out): a percentage of the
-    range, rounded to a whole number of step percentages, and back.
+    ipywidgets 8 (noUiSlider, :func:`~dpc_widgets.widgets.snapping.nouislider_value`, e.g.
+    20.500000000000004): the browser sends a slider's value back whenever its own snapped
+    value differs from the model's, so a value set from Python that is not exactly this is
+    answered by an extra message, and during a drag that stale answer arrives after newer
+    values. Setting ``browser_value(slider, v)`` instead is not answered.
+    ipywidgets 7 (jQuery UI, :func:`~dpc_widgets.widgets.snapping.jquery_ui_value`, e.g. 20.0
+    where noUiSlider holds 19.999999999999996): the browser never answers a value set from
+    Python inside the range, but slides only to these values; setting one keeps the model on a
+    value the user could have slid to, and the next arrow key moves one step from it.
     """
-    lo, hi, step = float(slider.min), float(slider.max), float(slider.step)
-    if not hi > lo or not step > 0:
-        return float(value)
-    if value >= hi:
-        return hi
-    percent = 100 * (value + abs(lo) if lo < 0 else value - lo) / (hi - lo)
-    step_percent = 100 * step / (hi - lo)
-    percent = min(max(_js_round(percent / step_percent) * step_percent, 0.0), 100.0)
-    if percent >= 100:
-        return hi
-    return percent * (hi - lo) / 100 + lo
+    snap = nouislider_value if IPYWIDGETS_MAJOR >= 8 else jquery_ui_value
+    return snap(float(slider.min), float(slider.max), float(slider.step), value)
 
 
 class ControlValueError(traitlets.TraitError, ValueError):

@@ -27,7 +27,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from .._kernel import in_kernel
+from .._kernel import after_cell, in_kernel
 
 
 class LatestWins:
@@ -107,7 +107,11 @@ class Later:
     Notes
     -----
     Without a running event loop (a script, the tests) a request runs ``show()`` at once, so
-    the explorer's state is complete when a control assignment returns.
+    the explorer's state is complete when a control assignment returns. A deferred run also
+    happens, at the latest, when the kernel's running cell ends
+    (:func:`~dpc_widgets._kernel.after_cell`): a cell that builds or changes an explorer
+    leaves it complete, so a notebook executed headless and saved with its widget state
+    (nbclient, ``jupyter nbconvert --execute``, docs builders) holds its plots and status too.
     """
 
     def __init__(
@@ -123,6 +127,7 @@ class Later:
         self._deferred = in_kernel() if deferred is None else bool(deferred)
         self._handle: asyncio.TimerHandle | None = None
         self._first = 0.0  # loop time of the pending burst's first request
+        self._after_cell = False  # a flush is registered for the end of the kernel's cell
 
     @property
     def pending(self) -> bool:
@@ -154,6 +159,12 @@ class Later:
         else:
             self._handle.cancel()
         self._handle = loop.call_at(min(now + self._delay, self._first + self._max_wait), self._run)
+        if not self._after_cell:
+            self._after_cell = after_cell(self._cell_ran)
+
+    def _cell_ran(self) -> None:
+        self._after_cell = False
+        self.flush()
 
     def flush(self) -> None:
         """Run a scheduled ``show()`` now (nothing when none is scheduled)."""

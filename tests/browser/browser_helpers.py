@@ -305,6 +305,36 @@ def start_jupyter(app: str, root: Path, base: Path) -> ServerProcess:
     )
 
 
+def start_classic_notebook(root: Path, base: Path) -> ServerProcess:
+    """The classic Notebook (``notebook<7``, Colab's 6.5.7) serving ``root`` on a free 127.0.0.1
+    port, with its dirs under ``base``.
+
+    Its ``NotebookApp`` reads no ``jupyter_server_config.json``, so the test-server settings go on
+    the command line. Nothing is enabled by hand: the nbextensions that load are those a fresh
+    ``pip install`` enabled in the environment (``<prefix>/etc/jupyter/nbconfig/notebook.d``).
+    """
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "notebook",
+        f"--notebook-dir={root}",
+        f"--ip={LOOPBACK}",
+        f"--port={port}",
+        "--port-retries=0",
+        "--no-browser",
+        "--allow-root",
+        "--NotebookApp.token=",
+        "--NotebookApp.password=",
+        "--NotebookApp.disable_check_xsrf=True",  # kernels are shut down over REST
+    ]
+    env = server_env(write_jupyter_dirs(base))
+    return ServerProcess.start(
+        "classic", cmd, port=port, env=env, cwd=root, log=base / "server.log", probe="api/status"
+    )
+
+
 def start_jupyterlab(root: Path, base: Path) -> ServerProcess:
     """JupyterLab serving ``root`` (see :func:`start_jupyter`)."""
     return start_jupyter("lab", root, base)
@@ -347,7 +377,8 @@ def launch_chromium(playwright, executable: str, profile: Path, guard: NetworkGu
 
 @dataclasses.dataclass
 class NetworkGuard:
-    """Aborts every browser request whose host is not 127.0.0.1, and records all of them.
+    """Aborts every browser request whose host is not 127.0.0.1 (local ``file:`` URLs pass),
+    and records all of them.
 
     Attributes
     ----------
@@ -366,7 +397,7 @@ class NetworkGuard:
 
     def _handle(self, route) -> None:
         url = route.request.url
-        if urlsplit(url).hostname == LOOPBACK:
+        if urlsplit(url).hostname == LOOPBACK or urlsplit(url).scheme == "file":
             self.allowed.append(url)
             route.continue_()
         else:
@@ -374,11 +405,12 @@ class NetworkGuard:
             route.abort("blockedbyclient")
 
     def non_loopback(self, urls: list[str]) -> list[str]:
-        """The URLs of ``urls`` that are not on 127.0.0.1 (data: and blob: excepted)."""
+        """The URLs of ``urls`` that are not on 127.0.0.1 (data:, blob: and file: excepted)."""
         return [
             url
             for url in urls
-            if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).hostname != LOOPBACK
+            if urlsplit(url).scheme not in ("data", "blob", "file")
+            and urlsplit(url).hostname != LOOPBACK
         ]
 
 
@@ -403,28 +435,48 @@ const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kern
 
 _KERNEL_IDLE_JS = "() => {" + _KERNEL_JS + "return kernel.status === 'idle'; }"
 
-_KERNEL_RUN_JS = (
-    "async ({code, ms}) => {"
-    + _KERNEL_JS
-    + """
-  const future = kernel.requestExecute({code, silent: false, store_history: false});
+# Runs code in the current notebook's kernel: JupyterLab / Notebook 7 (``window.jupyterapp``) or
+# the classic Notebook (``window.Jupyter.notebook``); resolves once the reply has come and the
+# kernel went idle (so every output of the code has arrived), or after ``ms``.
+_KERNEL_RUN_JS = """
+async ({code, ms}) => {
   let out = '';
   let error = null;
-  future.onIOPub = (msg) => {
+  const onOutput = (msg) => {
     const type = msg.header.msg_type;
     if (type === 'stream' && msg.content.name === 'stdout') { out += msg.content.text; }
     if (type === 'error') { error = msg.content.ename + ': ' + msg.content.evalue; }
   };
+  const options = {silent: false, store_history: false};
+  let done;
+  if (window.jupyterapp) {
+    const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    const future = kernel.requestExecute({code, ...options});
+    future.onIOPub = onOutput;
+    done = future.done;
+  } else {
+    done = new Promise((resolve) => {
+      let reply = null;
+      let idle = false;
+      const settle = () => { if (reply && idle) { resolve(reply); } };
+      window.Jupyter.notebook.kernel.execute(code, {
+        shell: {reply: (msg) => { reply = msg; settle(); }},
+        iopub: {
+          output: onOutput,
+          status: (msg) => { idle = msg.content.execution_state === 'idle'; settle(); },
+        },
+      }, options);
+    });
+  }
   let timer;
   const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
-  const reply = await Promise.race([future.done, late]);
+  const reply = await Promise.race([done, late]);
   clearTimeout(timer);
   if (reply === null) { return {error: `no reply within ${ms} ms`}; }
   if (error || reply.content.status !== 'ok') { return {error: error || reply.content.status}; }
   return {out};
 }
 """
-)
 
 
 def open_lab_notebook(page, server: ServerProcess, name: str, timeout_ms: int = 60_000) -> None:
@@ -480,8 +532,8 @@ def lab_cell_errors(page) -> list[str]:
 def kernel_exec(page, code: str, timeout_ms: int = 60_000) -> str:
     """Run ``code`` in the current notebook's kernel (no cell is added); return stdout.
 
-    Voila's kernels only accept comm messages from the page, so this is for JupyterLab and
-    Notebook 7.
+    Voila's kernels only accept comm messages from the page, so this is for JupyterLab,
+    Notebook 7 and the classic Notebook.
     """
     reply = page.evaluate(_KERNEL_RUN_JS, {"code": code, "ms": timeout_ms})
     if "error" in reply:
@@ -493,3 +545,63 @@ def kernel_json(page, expression: str):
     """Evaluate a Python expression in the kernel and return it decoded from JSON."""
     out = kernel_exec(page, f"import json as _j\nprint(_j.dumps({expression}))")
     return json.loads(out.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------ classic Notebook (6.x) helpers
+# The classic Notebook exposes ``window.Jupyter.notebook``; its kernel is ready once connected
+# with its kernel_info reply stored and the indicator idle.
+_CLASSIC_READY_JS = """
+() => {
+  const nb = window.Jupyter && window.Jupyter.notebook;
+  const kernel = nb && nb.kernel;
+  const icon = document.querySelector('#kernel_indicator_icon');
+  return Boolean(nb && nb._fully_loaded && kernel && kernel.is_connected()
+                 && kernel.info_reply && kernel.info_reply.status === 'ok'
+                 && icon && icon.classList.contains('kernel_idle_icon'));
+}
+"""
+
+# Every code cell has run (a prompt number, not '*') and the kernel is idle.
+_CLASSIC_ALL_RAN_JS = """
+() => {
+  const cells = window.Jupyter.notebook.get_cells().filter((c) => c.cell_type === 'code');
+  const icon = document.querySelector('#kernel_indicator_icon');
+  return cells.every((c) => typeof c.input_prompt_number === 'number')
+         && icon.classList.contains('kernel_idle_icon');
+}
+"""
+
+
+def open_classic_notebook(page, server: ServerProcess, name: str, timeout_ms: int = 60_000):
+    """Open ``name`` in a classic Notebook ``server`` (:func:`start_classic_notebook`) and wait
+    until its kernel is connected, has answered kernel_info and is idle."""
+    page.goto(f"{server.url}notebooks/{name}")
+    page.wait_for_function(_CLASSIC_READY_JS, timeout=timeout_ms, polling=100)
+
+
+def classic_run_all(page, timeout_ms: int = 180_000) -> None:
+    """Run every cell of the classic notebook and wait until all ran and the kernel is idle."""
+    page.evaluate("() => window.Jupyter.notebook.execute_all_cells()")
+    page.wait_for_function(_CLASSIC_ALL_RAN_JS, timeout=timeout_ms, polling=100)
+
+
+def classic_cell_errors(page) -> list[str]:
+    """``ename: evalue`` of every error output in the classic notebook (empty: none)."""
+    return page.evaluate(
+        """() => window.Jupyter.notebook.get_cells()
+            .filter((cell) => cell.cell_type === 'code')
+            .flatMap((cell) => cell.output_area.outputs)
+            .filter((output) => output.output_type === 'error')
+            .map((output) => `${output.ename}: ${output.evalue}`)"""
+    )
+
+
+def classic_stderr(page) -> list[str]:
+    """The text of every stderr stream output in the classic notebook."""
+    return page.evaluate(
+        """() => window.Jupyter.notebook.get_cells()
+            .filter((cell) => cell.cell_type === 'code')
+            .flatMap((cell) => cell.output_area.outputs)
+            .filter((output) => output.output_type === 'stream' && output.name === 'stderr')
+            .map((output) => output.text)"""
+    )

@@ -1,5 +1,5 @@
-"""Fixtures for the real-browser tests: headless Chromium; JupyterLab, Notebook 7 and Voila on
-127.0.0.1.
+"""Fixtures for the real-browser tests: headless Chromium; JupyterLab, Notebook 7, the classic
+Notebook (6.x, in the Colab-like environment) and Voila on 127.0.0.1.
 
 Chromium is Debian's (``scripts/install_browser.sh``), driven by the Python ``playwright``
 package; the tests skip with a clear reason only when no Chromium executable can be found.
@@ -22,6 +22,7 @@ from browser_helpers import (
     ServerProcess,
     launch_chromium,
     shutdown_sessions,
+    start_classic_notebook,
     start_jupyter,
     start_voila,
 )
@@ -187,6 +188,21 @@ def notebook7_server(notebook7_process) -> Iterator[ServerProcess]:
     """The shared Notebook 7 server; the kernels a test started are shut down after it."""
     yield notebook7_process
     shutdown_sessions(notebook7_process)
+
+
+@pytest.fixture(scope="session")
+def classic_process(notebook_dir, tmp_path_factory) -> Iterator[ServerProcess]:
+    """The classic Notebook (6.x) serving the scratch notebook dir (stopped, kernels included)."""
+    server = start_classic_notebook(notebook_dir, tmp_path_factory.mktemp("classic"))
+    yield server
+    _stop_all([server])
+
+
+@pytest.fixture
+def classic_server(classic_process) -> Iterator[ServerProcess]:
+    """The shared classic Notebook server; the kernels a test started are shut down after it."""
+    yield classic_process
+    shutdown_sessions(classic_process)
 
 
 @pytest.fixture(scope="session")

@@ -278,16 +278,19 @@ def repainted(before: ViewState, after: ViewState, prefix: str = "segment-image-
     return changed
 
 
-# --------------------------------------- steps shared by the JupyterLab and Notebook 7 tests
-def open_explorer(page, server, name: str) -> tuple[Source, dict, ViewState]:
-    """Open notebook ``name`` in ``server`` (JupyterLab or Notebook 7), run all its cells without
-    error and wait until the explorer shows what the kernel computed.
+# ------------------------- steps shared by the JupyterLab, Notebook 7 and classic Notebook tests
+#: The slider handle that takes the keyboard: ipywidgets 8's noUiSlider; ipywidgets 7 (the
+#: classic Notebook, Colab) draws a jQuery UI slider, whose handle is ``.ui-slider-handle``.
+NOUI_HANDLE = ".noUi-handle"
+JQUERY_UI_HANDLE = ".ui-slider-handle"
+
+
+def explorer_shown(page) -> tuple[Source, dict, ViewState]:
+    """Wait until the explorer's view exists and shows what the kernel computed (after the
+    notebook's cells ran in JupyterLab, Notebook 7 or the classic Notebook).
 
     Returns the kernel source and the first matching (kernel state, drawn state).
     """
-    open_lab_notebook(page, server, name)
-    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
-    assert lab_cell_errors(page) == []
     page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
     page.locator("div.dpc-view").scroll_into_view_if_needed()
     source = kernel_source(page)
@@ -295,18 +298,34 @@ def open_explorer(page, server, name: str) -> tuple[Source, dict, ViewState]:
     return source, raw, drawn
 
 
+def open_explorer(page, server, name: str) -> tuple[Source, dict, ViewState]:
+    """Open notebook ``name`` in ``server`` (JupyterLab or Notebook 7), run all its cells without
+    error and wait until the explorer shows what the kernel computed (:func:`explorer_shown`).
+    """
+    open_lab_notebook(page, server, name)
+    assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
+    assert lab_cell_errors(page) == []
+    return explorer_shown(page)
+
+
 def inner_by_keyboard(
-    page, source: Source, before: dict, key: str = "ArrowRight", presses: int = 10, steps: int = 1
+    page,
+    source: Source,
+    before: dict,
+    key: str = "ArrowRight",
+    presses: int = 10,
+    steps: int = 1,
+    handle: str = NOUI_HANDLE,
 ):
-    """Press ``key`` ``presses`` times on the inner-radius slider handle, ``steps`` slider steps
-    each (noUiSlider: 1 for an arrow key, 5 for PageUp), and wait until the view matches the
-    kernel with the new radius.
+    """Press ``key`` ``presses`` times on the inner-radius slider's ``handle``, ``steps`` slider
+    steps each (noUiSlider: 1 for an arrow key, 5 for PageUp; jQuery UI: 1 for an arrow key),
+    and wait until the view matches the kernel with the new radius.
 
     ``before`` is the kernel state before; returns (kernel state, drawn state, target radius).
     """
     step = kernel_json(page, "explorer.inner.step")
     target = round(before["controls"]["inner"] + presses * steps * step, 9)
-    press(page, ".dpc-ctl-inner .noUi-handle", key, presses)
+    press(page, f".dpc-ctl-inner {handle}", key, presses)
     raw, drawn = wait_views_match(
         page, source, until=lambda state: abs(state["controls"]["inner"] - target) < 1e-6
     )
