@@ -11,6 +11,7 @@ import traitlets
 
 from ..io import Datacube
 from ..physics import wrap_degrees
+from .compat import description_tooltip
 from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 from .snapping import jquery_ui_value, nouislider_value
 
@@ -149,7 +150,9 @@ class Controls:
         )
         self.com_mask = w.Checkbox(
             description="CoM mask (off: whole detector)",
-            tooltip="pixelated CoM over the mask's annulus only; unticked: every pixel",
+            **description_tooltip(
+                "pixelated CoM over the mask's annulus only; unticked: every pixel"
+            ),
             indent=False,
         )
         self.com_range = w.FloatRangeSlider(**{**radius, "readout_format": ".1f"})

@@ -1,0 +1,40 @@
+"""ipywidgets 7.7 / 8.x differences (dpc_widgets/widgets/compat.py), under the installed one."""
+
+from __future__ import annotations
+
+import warnings
+
+import ipywidgets as w
+import pytest
+from _comms import ipywidgets_major
+
+from dpc_widgets.widgets.compat import IPYWIDGETS_MAJOR, description_tooltip
+
+TEXT = "pixelated CoM over the mask's annulus only; unticked: every pixel"
+
+
+def test_major_version_is_the_installed_one():
+    assert IPYWIDGETS_MAJOR == ipywidgets_major() == int(w.__version__.split(".")[0])
+    assert IPYWIDGETS_MAJOR in (7, 8)
+
+
+@pytest.mark.parametrize(("major", "key"), [(7, "description_tooltip"), (8, "tooltip")])
+def test_description_tooltip_keyword(major, key):
+    assert description_tooltip(TEXT, major) == {key: TEXT}
+
+
+def test_checkbox_tooltip_is_shown_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 7.x warns on an unknown keyword; 8.x on the old name
+        box = w.Checkbox(description="CoM mask", **description_tooltip(TEXT))
+    key = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
+    assert getattr(box, key) == TEXT
+    assert box.get_state()[key] == TEXT  # synced: the front end draws it
+
+
+def test_explorer_mask_checkbox_carries_its_tooltip():
+    import dpc_widgets as dw
+
+    explorer = dw.Explorer(dw.simulate(scan_shape=(8, 8), detector_shape=(32, 32)).cube)
+    key = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
+    assert getattr(explorer.controls.com_mask, key) == TEXT
