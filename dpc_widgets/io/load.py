@@ -134,6 +134,8 @@ def _existing_path(path: Any) -> Path:
             except RuntimeError:  # Python < 3.13 reports a loop so
                 raise OSError(errno.ELOOP, "symbolic link loop", str(path)) from None
             except OSError as err:
+                if err.errno == errno.ELOOP:  # Python 3.13 reports a loop so
+                    raise OSError(errno.ELOOP, "symbolic link loop", str(path)) from None
                 raise OSError(
                     err.errno, f"broken symbolic link ({err.strerror})", str(path)
                 ) from None
