@@ -1,6 +1,7 @@
 """A ``dask.distributed`` client for batch runs: ``--scheduler ADDRESS`` or ``--workers N``.
 
-:mod:`distributed` is imported only when a client is asked for.
+:mod:`distributed` (the ``[cluster]`` extra: ``pip install "dpc-widgets[cluster]"``) is
+imported only when a client is asked for.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ._extras import import_distributed
 from .physics import integer_at_least
 
 
@@ -32,8 +34,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     ------
     ValueError
         If both are given, or ``workers`` is below 1 (TypeError: not an integer).
-    ImportError
-        If :mod:`distributed` is not installed.
+    dpc_widgets._extras.ClusterExtraError
+        (an ``ImportError``) If :mod:`distributed` is not installed: it names
+        ``pip install "dpc-widgets[cluster]"``.
     """
     if scheduler is not None and workers is not None:
         raise ValueError(
@@ -44,12 +47,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         yield None
         return
     n_workers = None if workers is None else integer_at_least(workers, "workers", 1)
-    try:
-        import distributed
-    except ImportError as err:
-        raise ImportError(
-            "a dask cluster needs the distributed package: pip install distributed"
-        ) from err
+    option = "--scheduler" if scheduler is not None else "--workers"
+    distributed = import_distributed(f"a dask cluster (dpc-widgets process {option})")
     if scheduler is not None:
         with distributed.Client(scheduler) as client:
             yield client

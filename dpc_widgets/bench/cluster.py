@@ -54,7 +54,10 @@ def _drag_detectors(q: int, count: int) -> list[SegmentedDetector]:
 
 def measure(size: str, workers: int, samples: int) -> dict[str, Any]:
     """Every figure of the report (seconds), on a LocalCluster of ``workers`` processes."""
-    from distributed import Client, LocalCluster
+    from .._extras import import_distributed
+
+    distributed = import_distributed("the cluster benchmark (python -m dpc_widgets.bench)")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     spec = SIZES[size]
     bench_cube(spec)

@@ -35,14 +35,19 @@ from typing import Any
 
 import numpy as np
 from dask.sizeof import sizeof
-from distributed import Client, Future, wait
 
+from .._extras import import_distributed
 from ..detectors import pixel_geometry, weighted_reach
 from ..io import Datacube
 from ..io.datacube import chunk_rows
 from .block_sources import RowWindow, Source, open_source, source_of
 from .engine import PolarCache, cache_dtype, slab_rows
 from .memory import DEFAULT_FRACTION, budget_bytes
+
+_distributed = import_distributed("DPC(cube, client=...) and Explorer(data, client=...)")
+Client = _distributed.Client
+Future = _distributed.Future
+wait = _distributed.wait
 
 #: Cache bytes per block at most (more blocks than workers threads when the cache is larger):
 #: a lost worker costs a rebuild of its blocks only, and an update task stays a few ms.
@@ -246,8 +251,9 @@ class ClusterCache:
         )
 
     def _wait_built(self, progress: bool, on_progress: Callable[[int, int], None] | None) -> None:
-        from distributed import as_completed
         from tqdm.auto import tqdm
+
+        as_completed = _distributed.as_completed
 
         total = math.prod(self.cube.scan_shape)
         bar = tqdm(
