@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in result.lines():
             print(f"  {line}", file=sys.stderr)
         return 1
-    added = ", ".join(f"{n}=={v}" for n, v in sorted(result.added.items()))
+    added = ", ".join(
+        f"{n} @ {v}" if "://" in v else f"{n}=={v}" for n, v in sorted(result.added.items())
+    )
     print(f"{len(before)} preinstalled packages unchanged; added: {added}")
     return 0
 

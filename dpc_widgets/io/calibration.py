@@ -57,7 +57,8 @@ _DETECTOR_UNITS: dict[str, tuple[float, str]] = {
     "1 / \u00c5": (1.0, "A^-1"),
     "1 / pm": (100.0, "A^-1"),
     "1 / nm": (0.1, "A^-1"),
-    "1 / \u00b5m": (1e-4, "A^-1"),
+    "1 / \u00b5m": (1e-4, "A^-1"),  # micro sign (pint < 0.26)
+    "1 / \u03bcm": (1e-4, "A^-1"),  # Greek mu (pint 0.26)
     "1 / um": (1e-4, "A^-1"),
     "1 / mm": (1e-7, "A^-1"),
     "1 / m": (1e-10, "A^-1"),

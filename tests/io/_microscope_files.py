@@ -86,9 +86,29 @@ def write_zspy(path: Path, signal: dict, zip_store: bool = False) -> Path:
     root.attrs["file_format"] = "ZSpy"
     root.attrs["file_format_version"] = version
     group = root.require_group("Experiments").require_group(signal["metadata"]["General"]["title"])
-    with warnings.catch_warnings():  # zarr 3 on rsciio's zarr-2 calls (require_dataset)
+    # zarr 3.1 warns on rsciio's zarr-2 call `require_dataset`; zarr 3.4 (Python >= 3.12, e.g.
+    # Colab's 3.13) has dropped it: the writer gets zarr 3's `require_array`, which it aliased
+    patched = not hasattr(zarr.Group, "require_dataset")
+    if patched:
+        zarr.Group.require_dataset = zarr.Group.require_array
+    try:
+        _write_zspy_group(ZspyWriter, root, signal, group)
+    finally:
+        if patched:
+            del zarr.Group.require_dataset
+    if zip_store:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+            for item in sorted(target.rglob("*")):
+                if item.is_file():
+                    archive.write(item, item.relative_to(target).as_posix())
+        shutil.rmtree(target)
+    return path
+
+
+def _write_zspy_group(writer_class, root, signal: dict, group) -> None:
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        writer = ZspyWriter(
+        writer = writer_class(
             root,
             signal,
             group,
@@ -98,13 +118,6 @@ def write_zspy(path: Path, signal: dict, zip_store: bool = False) -> Path:
             show_progressbar=False,
         )
         writer.write()
-    if zip_store:
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-            for item in sorted(target.rglob("*")):
-                if item.is_file():
-                    archive.write(item, item.relative_to(target).as_posix())
-        shutil.rmtree(target)
-    return path
 
 
 # --------------------------------------------------------------------------- Velox EMD
