@@ -38,3 +38,18 @@ def test_explorer_mask_checkbox_carries_its_tooltip():
     explorer = dw.Explorer(dw.simulate(scan_shape=(8, 8), detector_shape=(32, 32)).cube)
     key = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
     assert getattr(explorer.controls.com_mask, key) == TEXT
+
+
+def test_state_changes_and_custom_messages_reach_send_without_a_kernel():
+    """The tests' capture (replacing ``_send``) sees what a kernel would send, under 7 and 8.
+
+    ipywidgets 7 sends nothing when no kernel is attached; tests/_comms.py (installed by
+    conftest) gives every widget a comm that counts as connected, as ipywidgets 8's DummyComm.
+    """
+    slider = w.IntSlider()
+    sent = []
+    slider._send = lambda msg, buffers=None: sent.append(msg)
+    slider.value = 3
+    slider.send({"type": "ping"})
+    assert {"method": "update", "state": {"value": 3}, "buffer_paths": []} in sent
+    assert {"method": "custom", "content": {"type": "ping"}} in sent
