@@ -28,8 +28,9 @@ from dpc_widgets import Datacube
 
 install_kernelless_comms()  # ipywidgets 7 sends nothing without a kernel; 8 does (tests/_comms.py)
 
-# Run again in the Colab-like environment: the widgets, the update flow, the notebooks, the file
-# formats (rosettasciio, zarr, pint as a Colab install gets them) and the install's own checks.
+# Run again in the Colab-like environment: the widgets, the update flow, the notebooks, display
+# and warnings (ipywidgets 7, Python 3.13's jupyter_client), the file formats (rosettasciio, zarr,
+# pint as a Colab install gets them) and the install's own checks.
 COLAB_ENV_FILES = frozenset(
     {
         "test_widget.py",
@@ -43,6 +44,10 @@ COLAB_ENV_FILES = frozenset(
         "test_user_file_defaults.py",
         "test_parameter_checks.py",
         "test_notebooks.py",
+        "test_display.py",
+        "test_update_warnings.py",
+        "test_colab_setup_cell.py",
+        "test_after_cell.py",
         "test_imports.py",
         "test_cluster_extra.py",
         "test_io_load.py",

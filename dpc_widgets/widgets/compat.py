@@ -4,6 +4,8 @@ The package supports ``ipywidgets>=7.7.1,<9``. One difference reaches its code: 
 widget with a description (a ``Checkbox``) is ``description_tooltip`` in 7.x and ``tooltip`` in
 8.x, where ``description_tooltip`` is deprecated; 7.x takes ``tooltip`` silently as an unknown
 keyword (a ``DeprecationWarning``) and shows nothing. Buttons have ``tooltip`` in both.
+The browser sliders also differ (7.x jQuery UI, 8.x noUiSlider): ``snapping.py`` has both,
+``controls.browser_value`` picks one by :data:`IPYWIDGETS_MAJOR`.
 """
 
 from __future__ import annotations

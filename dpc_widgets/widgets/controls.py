@@ -11,7 +11,7 @@ import traitlets
 
 from ..io import Datacube
 from ..physics import wrap_degrees
-from .compat import description_tooltip
+from .compat import IPYWIDGETS_MAJOR, description_tooltip
 from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 from .snapping import jquery_ui_value, nouislider_value
 
@@ -38,10 +38,6 @@ NAMES = (
 ORIGIN_NAMES = ("origin_qx", "origin_qy", "find_disc", "geometric")
 _STYLE = {"description_width": "120px"}
 _WIDE = w.Layout(width="300px")
-
-
-#: The ipywidgets major version: 7 draws jQuery UI sliders in the browser, 8 noUiSlider.
-IPYWIDGETS_MAJOR = int(w.__version__.split(".")[0])
 
 
 def browser_value(slider: w.FloatSlider, value: float) -> float:

@@ -135,11 +135,19 @@ def kernel_source(page, name: str = "explorer") -> Source:
 
 
 def run_notebook_locally(path: Path) -> dict:
-    """Execute a notebook's code cells in a fresh namespace of this process and return it."""
+    """Execute a notebook's code cells in a fresh namespace of this process and return it.
+
+    Each cell is first transformed as IPython does (the Colab setup cell's ``%pip`` line becomes
+    a ``get_ipython()`` call, which runs only in Colab).
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transform = TransformerManager().transform_cell
     namespace: dict = {"__name__": "__notebook__"}
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
-            exec(compile(cell.source, f"{path.name}:{cell.id}", "exec"), namespace)
+            source = transform(cell.source)
+            exec(compile(source, f"{path.name}:{cell.id}", "exec"), namespace)
     exec(compile(EXPECTED_CODE, "EXPECTED_CODE", "exec"), namespace)
     return namespace
 
