@@ -47,6 +47,79 @@ def electron_wavelength(energy: float) -> float:
     return PLANCK / momentum * 1e10
 
 
+# How each unit code is written for a reader: base symbol and power. Codes not listed (e.g.
+# "counts") are shown as they are; "arb." (arbitrary units) stays "arb." at any power.
+_UNIT_SYMBOLS = {
+    "A": ("\u00c5", 1),
+    "A^-1": ("\u00c5", -1),
+    "1/A": ("\u00c5", -1),
+    "nm": ("nm", 1),
+    "nm^-1": ("nm", -1),
+    "1/nm": ("nm", -1),
+    "px": ("px", 1),
+    "mrad": ("mrad", 1),
+    "rad": ("rad", 1),
+}
+_SUPERSCRIPTS = str.maketrans(
+    "-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"
+)
+
+
+def unit_text(units: str, power: int = 1) -> str:
+    """How ``units`` (raised to ``power``) is written in titles, axis labels and read-outs.
+
+    The one place that turns the package's unit codes into typography: ``"A"`` is ``"Å"``,
+    ``"A^-1"`` is ``"Å⁻¹"``, ``unit_text("A", -1)`` (a filter cut-off in 1/scan units) is also
+    ``"Å⁻¹"``, ``unit_text("nm", 2)`` is ``"nm²"``. ``"mrad"``, ``"rad"``, ``"px"`` keep their
+    names (``"px⁻¹"`` at power -1); ``"arb."`` stays ``"arb."``; any other text is returned as
+    it is (at a power other than 1, followed by that power as a superscript).
+
+    Parameters
+    ----------
+    units : str
+        A unit code: a scan or detector unit (see the module docstring), ``"rad"``, ``"arb."``
+        or any other text.
+    power : int
+        Nonzero integer exponent (default 1).
+
+    Returns
+    -------
+    str
+        The unit for display, with Unicode superscripts (no ``^``).
+
+    Raises
+    ------
+    TypeError
+        If ``units`` is not a string or ``power`` is not an integer (booleans are refused).
+    ValueError
+        If ``power`` is 0.
+    """
+    if not isinstance(units, str):
+        raise TypeError(f"units must be a string, got {units!r}")
+    if isinstance(power, bool) or not isinstance(power, Integral):
+        raise TypeError(f"power must be an integer, got {power!r}")
+    if power == 0:
+        raise ValueError(f"power must be nonzero, got {power!r}")
+    if units == "arb.":
+        return units
+    symbol, base = _UNIT_SYMBOLS.get(units, (units, 1))
+    exponent = base * int(power)
+    return symbol if exponent == 1 else symbol + superscript(exponent)
+
+
+def superscript(number: int) -> str:
+    """``number`` in Unicode superscript digits (``-3`` -> ``"⁻³"``), for units and powers of ten.
+
+    Raises
+    ------
+    TypeError
+        If ``number`` is not an integer (booleans are refused).
+    """
+    if isinstance(number, bool) or not isinstance(number, Integral):
+        raise TypeError(f"superscript needs an integer, got {number!r}")
+    return str(int(number)).translate(_SUPERSCRIPTS)
+
+
 def check_scan_units(units: str) -> str:
     """Return ``units`` if it is a known scan unit, else raise ``ValueError`` naming it."""
     if units not in SCAN_UNITS:

@@ -171,7 +171,9 @@ def test_recalibrate_from_python_shows_the_new_calibration_in_the_fields(sim):
     fields = ex.calibration
     assert (fields.pixel_size.value, fields.pixel_units.value) == (f"{k_pixel:.6g}", "A^-1")
     assert fields.energy.value == ""
-    assert ex.inner.description == "inner (A^-1)"
+    assert ex.inner.description == "inner (\u00c5\u207b\u00b9)"
+    assert ex.view.detector_units == "\u00c5\u207b\u00b9"  # the units as the page writes them
+    assert ex.plots.profile.axes[0].label == "radius (\u00c5\u207b\u00b9)"
     assert "unknown" not in status(ex)  # 1/A needs no energy
     with pytest.raises(ValueError, match="detector_sampling must be positive"):
         ex.recalibrate(detector_sampling=0.0)

@@ -128,7 +128,7 @@ def test_controls_are_attributes_with_css_classes(explorer):
         assert control is getattr(explorer.controls, name)
         assert f"dpc-ctl-{name}" in control._dom_classes
     assert explorer.inner.description == "inner (mrad)"
-    assert explorer.high_pass.description == "high-pass (1/A)"
+    assert explorer.high_pass.description == "high-pass (\u00c5\u207b\u00b9)"
     # default annulus around the bright-field disc (20 mrad probe): 0.5x and 1.25x its radius
     assert 8 < explorer.inner.value < 12 and 22 < explorer.outer.value < 28
 
@@ -554,7 +554,9 @@ def test_plots_follow_the_results(explorer):
     radii, _ = ex.dpc.radial_profile()
     np.testing.assert_array_equal(ex.plots.profile_line.x, radii)
     rotation = ex.results.rotation
-    np.testing.assert_allclose(ex.plots.curl_lines.y[1], rotation.curve(np.arange(-180, 181), True))
+    np.testing.assert_allclose(
+        ex.plots.curl_lines.y[1], rotation.score_curve(np.arange(-180, 181), True)
+    )
     assert ex.plots.angle_mark.x[0] == ex.results.angle_deg
     counts = ex.plots.hist_line.y[1:-1:2]  # the step outline's heights, one per bin
     np.testing.assert_array_equal(ex.plots.hist_line.y[2:-1:2], counts)

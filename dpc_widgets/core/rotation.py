@@ -271,6 +271,34 @@ class RotationResult:
         c, s = np.cos(t), np.sin(t)
         return cc * c**2 + 2.0 * cd * c * s + dd * s**2
 
+    def score_curve(self, angles_deg: Any, transpose: bool | None = None) -> np.ndarray:
+        """The curl score of the field rotated by each angle: dimensionless, in ``[0, 1]``.
+
+        ``sqrt(curve / (<C C> + <D D>))``: the rms curl of the rotated field over the rms of its
+        curl and divergence together (a sum rotation leaves unchanged), so it reads the same in
+        any CoM units. 0 is curl-free (the right angle for a phase gradient), ``1/sqrt(2)`` as
+        much curl as divergence; :attr:`curl_score` is its value at the solved angle. Zeros
+        when the field has neither curl nor divergence.
+
+        Parameters
+        ----------
+        angles_deg : array_like
+            Rotation angles in degrees.
+        transpose : bool, optional
+            Which quadratic form to evaluate; default: the solved ``transpose``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Same shape as ``angles_deg``, dimensionless.
+        """
+        tr = self.transpose if transpose is None else bool(transpose)
+        cc, _, dd = self.curl_forms[tr]
+        curve = self.curve(angles_deg, tr)
+        if not cc + dd > 0.0:
+            return np.zeros_like(curve)
+        return np.sqrt(np.clip(curve / (cc + dd), 0.0, 1.0))
+
 
 def _quadratic_form(curl: Any, div: Any) -> tuple[float, float, float]:
     xp = array_module_of(curl)

@@ -13,6 +13,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..io import Datacube
+from ..physics import unit_text
 
 #: Units the detector pixel-size field may be typed in.
 PIXEL_UNITS = ("mrad", "A^-1")
@@ -73,7 +74,10 @@ class CalibrationFields:
             style=_STYLE,
             layout=w.Layout(width="220px"),
         )
-        self.pixel_units = w.Dropdown(options=list(PIXEL_UNITS), layout=w.Layout(width="76px"))
+        self.pixel_units = w.Dropdown(
+            options=[(unit_text(units), units) for units in PIXEL_UNITS],
+            layout=w.Layout(width="76px"),
+        )
         self.energy.add_class("dpc-ctl-energy")
         self.pixel_size.add_class("dpc-ctl-pixel_size")
         self.pixel_units.add_class("dpc-ctl-pixel_units")

@@ -10,7 +10,7 @@ import ipywidgets as w
 import traitlets
 
 from ..io import Datacube
-from ..physics import wrap_degrees
+from ..physics import unit_text, wrap_degrees
 from .compat import IPYWIDGETS_MAJOR, description_tooltip
 from .settings import MAX_PADDING, MAX_SEGMENTS, Settings, radius_range
 from .snapping import jquery_ui_value, nouislider_value
@@ -227,7 +227,7 @@ class Controls:
     def configure(self, cube: Datacube) -> None:
         """Label units and set the radius slider ranges for ``cube`` (values are kept, clamped)."""
         top, step = radius_range(cube)
-        du, su = cube.detector_units, cube.scan_units
+        du, su = unit_text(cube.detector_units), unit_text(cube.scan_units, -1)
         unlimited = getattr(self, "_unbounded", False) and (
             self.com_range.value[1] == self.com_range.max
         )
@@ -242,8 +242,8 @@ class Controls:
             slider.max = top
         if unlimited:  # no mask limit stays none: the slider's new end
             self.com_range.value = (min(self.com_range.value[0], top), top)
-        self.high_pass.description = f"high-pass (1/{su})"
-        self.low_pass.description = f"low-pass (1/{su})"
+        self.high_pass.description = f"high-pass ({su})"
+        self.low_pass.description = f"low-pass ({su})"
 
     def widgets(self) -> dict[str, w.ValueWidget]:
         """The controls by name (see :data:`NAMES`)."""

@@ -50,6 +50,7 @@ from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
+from ..physics import unit_text
 from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
@@ -317,7 +318,7 @@ class Explorer(w.VBox):
             self.calibration.show(cube)
             self._key = None
             self._flow.request()
-        self.plots.profile.axes[0].label = f"radius ({cube.detector_units})"
+        self.plots.set_detector_units(cube.detector_units)
         self._show_cube()
 
     def save(
@@ -488,10 +489,10 @@ class Explorer(w.VBox):
             view.detector_shape = list(cube.detector_shape)
             view.center = [float(c) for c in cube.origin]
             view.detector_sampling = cube.detector_sampling
-            view.detector_units = cube.detector_units
+            view.detector_units = unit_text(cube.detector_units)
             view.scan_shape = list(cube.scan_shape)
             view.scan_sampling = cube.scan_sampling
-            view.scan_units = cube.scan_units
+            view.scan_units = unit_text(cube.scan_units)
         self.plots.show_profile(*self.dpc.radial_profile())
 
     def _code_cube_line(self) -> str:
@@ -606,7 +607,7 @@ class Explorer(w.VBox):
             if "exact" in pending:  # the images at full resolution, before the plots
                 with self.view.hold_sync():
                     self._show_result(result, settings.clip)
-            self.plots.show_rotation(result.rotation, result.angle_deg, result.com_units)
+            self.plots.show_rotation(result.rotation, result.angle_deg)
             known = self._magnitude
             magnitude = known[1] if known and known[0] is result.com_rotated else None
             self.plots.show_histogram(result.com, result.com_units, magnitude)
@@ -750,7 +751,7 @@ class Explorer(w.VBox):
                 wheel = encoding.wheel_resolution(view.com_vmax)
                 steps = [min(encoding.gray_resolution(*r), wheel) for r in ranges]
                 view.set_image("com", field, np.array(steps), limits, b)
-            view.com_units = result.com_units
+            view.com_units = unit_text(result.com_units)
             b = bins.get("phase", 1)
             full = result.phase[None]
             phase = resolution.bin_images(full, b)
@@ -759,7 +760,7 @@ class Explorer(w.VBox):
                 view.phase_range = list(ranges[0])
                 step = encoding.gray_resolution(*view.phase_range)
                 view.set_image("phase", phase, step, limits, b)
-            view.phase_units = result.phase_units
+            view.phase_units = unit_text(result.phase_units)
         self._shown_clip = clip
         return any(b > 1 for b in bins.values())
 

@@ -1,11 +1,15 @@
-"""bqplot figures of the explorer: radial profile, curl versus scan rotation, CoM histogram.
+"""bqplot figures of the explorer: radial profile, curl score versus scan rotation, |CoM| histogram.
 
 Each ``show_*`` method only touches the marks whose data changed, so moving a radius slider
-moves two marker lines and resends nothing else.
+moves two marker lines and resends nothing else. Units are written with
+:func:`dpc_widgets.physics.unit_text` (Å⁻¹, mrad, rad), tick labels are round numbers (powers of
+ten as 10⁻³ on the profile's log axis), and the legends are one line of text under their figure,
+so they cover neither curves nor titles. All three use one font size for titles and one for ticks.
 """
 
 from __future__ import annotations
 
+import html
 import math
 
 import bqplot as bq
@@ -13,14 +17,71 @@ import ipywidgets as w
 import numpy as np
 
 from ..core import RotationResult
+from ..physics import superscript, unit_text
 from . import render
 
 ANGLES = np.arange(-180.0, 180.5, 1.0)  #: angles of the curl curve, degrees
 HIST_BINS = 48
 _LAYOUT = {"width": "340px", "height": "240px"}
-_MARGIN = {"top": 36, "bottom": 45, "left": 75, "right": 25}
+# room for the title above, for tick labels at the ends of the axes ("-180", "10⁻³") and for
+# the axis labels; measured in the browser at 1280x800 (tests/browser/test_tidy_plots.py)
+_MARGIN = {"top": 34, "bottom": 44, "left": 62, "right": 30}
+TITLE_STYLE = {"font-size": "13px"}
+TICK_STYLE = {"font-size": "11px"}
 PROFILE_DECADES = 4  #: decades spanned by the radial profile's log axis
+SCORE_TICKS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])  #: the curl score's axis (it lies in [0, 1])
 _NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+PROFILE_COLORS = ("#e6194b", "#0082c8")  #: inner and outer radius marks
+CURL_COLORS = ("#3cb44b", "#911eb4")  #: no transpose, transpose
+
+
+def decade_labels(decades: np.ndarray) -> dict[str, str]:
+    """Tick labels ``10⁻³`` for bqplot's ``Axis.tick_labels`` at the powers of ten ``decades``.
+
+    bqplot looks a label up by the tick value as JavaScript writes the number (``String(x)``:
+    ``"0.001"``, ``"1e-7"``, ``"100"``), so the keys are written that way.
+
+    Parameters
+    ----------
+    decades : ndarray of int
+        Exponents k of the ticks ``10**k``.
+
+    Returns
+    -------
+    dict
+        ``{JavaScript's text of 10**k: "10" + superscript k}``.
+    """
+    labels = {}
+    for k in (int(d) for d in decades):
+        if k >= 21:
+            key = f"1e+{k}"
+        elif k >= 0:
+            key = "1" + "0" * k
+        elif k >= -6:
+            key = "0." + "0" * (-k - 1) + "1"
+        else:
+            key = f"1e{k}"
+        labels[key] = "1" if k == 0 else "10" + superscript(k)
+    return labels
+
+
+def legend(entries: list[tuple[str, str, bool]]) -> w.HTML:
+    """One line of legend under a figure: a short line in each colour, then its name.
+
+    Parameters
+    ----------
+    entries : list of (label, colour, dashed)
+        Text, CSS colour and whether the mark is dashed.
+    """
+    items = "".join(
+        f'<span class="dpc-legend-item"><span style="display:inline-block;width:18px;'
+        f"border-top:2px {'dashed' if dashed else 'solid'} {color};vertical-align:middle;"
+        f'margin:0 4px 0 10px"></span>{html.escape(label)}</span>'
+        for label, color, dashed in entries
+    )
+    widget = w.HTML(f'<div style="font-size:11px;line-height:14px;text-align:center">{items}</div>')
+    widget.add_class("dpc-plot-legend")
+    return widget
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> np.ndarray:
@@ -82,19 +143,34 @@ def _figure(
     y_format: str,
 ) -> bq.Figure:
     axes = [
-        bq.Axis(scale=x, side="bottom", label=xlabel, tick_format=".3~g"),
-        bq.Axis(scale=y, side="left", label=ylabel, tick_format=y_format, label_offset="52px"),
+        bq.Axis(scale=x, side="bottom", label=xlabel, tick_format=".3~g", tick_style=TICK_STYLE),
+        bq.Axis(
+            scale=y,
+            side="left",
+            label=ylabel,
+            tick_format=y_format,
+            label_offset="46px",
+            tick_style=TICK_STYLE,
+        ),
     ]
     figure = bq.Figure(
         marks=marks,
         axes=axes,
         title=title,
+        title_style=TITLE_STYLE,
         fig_margin=_MARGIN,
         layout=w.Layout(**_LAYOUT),
         animation_duration=0,
     )
     figure.add_class(f"dpc-plot-{name}")
     return figure
+
+
+def _with_legend(figure: bq.Figure, entries: list[tuple[str, str, bool]]) -> w.VBox:
+    """The figure with its :func:`legend` line under it, as one box of the figure's width."""
+    box = w.VBox([figure, legend(entries)], layout=w.Layout(width=_LAYOUT["width"]))
+    box.add_class("dpc-plot-box")
+    return box
 
 
 class Plots:
@@ -109,9 +185,8 @@ class Plots:
             x=[[0.0, 0.0], [1.0, 1.0]],
             y=[[1.0, 1.0], [1.0, 1.0]],
             scales={"x": x, "y": y},
-            colors=["#e6194b", "#0082c8"],
+            colors=list(PROFILE_COLORS),
             labels=["inner", "outer"],
-            display_legend=True,
         )
         self.profile = _figure(
             "profile",
@@ -119,18 +194,18 @@ class Plots:
             [self.profile_line, self.radius_marks],
             x,
             y,
-            f"radius ({detector_units})",
+            "radius",
             "intensity",
             ".0e",
         )
+        self.set_detector_units(detector_units)
         x, y = bq.LinearScale(min=-180.0, max=180.0), bq.LinearScale(min=0.0, max=1.0)
         self.curl_lines = bq.Lines(
             x=ANGLES,
             y=[np.zeros_like(ANGLES)] * 2,
             scales={"x": x, "y": y},
-            colors=["#3cb44b", "#911eb4"],
+            colors=list(CURL_COLORS),
             labels=["no transpose", "transpose"],
-            display_legend=True,
         )
         self.angle_mark = bq.Lines(
             x=[0.0, 0.0],
@@ -141,15 +216,16 @@ class Plots:
         )
         self.curl = _figure(
             "curl",
-            "curl vs scan rotation",
+            "curl score vs scan rotation",
             [self.curl_lines, self.angle_mark],
             x,
             y,
-            "rotation (deg)",
-            "mean curl^2",
-            ".1e",
+            "scan rotation (\u00b0)",
+            "curl score",
+            ".2~f",
         )
         self.curl.axes[0].tick_values = np.arange(-180.0, 181.0, 90.0)
+        _set_ticks(self.curl.axes[1], SCORE_TICKS)
         x, y = bq.LinearScale(min=0.0, max=1.0), bq.LinearScale(min=0.0, max=1.0)
         # a filled step outline (bqplot's Bars on a linear scale drew every bar at one place)
         self.hist_line = bq.Lines(
@@ -162,27 +238,52 @@ class Plots:
             fill_opacities=[0.5],
         )
         self.histogram = _figure(
-            "hist", "|CoM| histogram", [self.hist_line], x, y, "|CoM|", "count", ".3~g"
+            "hist", "|CoM| histogram", [self.hist_line], x, y, "|CoM|", "count", ".3~s"
         )
         self._span = (1.0, 1.0)  # y range of the profile, for the radius marks
         self._rotation: tuple | None = None
         self._com: np.ndarray | None = None
-        self.box = w.HBox([self.profile, self.curl, self.histogram])
+        self.box = w.HBox(
+            [
+                _with_legend(
+                    self.profile,
+                    [
+                        ("inner radius", PROFILE_COLORS[0], False),
+                        ("outer", PROFILE_COLORS[1], False),
+                    ],
+                ),
+                _with_legend(
+                    self.curl,
+                    [
+                        ("no transpose", CURL_COLORS[0], False),
+                        ("transpose", CURL_COLORS[1], False),
+                        ("applied", "#e6194b", True),
+                    ],
+                ),
+                self.histogram,
+            ]
+        )
         self.box.layout.flex_flow = "row wrap"
+
+    def set_detector_units(self, units: str) -> None:
+        """Label the profile's radius axis in the detector's ``units`` (a unit code)."""
+        self.profile.axes[0].label = f"radius ({unit_text(units)})"
 
     def show_profile(self, radii: np.ndarray, values: np.ndarray) -> None:
         """Radial profile on a log axis of :data:`PROFILE_DECADES` decades, ticked at each.
 
         The axis ends at the decade at or above the maximum; lower values (e.g. empty detector
         corners) are raised to its bottom, so the bright-field disc and its edge keep the axis.
+        Its ticks read ``10⁻³`` (:func:`decade_labels`).
         """
         top = float(values.max()) if np.any(values > 0) else 1.0
-        decades = np.arange(-PROFILE_DECADES, 1.0) + math.ceil(math.log10(top))
-        values = np.maximum(values, 10.0 ** decades[0])
+        decades = np.arange(-PROFILE_DECADES, 1) + math.ceil(math.log10(top))
+        values = np.maximum(values, float(f"1e{decades[0]}"))
         with self.profile_line.hold_sync():
             self.profile_line.x, self.profile_line.y = radii, values
         _set_ticks(self.profile.axes[0], nice_ticks(0.0, float(radii.max())))
-        _set_ticks(self.profile.axes[1], 10.0**decades)
+        _set_ticks(self.profile.axes[1], np.array([float(f"1e{k}") for k in decades]))
+        self.profile.axes[1].tick_labels = decade_labels(decades)
         self._span = (float(values.min()), float(values.max()))
 
     def show_radii(self, inner: float, outer: float) -> None:
@@ -192,21 +293,20 @@ class Plots:
             self.radius_marks.x = [[inner, inner], [outer, outer]]
             self.radius_marks.y = [[low, high], [low, high]]
 
-    def show_rotation(self, rotation: RotationResult, angle_deg: float, units: str) -> None:
-        """Curl curves of both transposes and a mark at the applied angle."""
+    def show_rotation(self, rotation: RotationResult, angle_deg: float) -> None:
+        """Curl score curves of both transposes (:meth:`RotationResult.score_curve`:
+        dimensionless, in ``[0, 1]``, so the axis is fixed and reads the same in any CoM
+        units) and a mark at the applied angle (degrees)."""
         key = (rotation, angle_deg)
         if key == self._rotation:
             return
         self._rotation = key
-        curves = [rotation.curve(ANGLES, transpose) for transpose in (False, True)]
-        high = float(max(curve.max() for curve in curves))
+        curves = [rotation.score_curve(ANGLES, transpose) for transpose in (False, True)]
         with self.curl_lines.hold_sync():
             self.curl_lines.y = curves
-        _set_ticks(self.curl.axes[1], nice_ticks(0.0, high, 6))
         with self.angle_mark.hold_sync():
             self.angle_mark.x = [angle_deg, angle_deg]
-            self.angle_mark.y = [0.0, high]
-        self.curl.axes[1].label = f"curl^2 ({units}/px)^2"
+            self.angle_mark.y = [0.0, 1.0]
 
     def show_histogram(
         self, com: np.ndarray, units: str, magnitude: np.ndarray | None = None
@@ -218,7 +318,7 @@ class Plots:
         com : ndarray (2, Rx, Ry)
             The CoM field in ``units``; nothing is redrawn when it is the last one shown.
         units : str
-            Its units, for the axis label.
+            Its unit code, for the axis label (written by :func:`unit_text`).
         magnitude : ndarray (Rx, Ry), optional
             ``|com|`` (or of the same field in another frame) when the caller has it already.
         """
@@ -232,7 +332,9 @@ class Plots:
             self.hist_line.y = np.concatenate([[0.0], heights, [0.0]])
         _set_ticks(self.histogram.axes[0], nice_ticks(0.0, float(edges[-1])))
         _set_ticks(self.histogram.axes[1], nice_ticks(0.0, float(counts.max()), 6))
-        self.histogram.axes[0].label = f"|CoM| ({units})"
+        label = f"|CoM| ({unit_text(units)})"
+        if self.histogram.axes[0].label != label:
+            self.histogram.axes[0].label = label
 
 
 def magnitude_histogram(

@@ -51,6 +51,8 @@ class ExplorerView(anywidget.AnyWidget):
 
     Traits are in the cube's units: detector radii in ``detector_units``, ``center`` in
     detector pixels (qx, qy), ``rotation`` in degrees, scan positions in ``scan_units``.
+    The ``*_units`` traits hold the units as a reader sees them (``physics.unit_text``: Å,
+    Å⁻¹, mrad, rad), for scale bars, read-outs and colour bars; nothing computes with them.
     The browser drags the rings and the centre handle through custom messages (see
     :meth:`on_geometry`, :meth:`on_center`); the explorer also follows ``center`` when it is
     set from Python.
