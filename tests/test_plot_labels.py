@@ -112,7 +112,7 @@ def test_explorer_plots_write_units_and_keep_legends_off_the_axes(explorer):
         for axis in figure.axes:
             assert "^" not in axis.label and "1/" not in axis.label
             assert axis.tick_style == {"font-size": "11px"}
-        assert figure.title_style == {"font-size": "13px"}
+        assert figure.title_style == {"font-size": "14px"}  # the axis labels' size
         assert all(not mark.display_legend for mark in figure.marks)  # bqplot's legend box
         margin = figure.fig_margin
         assert margin["right"] >= 30 and margin["top"] >= 30  # "180", "10⁻³" not clipped

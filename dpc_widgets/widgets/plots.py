@@ -26,7 +26,7 @@ _LAYOUT = {"width": "340px", "height": "240px"}
 # room for the title above, for tick labels at the ends of the axes ("-180", "10⁻³") and for
 # the axis labels; measured in the browser at 1280x800 (tests/browser/test_tidy_plots.py)
 _MARGIN = {"top": 34, "bottom": 44, "left": 62, "right": 30}
-TITLE_STYLE = {"font-size": "13px"}
+TITLE_STYLE = {"font-size": "14px"}  # as bqplot's axis labels (--bq-axislabel-font)
 TICK_STYLE = {"font-size": "11px"}
 PROFILE_DECADES = 4  #: decades spanned by the radial profile's log axis
 SCORE_TICKS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])  #: the curl score's axis (it lies in [0, 1])
@@ -143,7 +143,17 @@ def _figure(
     y_format: str,
 ) -> bq.Figure:
     axes = [
-        bq.Axis(scale=x, side="bottom", label=xlabel, tick_format=".3~g", tick_style=TICK_STYLE),
+        # grid_lines="none": bqplot then draws every tick, the end ones too, 6 px outwards with
+        # the labels beyond them; with grid lines its 6 px outer ticks at the axis ends cut
+        # through the first and last labels ("-180", "180", "10⁻³")
+        bq.Axis(
+            scale=x,
+            side="bottom",
+            label=xlabel,
+            tick_format=".3~g",
+            tick_style=TICK_STYLE,
+            grid_lines="none",
+        ),
         bq.Axis(
             scale=y,
             side="left",
@@ -151,6 +161,7 @@ def _figure(
             tick_format=y_format,
             label_offset="46px",
             tick_style=TICK_STYLE,
+            grid_lines="none",
         ),
     ]
     figure = bq.Figure(
