@@ -161,14 +161,14 @@ def test_explorer_in_classic_notebook(page, classic_server, fresh_notebook, netw
 
 
 def test_tutorial_runs_in_classic_notebook(page, classic_server, fresh_notebook, network_guard):
-    """The tutorial's bqplot figures and PNG images render with ipywidgets 7's manager."""
+    """The tutorial's matplotlib figures and the explorer render with ipywidgets 7's manager."""
     name = fresh_notebook("01_dpc_tutorial.ipynb", "classic")
     open_classic_notebook(page, classic_server, name)
     classic_run_all(page)
     assert classic_cell_errors(page) == []
     page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
-    assert page.locator("#notebook .bqplot.figure").count() >= 2
-    assert page.locator("#notebook figure img[src^='data:image/png']").count() >= 15
+    assert page.locator("#notebook .bqplot.figure").count() >= 3  # the explorer's plots
+    assert page.locator("#notebook .output_png img[src^='data:image/png']").count() == 13
     assert classic_stderr(page) == []
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"

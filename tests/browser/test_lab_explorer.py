@@ -109,11 +109,13 @@ def test_tutorial_runs_in_jupyterlab(page, lab_server, fresh_notebook, network_g
     assert lab_run_all(page), f"run all failed: {lab_cell_errors(page)}"
     assert lab_cell_errors(page) == []
     page.locator("div.dpc-view canvas[data-testid='phase-image']").wait_for()
-    figures = page.locator(".jp-Notebook .bqplot.figure")
-    assert figures.count() >= 2, "the tutorial's bqplot figures did not render"
-    assert page.locator(".jp-Notebook figure img[src^='data:image/png']").count() >= 15
+    assert page.locator(".jp-Notebook .bqplot.figure").count() >= 3, "the explorer's plots"
+    # the tutorial's matplotlib figures (dpc_widgets.figures), one PNG output each
+    figures = page.locator(".jp-Notebook .jp-RenderedImage img[src^='data:image/png']")
+    assert figures.count() == 13, "the tutorial's figures did not render"
     for index in range(figures.count()):
         figures.nth(index).scroll_into_view_if_needed()
-        figures.nth(index).screenshot(path=str(artifacts / f"tutorial_plot_{index}.png"))
+        assert figures.nth(index).evaluate("img => img.naturalWidth") > 300
+        figures.nth(index).screenshot(path=str(artifacts / f"tutorial_figure_{index}.png"))
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
