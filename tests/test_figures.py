@@ -47,6 +47,14 @@ def test_import_dpc_widgets_does_not_import_matplotlib():
         check=True,
     )
     assert done.stdout.strip().splitlines()[-1] == "False"
+    code = (
+        "import sys, dpc_widgets.figures; "
+        "print(sorted({'ipywidgets', 'bqplot'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"  # drawing only: no widget library
 
 
 @pytest.mark.parametrize(
