@@ -60,9 +60,16 @@ function logLevel(v, vmax) {
   if (!(vmax > 0) || !Number.isFinite(v)) return 0;
   return toByte(Math.log1p(Math.max(v, 0) * (LOG_RANGE / vmax)) / Math.log1p(LOG_RANGE));
 }
-function logGrayRGBA(data, count, vmax, out) {
+var PATTERN_SCALES = ["log", "linear", "gamma"];
+function patternLevel(v, vmax, scale, gamma) {
+  if (scale !== "linear" && scale !== "gamma") return logLevel(v, vmax);
+  if (!(vmax > 0) || !Number.isFinite(v)) return 0;
+  const t = Math.max(v, 0) / vmax;
+  return toByte(scale === "gamma" ? t ** gamma : t);
+}
+function patternRGBA(data, count, vmax, scale, gamma, out) {
   for (let k = 0; k < count; k++) {
-    const g = logLevel(data[k], vmax);
+    const g = patternLevel(data[k], vmax, scale, gamma);
     out[4 * k] = g;
     out[4 * k + 1] = g;
     out[4 * k + 2] = g;
@@ -184,20 +191,66 @@ function detectorLabels({ rows, cols, center, sampling, inner, outer, segments, 
   }
   return out;
 }
-function elementAt(left, top, s, rows, cols) {
-  const i = Math.floor(top / s);
-  const j = Math.floor(left / s);
+var MAX_ZOOM = 64;
+var FIT_DISC_RADII = 3;
+var FIT_OUTER_MARGIN = 1.15;
+var SMALL_DISC = 1 / 8;
+function asView(t) {
+  return typeof t === "number" ? { s: t, ox: 0, oy: 0 } : t;
+}
+function clampZoom(zoom) {
+  return Number.isFinite(zoom) ? Math.min(Math.max(zoom, 1), MAX_ZOOM) : 1;
+}
+function clampFocus(rows, cols, zoom, focus) {
+  const clamp = (f, n) => {
+    const half = n / (2 * zoom);
+    return Number.isFinite(f) ? Math.min(Math.max(f, half), n - half) : n / 2;
+  };
+  return [clamp(focus?.[0], rows), clamp(focus?.[1], cols)];
+}
+function viewTransform(rows, cols, s0, zoom, focus) {
+  const z = clampZoom(zoom);
+  const [fu, fv] = clampFocus(rows, cols, z, focus);
+  const s = s0 * z;
+  return { s, ox: cols * s0 / 2 - fv * s, oy: rows * s0 / 2 - fu * s, zoom: z, focus: [fu, fv] };
+}
+function fitView(rows, cols, center, discPx, outerPx) {
+  const n = Math.min(rows, cols);
+  if (!(discPx > 0) || discPx >= n * SMALL_DISC) return { zoom: 1, focus: [rows / 2, cols / 2] };
+  const outer = Number.isFinite(outerPx) ? outerPx : 0;
+  const half = Math.max(FIT_DISC_RADII * discPx, FIT_OUTER_MARGIN * outer, 1);
+  const zoom = clampZoom(n / (2 * half));
+  return { zoom, focus: clampFocus(rows, cols, zoom, [center[0] + 0.5, center[1] + 0.5]) };
+}
+function zoomAt(t, rows, cols, left, top, factor) {
+  const u = (top - t.oy) / t.s;
+  const v = (left - t.ox) / t.s;
+  const zoom = clampZoom(t.zoom * factor);
+  const k = t.zoom / zoom;
+  const focus = [u - (u - t.focus[0]) * k, v - (v - t.focus[1]) * k];
+  return { zoom, focus: clampFocus(rows, cols, zoom, focus) };
+}
+function panBy(t, rows, cols, dx, dy) {
+  const focus = [t.focus[0] - dy / t.s, t.focus[1] - dx / t.s];
+  return { zoom: t.zoom, focus: clampFocus(rows, cols, t.zoom, focus) };
+}
+function elementAt(left, top, t, rows, cols) {
+  const { s, ox, oy } = asView(t);
+  const i = Math.floor((top - oy) / s);
+  const j = Math.floor((left - ox) / s);
   return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
 }
-function centerOnScreen(center, s) {
-  return [(center[1] + 0.5) * s, (center[0] + 0.5) * s];
+function centerOnScreen(center, t) {
+  const { s, ox, oy } = asView(t);
+  return [(center[1] + 0.5) * s + ox, (center[0] + 0.5) * s + oy];
 }
-function radiusAt(left, top, center, s, sampling) {
-  const [x0, y0] = centerOnScreen(center, s);
-  return Math.hypot(left - x0, top - y0) / s * sampling;
+function radiusAt(left, top, center, t, sampling) {
+  const [x0, y0] = centerOnScreen(center, t);
+  return Math.hypot(left - x0, top - y0) / asView(t).s * sampling;
 }
-function hitRing(left, top, center, s, sampling, radii, tol) {
-  const r = radiusAt(left, top, center, s, sampling);
+function hitRing(left, top, center, t, sampling, radii, tol) {
+  const r = radiusAt(left, top, center, t, sampling);
+  const s = asView(t).s;
   let best = null;
   let bestDistance = tol;
   for (const [name, radius] of Object.entries(radii)) {
@@ -214,7 +267,8 @@ function hitCenter(left, top, center, s, tol) {
   const [x0, y0] = centerOnScreen(center, s);
   return Math.hypot(left - x0, top - y0) <= tol;
 }
-function dragCenter(startCenter, startPointer, pointer, s, rows, cols) {
+function dragCenter(startCenter, startPointer, pointer, t, rows, cols) {
+  const s = asView(t).s;
   const clamp = (v, hi) => Math.min(Math.max(v, 0), Math.max(hi, 0));
   const qx = startCenter[0] + (pointer[1] - startPointer[1]) / s;
   const qy = startCenter[1] + (pointer[0] - startPointer[0]) / s;
@@ -389,6 +443,19 @@ function setScaleBar(panel, pixelSize, units, nPixels, s) {
 var RING_TOLERANCE = 8;
 var CENTER_TOLERANCE = 8;
 var RINGS = ["inner", "outer"];
+var ZOOM_STEP = 1.5;
+var WHEEL_STEP = 1.0015;
+var SAVE_MS = 120;
+var RING_WIDTH = 1.5;
+var BORDER_WIDTH = 1;
+var CACHE_WIDTH = 1;
+var CACHE_COLOUR = "rgba(255, 179, 0, 0.9)";
+var CACHE_DASH = [1, 3];
+function button(text, name, title) {
+  const el = h("button", "dpc-zoom-button", { type: "button", "data-zoom": name, title });
+  el.textContent = text;
+  return el;
+}
 var DetectorPanel = class {
   /**
    * @param model  the anywidget model
@@ -397,7 +464,18 @@ var DetectorPanel = class {
   constructor(model, onChange) {
     this.model = model;
     this.onChange = onChange;
-    this.panel = makePanel("detector", "mean diffraction (log) and detector");
+    this.panel = makePanel("detector", "mean diffraction and detector");
+    this.toolbar = this.makeToolbar();
+    this.panel.root.insertBefore(this.toolbar, this.panel.stack);
+    this.legend = h("div", "dpc-cache-legend", {
+      "data-testid": "cache-legend",
+      title: "the detector cache covers radii inside the dotted amber ring"
+    });
+    const swatch = h("span", "dpc-cache-swatch");
+    const text = h("span", "");
+    text.textContent = "cache: answers at once inside";
+    this.legend.append(swatch, text);
+    this.panel.scalebar.after(this.legend);
     this.image = h("canvas", "dpc-image", { "data-testid": "detector-image" });
     this.labels = h("canvas", "dpc-segments", { "data-testid": "detector-segments" });
     this.rings = h("canvas", "dpc-rings", { "data-testid": "detector-rings" });
@@ -425,6 +503,7 @@ var DetectorPanel = class {
     this.local = null;
     this.dragging = null;
     this.dragStart = null;
+    this.saveTimer = null;
     this.gate = new RequestGate((value, seq) => model.send({ seq, ...value }));
     this.listen();
   }
@@ -433,10 +512,14 @@ var DetectorPanel = class {
     const m = this.model;
     const [rows, cols] = m.get("detector_shape");
     const size = m.get("panel_size");
+    const s0 = size / Math.max(rows, cols, 1);
     return {
       rows,
       cols,
-      s: size / Math.max(rows, cols, 1),
+      s0,
+      s: s0,
+      // CSS px per pixel of the whole detector
+      view: viewTransform(rows, cols, s0, m.get("detector_zoom"), m.get("detector_focus")),
       center: m.get("center"),
       sampling: m.get("detector_sampling"),
       units: m.get("detector_units"),
@@ -446,34 +529,130 @@ var DetectorPanel = class {
       rotationDeg: m.get("rotation"),
       comMask: m.get("com_mask"),
       cacheRadius: m.get("cache_radius"),
+      discRadius: m.get("disc_radius"),
       ...this.local
     };
   }
-  /** Draw the mean pattern { values, raw } (see codes.js) on the log scale. */
+  /** Draw the mean pattern { values, raw } (see codes.js) on the chosen scale (patternLevel). */
   drawPattern({ values: data, raw }) {
     const g = this.geometry();
+    const m = this.model;
     this.pattern = data;
-    const vmax = this.model.get("pattern_vmax");
+    const vmax = m.get("pattern_vmax");
+    const scale = m.get("pattern_scale");
+    const gamma = m.get("pattern_gamma");
     const n = g.rows * g.cols;
-    drawRGBA(this.image, g.rows, g.cols, (out) => logGrayRGBA(data, n, vmax, out));
+    drawRGBA(this.image, g.rows, g.cols, (out) => patternRGBA(data, n, vmax, scale, gamma, out));
     this.image.setAttribute("data-checksum", checksumOf(raw));
     this.image.setAttribute("data-vmax", String(vmax));
-    setSize(g.cols * g.s, g.rows * g.s, this.panel.stack, this.image, this.labels, this.rings);
-    setScaleBar(this.panel, g.sampling, g.units, g.cols, g.s);
+    this.image.setAttribute("data-scale", scale);
+    this.scaleSelect.value = scale;
+    if (document.activeElement !== this.gammaInput) this.gammaInput.value = String(gamma);
+    this.gammaInput.style.visibility = scale === "gamma" ? "visible" : "hidden";
+    setSize(g.cols * g.s0, g.rows * g.s0, this.panel.stack, this.image, this.labels, this.rings);
+    this.placeView(g);
+  }
+  /** Place the native-size canvases and the scale bar for the current zoom and focus. */
+  placeView(g = this.geometry()) {
+    const { s, ox, oy, zoom, focus } = g.view;
+    const transform = `translate(${ox}px, ${oy}px) scale(${zoom})`;
+    for (const canvas of [this.image, this.labels]) {
+      canvas.style.transformOrigin = "0 0";
+      canvas.style.transform = transform;
+    }
+    setScaleBar(this.panel, g.sampling, g.units, g.cols / zoom, s);
+    const stack = this.panel.stack;
+    stack.setAttribute("data-zoom", String(zoom));
+    stack.setAttribute("data-focus", focus.join(","));
+    stack.setAttribute("data-scale", String(s));
+    stack.setAttribute("data-offset", `${ox},${oy}`);
+  }
+  /** Set the view {zoom, focus} locally at once and send it to the kernel soon. */
+  setView({ zoom, focus }) {
+    this.model.set("detector_zoom", zoom);
+    this.model.set("detector_focus", focus);
+    if (this.saveTimer === null) {
+      this.saveTimer = setTimeout(() => {
+        this.saveTimer = null;
+        this.model.save_changes();
+      }, SAVE_MS);
+    }
+  }
+  makeToolbar() {
+    const bar = h("div", "dpc-zoom-bar", { "data-testid": "detector-toolbar" });
+    const zoomBy = (factor) => () => {
+      const g = this.geometry();
+      const [w, hgt] = [g.cols * g.s0, g.rows * g.s0];
+      this.setView(zoomAt(g.view, g.rows, g.cols, w / 2, hgt / 2, factor));
+    };
+    const buttons = [
+      [button("+", "in", "zoom in (or turn the mouse wheel over the image)"), zoomBy(ZOOM_STEP)],
+      [button("\u2212", "out", "zoom out"), zoomBy(1 / ZOOM_STEP)],
+      [button("fit disc", "fit", "frame the bright-field disc and the detector rings"), () => {
+        const g = this.geometry();
+        const outerPx = g.outer / g.sampling;
+        this.setView(fitView(g.rows, g.cols, g.center, g.discRadius, outerPx));
+      }],
+      [button("whole", "whole", "show the whole detector"), () => {
+        const g = this.geometry();
+        this.setView({ zoom: 1, focus: [g.rows / 2, g.cols / 2] });
+      }]
+    ];
+    for (const [el, action] of buttons) {
+      el.addEventListener("click", action);
+      bar.append(el);
+    }
+    this.scaleSelect = h("select", "dpc-scale-select", {
+      "data-testid": "pattern-scale",
+      title: "intensity scale of the diffraction image: log, linear or gamma (v/vmax)^\u03B3"
+    });
+    for (const name of PATTERN_SCALES) {
+      const option = h("option", "", { value: name });
+      option.textContent = name === "gamma" ? "\u03B3" : name;
+      this.scaleSelect.append(option);
+    }
+    this.gammaInput = h("input", "dpc-gamma-input", {
+      type: "number",
+      min: 0.05,
+      max: 5,
+      step: 0.05,
+      "data-testid": "pattern-gamma",
+      title: "\u03B3 of the gamma scale (below 1 brightens faint signal)"
+    });
+    this.scaleSelect.addEventListener("change", () => {
+      this.model.set("pattern_scale", this.scaleSelect.value);
+      this.model.save_changes();
+    });
+    this.gammaInput.addEventListener("change", () => {
+      const gamma = Number(this.gammaInput.value);
+      if (!(gamma > 0 && Number.isFinite(gamma))) return;
+      this.model.set("pattern_gamma", gamma);
+      this.model.save_changes();
+    });
+    bar.append(this.scaleSelect, this.gammaInput);
+    return bar;
   }
   drawOverlay() {
     const g = this.geometry();
     const labels = detectorLabels(g);
     drawRGBA(this.labels, g.rows, g.cols, (out) => segmentRGBA(labels, out));
+    this.placeView(g);
     this.drawRings(g);
     this.onChange(g);
   }
+  /** Redraw what the zoom and focus move: the canvases' placement, rings and handles. */
+  drawView() {
+    const g = this.geometry();
+    this.placeView(g);
+    this.drawRings(g);
+  }
   drawRings(g) {
-    const width = Math.round(g.cols * g.s);
-    const height = Math.round(g.rows * g.s);
+    const width = Math.round(g.cols * g.s0);
+    const height = Math.round(g.rows * g.s0);
     resize(this.rings, width, height);
-    const [x0, y0] = centerOnScreen(g.center, g.s);
-    const toScreen = (r) => r / g.sampling * g.s;
+    const t = g.view;
+    const [x0, y0] = centerOnScreen(g.center, t);
+    const toScreen = (r) => r / g.sampling * t.s;
     for (const name of RINGS) {
       const style = this.handles[name].style;
       style.left = `${x0 + toScreen(g[name])}px`;
@@ -481,25 +660,40 @@ var DetectorPanel = class {
     }
     this.centerHandle.style.left = `${x0}px`;
     this.centerHandle.style.top = `${y0}px`;
+    this.legend.style.visibility = g.cacheRadius > 0 ? "visible" : "hidden";
     const ctx = this.rings.getContext("2d");
     if (!ctx) return;
     ctx.clearRect(0, 0, width, height);
-    const circle = (r, colour, dash) => {
+    const circle = (r, colour, dash, lineWidth = RING_WIDTH) => {
       if (!Number.isFinite(r)) return;
       ctx.beginPath();
       ctx.setLineDash(dash);
       ctx.strokeStyle = colour;
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = lineWidth;
       ctx.arc(x0, y0, toScreen(r), 0, 2 * Math.PI);
       ctx.stroke();
     };
+    if (g.cacheRadius > 0) circle(g.cacheRadius, CACHE_COLOUR, CACHE_DASH, CACHE_WIDTH);
+    if (g.segments > 1 && g.outer > g.inner) {
+      ctx.setLineDash([]);
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.7)";
+      ctx.lineWidth = BORDER_WIDTH;
+      ctx.beginPath();
+      const rotation = g.rotationDeg * Math.PI / 180;
+      for (let k = 0; k < g.segments; k++) {
+        const angle = 2 * Math.PI * k / g.segments - rotation;
+        const [down, right] = [Math.cos(angle), Math.sin(angle)];
+        ctx.moveTo(x0 + right * toScreen(g.inner), y0 + down * toScreen(g.inner));
+        ctx.lineTo(x0 + right * toScreen(g.outer), y0 + down * toScreen(g.outer));
+      }
+      ctx.stroke();
+    }
     circle(g.inner, "rgba(255, 255, 255, 0.95)", []);
     circle(g.outer, "rgba(255, 255, 255, 0.95)", []);
     if (g.comMask && g.comMask.length === 2) {
       circle(g.comMask[0], "rgba(0, 255, 255, 0.9)", [4, 3]);
       circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
     }
-    if (g.cacheRadius > 0) circle(g.cacheRadius, "rgba(255, 190, 0, 0.85)", [2, 4]);
     ctx.setLineDash([]);
   }
   /** The kernel answered request seq. */
@@ -524,8 +718,15 @@ var DetectorPanel = class {
     stack.addEventListener("pointerdown", (event) => {
       const g = this.geometry();
       const [left, top] = this.position(event);
-      const name = event.target.dataset?.ring ?? (hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE) ? "center" : null) ?? hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
-      if (!name) return;
+      const name = event.target.dataset?.ring ?? (hitCenter(left, top, g.center, g.view, CENTER_TOLERANCE) ? "center" : null) ?? hitRing(left, top, g.center, g.view, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      if (!name) {
+        this.dragging = "pan";
+        this.dragStart = { view: g.view, pointer: [left, top] };
+        this.rings.style.cursor = "grabbing";
+        event.target.setPointerCapture?.(event.pointerId);
+        event.preventDefault();
+        return;
+      }
       this.dragging = name;
       this.local = { inner: g.inner, outer: g.outer, center: g.center };
       this.dragStart = { center: g.center, pointer: [left, top] };
@@ -535,28 +736,48 @@ var DetectorPanel = class {
     stack.addEventListener("pointermove", (event) => {
       const g = this.geometry();
       const [left, top] = this.position(event);
+      if (this.dragging === "pan") {
+        const { view, pointer } = this.dragStart;
+        this.setView(panBy(view, g.rows, g.cols, left - pointer[0], top - pointer[1]));
+        return;
+      }
       if (this.dragging === "center") {
         const { center, pointer } = this.dragStart;
-        const [qx, qy] = dragCenter(center, pointer, [left, top], g.s, g.rows, g.cols);
+        const [qx, qy] = dragCenter(center, pointer, [left, top], g.view, g.rows, g.cols);
         this.local = { ...this.local, center: [qx, qy] };
         this.drawOverlay();
         this.gate.request({ type: "center", qx, qy }, 1);
         return;
       }
       if (this.dragging !== null) {
-        this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.s, g.sampling) };
+        this.local = { ...this.local, [this.dragging]: radiusAt(left, top, g.center, g.view, g.sampling) };
         this.drawOverlay();
         this.gate.request({ type: "geometry", inner: this.local.inner, outer: this.local.outer });
         return;
       }
-      const onCenter = hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE);
-      const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
-      this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : "crosshair";
-      const element = elementAt(left, top, g.s, g.rows, g.cols);
-      if (element) this.panel.readout.textContent = this.readout(g, ...element);
+      const onCenter = hitCenter(left, top, g.center, g.view, CENTER_TOLERANCE);
+      const near = hitRing(left, top, g.center, g.view, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
+      this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : g.view.zoom > 1 ? "grab" : "crosshair";
+      const element = elementAt(left, top, g.view, g.rows, g.cols);
+      if (element) {
+        this.panel.readout.textContent = this.readout(g, ...element);
+        this.panel.readout.setAttribute("data-pixel", element.join(","));
+      }
     });
+    stack.addEventListener("wheel", (event) => {
+      const g = this.geometry();
+      const [left, top] = this.position(event);
+      const step = event.deltaMode === 1 ? 40 : event.deltaMode === 2 ? 800 : 1;
+      this.setView(zoomAt(g.view, g.rows, g.cols, left, top, WHEEL_STEP ** (-event.deltaY * step)));
+      event.preventDefault();
+    }, { passive: false });
     const end = () => {
       if (this.dragging === null) return;
+      if (this.dragging === "pan") {
+        this.dragging = null;
+        this.dragStart = null;
+        return;
+      }
       this.dragging = null;
       this.dragStart = null;
       this.settle();
@@ -772,8 +993,9 @@ function decodeImages(value, maps, out = null) {
 
 // src/view.js
 var TRIGGERS = {
-  pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  pattern: ["pattern", "pattern_map", "pattern_vmax", "pattern_scale", "pattern_gamma", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
+  zoom: ["detector_zoom", "detector_focus"],
   segments: ["segment_images", "segment_images_map", "segment_images_bin", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   com: ["com", "com_map", "com_bin", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   phase: ["phase", "phase_map", "phase_bin", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"]
@@ -842,6 +1064,7 @@ var ExplorerView = class {
     this.dirty = /* @__PURE__ */ new Set();
     if (dirty.has("pattern")) this.detector.drawPattern(this.images("pattern"));
     if (dirty.has("overlay")) this.detector.drawOverlay();
+    else if (dirty.has("zoom")) this.detector.drawView();
     if (dirty.has("segments")) this.segments.draw(this.images("segment_images"), m.get("segment_ranges"), size);
     if (dirty.has("com")) {
       const { values, raw } = this.images("com");

@@ -67,6 +67,7 @@ from .settings import (
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
+from .zoom import fit_view, visible_radii
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
@@ -245,6 +246,7 @@ class Explorer(w.VBox):
         if self._error is not None:
             raise self._error
         self._show_cube()
+        self._frame_detector()
         # automatic rotation turned off: the manual controls first take the last solved values
         self.auto_rotation.observe(lambda c: c["new"] or self._details.flush(), "value")
         for name, widget in self.controls.widgets().items():
@@ -258,6 +260,7 @@ class Explorer(w.VBox):
             widget.observe(lambda _: self._calibration_typed(), "value")
         self.find_disc.on_click(lambda _: self._guarded("re-find disc", self._find_disc_clicked))
         self.geometric.on_click(lambda _: self._guarded("geometric centre", self._geometric))
+        self.view.observe(lambda _: self._show_view_radii(), ["detector_zoom", "detector_focus"])
         self.view.on_geometry(self._on_ring_drag)
         self.view.on_center(self._on_center_drag)
         self.view.observe(lambda change: self._on_center_drag(*change["new"]), "center")
@@ -370,6 +373,7 @@ class Explorer(w.VBox):
             self._key = None
             self._flow.request()
         self._show_cube()  # after the first view, whose pass yields the mean pattern
+        self._frame_detector()
 
     def snapshot_png(self) -> bytes | None:
         """PNG bytes of the current view (:mod:`.snapshot`); None before any result.
@@ -701,6 +705,37 @@ class Explorer(w.VBox):
         if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
             self._build.start(center, reach)  # pass: fill the cache behind it
         return True
+
+    def _frame_detector(self) -> None:
+        """Give the detector view its "fit disc" default (``zoom.fit_view``) for a new cube.
+
+        The disc radius is the one found on loading; for an array (no disc searched on
+        loading) it is found on the mean pattern here (:func:`find_disc`); none found: the
+        view shows the whole detector.
+        """
+        cube = self.dpc.cube
+        disc = self._disc_px
+        if disc is None and cube.disc is None:
+            found = find_disc(self.dpc.mean_pattern())
+            disc = found.radius if found.found else None
+        outer_px = self.controls.settings().outer / cube.detector_sampling
+        zoom, focus = fit_view(cube.detector_shape, self.dpc.origin, disc, outer_px)
+        with self.view.hold_sync():
+            self.view.disc_radius = float(disc) if disc is not None else 0.0
+            self.view.detector_zoom = zoom
+            self.view.detector_focus = list(focus)
+        self._show_view_radii()
+
+    def _show_view_radii(self) -> None:
+        """The radial profile spans the radii in the detector view (all of it unzoomed)."""
+        view, cube = self.view, self.dpc.cube
+        if view.detector_zoom <= 1.0:
+            self.plots.show_view_radii(None)
+            return
+        low, high = visible_radii(
+            cube.detector_shape, view.detector_zoom, view.detector_focus, self.dpc.origin
+        )
+        self.plots.show_view_radii((low * cube.detector_sampling, high * cube.detector_sampling))
 
     def _disc_radius(self) -> float | None:
         """The bright-field disc radius found on loading, in detector units (None: none)."""

@@ -252,6 +252,8 @@ class Plots:
             "hist", "|CoM| histogram", [self.hist_line], x, y, "|CoM|", "count", ".3~s"
         )
         self._span = (1.0, 1.0)  # y range of the profile, for the radius marks
+        self._radii_max = 1.0  # largest radius of the profile
+        self._view_radii: tuple[float, float] | None = None  # radii in the detector view
         self._rotation: tuple | None = None
         self._com: np.ndarray | None = None
         self.box = w.HBox(
@@ -292,10 +294,24 @@ class Plots:
         values = np.maximum(values, float(f"1e{decades[0]}"))
         with self.profile_line.hold_sync():
             self.profile_line.x, self.profile_line.y = radii, values
-        _set_ticks(self.profile.axes[0], nice_ticks(0.0, float(radii.max())))
         _set_ticks(self.profile.axes[1], np.array([float(f"1e{k}") for k in decades]))
         self.profile.axes[1].tick_labels = decade_labels(decades)
         self._span = (float(values.min()), float(values.max()))
+        self._radii_max = float(radii.max())
+        self._show_profile_x()
+
+    def show_view_radii(self, radii: tuple[float, float] | None) -> None:
+        """Span the profile's radius axis over ``radii`` = (smallest, largest) radius in the
+        detector view (detector units), within the profile; None: the whole profile."""
+        self._view_radii = radii
+        self._show_profile_x()
+
+    def _show_profile_x(self) -> None:
+        low, high = 0.0, self._radii_max
+        if self._view_radii is not None:
+            low = min(max(self._view_radii[0], 0.0), high)
+            high = min(max(self._view_radii[1], low), high)
+        _set_ticks(self.profile.axes[0], nice_ticks(low, high))
 
     def show_radii(self, inner: float, outer: float) -> None:
         """Vertical marks at the inner and outer radius."""

@@ -316,6 +316,50 @@ def log_gray(pattern: np.ndarray, vmax: float) -> np.ndarray:
     return _rgba(level, level, level)
 
 
+#: Scales of the diffraction image (the detector panel's choice; ``js/src/colormaps.js``).
+PATTERN_SCALES = ("log", "linear", "gamma")
+
+
+def pattern_gray(
+    pattern: np.ndarray, vmax: float, scale: str = "log", gamma: float = 0.5
+) -> np.ndarray:
+    """Grey RGBA of a diffraction pattern on the detector panel's scale.
+
+    Parameters
+    ----------
+    pattern : ndarray
+        Intensities (counts).
+    vmax : float
+        Intensity drawn white (counts).
+    scale : {"log", "linear", "gamma"}
+        ``"log"``: :func:`log_gray`; ``"linear"``: ``t = v / vmax``; ``"gamma"``: ``t**gamma``
+        (``t`` clipped below at 0; levels ``floor(255 t + 0.5)`` clipped to 0..255).
+    gamma : float
+        Exponent of ``"gamma"`` (> 0; below 1 brightens faint signal).
+
+    Returns
+    -------
+    ndarray (..., 4) uint8
+        Non-finite values and ``vmax <= 0`` map to black.
+    """
+    if scale not in PATTERN_SCALES:
+        raise ValueError(f"scale must be one of {PATTERN_SCALES}, got {scale!r}")
+    if not (isinstance(gamma, (int, float)) and math.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"gamma must be a positive finite number, got {gamma!r}")
+    if scale == "log":
+        return log_gray(pattern, vmax)
+    v = np.asarray(pattern, dtype=np.float32).astype(np.float64)
+    if not vmax > 0:
+        level = np.zeros(v.shape, dtype=np.uint8)
+    else:
+        with np.errstate(invalid="ignore"):
+            t = np.maximum(v, 0.0) / float(vmax)
+            if scale == "gamma":
+                t = t ** float(gamma)
+        level = np.where(np.isfinite(v), to_byte(t), 0)
+    return _rgba(level, level, level)
+
+
 def hsv_to_rgb(h: np.ndarray, s: np.ndarray | float, v: np.ndarray) -> np.ndarray:
     """HSV (each in [0, 1], ``h`` periodic) to bytes, shape ``h.shape + (3,)``."""
     h, s, v = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (h, s, v)))

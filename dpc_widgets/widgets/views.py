@@ -14,6 +14,7 @@ Axis mapping: array element ``[i, j]`` is drawn at canvas row ``i``, column ``j`
 
 from __future__ import annotations
 
+import math
 import pathlib
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ import anywidget
 import numpy as np
 import traitlets as t
 
+from . import render
 from .encoding import encode
 
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
@@ -66,6 +68,9 @@ class ExplorerView(anywidget.AnyWidget):
     pattern = t.Bytes(b"").tag(sync=True)
     pattern_map = t.List(t.List(t.Float()), []).tag(sync=True)
     pattern_vmax = t.Float(0.0).tag(sync=True)
+    # intensity scale of the diffraction image (render.pattern_gray; the panel's dropdown)
+    pattern_scale = t.Enum(render.PATTERN_SCALES, "log").tag(sync=True)
+    pattern_gamma = t.Float(0.5).tag(sync=True)
     detector_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
     center = t.List(t.Float(), [0.0, 0.0]).tag(sync=True)
     detector_sampling = t.Float(1.0).tag(sync=True)
@@ -77,6 +82,13 @@ class ExplorerView(anywidget.AnyWidget):
     com_mask = t.List(t.Float(), []).tag(sync=True)
     # radius below which the detector cache answers (dashed ring); 0: none or the whole detector
     cache_radius = t.Float(0.0).tag(sync=True)
+    # zoom of the detector view (zoom.py): 1 shows the whole detector; focus (u, v) is the
+    # detector point (pixels, pixel [i, j] spanning [i, i + 1) x [j, j + 1)) in the panel's
+    # middle, [] for the detector's middle. Set by the kernel ("fit disc") and the browser.
+    detector_zoom = t.Float(1.0).tag(sync=True)
+    detector_focus = t.List(t.Float(), []).tag(sync=True)
+    # bright-field disc radius in pixels for the "fit disc" button (0: unknown)
+    disc_radius = t.Float(0.0).tag(sync=True)
     # scan plane
     scan_shape = t.List(t.Int(), [0, 0]).tag(sync=True)
     scan_sampling = t.Float(1.0).tag(sync=True)
@@ -100,6 +112,20 @@ class ExplorerView(anywidget.AnyWidget):
     phase_bin = t.Int(1).tag(sync=True)
     # the browser's devicePixelRatio (device pixels per CSS pixel), set by the view
     pixel_ratio = t.Float(1.0).tag(sync=True)
+
+    @t.validate("pattern_gamma")
+    def _check_gamma(self, proposal: Any) -> float:
+        gamma = proposal["value"]
+        if not (math.isfinite(gamma) and gamma > 0):
+            raise t.TraitError(f"pattern_gamma must be a positive finite number, got {gamma!r}")
+        return gamma
+
+    @t.validate("detector_zoom")
+    def _check_zoom(self, proposal: Any) -> float:
+        zoom = proposal["value"]
+        if not (math.isfinite(zoom) and zoom > 0):
+            raise t.TraitError(f"detector_zoom must be a positive finite number, got {zoom!r}")
+        return zoom
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -48,6 +48,32 @@ export function logLevel(v, vmax) {
   return toByte(Math.log1p(Math.max(v, 0) * (LOG_RANGE / vmax)) / Math.log1p(LOG_RANGE));
 }
 
+/** Scales of the diffraction image: "log" (logLevel), "linear" (v / vmax), "gamma" ((v / vmax)^gamma). */
+export const PATTERN_SCALES = ["log", "linear", "gamma"];
+
+/**
+ * Grey level of an intensity on the diffraction scale: logLevel for "log"; else t = v / vmax
+ * (0 at v <= 0), raised to gamma for "gamma" (0 < gamma; 0.5 brightens faint signal).
+ */
+export function patternLevel(v, vmax, scale, gamma) {
+  if (scale !== "linear" && scale !== "gamma") return logLevel(v, vmax);
+  if (!(vmax > 0) || !Number.isFinite(v)) return 0;
+  const t = Math.max(v, 0) / vmax;
+  return toByte(scale === "gamma" ? t ** gamma : t);
+}
+
+/** Fill out with grey levels of data (length count) on the diffraction scale (patternLevel). */
+export function patternRGBA(data, count, vmax, scale, gamma, out) {
+  for (let k = 0; k < count; k++) {
+    const g = patternLevel(data[k], vmax, scale, gamma);
+    out[4 * k] = g;
+    out[4 * k + 1] = g;
+    out[4 * k + 2] = g;
+    out[4 * k + 3] = 255;
+  }
+  return out;
+}
+
 /** Fill out with logarithmic grey levels of data (length count). */
 export function logGrayRGBA(data, count, vmax, out) {
   for (let k = 0; k < count; k++) {

@@ -6,6 +6,12 @@
 // display scale s (CSS px per array element) the centre of element [i, j] is at
 // (left, top) = ((j + 0.5) s, (i + 0.5) s).
 //
+// The detector view can zoom and pan: a view transform t = {s, ox, oy} puts the detector point
+// (u, v) (continuous element coordinates: element [i, j] spans [i, i + 1) x [j, j + 1), its
+// centre is (i + 0.5, j + 0.5)) at (left, top) = (v s + ox, u s + oy). Functions below that
+// take a scale accept either a number s (the unzoomed view, ox = oy = 0) or such a transform.
+// dpc_widgets/widgets/zoom.py mirrors viewTransform, fitView and zoomAt.
+//
 // Segments follow dpc_widgets/detectors.py exactly: pixel [i, j] has offset
 // (dx, dy) = (i - cx, j - cy) from the centre (cx, cy) in pixels, radius
 // sqrt(dx^2 + dy^2) * sampling in detector units, theta = (atan2(dy, dx) + rotation) mod 2pi,
@@ -43,30 +49,109 @@ export function detectorLabels({ rows, cols, center, sampling, inner, outer, seg
   return out;
 }
 
-/** Array element [i, j] under the display point (left, top) at scale s, or null outside. */
-export function elementAt(left, top, s, rows, cols) {
-  const i = Math.floor(top / s);
-  const j = Math.floor(left / s);
+/** Largest zoom of the detector view (a 128 px detector then shows 2 px across). */
+export const MAX_ZOOM = 64;
+/** "fit disc" frames FIT_DISC_RADII disc radii either side of the centre ... */
+export const FIT_DISC_RADII = 3;
+/** ... and at least the outer ring times FIT_OUTER_MARGIN ... */
+export const FIT_OUTER_MARGIN = 1.15;
+/** ... when the disc radius is below SMALL_DISC of the detector's shorter side; else the whole. */
+export const SMALL_DISC = 1 / 8;
+
+/** A view transform {s, ox, oy} from a number s (the unzoomed view) or a transform. */
+export function asView(t) {
+  return typeof t === "number" ? { s: t, ox: 0, oy: 0 } : t;
+}
+
+/** Zoom clipped to [1, MAX_ZOOM] (1 for anything not a finite number). */
+export function clampZoom(zoom) {
+  return Number.isFinite(zoom) ? Math.min(Math.max(zoom, 1), MAX_ZOOM) : 1;
+}
+
+/**
+ * Focus (u, v) (the detector point in the middle of the panel) kept so that the view at this
+ * zoom stays on the detector; the detector's middle for a missing or non-finite focus.
+ */
+export function clampFocus(rows, cols, zoom, focus) {
+  const clamp = (f, n) => {
+    const half = n / (2 * zoom);
+    return Number.isFinite(f) ? Math.min(Math.max(f, half), n - half) : n / 2;
+  };
+  return [clamp(focus?.[0], rows), clamp(focus?.[1], cols)];
+}
+
+/**
+ * View transform of a rows x cols detector whose whole fits the panel at scale s0 (CSS px per
+ * pixel), zoomed by zoom about focus (u, v): {s, ox, oy, zoom, focus} with zoom and focus
+ * clamped (clampZoom, clampFocus). The panel is cols s0 wide and rows s0 high.
+ */
+export function viewTransform(rows, cols, s0, zoom, focus) {
+  const z = clampZoom(zoom);
+  const [fu, fv] = clampFocus(rows, cols, z, focus);
+  const s = s0 * z;
+  return { s, ox: (cols * s0) / 2 - fv * s, oy: (rows * s0) / 2 - fu * s, zoom: z, focus: [fu, fv] };
+}
+
+/**
+ * The "fit disc" view {zoom, focus}: centred on the detector centre (pixels), half as wide as
+ * max(FIT_DISC_RADII disc radii, FIT_OUTER_MARGIN x the outer radius) (both in pixels), when
+ * the disc is small (radius below SMALL_DISC of the shorter side); else the whole detector.
+ */
+export function fitView(rows, cols, center, discPx, outerPx) {
+  const n = Math.min(rows, cols);
+  if (!(discPx > 0) || discPx >= n * SMALL_DISC) return { zoom: 1, focus: [rows / 2, cols / 2] };
+  const outer = Number.isFinite(outerPx) ? outerPx : 0;
+  const half = Math.max(FIT_DISC_RADII * discPx, FIT_OUTER_MARGIN * outer, 1);
+  const zoom = clampZoom(n / (2 * half));
+  return { zoom, focus: clampFocus(rows, cols, zoom, [center[0] + 0.5, center[1] + 0.5]) };
+}
+
+/**
+ * The view {zoom, focus} after zooming view t (a viewTransform) by factor about the display
+ * point (left, top): the detector point under it stays there (unless the clamps move it).
+ */
+export function zoomAt(t, rows, cols, left, top, factor) {
+  const u = (top - t.oy) / t.s;
+  const v = (left - t.ox) / t.s;
+  const zoom = clampZoom(t.zoom * factor);
+  const k = t.zoom / zoom;
+  const focus = [u - (u - t.focus[0]) * k, v - (v - t.focus[1]) * k];
+  return { zoom, focus: clampFocus(rows, cols, zoom, focus) };
+}
+
+/** The view {zoom, focus} after dragging view t by (dx, dy) display px (the image follows). */
+export function panBy(t, rows, cols, dx, dy) {
+  const focus = [t.focus[0] - dy / t.s, t.focus[1] - dx / t.s];
+  return { zoom: t.zoom, focus: clampFocus(rows, cols, t.zoom, focus) };
+}
+
+/** Array element [i, j] under the display point (left, top) at scale or view t, or null outside. */
+export function elementAt(left, top, t, rows, cols) {
+  const { s, ox, oy } = asView(t);
+  const i = Math.floor((top - oy) / s);
+  const j = Math.floor((left - ox) / s);
   return i >= 0 && i < rows && j >= 0 && j < cols ? [i, j] : null;
 }
 
-/** Display point (left, top) of the detector centre (cx, cy) in pixels at scale s. */
-export function centerOnScreen(center, s) {
-  return [(center[1] + 0.5) * s, (center[0] + 0.5) * s];
+/** Display point (left, top) of the detector centre (cx, cy) in pixels at scale or view t. */
+export function centerOnScreen(center, t) {
+  const { s, ox, oy } = asView(t);
+  return [(center[1] + 0.5) * s + ox, (center[0] + 0.5) * s + oy];
 }
 
 /** Radius in detector units of the display point (left, top). */
-export function radiusAt(left, top, center, s, sampling) {
-  const [x0, y0] = centerOnScreen(center, s);
-  return (Math.hypot(left - x0, top - y0) / s) * sampling;
+export function radiusAt(left, top, center, t, sampling) {
+  const [x0, y0] = centerOnScreen(center, t);
+  return (Math.hypot(left - x0, top - y0) / asView(t).s) * sampling;
 }
 
 /**
  * Which ring a pointer at (left, top) grabs: the name of the ring (from radii, {name: radius
  * in detector units}) nearest to it within tol display px, or null.
  */
-export function hitRing(left, top, center, s, sampling, radii, tol) {
-  const r = radiusAt(left, top, center, s, sampling);
+export function hitRing(left, top, center, t, sampling, radii, tol) {
+  const r = radiusAt(left, top, center, t, sampling);
+  const s = asView(t).s;
   let best = null;
   let bestDistance = tol;
   for (const [name, radius] of Object.entries(radii)) {
@@ -92,7 +177,8 @@ export function hitCenter(left, top, center, s, tol) {
  * not make it jump), clamped into the detector [0, rows - 1] x [0, cols - 1]. Pointer positions
  * are (left, top) in display px at scale s; left moves qy (columns), top moves qx (rows).
  */
-export function dragCenter(startCenter, startPointer, pointer, s, rows, cols) {
+export function dragCenter(startCenter, startPointer, pointer, t, rows, cols) {
+  const s = asView(t).s;
   const clamp = (v, hi) => Math.min(Math.max(v, 0), Math.max(hi, 0));
   const qx = startCenter[0] + (pointer[1] - startPointer[1]) / s;
   const qy = startCenter[1] + (pointer[0] - startPointer[0]) / s;

@@ -12,8 +12,9 @@ import { decodeImages } from "./codes.js";
 import { h } from "./dom.js";
 
 const TRIGGERS = {
-  pattern: ["pattern", "pattern_map", "pattern_vmax", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
+  pattern: ["pattern", "pattern_map", "pattern_vmax", "pattern_scale", "pattern_gamma", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
+  zoom: ["detector_zoom", "detector_focus"],
   segments: ["segment_images", "segment_images_map", "segment_images_bin", "segment_ranges", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   com: ["com", "com_map", "com_bin", "com_ranges", "com_vmax", "com_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
   phase: ["phase", "phase_map", "phase_bin", "phase_range", "phase_units", "scan_shape", "scan_sampling", "scan_units", "panel_size"],
@@ -89,6 +90,7 @@ export class ExplorerView {
     this.dirty = new Set();
     if (dirty.has("pattern")) this.detector.drawPattern(this.images("pattern"));
     if (dirty.has("overlay")) this.detector.drawOverlay();
+    else if (dirty.has("zoom")) this.detector.drawView();
     if (dirty.has("segments")) this.segments.draw(this.images("segment_images"), m.get("segment_ranges"), size);
     if (dirty.has("com")) {
       const { values, raw } = this.images("com");

@@ -54,8 +54,10 @@ function fakeModel(overrides = {}) {
   return {
     sent: [],
     get: (key) => state[key],
-    set: (key, value) => {
+    set: (key, value) => { // like a Backbone model: change events when the value changes
+      const changed = state[key] !== value;
       state[key] = value;
+      if (changed) for (const h of handlers[`change:${key}`] ?? []) h();
     },
     save_changes() {
       this.saved.push({ pixel_ratio: state.pixel_ratio });
@@ -254,7 +256,7 @@ describe("explorer view", () => {
     expect(phase.querySelector(".dpc-scalebar").dataset.length).toBe("0.5");
   });
 
-  it("draws the cache radius as a dashed ring, and none without a bounded cache", async () => {
+  it("draws the cache radius as a dotted ring under the detector rings, and none without a bounded cache", async () => {
     const arcs = []; // [radius in CSS px, dash] of each circle on the rings canvas
     let dash = [];
     HTMLCanvasElement.prototype.getContext = function getContext() {
@@ -266,12 +268,68 @@ describe("explorer view", () => {
       };
     };
     const model = fakeModel({ cache_radius: 0 });
-    renderView(model);
+    const { el } = renderView(model);
+    expect(el.querySelector("[data-testid='cache-legend']").style.visibility).toBe("hidden");
     expect(arcs.map(([r]) => r)).toEqual([12, 48]); // inner 1 and outer 4 at 12 CSS px per px
     arcs.length = 0;
     model.update({ cache_radius: 6 });
     await tick(); // redrawn one microtask later
-    expect(arcs).toEqual([[12, []], [48, []], [72, [2, 4]]]);
+    expect(arcs).toEqual([[72, [1, 3]], [12, []], [48, []]]);
+    const legend = el.querySelector("[data-testid='cache-legend']");
+    expect(legend.style.visibility).toBe("visible");
+    expect(legend.textContent).toBe("cache: answers at once inside");
+  });
+
+  it("zooms: rings at the detector's radii, constant line width, canvases placed by a transform", async () => {
+    const arcs = []; // [x, y, radius, lineWidth] of each circle on the rings canvas
+    let ctx = null;
+    HTMLCanvasElement.prototype.getContext = function getContext() {
+      ctx ??= {
+        lineWidth: 0,
+        createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
+        putImageData() {}, clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, stroke() {},
+        setLineDash() {},
+        arc(x, y, r) { arcs.push([x, y, r, this.lineWidth]); },
+      };
+      return ctx;
+    };
+    const model = fakeModel(); // 10 x 10 detector at 12 CSS px per pixel, centre (5, 5)
+    const { el } = renderView(model);
+    arcs.length = 0;
+    model.update({ detector_zoom: 4, detector_focus: [5.5, 5.5] });
+    await tick();
+    // centre pixel (5, 5) spans [5, 6): its middle 5.5 is the focus, drawn mid-panel (60, 60)
+    expect(arcs).toEqual([[60, 60, 48, 1.5], [60, 60, 192, 1.5]]); // radii 1, 4 px at 48 px/px
+    const image = el.querySelector("canvas.dpc-image");
+    expect(image.style.transform).toBe("translate(-204px, -204px) scale(4)"); // 60 - 5.5 * 48
+    const stack = el.querySelector('[data-panel="detector"] .dpc-stack');
+    expect(stack.dataset.scale).toBe("48");
+    expect(el.querySelector('[data-panel="detector"] .dpc-scalebar').dataset.length).toBe("0.5");
+    // the "whole" button sets zoom 1 locally at once and sends it to the kernel soon after
+    el.querySelector("[data-zoom='whole']").click();
+    expect(model.get("detector_zoom")).toBe(1);
+    expect(model.get("detector_focus")).toEqual([5, 5]);
+  });
+
+  it("fit disc frames three disc radii either side of the centre", () => {
+    const model = fakeModel({ detector_shape: [96, 96], center: [40, 50], disc_radius: 2, inner: 0, outer: 1 });
+    const { el } = renderView(model);
+    el.querySelector("[data-zoom='fit']").click();
+    expect(model.get("detector_zoom")).toBe(96 / 12);
+    expect(model.get("detector_focus")).toEqual([40.5, 50.5]);
+  });
+
+  it("redraws the pattern on the chosen scale", async () => {
+    const model = fakeModel();
+    const { el } = renderView(model);
+    const select = el.querySelector("[data-testid='pattern-scale']");
+    expect([...select.options].map((o) => o.value)).toEqual(["log", "linear", "gamma"]);
+    select.value = "gamma";
+    select.dispatchEvent(new Event("change"));
+    await tick();
+    expect(model.get("pattern_scale")).toBe("gamma");
+    expect(el.querySelector("canvas.dpc-image").dataset.scale).toBe("gamma");
+    expect(el.querySelector("[data-testid='pattern-gamma']").style.visibility).toBe("visible");
   });
 
   it("removes its DOM and listeners on cleanup", () => {
