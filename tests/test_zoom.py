@@ -217,3 +217,34 @@ def test_explorer_shows_a_large_disc_whole():
     assert ex.view.disc_radius > 96 / 8
     assert ex.view.detector_zoom == 1.0
     assert ex.plots.profile.axes[0].scale.max >= float(ex.dpc.radial_profile()[0].max())
+
+
+def test_window_pixels_cover_the_view():
+    assert zoom.window_pixels((128, 128), 1.0, []) == (0, 128, 0, 128)
+    assert zoom.window_pixels((128, 128), 8.0, (64.0, 64.0)) == (56, 72, 56, 72)
+    assert zoom.window_pixels((128, 128), 8.0, (64.5, 10.25)) == (56, 73, 2, 19)
+    assert zoom.window_pixels((100, 60), 2.0, (0.0, 0.0)) == (0, 50, 0, 30)
+
+
+def test_snapshot_draws_the_zoomed_window_on_the_chosen_scale(small_disc_explorer):
+    from PIL import Image
+
+    from dpc_widgets.widgets import snapshot
+
+    ex = small_disc_explorer
+    mean = ex.dpc.mean_pattern()
+    settings, origin = ex._result_settings, ex.dpc.origin
+    sampling = ex.dpc.cube.detector_sampling
+    png = snapshot.snapshot_png(
+        ex._result, mean, settings, origin, sampling,
+        pattern_scale="gamma", pattern_gamma=0.5, window=(0, 16, 0, 16),
+    )  # fmt: skip
+    image = np.asarray(Image.open(__import__("io").BytesIO(png)).convert("RGB"))
+    top, left = snapshot.TITLE + snapshot.GAP + snapshot.TITLE, snapshot.GAP
+    panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
+    step = snapshot.PANEL // 16  # 16 pixels of the corner, no ring among them
+    figure = snapshot.detector_figure(mean, settings, origin, sampling, "gamma", 0.5)
+    np.testing.assert_array_equal(panel[step // 2 :: step, step // 2 :: step], figure[:16, :16, :3])
+    assert (
+        figure[..., 0] != snapshot.detector_figure(mean, settings, origin, sampling)[..., 0]
+    ).any()

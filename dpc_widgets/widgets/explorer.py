@@ -67,7 +67,7 @@ from .settings import (
 from .settings_file import SavedSettings, as_saved, write_settings
 from .trace import UpdateTrace
 from .views import ExplorerView
-from .zoom import fit_view, visible_radii
+from .zoom import fit_view, visible_radii, window_pixels
 
 logger = logging.getLogger("dpc_widgets.widgets")
 
@@ -385,8 +385,16 @@ class Explorer(w.VBox):
             return None
         result, settings = self._result, self._result_settings
         cube = self.dpc.cube
+        view = self.view
         return snapshot.snapshot_png(
-            result, self.dpc.mean_pattern(), settings, self.dpc.origin, cube.detector_sampling
+            result,
+            self.dpc.mean_pattern(),
+            settings,
+            self.dpc.origin,
+            cube.detector_sampling,
+            pattern_scale=view.pattern_scale,
+            pattern_gamma=view.pattern_gamma,
+            window=window_pixels(cube.detector_shape, view.detector_zoom, view.detector_focus),
         )
 
     # ------------------------------------------------------------------ display

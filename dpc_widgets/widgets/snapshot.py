@@ -4,9 +4,10 @@ GitHub's notebook view, nbviewer or an HTML export without widget state, and a P
 richest output they can render; for the explorer that is this picture instead of ``VBox(...)``
 (:mod:`.display` puts it in the explorer's display output). Drawing only: the panels are the
 page's, in its order and with its colour maps (:mod:`.render`, as :func:`.export.figures`
-draws them): the mean diffraction pattern (log) with the segment overlay and the detector
-rings, the segment images, CoM x and y in the scan frame, the CoM on the colour wheel and the
-phase. Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
+draws them): the mean diffraction pattern (on the panel's log / linear / gamma scale, cropped
+to the detector view's zoom) with the segment overlay and the detector rings, the segment
+images, CoM x and y in the scan frame, the CoM on the colour wheel and the phase.
+Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
 """
 
 from __future__ import annotations
@@ -38,10 +39,13 @@ def detector_figure(
     settings: Settings,
     origin: tuple[float, float],
     detector_sampling: float,
+    scale: str = "log",
+    gamma: float = 0.5,
 ) -> np.ndarray:
-    """The detector panel's pixels: log mean pattern with the segments at the page's opacity
-    (pixel-centre labels of the current geometry, as ``js/src/geometry.js`` draws them)."""
-    pattern = render.log_gray(mean_pattern, float(np.max(mean_pattern)))
+    """The detector panel's pixels: the mean pattern on its scale (:func:`render.pattern_gray`)
+    with the segments at the page's opacity (pixel-centre labels of the current geometry, as
+    ``js/src/geometry.js`` draws them)."""
+    pattern = render.pattern_gray(mean_pattern, float(np.max(mean_pattern)), scale, gamma)
     geometry = pixel_geometry(tuple(mean_pattern.shape), tuple(origin), detector_sampling)
     labels = segment_labels(
         geometry.radius,
@@ -64,6 +68,10 @@ def snapshot_png(
     settings: Settings,
     origin: tuple[float, float],
     detector_sampling: float,
+    *,
+    pattern_scale: str = "log",
+    pattern_gamma: float = 0.5,
+    window: tuple[int, int, int, int] | None = None,
 ) -> bytes:
     """PNG bytes of the explorer's panels for ``result`` under ``settings``.
 
@@ -79,6 +87,11 @@ def snapshot_png(
         Detector centre (pixels, along Qx and Qy).
     detector_sampling : float
         Size of a detector pixel in detector units.
+    pattern_scale, pattern_gamma : str, float
+        The detector panel's intensity scale (:func:`render.pattern_gray`).
+    window : (int, int, int, int), optional
+        Detector pixels ``[i0, i1) x [j0, j1)`` in the zoomed view
+        (:func:`.zoom.window_pixels`); None: the whole detector.
 
     Returns
     -------
@@ -88,10 +101,16 @@ def snapshot_png(
     from PIL import Image, ImageDraw, ImageFont
 
     figures = export.figures(result, mean_pattern, settings.clip)
-    figures["mean_pattern"] = detector_figure(mean_pattern, settings, origin, detector_sampling)
+    figures["mean_pattern"] = detector_figure(
+        mean_pattern, settings, origin, detector_sampling, pattern_scale, pattern_gamma
+    )
+    if window is not None:
+        i0, i1, j0, j1 = window
+        figures["mean_pattern"] = figures["mean_pattern"][i0:i1, j0:j1]
+        origin = (origin[0] - i0, origin[1] - j0)
     units = f" ({result.phase_units})" if result.phase_units else ""
     panels = [
-        ("mean diffraction (log), detector", "mean_pattern"),
+        (f"mean diffraction ({pattern_scale}), detector", "mean_pattern"),
         ("segment images", "segments"),
         ("CoM x (scan frame)", "com_x"),
         ("CoM y (scan frame)", "com_y"),

@@ -146,3 +146,15 @@ def visible_radii(
     far_u = max(abs(fu - hu - cu), abs(fu + hu - cu))
     far_v = max(abs(fv - hv - cv), abs(fv + hv - cv))
     return math.hypot(du, dv), math.hypot(far_u, far_v)
+
+
+def window_pixels(
+    shape: tuple[int, int], zoom: float, focus: tuple[float, float] | list[float]
+) -> tuple[int, int, int, int]:
+    """Pixel bounds ``(i0, i1, j0, j1)`` (``[i0, i1) x [j0, j1)``) covering the view."""
+    z = clamp_zoom(zoom)
+    fu, fv = clamp_focus(shape, z, focus)
+    hu, hv = shape[0] / (2.0 * z), shape[1] / (2.0 * z)
+    i0, i1 = max(math.floor(fu - hu + 1e-9), 0), min(math.ceil(fu + hu - 1e-9), shape[0])
+    j0, j1 = max(math.floor(fv - hv + 1e-9), 0), min(math.ceil(fv + hv - 1e-9), shape[1])
+    return i0, i1, j0, j1

@@ -57,7 +57,10 @@ def _dpc_expected(ex):
     mean = ex.dpc.mean_pattern()
     com = r.com_rotated
     canvases = {
-        "detector-image": (cs(v.pattern), enc(_render.log_gray(mean, v.pattern_vmax))),
+        "detector-image": (
+            cs(v.pattern),
+            enc(_render.pattern_gray(mean, v.pattern_vmax, v.pattern_scale, v.pattern_gamma)),
+        ),
         "detector-segments": (None, enc(_render.segment_rgba(r.detector.labels(ex.dpc.cube)))),
         "com-x-image": (cs(v.com, 0, 2), enc(_render.gray(com[0], *v.com_ranges[0]))),
         "com-y-image": (cs(v.com, 1, 2), enc(_render.gray(com[1], *v.com_ranges[1]))),
