@@ -504,6 +504,7 @@ var DetectorPanel = class {
     this.dragging = null;
     this.dragStart = null;
     this.saveTimer = null;
+    this.placed = null;
     this.gate = new RequestGate((value, seq) => model.send({ seq, ...value }));
     this.listen();
   }
@@ -555,6 +556,9 @@ var DetectorPanel = class {
   /** Place the native-size canvases and the scale bar for the current zoom and focus. */
   placeView(g = this.geometry()) {
     const { s, ox, oy, zoom, focus } = g.view;
+    const key = [s, ox, oy, g.cols, g.sampling, g.units].join(" ");
+    if (key === this.placed) return;
+    this.placed = key;
     const transform = `translate(${ox}px, ${oy}px) scale(${zoom})`;
     for (const canvas of [this.image, this.labels]) {
       canvas.style.transformOrigin = "0 0";
@@ -629,7 +633,9 @@ var DetectorPanel = class {
       this.model.set("pattern_gamma", gamma);
       this.model.save_changes();
     });
-    bar.append(this.scaleSelect, this.gammaInput);
+    const scale = h("span", "dpc-scale-choice");
+    scale.append(this.scaleSelect, this.gammaInput);
+    this.panel.scalebar.append(scale);
     return bar;
   }
   drawOverlay() {

@@ -92,6 +92,7 @@ export class DetectorPanel {
     this.dragging = null; // "inner", "outer", "center" or null
     this.dragStart = null; // {center, pointer} at the start of a drag, {view, pointer} for a pan
     this.saveTimer = null;
+    this.placed = null; // the view last placed (placeView)
     this.gate = new RequestGate((value, seq) => model.send({ seq, ...value }));
     this.listen();
   }
@@ -145,6 +146,9 @@ export class DetectorPanel {
   /** Place the native-size canvases and the scale bar for the current zoom and focus. */
   placeView(g = this.geometry()) {
     const { s, ox, oy, zoom, focus } = g.view;
+    const key = [s, ox, oy, g.cols, g.sampling, g.units].join(" ");
+    if (key === this.placed) return; // nothing moved: no style writes on a ring drag's frames
+    this.placed = key;
     const transform = `translate(${ox}px, ${oy}px) scale(${zoom})`;
     for (const canvas of [this.image, this.labels]) {
       canvas.style.transformOrigin = "0 0";
@@ -217,7 +221,10 @@ export class DetectorPanel {
       this.model.set("pattern_gamma", gamma);
       this.model.save_changes();
     });
-    bar.append(this.scaleSelect, this.gammaInput);
+    // the scale's choice sits at the right of the scale bar's row (one toolbar row at 220 px)
+    const scale = h("span", "dpc-scale-choice");
+    scale.append(this.scaleSelect, this.gammaInput);
+    this.panel.scalebar.append(scale);
     return bar;
   }
 
