@@ -774,7 +774,9 @@ var DetectorPanel = class {
       const g = this.geometry();
       const [left, top] = this.position(event);
       const step = event.deltaMode === 1 ? 40 : event.deltaMode === 2 ? 800 : 1;
-      this.setView(zoomAt(g.view, g.rows, g.cols, left, top, WHEEL_STEP ** (-event.deltaY * step)));
+      const next = zoomAt(g.view, g.rows, g.cols, left, top, WHEEL_STEP ** (-event.deltaY * step));
+      if (next.zoom === g.view.zoom && next.focus.every((f, k) => f === g.view.focus[k])) return;
+      this.setView(next);
       event.preventDefault();
     }, { passive: false });
     const end = () => {

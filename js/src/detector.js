@@ -374,8 +374,11 @@ export class DetectorPanel {
       const g = this.geometry();
       const [left, top] = this.position(event);
       const step = event.deltaMode === 1 ? 40 : event.deltaMode === 2 ? 800 : 1; // lines, pages
-      this.setView(zoomAt(g.view, g.rows, g.cols, left, top, WHEEL_STEP ** (-event.deltaY * step)));
-      event.preventDefault(); // the notebook does not scroll under the detector view
+      const next = zoomAt(g.view, g.rows, g.cols, left, top, WHEEL_STEP ** (-event.deltaY * step));
+      // at the end of the zoom range the wheel scrolls the notebook as usual
+      if (next.zoom === g.view.zoom && next.focus.every((f, k) => f === g.view.focus[k])) return;
+      this.setView(next);
+      event.preventDefault(); // else the notebook does not scroll under the detector view
     }, { passive: false });
     const end = () => {
       if (this.dragging === null) return;

@@ -311,6 +311,27 @@ describe("explorer view", () => {
     expect(model.get("detector_focus")).toEqual([5, 5]);
   });
 
+  it("zooms with the wheel about the pointer; at the whole detector the wheel scrolls the page", () => {
+    const model = fakeModel(); // 10 x 10 detector at 12 CSS px per pixel
+    const { el } = renderView(model);
+    const stack = el.querySelector('[data-panel="detector"] .dpc-stack');
+    const wheel = (deltaY) => {
+      const event = new WheelEvent("wheel", { deltaY, clientX: 30, clientY: 90, bubbles: true, cancelable: true });
+      stack.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    expect(wheel(100)).toBe(false); // zoom out at zoom 1: nothing to do, the page scrolls
+    expect(model.get("detector_zoom")).toBeUndefined();
+    expect(wheel(-200)).toBe(true);
+    const zoom = model.get("detector_zoom");
+    expect(zoom).toBeCloseTo(1.0015 ** 200, 12);
+    // the detector point under the pointer, (7.5, 2.5) pixels, stays under it
+    const [fu, fv] = model.get("detector_focus");
+    const s = 12 * zoom;
+    expect(5 * 12 + (7.5 - fu) * s).toBeCloseTo(90, 9);
+    expect(5 * 12 + (2.5 - fv) * s).toBeCloseTo(30, 9);
+  });
+
   it("fit disc frames three disc radii either side of the centre", () => {
     const model = fakeModel({ detector_shape: [96, 96], center: [40, 50], disc_radius: 2, inner: 0, outer: 1 });
     const { el } = renderView(model);
