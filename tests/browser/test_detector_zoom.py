@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import base64
 import math
+from importlib.metadata import PackageNotFoundError, version
 
 import nbformat
 import numpy as np
 import pytest
-from browser_helpers import kernel_json
-from explorer_checks import open_explorer, wait_views_match
+from browser_helpers import (
+    classic_cell_errors,
+    classic_run_all,
+    kernel_json,
+    open_classic_notebook,
+)
+from explorer_checks import explorer_shown, open_explorer, wait_views_match
 
 from dpc_widgets.widgets import zoom
 
@@ -54,6 +60,13 @@ RING_ALPHA_JS = """(root, points) => {
   const ctx = canvas.getContext('2d');
   return points.map(([x, y]) => ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data[3]);
 }"""
+
+
+def _major(package: str) -> int | None:
+    try:
+        return int(version(package).split(".")[0])
+    except PackageNotFoundError:
+        return None
 
 
 def _write_notebook(notebook_dir) -> str:
@@ -159,10 +172,9 @@ def _kernel_follows(page, state: dict) -> None:
     assert high * axis[2] <= axis[1] <= 2 * high * axis[2] + 1e-9
 
 
-def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts):
-    name = _write_notebook(notebook_dir)
-    source, start, drawn = open_explorer(page, lab_server, name)  # canvases match the kernel
-
+def _zoom_checks(page, artifacts, tag: str) -> None:
+    """Default framing, hover, wheel zoom, "whole", "fit disc" and a pan, each checked against
+    the Python mirror and the kernel; screenshots named ``zoom_<tag>...``."""
     # 1. the default view frames the small disc: "fit disc" from the disc found on the data
     state = _view_state(page)
     disc = kernel_json(page, "explorer.view.disc_radius")
@@ -174,7 +186,7 @@ def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts)
     assert 0.08 * width < disc * view.s < 0.5 * width  # the disc is a sizeable part of the view
     g = _check_rings(page, view)
     _kernel_follows(page, state)
-    _shots(page, artifacts, "0_default_fit_disc")
+    _shots(page, artifacts, f"{tag}0_default_fit_disc")
 
     # 2. hovering names the detector pixel under the pointer, at this zoom
     x0, y0 = view.to_screen(g["center"][0] + 0.5, g["center"][1] + 0.5)
@@ -199,9 +211,9 @@ def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts)
     assert _hover_pixel(page, view2, zoomed, left, top) == before
     _check_rings(page, view2)
     _kernel_follows(page, zoomed)
-    _shots(page, artifacts, "1_wheel_zoomed_in")
+    _shots(page, artifacts, f"{tag}1_wheel_zoomed_in")
 
-    # 4. "whole detector", then a pan on empty area and "fit disc" back
+    # 4. "whole detector", then "fit disc" back and a pan on empty area
     page.locator("[data-zoom='whole']").click()
     page.wait_for_function(
         "() => document.querySelector('[data-panel=\"detector\"] .dpc-stack').dataset.zoom === '1'"
@@ -209,7 +221,7 @@ def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts)
     whole = _view_state(page)
     _check_rings(page, _mirror(page, whole))
     _kernel_follows(page, whole)
-    _shots(page, artifacts, "2_whole_detector")
+    _shots(page, artifacts, f"{tag}2_whole_detector")
     page.locator("[data-zoom='fit']").click()
     page.wait_for_function(
         f"() => Number(document.querySelector('[data-panel=\"detector\"] .dpc-stack')"
@@ -228,6 +240,12 @@ def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts)
     assert panned["focus"][0] == pytest.approx(fit["focus"][0])
     _check_rings(page, _mirror(page, panned))
     _kernel_follows(page, panned)
+
+
+def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts):
+    name = _write_notebook(notebook_dir)
+    source, _, _ = open_explorer(page, lab_server, name)  # canvases match the kernel
+    _zoom_checks(page, artifacts, "")
 
     # 5. gamma scale: the pattern is redrawn as render.pattern_gray draws it (+-1 level)
     page.locator("[data-testid='pattern-scale']").select_option("gamma")
@@ -249,7 +267,32 @@ def test_detector_zoom(page, lab_server, notebook_dir, network_guard, artifacts)
     assert np.abs(drawn_image - expected).max() <= 1
     _shots(page, artifacts, "3_gamma")
 
-    # the explorer still matches the kernel everywhere else (the image trait did not change)
+    # the explorer still matches the kernel everywhere (the expected image follows the scale)
     wait_views_match(page, source)
+    assert page.errors == [], f"JavaScript errors: {page.errors}"
+    assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
+
+
+@pytest.mark.colab_env
+@pytest.mark.skipif(
+    not (_major("ipywidgets") == 7 and _major("notebook") == 6),
+    reason="needs the Colab-like environment (classic Notebook 6.5, ipywidgets 7.7.1)",
+)
+def test_detector_zoom_in_classic_notebook(
+    page, classic_server, notebook_dir, network_guard, artifacts
+):
+    """The same zoom under ipywidgets 7 (Colab's protocol): the view's zoom and focus reach the
+    kernel through anywidget's model on the classic Notebook's widget manager."""
+    name = _write_notebook(notebook_dir)
+    open_classic_notebook(page, classic_server, name)
+    classic_run_all(page)
+    assert classic_cell_errors(page) == []
+    page.evaluate(
+        "() => window.Jupyter.notebook.get_cells().filter((c) => c.output_area)"
+        ".forEach((c) => c.output_area.unscroll_area())"
+    )
+    explorer_shown(page)
+    assert kernel_json(page, "__import__('ipywidgets').__version__").startswith("7.")
+    _zoom_checks(page, artifacts, "classic_")
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
