@@ -18,6 +18,8 @@ from dpc_widgets.widgets import render, zoom
 from dpc_widgets.widgets.explorer import Explorer
 from dpc_widgets.widgets.views import ExplorerView
 
+pytestmark = pytest.mark.colab_env  # also in the Colab-like environment (ipywidgets 7.7.1)
+
 FIXTURE = pathlib.Path(__file__).parents[1] / "js" / "tests" / "fixtures" / "zoom_reference.json"
 
 
