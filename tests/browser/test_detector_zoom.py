@@ -131,6 +131,7 @@ def _check_rings(page, view: zoom.View) -> dict:
 
 def _hover_pixel(page, view: zoom.View, state: dict, left: float, top: float):
     """Hover the detector view at (left, top) CSS px of the stack: the read-out's pixel."""
+    page.locator("[data-panel='detector'] .dpc-stack").scroll_into_view_if_needed()
     bx, by = _view_state(page)["box"][:2]  # now: screenshots scroll the page
     page.mouse.move(bx + left, by + top)
     pixel = page.locator("[data-panel='detector'] .dpc-readout").get_attribute("data-pixel")
@@ -149,6 +150,11 @@ def _shots(page, artifacts, name: str) -> None:
         page.wait_for_timeout(200)
         page.screenshot(path=str(artifacts / f"zoom_{name}_{width}x{height}.png"))
     panel.screenshot(path=str(artifacts / f"zoom_{name}_detector.png"))
+    profile = page.locator(".dpc-plot-profile").first
+    profile.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # bqplot animates its axes
+    profile.screenshot(path=str(artifacts / f"zoom_{name}_profile.png"))
+    panel.scroll_into_view_if_needed()
     page.set_viewport_size({"width": 1400, "height": 2100})
 
 
