@@ -655,7 +655,8 @@ var DetectorPanel = class {
   drawRings(g) {
     const width = Math.round(g.cols * g.s0);
     const height = Math.round(g.rows * g.s0);
-    resize(this.rings, width, height);
+    const ratio = globalThis.devicePixelRatio || 1;
+    resize(this.rings, Math.round(width * ratio), Math.round(height * ratio));
     const t = g.view;
     const [x0, y0] = centerOnScreen(g.center, t);
     const toScreen = (r) => r / g.sampling * t.s;
@@ -669,6 +670,7 @@ var DetectorPanel = class {
     this.legend.style.visibility = g.cacheRadius > 0 ? "visible" : "hidden";
     const ctx = this.rings.getContext("2d");
     if (!ctx) return;
+    ctx.setTransform?.(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, width, height);
     const circle = (r, colour, dash, lineWidth = RING_WIDTH) => {
       if (!Number.isFinite(r)) return;

@@ -54,11 +54,12 @@ STATE_JS = """(root) => {
           box: [box.left, box.top, box.width, box.height]};
 }"""
 
-# alpha of the rings canvas at CSS px points [[left, top], ...] (its bitmap is at CSS size)
+# alpha of the rings canvas at CSS px points [[left, top], ...] (its bitmap has device pixels)
 RING_ALPHA_JS = """(root, points) => {
   const canvas = root.querySelector("canvas[data-testid='detector-rings']");
   const ctx = canvas.getContext('2d');
-  return points.map(([x, y]) => ctx.getImageData(Math.floor(x), Math.floor(y), 1, 1).data[3]);
+  const k = canvas.width / canvas.getBoundingClientRect().width; // device px per CSS px
+  return points.map(([x, y]) => ctx.getImageData(Math.floor(x * k), Math.floor(y * k), 1, 1).data[3]);
 }"""
 
 
