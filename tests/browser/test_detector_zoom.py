@@ -59,7 +59,8 @@ RING_ALPHA_JS = """(root, points) => {
   const canvas = root.querySelector("canvas[data-testid='detector-rings']");
   const ctx = canvas.getContext('2d');
   const k = canvas.width / canvas.getBoundingClientRect().width; // device px per CSS px
-  return points.map(([x, y]) => ctx.getImageData(Math.floor(x * k), Math.floor(y * k), 1, 1).data[3]);
+  const at = ([x, y]) => ctx.getImageData(Math.floor(x * k), Math.floor(y * k), 1, 1).data[3];
+  return points.map(at);
 }"""
 
 
