@@ -781,9 +781,15 @@ var DetectorPanel = class {
       this.setView(next);
       event.preventDefault();
     }, { passive: false });
-    const end = () => {
+    const end = (event) => {
       if (this.dragging === null) return;
       if (this.dragging === "pan") {
+        if (event.type === "pointerup") {
+          const { view, pointer } = this.dragStart;
+          const [left, top] = this.position(event);
+          const g = this.geometry();
+          this.setView(panBy(view, g.rows, g.cols, left - pointer[0], top - pointer[1]));
+        }
         this.dragging = null;
         this.dragStart = null;
         return;

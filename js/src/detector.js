@@ -383,9 +383,16 @@ export class DetectorPanel {
       this.setView(next);
       event.preventDefault(); // else the notebook does not scroll under the detector view
     }, { passive: false });
-    const end = () => {
+    const end = (event) => {
       if (this.dragging === null) return;
       if (this.dragging === "pan") {
+        // the release point ends the pan (a last coalesced pointermove may not have come)
+        if (event.type === "pointerup") {
+          const { view, pointer } = this.dragStart;
+          const [left, top] = this.position(event);
+          const g = this.geometry();
+          this.setView(panBy(view, g.rows, g.cols, left - pointer[0], top - pointer[1]));
+        }
         this.dragging = null;
         this.dragStart = null;
         return;

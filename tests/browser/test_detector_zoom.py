@@ -243,8 +243,14 @@ def _zoom_checks(page, artifacts, tag: str) -> None:
     page.mouse.down()
     page.mouse.move(bx + 36, by + width - 6, steps=5)
     page.mouse.up()
+    target = fit["focus"][1] - 30 / fit["scale"]
+    page.wait_for_function(
+        "(v) => Math.abs(Number(document.querySelector('[data-panel=\"detector\"] .dpc-stack')"
+        ".dataset.focus.split(',')[1]) - v) < 1e-6",
+        arg=target,
+    )
     panned = _view_state(page)
-    assert panned["focus"][1] == pytest.approx(fit["focus"][1] - 30 / fit["scale"], abs=1e-6)
+    assert panned["focus"][1] == pytest.approx(target, abs=1e-6)
     assert panned["focus"][0] == pytest.approx(fit["focus"][0])
     _check_rings(page, _mirror(page, panned))
     _kernel_follows(page, panned)
