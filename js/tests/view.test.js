@@ -332,6 +332,19 @@ describe("explorer view", () => {
     expect(5 * 12 + (2.5 - fv) * s).toBeCloseTo(30, 9);
   });
 
+  it("pans on empty image area (not on a ring), ending at the release point", async () => {
+    const model = fakeModel({ detector_zoom: 4, detector_focus: [5.5, 5.5] }); // 48 CSS px/px
+    const { root } = renderView(model);
+    const rings = root.querySelector("canvas.dpc-rings");
+    pointer("pointerdown", rings, 5, 5); // a corner: far from the centre and both rings
+    pointer("pointermove", rings, 17, 5);
+    pointer("pointerup", rings, 29, 29); // 24 CSS px right and down: half a pixel each way
+    expect(model.get("detector_focus")).toEqual([5, 5]);
+    expect(model.sent).toEqual([]); // no geometry request: the rings stay
+    await tick();
+    expect(root.querySelector('[data-panel="detector"] .dpc-stack').dataset.focus).toBe("5,5");
+  });
+
   it("fit disc frames three disc radii either side of the centre", () => {
     const model = fakeModel({ detector_shape: [96, 96], center: [40, 50], disc_radius: 2, inner: 0, outer: 1 });
     const { el } = renderView(model);
