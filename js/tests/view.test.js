@@ -305,6 +305,12 @@ describe("explorer view", () => {
     const stack = el.querySelector('[data-panel="detector"] .dpc-stack');
     expect(stack.dataset.scale).toBe("48");
     expect(el.querySelector('[data-panel="detector"] .dpc-scalebar').dataset.length).toBe("0.5");
+    // "+" and "−" zoom by 1.5 about the panel's middle: the focus stays
+    el.querySelector("[data-zoom='in']").click();
+    expect(model.get("detector_zoom")).toBeCloseTo(6, 12);
+    expect(model.get("detector_focus")).toEqual([5.5, 5.5]);
+    el.querySelector("[data-zoom='out']").click();
+    expect(model.get("detector_zoom")).toBeCloseTo(4, 12);
     // the "whole" button sets zoom 1 locally at once and sends it to the kernel soon after
     el.querySelector("[data-zoom='whole']").click();
     expect(model.get("detector_zoom")).toBe(1);
