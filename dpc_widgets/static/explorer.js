@@ -587,7 +587,7 @@ var DetectorPanel = class {
     const dy = j - g.center[1];
     const u = unitLabel(g.units);
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
-    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ${fmt(this.pattern[i * g.cols + j])}`;
+    return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ${fmt(this.pattern[i * g.cols + j])}`;
   }
 };
 

@@ -214,7 +214,9 @@ class Explorer(w.VBox):
         fit = panel_size is None
         self.view = ExplorerView(panel_size=220 if fit else panel_size, fit_width=fit)
         # the canvases take the width beside the controls (the view measures its own width)
-        self.view.layout = w.Layout(flex="1 1 auto", min_width="0", width="auto")
+        self.view.layout = w.Layout(
+            flex="1 1 auto", min_width="0", width="auto", margin="0 0 0 12px"
+        )
         self.plots = Plots(cube.detector_units)
         self.status = w.HTML()
         self.status.add_class("dpc-status")

@@ -215,7 +215,8 @@ export class DetectorPanel {
     const dy = j - g.center[1];
     const u = unitLabel(g.units);
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
-    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ` +
+    // short enough for one line of a 200 px panel: "q 1.2, -3.4 mrad, r 3.6: 0.0123"
+    return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ` +
       `${fmt(this.pattern[i * g.cols + j])}`;
   }
 }

@@ -285,10 +285,10 @@ describe("explorer view", () => {
     const stack = detector.querySelector(".dpc-stack");
     const readout = detector.querySelector(".dpc-readout");
     pointer("pointermove", stack, 12 * 7.5, 12 * 5.5); // element [5, 7] at 12 CSS px per px
-    expect(readout.textContent).toBe("qx 0, qy 2 mrad (r 2): 57");
+    expect(readout.textContent).toBe("q 0, 2 mrad, r 2: 57");
     model.update({ center: [4, 5] });
     await tick();
-    expect(readout.textContent).toBe("qx 1, qy 2 mrad (r 2.236): 57");
+    expect(readout.textContent).toBe("q 1, 2 mrad, r 2.236: 57");
     stack.dispatchEvent(new MouseEvent("pointerleave"));
     expect(readout.textContent).toBe("\u00a0");
   });
