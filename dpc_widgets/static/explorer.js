@@ -794,7 +794,7 @@ function decodeImages(value, maps, out = null) {
 
 // src/layout.js
 var GAP = 12;
-var MIN_SIZE = 200;
+var MIN_SIZE = 230;
 var FLOOR_SIZE = 120;
 var MAX_SIZE = 420;
 var MAX_COLUMNS = 3;

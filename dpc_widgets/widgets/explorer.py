@@ -139,7 +139,7 @@ class Explorer(w.VBox):
         synchronously; see :mod:`dpc_widgets.widgets.cache_build`.
     panel_size : int, optional
         Display size of each image panel in CSS pixels. ``None`` (default): the panels fill
-        the width the output area gives the view (200 to 420 px each, up to three columns).
+        the width the output area gives the view (230 to 420 px each, up to three columns).
     settings : Settings, SavedSettings, str or PathLike, optional
         Initial settings, or a settings file (:mod:`dpc_widgets.widgets.settings_file`, as
         :meth:`save_settings` writes) whose detector centre, when it has one, also applies

@@ -7,8 +7,8 @@
 
 /** Gap between panels in CSS px (also the grid's gap in explorer.css). */
 export const GAP = 12;
-/** Below this width a column would be too narrow to read: fewer columns instead. */
-export const MIN_SIZE = 200;
+/** Below this width a column would be too narrow for its read-out line: fewer columns instead. */
+export const MIN_SIZE = 230;
 /** The smallest panel drawn at all (a very narrow output area scrolls sideways). */
 export const FLOOR_SIZE = 120;
 /** Wider panels add nothing at the scan sizes shown (bigger screens get more columns). */

@@ -136,7 +136,7 @@ def _check_layout(page, screen: dict, snap, tag: str) -> None:
     size = kernel_json(page, "explorer.view.panel_size")
     # the browser chose the panel size from its width and told the kernel (drag frames use it)
     assert max(stack["width"], stack["height"]) == pytest.approx(size, abs=0.5)
-    assert 200 <= size <= 420 or columns == 1
+    assert 230 <= size <= 420 or columns == 1
     used = columns * size + (columns - 1) * 12
     assert used <= width + 0.5 and (used >= 0.9 * width or size == 420), (columns, size, width)
     phase = page.locator("div.dpc-view canvas[data-testid='phase-image']")
