@@ -51,6 +51,9 @@ def test_every_control_has_a_tooltip_with_its_units(explorer):
         texts["rotation_info"] = compat.tooltip(controls.rotation_info)
         for field in explorer.calibration.widgets():
             assert compat.tooltip(field)
+        files = explorer.children[3].children  # load, and save / save settings
+        for widget in (*files[0].children, *files[1].children):
+            assert compat.tooltip(widget), widget
     assert all(len(text) > 20 for text in texts.values()), texts
     units = explorer.dpc.cube.detector_units
     for name in ("inner", "outer", "com_range"):

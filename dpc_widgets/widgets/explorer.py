@@ -53,6 +53,7 @@ from ..io.disc import find_disc
 from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
+from .compat import set_tooltip
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
 from .plots import Plots
@@ -469,6 +470,14 @@ class Explorer(w.VBox):
                 self._export_prefix.value,
             )
         )
+        for widget, text in (
+            (self._load_path, "path of a 4D-STEM file to show instead (any format load() reads)"),
+            (load_button, "load the file; the settings are kept where they fit"),
+            (self._export_dir, "folder the files are saved in (created if missing)"),
+            (self._export_prefix, "start of every saved file's name"),
+            (save_button, "write the current arrays (.npy, HDF5) and figures (PNG) there"),
+        ):
+            set_tooltip(widget, text)
         return w.VBox(
             [
                 w.HBox([self._load_path, load_button]),
