@@ -10,6 +10,7 @@ import math
 import warnings
 
 import ipywidgets as w
+import numpy as np
 import pytest
 
 import dpc_widgets as dw
@@ -148,3 +149,19 @@ def test_rotation_warnings_only_on_the_rotation_line(caplog):
     assert "180-degree" not in explorer.status.value
     info = explorer.controls.rotation_info.value
     assert "180&deg; choice weak" in info and "dpc-status-warning" in info
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(0, ValueError), (-3, ValueError), ("220", TypeError), (True, TypeError)]
+)
+def test_panel_size_is_checked_at_the_door(value, error):
+    with pytest.raises(error, match=f"panel_size must be an integer >= 1, got {value!r}"):
+        dw.Explorer(np.zeros((2, 2, 4, 4)), panel_size=value)
+
+
+def test_panels_fit_the_width_unless_a_size_is_given():
+    data = np.ones((4, 4, 8, 8))
+    fitted = dw.Explorer(data)
+    assert fitted.view.fit_width and fitted.view.panel_size == 220  # until the browser measures
+    fixed = dw.Explorer(data, panel_size=300)
+    assert not fixed.view.fit_width and fixed.view.panel_size == 300

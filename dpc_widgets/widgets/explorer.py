@@ -50,6 +50,7 @@ from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
+from ..physics import integer_at_least
 from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
@@ -195,6 +196,8 @@ class Explorer(w.VBox):
         settings: Settings | SavedSettings | str | os.PathLike | None = None,
         **options: Any,
     ) -> None:
+        if panel_size is not None:  # checked at the door, before the data is read
+            panel_size = integer_at_least(panel_size, "panel_size", 1)
         saved = as_saved(settings)
         cube_options = {k: v for k, v in options.items() if k not in SETTING_NAMES}
         cube, self._cube_line = open_cube(data, **cube_options)
