@@ -5,8 +5,8 @@ richest output they can render; for the explorer that is this picture instead of
 (:mod:`.display` puts it in the explorer's display output). Drawing only: the panels are the
 page's, in its order and with its colour maps (:mod:`.render`, as :func:`.export.figures`
 draws them): the mean diffraction pattern (log) with the segment overlay and the detector
-rings, the segment images, CoM x and y in the scan frame, the CoM on the colour wheel and the
-phase. Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
+rings, the phase, the segment images, the CoM on the colour wheel and CoM x and y in the scan
+frame. Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
 """
 
 from __future__ import annotations
@@ -90,13 +90,13 @@ def snapshot_png(
     figures = export.figures(result, mean_pattern, settings.clip)
     figures["mean_pattern"] = detector_figure(mean_pattern, settings, origin, detector_sampling)
     units = f" ({result.phase_units})" if result.phase_units else ""
-    panels = [
+    panels = [  # the page's order (js/src/view.js): the detector and the result first
         ("mean diffraction (log), detector", "mean_pattern"),
+        (f"phase{units}", "phase"),
         ("segment images", "segments"),
+        ("CoM (colour wheel)", "com_color"),
         ("CoM x (scan frame)", "com_x"),
         ("CoM y (scan frame)", "com_y"),
-        ("CoM (colour wheel)", "com_color"),
-        (f"phase{units}", "phase"),
     ]
     rows = -(-len(panels) // COLUMNS)
     cell_w, cell_h = PANEL + GAP, TITLE + PANEL + GAP

@@ -16,7 +16,8 @@ import {
 } from "./geometry.js";
 import { RequestGate } from "./flow.js";
 import {
-  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
+  checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
+  unitLabel,
 } from "./dom.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
@@ -192,9 +193,13 @@ export class DetectorPanel {
       const onCenter = hitCenter(left, top, g.center, g.s, CENTER_TOLERANCE);
       const near = hitRing(left, top, g.center, g.s, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
       this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : "crosshair";
-      const element = elementAt(left, top, g.s, g.rows, g.cols);
-      if (element) this.panel.readout.textContent = this.readout(g, ...element);
+      showReadout(this.panel, () => {
+        const now = this.geometry(); // at each redraw: the current centre, units and pattern
+        const element = elementAt(left, top, now.s, now.rows, now.cols);
+        return element ? this.readout(now, ...element) : null;
+      });
     });
+    stack.addEventListener("pointerleave", () => clearReadout(this.panel));
     const end = () => {
       if (this.dragging === null) return;
       this.dragging = null;
@@ -210,7 +215,8 @@ export class DetectorPanel {
     const dy = j - g.center[1];
     const u = unitLabel(g.units);
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
-    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ` +
+    // short enough for one line of a 200 px panel: "q 1.2, -3.4 mrad, r 3.6: 0.0123"
+    return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ` +
       `${fmt(this.pattern[i * g.cols + j])}`;
   }
 }
