@@ -35,6 +35,7 @@ COLAB_ENV_FILES = frozenset(
     {
         "test_widget.py",
         "test_widget_compat.py",
+        "test_controls_guide.py",
         "test_update_flow.py",
         "test_encoding.py",
         "test_drag_resolution.py",

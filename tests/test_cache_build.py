@@ -10,6 +10,7 @@ from _loops import run_in_own_loop
 
 import dpc_widgets
 from dpc_widgets.widgets import Explorer
+from dpc_widgets.widgets import explorer as explorer_module
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,10 @@ def test_a_radius_beyond_the_cache_builds_in_the_background(sim_cube):
         if np.isfinite(explorer.dpc.cached_radius):  # the status line says what is cached
             assert explorer.view.cache_radius == explorer.dpc.cached_radius  # its ring
             units = sim_cube.detector_units
-            assert f"cached radius {explorer.dpc.cached_radius:.4g} {units}" in status
+            radius = f"{explorer.dpc.cached_radius:.3g} {units}"  # in users' words, and the
+            seconds = explorer._build.seconds  # the cost of a pass: the build's, measured
+            assert f"radii up to {radius} answer at once; beyond that one pass of about " in status
+            assert f"one pass of about {explorer_module._duration(seconds)};" in status
 
     run_in_own_loop(scenario)
 

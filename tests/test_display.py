@@ -103,11 +103,11 @@ def test_snapshot_panels_are_the_pages_colour_maps_in_its_order(explorer):
     result, clip = explorer.results, explorer.settings.clip
     image = png_of(explorer._repr_mimebundle_()[0])
     com = result.com_rotated
-    expected = {
-        2: render.gray(com[0], *render.clip_range(com[0], clip)),
-        3: render.gray(com[1], *render.clip_range(com[1], clip)),
-        4: render.complex_hsv(com, render.magnitude_max(com, clip)),
-        5: render.gray(result.phase, *render.clip_range(result.phase, clip)),
+    expected = {  # the page's order (js/src/view.js)
+        1: render.gray(result.phase, *render.clip_range(result.phase, clip)),
+        3: render.complex_hsv(com, render.magnitude_max(com, clip)),
+        4: render.gray(com[0], *render.clip_range(com[0], clip)),
+        5: render.gray(com[1], *render.clip_range(com[1], clip)),
     }
     scale = snapshot.PANEL // 32
     for k, rgba in expected.items():

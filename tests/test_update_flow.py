@@ -128,7 +128,7 @@ def test_in_a_kernel_the_images_go_first_and_the_rest_follows_once(monkeypatch):
         assert ex.plots.radius_marks.x[0][0] == pytest.approx(ex.inner.value)
         # an error meanwhile is not overwritten by a pending "ok"
         ex.inner.value = ex.inner.value + ex.inner.step
-        ex.inner.value = ex.outer.value + 1.0  # inner beyond outer: bad geometry
+        ex.segments.value = 1  # segmented DPC with one segment: bad geometry
         assert "dpc-status-error" in ex.status.value
         await asyncio.sleep(0.5)
         assert "dpc-status-error" in ex.status.value

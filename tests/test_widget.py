@@ -296,22 +296,43 @@ def test_ring_drag_request_updates_sliders_and_is_answered(explorer, monkeypatch
     ex.view._on_custom_msg(
         ex.view, {"type": "geometry", "seq": 8, "inner": 30.0, "outer": 20.0}, []
     )
-    assert "dpc-status-error" in ex.status.value  # bad drag: error shown, still answered
+    # the inner ring dragged past the outer one pushes it a step beyond (as the sliders do)
+    assert ex.inner.value == browser_value(ex.inner, 30.0)
+    assert ex.outer.value == browser_value(ex.outer, ex.inner.value + ex.outer.step)
+    assert "dpc-status-ok" in ex.status.value and ex.results.detector.outer == ex.settings.outer
     assert sent[-1][0]["content"] == {"type": "ack", "seq": 8}
 
 
 # ---------------------------------------------------------------------- errors
+def test_inner_never_reaches_outer(explorer):
+    """A radius moved past the other pushes it one slider step along: the controls, the
+    settings (and so the code box and settings JSON) and the view always have inner < outer."""
+    ex = explorer
+    step = ex.outer.step
+    ex.inner.value = 40.0  # beyond outer (25): outer follows
+    assert (ex.inner.value, ex.outer.value) == (40.0, browser_value(ex.outer, 40.0 + step))
+    assert "dpc-status-ok" in ex.status.value
+    ex.outer.value = 12.0  # below inner: inner follows
+    assert (ex.inner.value, ex.outer.value) == (browser_value(ex.inner, 12.0 - step), 12.0)
+    settings = ex.settings
+    assert settings.inner < settings.outer and ex.view.inner < ex.view.outer
+    assert f"inner={settings.inner!r}, outer={settings.outer!r}" in ex.code()
+    ex.outer.value = 0.0  # no room below: outer goes back to one step beyond inner
+    assert ex.outer.value == browser_value(ex.outer, ex.inner.value + step)
+    assert ex.results.detector.inner < ex.results.detector.outer
+    assert_view_matches(ex)
+
+
 def test_bad_geometry_shows_error_and_recovers(explorer, caplog):
     ex = explorer
     good = ex.results
     with caplog.at_level(logging.WARNING, logger="dpc_widgets.widgets"):
-        ex.inner.value = 40.0
+        ex.segments.value = 1
     assert "dpc-status-error" in ex.status.value
-    assert "inner radius 40.0 must be smaller than outer radius" in ex.status.value
-    assert "inner radius 40.0" in caplog.text
+    assert "segmented DPC needs at least 2 segments, got 1" in caplog.text
     assert ex.results is good  # last good images stay
-    assert ex.view.inner == 40.0  # the ring shows what was asked for
-    ex.inner.value = 5.0
+    assert ex.view.segments == 1  # the overlay shows what was asked for
+    ex.segments.value = 4
     assert "dpc-status-ok" in ex.status.value
     assert_view_matches(ex)
     ex.segments.value = 1

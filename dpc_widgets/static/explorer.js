@@ -415,6 +415,7 @@ function fmt(value) {
 function unitLabel(units) {
   return units === "A" ? "\xC5" : units === "A^-1" ? "\xC5\u207B\xB9" : units;
 }
+var BLANK = "\xA0";
 function makePanel(name, title) {
   const root = h("div", "dpc-panel", { "data-panel": name });
   const titleEl = h("div", "dpc-title");
@@ -425,9 +426,9 @@ function makePanel(name, title) {
   const label = h("span", "dpc-scalebar-label");
   scalebar.append(bar, label);
   const readout = h("div", "dpc-readout");
-  readout.textContent = "\xA0";
+  readout.textContent = BLANK;
   root.append(titleEl, stack, scalebar, readout);
-  return { root, titleEl, stack, scalebar, bar, label, readout };
+  return { root, titleEl, stack, scalebar, bar, label, readout, readoutText: null };
 }
 function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
@@ -437,6 +438,19 @@ function setScaleBar(panel, pixelSize, units, nPixels, s) {
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${length / pixelSize * s}px`;
   setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
+}
+function showReadout(panel, text) {
+  panel.readoutText = text;
+  refreshReadout(panel);
+}
+function refreshReadout(panel) {
+  const line = panel.readoutText ? panel.readoutText() : null;
+  setText(panel.readout, line ?? BLANK);
+  if (panel.readout.title !== (line ?? "")) panel.readout.title = line ?? "";
+}
+function clearReadout(panel) {
+  panel.readoutText = null;
+  refreshReadout(panel);
 }
 
 // src/detector.js
@@ -766,11 +780,17 @@ var DetectorPanel = class {
       const onCenter = hitCenter(left, top, g.center, g.view, CENTER_TOLERANCE);
       const near = hitRing(left, top, g.center, g.view, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
       this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : g.view.zoom > 1 ? "grab" : "crosshair";
-      const element = elementAt(left, top, g.view, g.rows, g.cols);
-      if (element) {
-        this.panel.readout.textContent = this.readout(g, ...element);
-        this.panel.readout.setAttribute("data-pixel", element.join(","));
-      }
+      showReadout(this.panel, () => {
+        const now = this.geometry();
+        const element = elementAt(left, top, now.view, now.rows, now.cols);
+        if (element) this.panel.readout.setAttribute("data-pixel", element.join(","));
+        else this.panel.readout.removeAttribute("data-pixel");
+        return element ? this.readout(now, ...element) : null;
+      });
+    });
+    stack.addEventListener("pointerleave", () => {
+      clearReadout(this.panel);
+      this.panel.readout.removeAttribute("data-pixel");
     });
     stack.addEventListener("wheel", (event) => {
       const g = this.geometry();
@@ -806,7 +826,7 @@ var DetectorPanel = class {
     const dy = j - g.center[1];
     const u = unitLabel(g.units);
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
-    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ${fmt(this.pattern[i * g.cols + j])}`;
+    return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ${fmt(this.pattern[i * g.cols + j])}`;
   }
 };
 
@@ -825,11 +845,15 @@ function scanInfo(model, size, bin = 1) {
 }
 function hover(target, panel, getScan, at) {
   target.addEventListener("pointermove", (event) => {
-    const { rows, cols, s } = getScan();
-    const i = Math.floor(event.offsetY / s);
-    const j = Math.floor(event.offsetX / s);
-    if (i >= 0 && i < rows && j >= 0 && j < cols) panel.readout.textContent = at(i, j);
+    const { offsetX, offsetY } = event;
+    showReadout(panel, () => {
+      const { rows, cols, s } = getScan();
+      const i = Math.floor(offsetY / s);
+      const j = Math.floor(offsetX / s);
+      return i >= 0 && i < rows && j >= 0 && j < cols ? at(i, j) : null;
+    });
   });
+  target.addEventListener("pointerleave", () => clearReadout(panel));
 }
 var ImagePanel = class {
   constructor(name, title, getScan) {
@@ -1007,8 +1031,26 @@ function decodeImages(value, maps, out = null) {
   return { values: result, raw: codes };
 }
 
+// src/layout.js
+var GAP = 12;
+var MIN_SIZE = 230;
+var FLOOR_SIZE = 120;
+var MAX_SIZE = 420;
+var MAX_COLUMNS = 3;
+function fitPanels(width, fixedSize = 0) {
+  const w = Number.isFinite(width) && width > 0 ? width : 0;
+  if (fixedSize > 0) {
+    const columns2 = Math.min(MAX_COLUMNS * 2, Math.max(1, Math.floor((w + GAP) / (fixedSize + GAP))));
+    return { columns: columns2, size: Math.round(fixedSize) };
+  }
+  const columns = Math.min(MAX_COLUMNS, Math.max(1, Math.floor((w + GAP) / (MIN_SIZE + GAP))));
+  const fill = Math.floor((w - (columns - 1) * GAP) / columns);
+  return { columns, size: Math.min(MAX_SIZE, Math.max(FLOOR_SIZE, fill)) };
+}
+
 // src/view.js
 var TRIGGERS = {
+  size: ["panel_size", "fit_width"],
   pattern: ["pattern", "pattern_map", "pattern_vmax", "pattern_scale", "pattern_gamma", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
   zoom: ["detector_zoom", "detector_focus"],
@@ -1031,10 +1073,13 @@ var ExplorerView = class {
     this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
     this.comColor = new ComPanel(scanOf("com"));
     this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
-    for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
-      this.root.append(panel.panel.root);
-    }
+    this.panels = [this.detector, this.phase, this.segments, this.comColor, this.comX, this.comY];
+    for (const panel of this.panels) this.root.append(panel.panel.root);
     el.append(this.root);
+    this.width = -1;
+    this.fit();
+    this.resizes = typeof ResizeObserver === "function" ? new ResizeObserver(() => this.fit()) : null;
+    this.resizes?.observe(this.root);
     const ratio = globalThis.devicePixelRatio || 1;
     if (model.get("pixel_ratio") !== ratio) {
       model.set("pixel_ratio", ratio);
@@ -1054,6 +1099,27 @@ var ExplorerView = class {
       }
     });
     this.flush();
+  }
+  /**
+   * Lay the panels out in the root's width (layout.js). With fit_width the panel size follows
+   * the width and is saved to the model (the kernel bins drag frames to it); changes of the
+   * root's height (new content) do nothing.
+   */
+  fit() {
+    const width = this.root.clientWidth;
+    const fixed = this.model.get("fit_width") === false ? this.model.get("panel_size") : 0;
+    if (width === this.width && fixed === this.fixed) return;
+    this.width = width;
+    this.fixed = fixed;
+    if (!(width > 0)) return;
+    const { columns, size } = fitPanels(width, fixed);
+    this.root.style.gridTemplateColumns = `repeat(${columns}, ${size}px)`;
+    this.root.style.gap = `${GAP}px`;
+    this.root.setAttribute("data-columns", columns);
+    if (!fixed && this.model.get("panel_size") !== size) {
+      this.model.set("panel_size", size);
+      this.model.save_changes();
+    }
   }
   on(event, handler) {
     this.model.on(event, handler);
@@ -1092,6 +1158,8 @@ var ExplorerView = class {
       this.comColor.draw({ values, raw }, m.get("com_vmax"), m.get("com_units"));
     }
     if (dirty.has("phase")) this.phase.draw(this.images("phase"), m.get("phase_range"), m.get("phase_units"));
+    if (dirty.has("size")) this.fit();
+    for (const panel of this.panels) refreshReadout(panel.panel);
     this.version += 1;
     this.root.setAttribute("data-version", this.version);
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
@@ -1104,6 +1172,8 @@ var ExplorerView = class {
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
   }
   destroy() {
+    this.resizes?.disconnect();
+    for (const panel of this.panels) clearReadout(panel.panel);
     for (const [event, handler] of this.handlers) this.model.off(event, handler);
     this.root.remove();
   }

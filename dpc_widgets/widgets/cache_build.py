@@ -58,6 +58,8 @@ class CacheBuild:
         self.box.add_class("dpc-cache-progress")
         self._target: tuple | None = None
         self._thread: threading.Thread | None = None
+        #: Duration (s) of the last background build that succeeded; None before one.
+        self.seconds: float | None = None
 
     @property
     def busy(self) -> bool:
@@ -121,14 +123,17 @@ class CacheBuild:
             self.dpc.build_cache(center, reach, radius=radius, keep_old=True, on_progress=progress)
         except Exception as err:  # noqa: BLE001 - reported through on_done
             error = err
-        loop.call_soon_threadsafe(self._finish, error)
+        seconds = None if error else time.perf_counter() - started
+        loop.call_soon_threadsafe(self._finish, error, seconds)
 
     def _show(self, fraction: float, seconds_left: float) -> None:
         self._bar.value = fraction
         left = f", {seconds_left:.0f} s left" if seconds_left == seconds_left else ""
         self._label.value = f"building the detector cache: {fraction:.0%}{left}"
 
-    def _finish(self, error: Exception | None) -> None:
+    def _finish(self, error: Exception | None, seconds: float | None = None) -> None:
+        if seconds is not None:
+            self.seconds = seconds
         if self._thread is not None:
             self._thread.join()  # it has only this call left to make
             self._thread = None

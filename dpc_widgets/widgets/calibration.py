@@ -14,10 +14,11 @@ import ipywidgets as w
 
 from ..io import Datacube
 from ..physics import unit_text
+from .compat import set_tooltip
 
 #: Units the detector pixel-size field may be typed in.
 PIXEL_UNITS = ("mrad", "A^-1")
-_STYLE = {"description_width": "120px"}
+_STYLE = {"description_width": "105px"}
 
 
 class CalibrationError(ValueError):
@@ -65,29 +66,31 @@ class CalibrationFields:
             placeholder="unknown",
             continuous_update=False,
             style=_STYLE,
-            layout=w.Layout(width="300px"),
+            layout=w.Layout(width="100%"),
         )
         self.pixel_size = w.Text(
             description="det. pixel",
             placeholder="unknown",
             continuous_update=False,
             style=_STYLE,
-            layout=w.Layout(width="220px"),
+            layout=w.Layout(flex="1 1 auto", width="auto"),
         )
         self.pixel_units = w.Dropdown(
             options=[(unit_text(units), units) for units in PIXEL_UNITS],
-            layout=w.Layout(width="76px"),
+            layout=w.Layout(width="76px", flex="0 0 auto"),
         )
         self.energy.add_class("dpc-ctl-energy")
         self.pixel_size.add_class("dpc-ctl-pixel_size")
         self.pixel_units.add_class("dpc-ctl-pixel_units")
-        self.box = w.VBox(
-            [
-                w.HTML("<b>Calibration</b>"),
-                self.energy,
-                w.HBox([self.pixel_size, self.pixel_units]),
-            ]
+        set_tooltip(self.energy, "beam energy in keV (empty: unknown); sets the wavelength")
+        set_tooltip(
+            self.pixel_size,
+            "detector pixel size in the units beside it (empty: unknown); the radii keep "
+            "their pixels",
         )
+        set_tooltip(self.pixel_units, "units of the typed detector pixel size")
+        # the explorer shows it as its collapsible "Calibration" section (Controls.add_section)
+        self.box = w.VBox([self.energy, w.HBox([self.pixel_size, self.pixel_units])])
         self.show(cube)
 
     def widgets(self) -> tuple[w.ValueWidget, ...]:

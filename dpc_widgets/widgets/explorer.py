@@ -50,10 +50,11 @@ from .. import _own_warnings as own_warnings
 from ..core import DPC, DPCResult
 from ..io import Datacube, load
 from ..io.disc import find_disc
-from ..physics import unit_text
+from ..physics import integer_at_least, unit_text
 from . import display, encoding, export, render, resolution, snapshot
 from .cache_build import CacheBuild
 from .calibration import CalibrationError, CalibrationFields, units_notes
+from .compat import set_tooltip
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
 from .plots import Plots
@@ -70,6 +71,9 @@ from .views import ExplorerView
 from .zoom import fit_view, visible_radii, window_pixels
 
 logger = logging.getLogger("dpc_widgets.widgets")
+# The status line shows what is logged here; without a handler of the user's, Python's last
+# resort would also print it to stderr, a box above the widget that no update clears.
+logger.addHandler(logging.NullHandler())
 
 #: Controls that only matter with the automatic rotation off (each update sets them when on).
 _MANUAL_ROTATION = ("scan_rotation", "transpose")
@@ -77,6 +81,8 @@ _MANUAL_ROTATION = ("scan_rotation", "transpose")
 #: pause for DETAILS_DELAY seconds, at the latest DETAILS_MAX_WAIT seconds into a drag.
 DETAILS_DELAY, DETAILS_MAX_WAIT = 0.25, 1.0
 _NUMBER = re.compile(r"[-+]?\d[\d.]*(?:e[-+]?\d+)?")
+#: Warnings of the rotation solver: logged, and shown on the rotation line, not the status line.
+ROTATION_WARNINGS = ("the 180-degree choice of the scan rotation",)
 
 
 def open_cube(data: Any, **cube_options: Any) -> tuple[Datacube, str]:
@@ -134,8 +140,9 @@ class Explorer(w.VBox):
         Build new detector caches (re-centred detector, radius beyond the cache) in a
         background thread with a progress bar: ``None`` (default) in a Jupyter kernel, else
         synchronously; see :mod:`dpc_widgets.widgets.cache_build`.
-    panel_size : int
-        Display size of each image panel in CSS pixels.
+    panel_size : int, optional
+        Display size of each image panel in CSS pixels. ``None`` (default): the panels fill
+        the width the output area gives the view (230 to 420 px each, up to three columns).
     settings : Settings, SavedSettings, str or PathLike, optional
         Initial settings, or a settings file (:mod:`dpc_widgets.widgets.settings_file`, as
         :meth:`save_settings` writes) whose detector centre, when it has one, also applies
@@ -186,10 +193,12 @@ class Explorer(w.VBox):
         memory_budget: int | None = None,
         client: Any = None,
         background: bool | None = None,
-        panel_size: int = 220,
+        panel_size: int | None = None,
         settings: Settings | SavedSettings | str | os.PathLike | None = None,
         **options: Any,
     ) -> None:
+        if panel_size is not None:  # checked at the door, before the data is read
+            panel_size = integer_at_least(panel_size, "panel_size", 1)
         saved = as_saved(settings)
         cube_options = {k: v for k, v in options.items() if k not in SETTING_NAMES}
         cube, self._cube_line = open_cube(data, **cube_options)
@@ -202,18 +211,24 @@ class Explorer(w.VBox):
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(self.dpc.cube, settings)
         self.calibration = CalibrationFields(self.dpc.cube)
-        self.controls.box.children = (*self.controls.box.children, self.calibration.box)
+        self.controls.add_section("Calibration", [self.calibration.box], open_=False)
         self._loaded_calibration = cube.calibration
         self._disc_px = _disc_px(cube)
         for name in NAMES + ORIGIN_NAMES:
             setattr(self, name, getattr(self.controls, name))
-        self.view = ExplorerView(panel_size=panel_size)
+        fit = panel_size is None
+        self.view = ExplorerView(panel_size=220 if fit else panel_size, fit_width=fit)
+        # the canvases take the width beside the controls (the view measures its own width)
+        self.view.layout = w.Layout(
+            flex="1 1 auto", min_width="0", width="auto", margin="0 0 0 12px"
+        )
         self.plots = Plots(cube.detector_units)
         self.status = w.HTML()
         self.status.add_class("dpc-status")
         self.code_text = w.Textarea(layout=w.Layout(width="100%", height="200px"))
         self.code_text.add_class("dpc-code")
         self.update_seconds = 0.0
+        self._pass_seconds: float | None = None  # the last update that read all the data
         self.trace = UpdateTrace()
         self._result: DPCResult | None = None
         self._result_settings: Settings | None = None  # the settings of self._result
@@ -235,7 +250,10 @@ class Explorer(w.VBox):
         super().__init__(
             [
                 w.HBox([self.status, self._build.box]),
-                w.HBox([self.controls.box, self.view], layout=w.Layout(align_items="flex-start")),
+                w.HBox(
+                    [self.controls.box, self.view],
+                    layout=w.Layout(align_items="flex-start", width="100%"),
+                ),
                 self.plots.box,
                 self._file_box(),
                 self.code_text,
@@ -467,6 +485,14 @@ class Explorer(w.VBox):
                 self._export_prefix.value,
             )
         )
+        for widget, text in (
+            (self._load_path, "path of a 4D-STEM file to show instead (any format load() reads)"),
+            (load_button, "load the file; the settings are kept where they fit"),
+            (self._export_dir, "folder the files are saved in (created if missing)"),
+            (self._export_prefix, "start of every saved file's name"),
+            (save_button, "write the current arrays (.npy, HDF5) and figures (PNG) there"),
+        ):
+            set_tooltip(widget, text)
         return w.VBox(
             [
                 w.HBox([self._load_path, load_button]),
@@ -582,9 +608,16 @@ class Explorer(w.VBox):
         if not (math.isfinite(inner) and math.isfinite(outer)):
             return
         self.trace.mark("received")
-        with self.hold():  # exactly as the browser's sliders show them: not echoed back
-            self.controls.inner.value = browser_value(self.controls.inner, inner)
-            self.controls.outer.value = browser_value(self.controls.outer, outer)
+        controls = self.controls
+        asked = {  # as the browser's sliders show them: not echoed back
+            "inner": browser_value(controls.inner, inner),
+            "outer": browser_value(controls.outer, outer),
+        }
+        # only the dragged ring is set: one dragged past the other pushes it (as the sliders do)
+        moved = [name for name, value in asked.items() if value != getattr(controls, name).value]
+        with self.hold():
+            for name in moved:
+                getattr(controls, name).value = asked[name]
 
     def _show_geometry(self, settings: Settings) -> None:
         view = self.view
@@ -680,15 +713,19 @@ class Explorer(w.VBox):
             if _NUMBER.sub("#", note) not in self._noted:
                 logger.warning("DPC explorer: %s", note)
         self._noted = kinds
+        # the rotation's own warnings are said on the rotation line (controls.show_rotation)
+        notes = [note for note in notes if not note.startswith(ROTATION_WARNINGS)]
+        if not cached:  # this update made one pass over the data: what a new cache costs
+            self._pass_seconds = self.update_seconds
         message = f"updated in {1e3 * self.update_seconds:.0f} ms"
         cached = self.dpc.cached_radius
         bounded = cached is not None and math.isfinite(cached)
         self.view.cache_radius = cached if bounded else 0.0  # the detector panel's dashed ring
         if bounded:
-            units = self.dpc.cube.detector_units
-            message += f"; cached radius {cached:.4g} {units}"  # short: one line, no layout jump
-        if not result.rotation.determined:
-            notes.append(rotation_note(result.rotation.reason, result.angle_deg))
+            message += "; " + reach_text(
+                cached, self.dpc.cube.detector_units, self._build.seconds or self._pass_seconds
+            )
+        # an undetermined rotation is said on the rotation line (controls.show_rotation)
         nonfinite = self.dpc.nonfinite_pixels
         if nonfinite:
             notes.append(f"{nonfinite} NaN/inf pixels set to 0")
@@ -832,12 +869,33 @@ class Explorer(w.VBox):
             logger.error("DPC explorer %s", what, exc_info=err)
 
 
-def rotation_note(reason: str, angle_deg: float) -> str:
-    """The status line's note for a scan rotation that could not be solved (``reason``, from
-    :attr:`~dpc_widgets.core.rotation.RotationResult.reason`), naming the angle used."""
-    if reason.startswith("CoM field"):  # zero or uniform
-        reason += ": a vacuum or reference scan?"
-    return f"scan rotation undetermined ({reason}); using {angle_deg:g}\u00b0"
+def reach_text(radius: float, units: str, pass_seconds: float | None) -> str:
+    """The status line's words for the detector cache: which radii answer at once and what a
+    larger one costs.
+
+    Parameters
+    ----------
+    radius : float
+        The cache radius (:attr:`DPC.cached_radius`), detector ``units``.
+    units : str
+        The detector's units.
+    pass_seconds : float or None
+        Measured duration (s) of the last pass over the data (the first view's streaming pass
+        or a cache build); None: not measured yet (the sentence then stops after the radii).
+    """
+    text = f"radii up to {radius:.3g} {units} answer at once"
+    if pass_seconds is None or not math.isfinite(pass_seconds):
+        return text
+    return f"{text}; beyond that one pass of about {_duration(pass_seconds)}"
+
+
+def _duration(seconds: float) -> str:
+    """``seconds`` in words a person reads at a glance: 0.3 s, 2 s, 40 s, 3 min."""
+    if seconds < 0.95:
+        return f"{max(seconds, 0.1):.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
 
 
 def _ranges_and_limits(

@@ -5,9 +5,9 @@ richest output they can render; for the explorer that is this picture instead of
 (:mod:`.display` puts it in the explorer's display output). Drawing only: the panels are the
 page's, in its order and with its colour maps (:mod:`.render`, as :func:`.export.figures`
 draws them): the mean diffraction pattern (on the panel's log / linear / gamma scale, cropped
-to the detector view's zoom) with the segment overlay and the detector rings, the segment
-images, CoM x and y in the scan frame, the CoM on the colour wheel and the phase.
-Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
+to the detector view's zoom) with the segment overlay and the detector rings, the phase, the
+segment images, the CoM on the colour wheel and CoM x and y in the scan frame. Each panel is
+scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
 """
 
 from __future__ import annotations
@@ -109,13 +109,13 @@ def snapshot_png(
         figures["mean_pattern"] = figures["mean_pattern"][i0:i1, j0:j1]
         origin = (origin[0] - i0, origin[1] - j0)
     units = f" ({result.phase_units})" if result.phase_units else ""
-    panels = [
+    panels = [  # the page's order (js/src/view.js): the detector and the result first
         (f"mean diffraction ({pattern_scale}), detector", "mean_pattern"),
+        (f"phase{units}", "phase"),
         ("segment images", "segments"),
+        ("CoM (colour wheel)", "com_color"),
         ("CoM x (scan frame)", "com_x"),
         ("CoM y (scan frame)", "com_y"),
-        ("CoM (colour wheel)", "com_color"),
-        (f"phase{units}", "phase"),
     ]
     rows = -(-len(panels) // COLUMNS)
     cell_w, cell_h = PANEL + GAP, TITLE + PANEL + GAP

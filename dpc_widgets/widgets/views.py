@@ -63,7 +63,10 @@ class ExplorerView(anywidget.AnyWidget):
     _esm = STATIC / "explorer.js"
     _css = STATIC / "explorer.css"
 
+    # CSS px of each image panel; with fit_width the browser sets it from the width its view
+    # is given (js/src/layout.js) and the kernel bins drag frames to it (resolution.py)
     panel_size = t.Int(220).tag(sync=True)
+    fit_width = t.Bool(True).tag(sync=True)
     # diffraction plane
     pattern = t.Bytes(b"").tag(sync=True)
     pattern_map = t.List(t.List(t.Float()), []).tag(sync=True)

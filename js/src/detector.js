@@ -26,7 +26,8 @@ import {
 } from "./geometry.js";
 import { RequestGate } from "./flow.js";
 import {
-  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
+  checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
+  unitLabel,
 } from "./dom.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
@@ -367,11 +368,17 @@ export class DetectorPanel {
       const onCenter = hitCenter(left, top, g.center, g.view, CENTER_TOLERANCE);
       const near = hitRing(left, top, g.center, g.view, g.sampling, { inner: g.inner, outer: g.outer }, RING_TOLERANCE);
       this.rings.style.cursor = onCenter ? "move" : near ? "ew-resize" : g.view.zoom > 1 ? "grab" : "crosshair";
-      const element = elementAt(left, top, g.view, g.rows, g.cols);
-      if (element) {
-        this.panel.readout.textContent = this.readout(g, ...element);
-        this.panel.readout.setAttribute("data-pixel", element.join(","));
-      }
+      showReadout(this.panel, () => {
+        const now = this.geometry(); // at each redraw: the current centre, units, pattern and view
+        const element = elementAt(left, top, now.view, now.rows, now.cols);
+        if (element) this.panel.readout.setAttribute("data-pixel", element.join(","));
+        else this.panel.readout.removeAttribute("data-pixel");
+        return element ? this.readout(now, ...element) : null;
+      });
+    });
+    stack.addEventListener("pointerleave", () => {
+      clearReadout(this.panel);
+      this.panel.readout.removeAttribute("data-pixel");
     });
     stack.addEventListener("wheel", (event) => {
       const g = this.geometry();
@@ -410,7 +417,8 @@ export class DetectorPanel {
     const dy = j - g.center[1];
     const u = unitLabel(g.units);
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
-    return `qx ${fmt(dx * g.sampling)}, qy ${fmt(dy * g.sampling)} ${u} (r ${fmt(r)}): ` +
+    // short enough for one line of a 200 px panel: "q 1.2, -3.4 mrad, r 3.6: 0.0123"
+    return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ` +
       `${fmt(this.pattern[i * g.cols + j])}`;
   }
 }

@@ -66,7 +66,13 @@ export function unitLabel(units) {
   return units === "A" ? "\u00c5" : units === "A^-1" ? "\u00c5\u207b\u00b9" : units;
 }
 
-/** A panel: title, a stack for canvases, a scale bar and a hover read-out. */
+const BLANK = "\u00a0"; // an empty read-out keeps its line
+
+/**
+ * A panel: title, a stack for canvases, a scale bar and a hover read-out. The read-out is one
+ * line of fixed height and the panel's width, ellipsised (explorer.css): no text moves
+ * anything. Set it with showReadout, so that each redraw refreshes it (refreshReadout).
+ */
 export function makePanel(name, title) {
   const root = h("div", "dpc-panel", { "data-panel": name });
   const titleEl = h("div", "dpc-title");
@@ -77,9 +83,9 @@ export function makePanel(name, title) {
   const label = h("span", "dpc-scalebar-label");
   scalebar.append(bar, label);
   const readout = h("div", "dpc-readout");
-  readout.textContent = "\u00a0";
+  readout.textContent = BLANK;
   root.append(titleEl, stack, scalebar, readout);
-  return { root, titleEl, stack, scalebar, bar, label, readout };
+  return { root, titleEl, stack, scalebar, bar, label, readout, readoutText: null };
 }
 
 /** Set an element's text only when it changes (a new text node means a new layout). */
@@ -93,4 +99,27 @@ export function setScaleBar(panel, pixelSize, units, nPixels, s) {
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${(length / pixelSize) * s}px`;
   setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
+}
+
+/**
+ * Show text() in the panel's read-out and keep text for refreshReadout: after an update the
+ * read-out under a resting pointer shows the new values and units, never the old ones.
+ * text() returns null when the pointer's position no longer lies on the image (a new shape).
+ */
+export function showReadout(panel, text) {
+  panel.readoutText = text;
+  refreshReadout(panel);
+}
+
+/** Recompute the read-out shown (see showReadout); blank when there is none. */
+export function refreshReadout(panel) {
+  const line = panel.readoutText ? panel.readoutText() : null;
+  setText(panel.readout, line ?? BLANK);
+  if (panel.readout.title !== (line ?? "")) panel.readout.title = line ?? "";
+}
+
+/** Blank the read-out (the pointer left the image). */
+export function clearReadout(panel) {
+  panel.readoutText = null;
+  refreshReadout(panel);
 }

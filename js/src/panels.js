@@ -4,7 +4,8 @@
 import { complexRGBA, grayRGBA, wheelRGBA } from "./colormaps.js";
 import { gridColumns, quiverArrows, quiverStep } from "./geometry.js";
 import {
-  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
+  checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
+  unitLabel,
 } from "./dom.js";
 
 const WHEEL_SIZE = 64;
@@ -26,14 +27,22 @@ export function scanInfo(model, size, bin = 1) {
   return { rows, cols, s, pixel, units, where, bin };
 }
 
-/** Hook pointer read-out on target: at(i, j) returns the text for element [i, j]. */
+/**
+ * Hook pointer read-out on target: at(i, j) returns the text for element [i, j]. The pointer's
+ * position is kept, not the element: each redraw recomputes the element under it with the
+ * current scale and binning (showReadout), and leaving the image blanks the read-out.
+ */
 function hover(target, panel, getScan, at) {
   target.addEventListener("pointermove", (event) => {
-    const { rows, cols, s } = getScan();
-    const i = Math.floor(event.offsetY / s);
-    const j = Math.floor(event.offsetX / s);
-    if (i >= 0 && i < rows && j >= 0 && j < cols) panel.readout.textContent = at(i, j);
+    const { offsetX, offsetY } = event;
+    showReadout(panel, () => {
+      const { rows, cols, s } = getScan();
+      const i = Math.floor(offsetY / s);
+      const j = Math.floor(offsetX / s);
+      return i >= 0 && i < rows && j >= 0 && j < cols ? at(i, j) : null;
+    });
   });
+  target.addEventListener("pointerleave", () => clearReadout(panel));
 }
 
 /** One grey image (CoM x, CoM y or the phase). */

@@ -9,9 +9,11 @@
 import { DetectorPanel } from "./detector.js";
 import { ComPanel, ImagePanel, SegmentsPanel, scanInfo } from "./panels.js";
 import { decodeImages } from "./codes.js";
-import { h } from "./dom.js";
+import { clearReadout, h, refreshReadout } from "./dom.js";
+import { GAP, fitPanels } from "./layout.js";
 
 const TRIGGERS = {
+  size: ["panel_size", "fit_width"],
   pattern: ["pattern", "pattern_map", "pattern_vmax", "pattern_scale", "pattern_gamma", "detector_shape", "detector_sampling", "detector_units", "panel_size"],
   overlay: ["detector_shape", "center", "detector_sampling", "inner", "outer", "segments", "rotation", "com_mask", "cache_radius", "panel_size"],
   zoom: ["detector_zoom", "detector_focus"],
@@ -37,10 +39,14 @@ export class ExplorerView {
     this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
     this.comColor = new ComPanel(scanOf("com"));
     this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
-    for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {
-      this.root.append(panel.panel.root);
-    }
+    // the detector view and the phase first: side by side in the first screen from two columns
+    this.panels = [this.detector, this.phase, this.segments, this.comColor, this.comX, this.comY];
+    for (const panel of this.panels) this.root.append(panel.panel.root);
     el.append(this.root);
+    this.width = -1;
+    this.fit();
+    this.resizes = typeof ResizeObserver === "function" ? new ResizeObserver(() => this.fit()) : null;
+    this.resizes?.observe(this.root);
     const ratio = globalThis.devicePixelRatio || 1; // the kernel bins drag frames to device pixels
     if (model.get("pixel_ratio") !== ratio) {
       model.set("pixel_ratio", ratio);
@@ -60,6 +66,28 @@ export class ExplorerView {
       }
     });
     this.flush();
+  }
+
+  /**
+   * Lay the panels out in the root's width (layout.js). With fit_width the panel size follows
+   * the width and is saved to the model (the kernel bins drag frames to it); changes of the
+   * root's height (new content) do nothing.
+   */
+  fit() {
+    const width = this.root.clientWidth;
+    const fixed = this.model.get("fit_width") === false ? this.model.get("panel_size") : 0;
+    if (width === this.width && fixed === this.fixed) return;
+    this.width = width;
+    this.fixed = fixed;
+    if (!(width > 0)) return; // not in the page yet (or hidden): the observer calls again
+    const { columns, size } = fitPanels(width, fixed);
+    this.root.style.gridTemplateColumns = `repeat(${columns}, ${size}px)`;
+    this.root.style.gap = `${GAP}px`;
+    this.root.setAttribute("data-columns", columns);
+    if (!fixed && this.model.get("panel_size") !== size) {
+      this.model.set("panel_size", size);
+      this.model.save_changes();
+    }
   }
 
   on(event, handler) {
@@ -102,6 +130,8 @@ export class ExplorerView {
       this.comColor.draw({ values, raw }, m.get("com_vmax"), m.get("com_units"));
     }
     if (dirty.has("phase")) this.phase.draw(this.images("phase"), m.get("phase_range"), m.get("phase_units"));
+    if (dirty.has("size")) this.fit();
+    for (const panel of this.panels) refreshReadout(panel.panel); // no stale values or units
     this.version += 1;
     this.root.setAttribute("data-version", this.version);
     this.root.setAttribute("data-pending", this.detector.gate.busy ? 1 : 0);
@@ -116,6 +146,8 @@ export class ExplorerView {
   }
 
   destroy() {
+    this.resizes?.disconnect();
+    for (const panel of this.panels) clearReadout(panel.panel);
     for (const [event, handler] of this.handlers) this.model.off(event, handler);
     this.root.remove();
   }

@@ -93,7 +93,8 @@ describe("explorer view", () => {
   it("builds the documented panels and canvases", () => {
     const { root } = renderView(fakeModel());
     const panels = [...root.querySelectorAll(".dpc-panel")].map((p) => p.dataset.panel);
-    expect(panels).toEqual(["detector", "segments", "com-x", "com-y", "com-color", "phase"]);
+    // the detector view and the phase first: side by side in the first row of the grid
+    expect(panels).toEqual(["detector", "phase", "segments", "com-color", "com-x", "com-y"]);
     const detector = root.querySelector('[data-panel="detector"]');
     for (const cls of ["dpc-image", "dpc-segments", "dpc-rings"]) {
       expect(detector.querySelector(`canvas.${cls}`)).not.toBeNull();
@@ -254,6 +255,64 @@ describe("explorer view", () => {
     canvas.dispatchEvent(event);
     expect(phase.querySelector(".dpc-readout").textContent).toBe("x 1 \u00c5, y 0.5 \u00c5: 0.9 rad");
     expect(phase.querySelector(".dpc-scalebar").dataset.length).toBe("0.5");
+  });
+
+  it("refreshes a resting pointer's read-out on every update, blanks it on leaving", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const phase = root.querySelector('[data-panel="phase"]');
+    const canvas = phase.querySelector("canvas");
+    const readout = phase.querySelector(".dpc-readout");
+    const event = new MouseEvent("pointermove", { bubbles: true });
+    Object.defineProperties(event, { offsetX: { value: 35 }, offsetY: { value: 65 } }); // s = 30
+    canvas.dispatchEvent(event);
+    expect(readout.textContent).toBe("x 1 \u00c5, y 0.5 \u00c5: 0.9 rad");
+    // new values and units from the kernel: the read-out under the pointer follows at once
+    model.update({ phase: f32(Array(12).fill(0.25)), phase_units: "arb." });
+    await tick();
+    expect(readout.textContent).toBe("x 1 \u00c5, y 0.5 \u00c5: 0.25 arb.");
+    expect(readout.title).toBe(readout.textContent); // the whole line when ellipsised
+    // a smaller scan: the pointer's position is off the image now, nothing old stays
+    model.update({ scan_shape: [1, 4], phase: f32([0.5, 0.5, 0.5, 0.5]) }); // rows of 30 px
+    await tick();
+    expect(readout.textContent).toBe("\u00a0");
+    canvas.dispatchEvent(new MouseEvent("pointerleave"));
+    expect(readout.textContent).toBe("\u00a0");
+  });
+
+  it("refreshes the detector read-out when the centre moves", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const detector = root.querySelector('[data-panel="detector"]');
+    const stack = detector.querySelector(".dpc-stack");
+    const readout = detector.querySelector(".dpc-readout");
+    pointer("pointermove", stack, 12 * 7.5, 12 * 5.5); // element [5, 7] at 12 CSS px per px
+    expect(readout.textContent).toBe("q 0, 2 mrad, r 2: 57");
+    model.update({ center: [4, 5] });
+    await tick();
+    expect(readout.textContent).toBe("q 1, 2 mrad, r 2.236: 57");
+    stack.dispatchEvent(new MouseEvent("pointerleave"));
+    expect(readout.textContent).toBe("\u00a0");
+  });
+
+  it("sizes its panels to its own width and tells the kernel", () => {
+    const width = Object.getOwnPropertyDescriptor(Element.prototype, "clientWidth");
+    Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 500 });
+    try {
+      const model = fakeModel({ pixel_ratio: 1 });
+      const { root } = renderView(model);
+      expect(root.style.gridTemplateColumns).toBe("repeat(2, 244px)");
+      expect(model.get("panel_size")).toBe(244);
+      expect(model.saved.length).toBe(1);
+      const fixed = fakeModel({ fit_width: false, panel_size: 150, pixel_ratio: 1 }); // Explorer(panel_size=150)
+      const other = renderView(fixed).root;
+      expect(other.style.gridTemplateColumns).toBe("repeat(3, 150px)");
+      expect(fixed.get("panel_size")).toBe(150);
+      expect(fixed.saved.length).toBe(0);
+    } finally {
+      delete HTMLElement.prototype.clientWidth;
+      if (width) Object.defineProperty(Element.prototype, "clientWidth", width);
+    }
   });
 
   it("draws the cache radius as a dotted ring under the detector rings, and none without a bounded cache", async () => {
