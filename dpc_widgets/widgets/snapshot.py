@@ -25,8 +25,6 @@ from .settings import Settings
 PANEL = 160
 #: Height (pixels) of a title strip; gap between panels.
 TITLE, GAP = 14, 6
-#: Panels per row.
-COLUMNS = 3
 #: The page's segment overlay opacity (``.dpc-segments`` in ``js/src/explorer.css``).
 OVERLAY_OPACITY = 0.4
 RING, MASK_RING = (255, 255, 255), (0, 255, 255)
@@ -58,6 +56,47 @@ def detector_figure(
     return out
 
 
+#: Rows of panels: (title, figure name, cells spanned); the segment tiles span two cells.
+LAYOUT = (
+    (
+        ("mean diffraction (log), detector", "mean_pattern", 1),
+        ("segment images", "segments", 2),
+        ("phase", "phase", 1),
+    ),
+    (
+        ("CoM x (scan frame)", "com_x", 1),
+        ("CoM y (scan frame)", "com_y", 1),
+        ("CoM (colour wheel)", "com_color", 1),
+    ),
+)
+#: Cells per row.
+COLUMNS = 4
+#: Height (pixels) of a colour bar, and of the strip under a panel holding it and its labels.
+BAR, STRIP = 6, 22
+
+
+def panel_origin(name: str) -> tuple[int, int]:
+    """Top-left pixel (row, column) of the named panel's image area in the snapshot."""
+    for row, panels in enumerate(LAYOUT):
+        cell = 0
+        for _, figure, span in panels:
+            if figure == name:
+                top = TITLE + GAP + row * (TITLE + PANEL + STRIP + GAP) + TITLE
+                return top, GAP + cell * (PANEL + GAP)
+            cell += span
+    raise ValueError(f"no snapshot panel named {name!r}")
+
+
+def unit_text(units: str) -> str:
+    """A unit as the snapshot writes it: "A" as Å, "A^-1" as 1/Å, none as "arb."."""
+    return {"A": "\u00c5", "A^-1": "1/\u00c5", "": "arb."}.get(units, units)
+
+
+def _number(value: float) -> str:
+    """4 significant digits, as the page's ``fmt``."""
+    return f"{value:.4g}"
+
+
 def snapshot_png(
     result: DPCResult,
     mean_pattern: np.ndarray,
@@ -83,38 +122,108 @@ def snapshot_png(
     Returns
     -------
     bytes
-        An 8-bit RGB PNG of :data:`COLUMNS` x 2 panels under a one-line header.
+        An 8-bit RGB PNG of the panels in :data:`LAYOUT` under a one-line header, each scan
+        panel with its colour bar (range and unit), the segment tiles framed in their
+        segments' colours with their indices.
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    figures = export.figures(result, mean_pattern, settings.clip)
+    clip = settings.clip
+    figures = export.figures(result, mean_pattern, clip)
     figures["mean_pattern"] = detector_figure(mean_pattern, settings, origin, detector_sampling)
-    units = f" ({result.phase_units})" if result.phase_units else ""
-    panels = [
-        ("mean diffraction (log), detector", "mean_pattern"),
-        ("segment images", "segments"),
-        ("CoM x (scan frame)", "com_x"),
-        ("CoM y (scan frame)", "com_y"),
-        ("CoM (colour wheel)", "com_color"),
-        (f"phase{units}", "phase"),
-    ]
-    rows = -(-len(panels) // COLUMNS)
-    cell_w, cell_h = PANEL + GAP, TITLE + PANEL + GAP
-    canvas = Image.new("RGB", (COLUMNS * cell_w + GAP, TITLE + rows * cell_h + GAP), "white")
+    com = result.com_rotated
+    com_units = unit_text(result.com_units)
+    bars = {
+        name: (render.DIVERGING_LUT, *render.symmetric_range(*render.clip_range(c, clip)), "0")
+        for name, c in (("com_x", com[0]), ("com_y", com[1]))
+    }
+    low, high = render.clip_range(result.phase, clip)
+    bars["phase"] = (render.SEQUENTIAL_LUT, low, high, "")
+    phase_unit = unit_text(result.phase_units)
+    units = {"com_x": com_units, "com_y": com_units, "phase": phase_unit, "segments": "counts"}
+    width = GAP + COLUMNS * (PANEL + GAP)
+    height = TITLE + GAP + len(LAYOUT) * (TITLE + PANEL + STRIP + GAP)
+    canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     font = ImageFont.load_default()
     draw.text((GAP, 2), HEADER, fill=(0, 0, 0), font=font)
-    for k, (title, name) in enumerate(panels):
-        row, column = divmod(k, COLUMNS)
-        left, top = GAP + column * cell_w, TITLE + GAP + row * cell_h
-        draw.text((left, top), title, fill=(60, 60, 60), font=font)
-        image, scale = _fit(Image.fromarray(np.ascontiguousarray(figures[name][..., :3])))
-        if name == "mean_pattern":  # drawn on the panel: rings beyond it are clipped
-            _rings(ImageDraw.Draw(image), scale, settings, origin, detector_sampling)
-        canvas.paste(image, (left, top + TITLE))
+    for panels in LAYOUT:
+        for title, name, _ in panels:
+            top, left = panel_origin(name)
+            if name == "phase":
+                title = f"phase ({phase_unit})"
+            draw.text((left, top - TITLE), title, fill=(60, 60, 60), font=font)
+            strip = top + PANEL + 2
+            if name == "segments":
+                _tiles(canvas, draw, font, result.segment_images, clip, top, left)
+                lut, low, high, middle = render.SEQUENTIAL_LUT, "tile min", "tile max", ""
+                _bar(canvas, draw, font, (strip, left), lut, (low, middle, high), units[name])
+                continue
+            image, scale = _fit(Image.fromarray(np.ascontiguousarray(figures[name][..., :3])))
+            if name == "mean_pattern":  # drawn on the panel: rings beyond it are clipped
+                on_image = ImageDraw.Draw(image)
+                _rings(on_image, scale, settings, origin, detector_sampling)
+                _indices(on_image, font, scale, settings, origin, detector_sampling)
+            canvas.paste(image, (left, top))
+            if name in bars:
+                lut, low, high, middle = bars[name]
+                labels = (_number(low), middle, _number(high))
+                _bar(canvas, draw, font, (strip, left), lut, labels, units[name])
+            elif name == "com_color":
+                vmax = render.magnitude_max(com, clip)
+                text = f"full colour at |CoM| >= {_number(vmax)} {com_units}"
+                draw.text((left, strip), text, fill=(0, 0, 0), font=font)
     out = io.BytesIO()
     canvas.save(out, format="PNG", compress_level=6)  # optimize: 1.03x smaller, 6x slower
     return out.getvalue()
+
+
+def _bar(canvas, draw, font, at, lut, labels, unit) -> None:
+    """A colour bar of :data:`PANEL` x :data:`BAR` pixels at ``at`` (top, left) with its
+    labels (low, middle, high) under it, the unit after the high one."""
+    from PIL import Image
+
+    top, left = at
+    bar = render.bar(PANEL, lut)[..., :3].repeat(BAR, axis=0)
+    canvas.paste(Image.fromarray(np.ascontiguousarray(bar)), (left, top))
+    low, middle, high = labels
+    y = top + BAR + 1
+    draw.text((left, y), low, fill=(0, 0, 0), font=font)
+    if middle:
+        draw.text((left + PANEL / 2, y), middle, fill=(0, 0, 0), font=font, anchor="ma")
+    draw.text((left + PANEL, y), f"{high} {unit}", fill=(0, 0, 0), font=font, anchor="ra")
+
+
+def _tiles(canvas, draw, font, images, clip, top, left) -> None:
+    """The segment images in :func:`~.render.tile_layout`'s grid over two cells, each in the
+    sequential map between its ``clip`` percentiles, framed in its segment's colour with its
+    index in a badge of that colour (as the page)."""
+    from PIL import Image
+
+    columns, _, tile = render.tile_layout(len(images), PANEL)
+    frame, gap = render.TILE_FRAME, render.TILE_GAP
+    for k, image in enumerate(images):
+        row, column = divmod(k, columns)
+        x = left + column * (tile + 2 * frame + gap)
+        y = top + row * (tile + 2 * frame + gap)
+        rgba = render.sequential(image, *render.clip_range(image, clip))
+        picture = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
+        scale = tile / max(picture.size)
+        size = tuple(max(1, round(n * scale)) for n in picture.size)
+        up = scale >= 1.0
+        method = Image.Resampling.NEAREST if up else Image.Resampling.BOX
+        picture = picture.resize(size, method)
+        colour = tuple(int(c) for c in render.PALETTE[k % len(render.PALETTE)])
+        w, h = picture.size
+        draw.rectangle((x, y, x + w + 2 * frame - 1, y + h + 2 * frame - 1), fill=colour)
+        canvas.paste(picture, (x + frame, y + frame))
+        label = str(k)
+        box = draw.textbbox((0, 0), label, font=font)
+        bw, bh = box[2] - box[0] + 4, box[3] - box[1] + 4
+        draw.rectangle((x, y, x + bw, y + bh), fill=colour)
+        luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+        ink = (0, 0, 0) if luma > 140 else (255, 255, 255)
+        draw.text((x + 2 - box[0], y + 2 - box[1]), label, fill=ink, font=font)
 
 
 def _fit(image):
@@ -139,3 +248,20 @@ def _rings(draw, scale, settings, origin, detector_sampling) -> None:
         r = radius / detector_sampling * scale
         if math.isfinite(r) and r > 0:
             draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), outline=colour, width=1)
+
+
+def _indices(draw, font, scale, settings, origin, detector_sampling) -> None:
+    """Each segment's index in a square of its colour at the middle of its sector, as the
+    page (``drawSegmentIndices`` in ``js/src/tiles.js``: segment k's mid angle
+    ``2 pi (k + 1/2) / N`` less the rotation, measured from +Qx (down) towards +Qy (right))."""
+    x0, y0 = (origin[1] + 0.5) * scale, (origin[0] + 0.5) * scale
+    r = 0.5 * (settings.inner + settings.outer) / detector_sampling * scale
+    n = settings.segments
+    for k in range(n):
+        phi = 2.0 * math.pi * (k + 0.5) / n - math.radians(settings.rotation)
+        x, y = x0 + r * math.sin(phi), y0 + r * math.cos(phi)
+        colour = tuple(int(c) for c in render.PALETTE[k % len(render.PALETTE)])
+        luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
+        draw.rectangle((x - 6, y - 6, x + 6, y + 6), fill=colour)
+        ink = (0, 0, 0) if luma > 140 else (255, 255, 255)
+        draw.text((x, y), str(k), fill=ink, font=font, anchor="mm")

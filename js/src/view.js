@@ -32,8 +32,8 @@ export class ExplorerView {
     const scanOf = (trait) => () => scanInfo(model, model.get("panel_size"), model.get(`${trait}_bin`) || 1);
     this.detector = new DetectorPanel(model, (g) => this.describe(g));
     this.segments = new SegmentsPanel(scanOf("segment_images"));
-    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"));
-    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"), true);
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"), true);
     this.comColor = new ComPanel(scanOf("com"));
     this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
     for (const panel of [this.detector, this.segments, this.comX, this.comY, this.comColor, this.phase]) {

@@ -59,16 +59,16 @@ def _dpc_expected(ex):
     canvases = {
         "detector-image": (cs(v.pattern), enc(_render.log_gray(mean, v.pattern_vmax))),
         "detector-segments": (None, enc(_render.segment_rgba(r.detector.labels(ex.dpc.cube)))),
-        "com-x-image": (cs(v.com, 0, 2), enc(_render.gray(com[0], *v.com_ranges[0]))),
-        "com-y-image": (cs(v.com, 1, 2), enc(_render.gray(com[1], *v.com_ranges[1]))),
+        "com-x-image": (cs(v.com, 0, 2), enc(_render.diverging(com[0], *v.com_ranges[0]))),
+        "com-y-image": (cs(v.com, 1, 2), enc(_render.diverging(com[1], *v.com_ranges[1]))),
         "com-color-image": (cs(v.com), enc(_render.complex_hsv(com, v.com_vmax))),
-        "phase-image": (cs(v.phase), enc(_render.gray(r.phase, *v.phase_range))),
+        "phase-image": (cs(v.phase), enc(_render.sequential(r.phase, *v.phase_range))),
     }
     count = len(r.segment_images)
     for k, (image, limits) in enumerate(zip(r.segment_images, v.segment_ranges)):
         canvases[f"segment-image-{k}"] = (
             cs(v.segment_images, k, count),
-            enc(_render.gray(image, *limits)),
+            enc(_render.sequential(image, *limits)),
         )
     return {
         "controls": {name: getattr(ex, name).value for name in ("inner", "outer", "segments")},

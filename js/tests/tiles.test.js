@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { PALETTE } from "../src/colormaps.js";
+import { TILE_FRAME, TILE_GAP, labelInk, labelSpots, segmentColor, tileLayout } from "../src/tiles.js";
+
+describe("tile layout", () => {
+  it("fills the panel without empty cells where it can", () => {
+    // 8 tiles in a panel of 220: 4 x 2, each (440 - 3 * 4) / 4 = 107 wide, (220 - 4) / 2 = 108 high
+    expect(tileLayout(8, 220)).toMatchObject({ columns: 4, rows: 2, tile: 107 - 2 * TILE_FRAME, empty: 0 });
+    expect(tileLayout(4, 220)).toMatchObject({ columns: 2, rows: 2, empty: 0 });
+    expect(tileLayout(6, 220)).toMatchObject({ columns: 3, rows: 2, empty: 0 });
+    expect(tileLayout(1, 220)).toMatchObject({ columns: 1, rows: 1, tile: 220 - 2 * TILE_FRAME });
+  });
+
+  it("takes empty cells only for much larger tiles (16 segments: 6 x 3 at 66 px, not 4 x 4 at 48)", () => {
+    const layout = tileLayout(16, 220);
+    expect(layout).toMatchObject({ columns: 6, rows: 3, empty: 2 });
+    expect(layout.tile).toBe(Math.floor((440 - 5 * TILE_GAP) / 6) - 2 * TILE_FRAME);
+  });
+
+  it("never exceeds the panel: at most 2 size wide and size high", () => {
+    for (const size of [120, 220, 333]) {
+      for (let n = 1; n <= 16; n++) {
+        const { columns, rows, tile } = tileLayout(n, size);
+        const box = tile + 2 * TILE_FRAME;
+        expect(columns * box + (columns - 1) * TILE_GAP).toBeLessThanOrEqual(2 * size);
+        expect(rows * box + (rows - 1) * TILE_GAP).toBeLessThanOrEqual(size);
+        expect(columns * rows).toBeGreaterThanOrEqual(n);
+      }
+    }
+  });
+});
+
+describe("segment labels", () => {
+  it("colours frames and badges like the overlay's PALETTE", () => {
+    expect(segmentColor(17)).toBe(`rgb(${PALETTE[1].join(", ")})`);
+    expect(labelInk(2)).toBe("#000"); // yellow: black ink
+    expect(labelInk(14)).toBe("#fff"); // maroon: white ink
+  });
+
+  it("puts label k at segment k's mid angle (down = +x, right = +y)", () => {
+    // 4 segments, no rotation: segment 0 spans theta 0..90 deg, mid 45 deg: down and right
+    const [[right, down]] = labelSpots(4, 0, 10);
+    expect(right).toBeCloseTo(10 * Math.SQRT1_2);
+    expect(down).toBeCloseTo(10 * Math.SQRT1_2);
+    // rotation by +45 deg moves segment 0's middle to phi = 0: straight down
+    const [[r2, d2]] = labelSpots(4, Math.PI / 4, 10);
+    expect(r2).toBeCloseTo(0);
+    expect(d2).toBeCloseTo(10);
+  });
+});
