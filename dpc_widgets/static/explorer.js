@@ -524,9 +524,17 @@ function labelSpots(n, rotationRad, r) {
   }
   return spots;
 }
+var LABEL_ARC = 16;
+function labelRadius(n, inner, outer) {
+  if (!(n > 0) || !(outer > inner)) return null;
+  const middle = 0.5 * (inner + outer);
+  if (2 * Math.PI * middle / n >= LABEL_ARC) return middle;
+  const outside = outer + 9;
+  return 2 * Math.PI * outside / n >= LABEL_ARC ? outside : null;
+}
 function drawSegmentIndices(ctx, n, rotationRad, x0, y0, scale, inner, outer) {
-  if (!(n > 0) || !(outer > inner)) return;
-  const r = 0.5 * (inner + outer) * scale;
+  const r = labelRadius(n, inner * scale, outer * scale);
+  if (r === null) return;
   const font = 10;
   ctx.save();
   ctx.font = `bold ${font}px sans-serif`;
@@ -878,8 +886,9 @@ var SegmentsPanel = class {
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
     });
-    setColorBar(this.bar, "tile min", "tile max", "counts", "", Math.max(cols * s, 120));
-    setScaleBar(this.panel, pixel, units, cols, s);
+    const gridWidth = layout.columns * (cols * s + 2 * TILE_FRAME) + (layout.columns - 1) * TILE_GAP;
+    setColorBar(this.bar, "tile min", "tile max", "counts", "", gridWidth);
+    setScaleBar(this.panel, pixel, units, 2 * cols, s);
   }
 };
 var ComPanel = class {

@@ -250,13 +250,28 @@ def _rings(draw, scale, settings, origin, detector_sampling) -> None:
             draw.ellipse((x0 - r, y0 - r, x0 + r, y0 + r), outline=colour, width=1)
 
 
+def label_radius(n: int, inner: float, outer: float) -> float | None:
+    """Radius (px) of the segment index labels on an annulus from ``inner`` to ``outer`` px, as
+    ``labelRadius`` in ``js/src/tiles.js``: its middle where each sector has 16 px of arc there,
+    else 9 px outside the outer edge where that has room, else None (no labels)."""
+    if not (n > 0 and outer > inner):
+        return None
+    middle = 0.5 * (inner + outer)
+    if 2.0 * math.pi * middle / n >= 16.0:
+        return middle
+    outside = outer + 9.0
+    return outside if 2.0 * math.pi * outside / n >= 16.0 else None
+
+
 def _indices(draw, font, scale, settings, origin, detector_sampling) -> None:
     """Each segment's index in a square of its colour at the middle of its sector, as the
     page (``drawSegmentIndices`` in ``js/src/tiles.js``: segment k's mid angle
     ``2 pi (k + 1/2) / N`` less the rotation, measured from +Qx (down) towards +Qy (right))."""
     x0, y0 = (origin[1] + 0.5) * scale, (origin[0] + 0.5) * scale
-    r = 0.5 * (settings.inner + settings.outer) / detector_sampling * scale
     n = settings.segments
+    r = label_radius(n, *(v / detector_sampling * scale for v in (settings.inner, settings.outer)))
+    if r is None:
+        return
     for k in range(n):
         phi = 2.0 * math.pi * (k + 0.5) / n - math.radians(settings.rotation)
         x, y = x0 + r * math.sin(phi), y0 + r * math.cos(phi)

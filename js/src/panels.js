@@ -10,7 +10,7 @@ import {
   checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, setText, unitLabel,
 } from "./dom.js";
 import { barUnit, makeColorBar, setColorBar } from "./colorbar.js";
-import { TILE_GAP, labelInk, segmentColor, tileLayout } from "./tiles.js";
+import { TILE_FRAME, TILE_GAP, labelInk, segmentColor, tileLayout } from "./tiles.js";
 
 const WHEEL_SIZE = 64;
 
@@ -151,8 +151,10 @@ export class SegmentsPanel {
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
     });
-    setColorBar(this.bar, "tile min", "tile max", "counts", "", Math.max(cols * s, 120));
-    setScaleBar(this.panel, pixel, units, cols, s);
+    const gridWidth = layout.columns * (cols * s + 2 * TILE_FRAME) + (layout.columns - 1) * TILE_GAP;
+    setColorBar(this.bar, "tile min", "tile max", "counts", "", gridWidth);
+    // the bar's length from half a tile's field (twice the usual quarter): readable on tiles
+    setScaleBar(this.panel, pixel, units, 2 * cols, s);
   }
 }
 

@@ -60,14 +60,31 @@ export function labelSpots(n, rotationRad, r) {
   return spots;
 }
 
+/** CSS px of arc a label needs (its square is 14 px). */
+export const LABEL_ARC = 16;
+
 /**
- * Draw each segment's index on the detector overlay (ctx of the rings canvas) at the middle of
- * its annulus sector, in a square of its colour: x0, y0 the centre on screen, scale CSS px per
+ * Radius (CSS px) of the index labels for n segments on an annulus between inner and outer CSS
+ * px: the middle of the annulus where each sector's arc there has LABEL_ARC px; else a ring
+ * just outside the outer edge (9 px out) where that has room; else null (no labels: too small
+ * on screen, zoom in).
+ */
+export function labelRadius(n, inner, outer) {
+  if (!(n > 0) || !(outer > inner)) return null;
+  const middle = 0.5 * (inner + outer);
+  if ((2 * Math.PI * middle) / n >= LABEL_ARC) return middle;
+  const outside = outer + 9;
+  return (2 * Math.PI * outside) / n >= LABEL_ARC ? outside : null;
+}
+
+/**
+ * Draw each segment's index on the detector overlay (ctx of the rings canvas) at its sector's
+ * mid angle (labelRadius), in a square of its colour: x0, y0 the centre on screen, scale CSS px per
  * detector pixel, inner and outer in detector pixels.
  */
 export function drawSegmentIndices(ctx, n, rotationRad, x0, y0, scale, inner, outer) {
-  if (!(n > 0) || !(outer > inner)) return;
-  const r = 0.5 * (inner + outer) * scale;
+  const r = labelRadius(n, inner * scale, outer * scale);
+  if (r === null) return;
   const font = 10;
   ctx.save();
   ctx.font = `bold ${font}px sans-serif`;

@@ -48,3 +48,15 @@ describe("segment labels", () => {
     expect(d2).toBeCloseTo(10);
   });
 });
+
+describe("label radius", () => {
+  it("labels the annulus's middle, else just outside it, else not at all", async () => {
+    const { labelRadius, LABEL_ARC } = await import("../src/tiles.js");
+    expect(labelRadius(4, 20, 60)).toBe(40);
+    // 16 sectors on a middle of 30 px: 11.8 px each, too tight; outside at 49 px: 19 px each
+    expect(labelRadius(16, 20, 40)).toBe(49);
+    expect((2 * Math.PI * 49) / 16).toBeGreaterThanOrEqual(LABEL_ARC);
+    expect(labelRadius(16, 1, 3)).toBeNull(); // a 2 px disc: zoom in to see the labels
+    expect(labelRadius(4, 5, 5)).toBeNull();
+  });
+});
