@@ -41,11 +41,6 @@ function toByte(t) {
   if (t >= 1) return 255;
   return Math.floor(255 * t + 0.5);
 }
-function grayLevel(v, vmin, vmax) {
-  const span = vmax - vmin;
-  if (!Number.isFinite(v)) return 0;
-  return toByte(span > 0 ? (v - vmin) / span : 0.5);
-}
 var SEQUENTIAL = [
   [0, 0, 0],
   [11, 11, 11],
@@ -137,18 +132,42 @@ function symmetricRange(vmin, vmax) {
   const m = Math.max(Math.abs(vmin), Math.abs(vmax));
   return Number.isFinite(m) ? [-m, m] : [0, 0];
 }
+var LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+var packed = /* @__PURE__ */ new WeakMap();
+function packedOf(lut) {
+  let table = packed.get(lut);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      table[i] = (lut[3 * i] | lut[3 * i + 1] << 8 | lut[3 * i + 2] << 16 | 255 << 24) >>> 0;
+    }
+    packed.set(lut, table);
+  }
+  return table;
+}
 function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
+  const span = vmax - vmin;
+  const flat = !(span > 0);
+  const table = packedOf(lut);
+  const black = (table[0] & 4278190080) >>> 0;
+  const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
+  const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
   for (let k = 0; k < count; k++) {
     const v = data[offset + k];
-    if (Number.isFinite(v)) {
-      const at = 3 * grayLevel(v, vmin, vmax);
-      out[4 * k] = lut[at];
-      out[4 * k + 1] = lut[at + 1];
-      out[4 * k + 2] = lut[at + 2];
-    } else {
-      out[4 * k] = out[4 * k + 1] = out[4 * k + 2] = 0;
+    let colour = black;
+    if (v - v === 0) {
+      const t = flat ? 0.5 : (v - vmin) / span;
+      colour = table[t > 0 ? t >= 1 ? 255 : Math.floor(255 * t + 0.5) : 0];
     }
-    out[4 * k + 3] = 255;
+    pixels[k] = colour;
+  }
+  if (!whole) {
+    for (let k = 0; k < count; k++) {
+      out[4 * k] = pixels[k] & 255;
+      out[4 * k + 1] = pixels[k] >>> 8 & 255;
+      out[4 * k + 2] = pixels[k] >>> 16 & 255;
+      out[4 * k + 3] = 255;
+    }
   }
   return out;
 }

@@ -88,22 +88,50 @@ export function symmetricRange(vmin, vmax) {
   return Number.isFinite(m) ? [-m, m] : [0, 0];
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const packed = new WeakMap(); // lut -> its 256 opaque RGBA pixels as little-endian uint32
+
+/** The table lut (lutOf) as 256 opaque RGBA pixels packed in uint32 (little-endian order). */
+function packedOf(lut) {
+  let table = packed.get(lut);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      table[i] = (lut[3 * i] | (lut[3 * i + 1] << 8) | (lut[3 * i + 2] << 16) | (255 << 24)) >>> 0;
+    }
+    packed.set(lut, table);
+  }
+  return table;
+}
+
 /**
  * Fill out with the colours of data[offset...] through a 256-level table lut (lutOf): level
- * grayLevel(v, vmin, vmax); non-finite values are black.
+ * grayLevel(v, vmin, vmax) (inlined: the same operations); non-finite values are black. On a
+ * little-endian machine (every browser's) with an aligned out, each pixel is one uint32 write.
  */
 export function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
+  const span = vmax - vmin;
+  const flat = !(span > 0);
+  const table = packedOf(lut);
+  const black = (table[0] & 0xff000000) >>> 0; // opaque black
+  const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
+  const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
   for (let k = 0; k < count; k++) {
     const v = data[offset + k];
-    if (Number.isFinite(v)) {
-      const at = 3 * grayLevel(v, vmin, vmax);
-      out[4 * k] = lut[at];
-      out[4 * k + 1] = lut[at + 1];
-      out[4 * k + 2] = lut[at + 2];
-    } else {
-      out[4 * k] = out[4 * k + 1] = out[4 * k + 2] = 0;
+    let colour = black;
+    if (v - v === 0) { // finite
+      const t = flat ? 0.5 : (v - vmin) / span;
+      colour = table[t > 0 ? (t >= 1 ? 255 : Math.floor(255 * t + 0.5)) : 0];
     }
-    out[4 * k + 3] = 255;
+    pixels[k] = colour;
+  }
+  if (!whole) {
+    for (let k = 0; k < count; k++) {
+      out[4 * k] = pixels[k] & 0xff;
+      out[4 * k + 1] = (pixels[k] >>> 8) & 0xff;
+      out[4 * k + 2] = (pixels[k] >>> 16) & 0xff;
+      out[4 * k + 3] = 255;
+    }
   }
   return out;
 }

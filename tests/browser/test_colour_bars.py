@@ -163,5 +163,19 @@ def test_colour_bars_diverging_maps_and_tiles(
             path = artifacts / f"colour_{n}_segments_{panel}_panel.png"
             page.locator(f"div.dpc-panel[data-panel='{panel}']").first.screenshot(path=str(path))
 
+    # part 9: unequal segment areas (the annulus cut by the detector's edge) are named in the
+    # status line, visible above the panels
+    kernel_exec(page, "explorer.com_source.value = 'segmented'\nexplorer.origin_qx.value = 12.0")
+    page.wait_for_function(
+        "() => (document.querySelector('.dpc-status')?.textContent || '')"
+        ".includes('segment areas differ')"
+    )
+    status = page.locator(".dpc-status").first
+    status.scroll_into_view_if_needed()
+    box = status.bounding_box()
+    assert box is not None and box["height"] > 10 and box["width"] > 200
+    assert "dpc-status-warning" in status.inner_html()
+    page.screenshot(path=str(artifacts / "colour_unequal_segment_areas.png"))
+
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
