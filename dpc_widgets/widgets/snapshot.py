@@ -59,7 +59,7 @@ def detector_figure(
 #: Rows of panels: (title, figure name, cells spanned); the segment tiles span two cells.
 LAYOUT = (
     (
-        ("mean diffraction (log), detector", "mean_pattern", 1),
+        ("detector (log mean pattern)", "mean_pattern", 1),
         ("segment images", "segments", 2),
         ("phase", "phase", 1),
     ),
@@ -189,9 +189,14 @@ def _bar(canvas, draw, font, at, lut, labels, unit) -> None:
     low, middle, high = labels
     y = top + BAR + 1
     draw.text((left, y), low, fill=(0, 0, 0), font=font)
-    if middle:
-        draw.text((left + PANEL / 2, y), middle, fill=(0, 0, 0), font=font, anchor="ma")
-    draw.text((left + PANEL, y), f"{high} {unit}", fill=(0, 0, 0), font=font, anchor="ra")
+    # no anchor=: Pillow's bitmap font (no FreeType, Pillow < 10.1) takes none
+    label = f"{high} {unit}"
+    right = left + PANEL - draw.textlength(label, font=font)
+    draw.text((right, y), label, fill=(0, 0, 0), font=font)
+    width = draw.textlength(middle, font=font)
+    x = left + PANEL / 2 - width / 2
+    if middle and x + width + 4 <= right and x - 4 >= left + draw.textlength(low, font=font):
+        draw.text((x, y), middle, fill=(0, 0, 0), font=font)
 
 
 def _tiles(canvas, draw, font, images, clip, top, left) -> None:
@@ -279,4 +284,6 @@ def _indices(draw, font, scale, settings, origin, detector_sampling) -> None:
         luma = 0.299 * colour[0] + 0.587 * colour[1] + 0.114 * colour[2]
         draw.rectangle((x - 6, y - 6, x + 6, y + 6), fill=colour)
         ink = (0, 0, 0) if luma > 140 else (255, 255, 255)
-        draw.text((x, y), str(k), fill=ink, font=font, anchor="mm")
+        box = draw.textbbox((0, 0), str(k), font=font)
+        at = (x - (box[0] + box[2]) / 2, y - (box[1] + box[3]) / 2)
+        draw.text(at, str(k), fill=ink, font=font)
