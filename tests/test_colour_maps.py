@@ -81,11 +81,13 @@ def test_tile_layout_fills_the_panel(size):
         columns, rows, tile = render.tile_layout(n, size)
         box = tile + 2 * render.TILE_FRAME
         assert columns * rows >= n
-        assert columns * box + (columns - 1) * render.TILE_GAP <= 2 * size
+        assert columns * box + (columns - 1) * render.TILE_GAP <= size
         assert rows * box + (rows - 1) * render.TILE_GAP <= size
-    assert render.tile_layout(8, size)[:2] == (4, 2)  # no empty cell
+    assert render.tile_layout(16, size)[:2] == (4, 4)  # no empty cell
     assert render.tile_layout(4, size)[:2] == (2, 2)
-    assert render.tile_layout(8, 220)[2] >= 100  # was 53 px in a 3 x 3 grid
+    # 8: 3 x 3 with one empty cell (a third of the panel each), not 4 x 2 at a quarter
+    assert render.tile_layout(8, size)[:2] == (3, 3)
+    assert render.tile_layout(8, 220)[2] == (220 - 8) // 3 - 4  # 66 px; was 53 px
 
 
 def test_snapshot_draws_colour_bars_and_framed_tiles():

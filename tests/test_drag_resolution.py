@@ -17,10 +17,10 @@ from dpc_widgets.widgets.views import ExplorerView
 
 
 def test_tile_size_splits_the_panel_like_the_view():
-    # js/src/tiles.js: the grid fills 2 size x size; 4 px gaps, 2 px frames
+    # js/src/tiles.js: the grid fills size x size; 4 px gaps, 2 px frames
     assert resolution.tile_size(220, 4) == (220 - 4) // 2 - 4  # 2 x 2
-    assert resolution.tile_size(220, 8) == int((440 - 3 * 4) / 4) - 4  # 4 x 2
-    assert resolution.tile_size(220, 5) == (220 - 4) // 2 - 4  # 3 x 2 beats 5 x 1 (80 px)
+    assert resolution.tile_size(220, 8) == (220 - 8) // 3 - 4  # 3 x 3, one cell empty
+    assert resolution.tile_size(220, 16) == (220 - 12) // 4 - 4  # 4 x 4
     assert resolution.tile_size(220, 1) == 220 - 4
 
 

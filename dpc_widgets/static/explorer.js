@@ -516,9 +516,9 @@ function tileLayout(n, size) {
   const cap = count === 1 ? size : size / 2;
   let full = null;
   let any = null;
-  for (let columns = 1; columns <= count; columns++) {
+  for (let columns = count; columns >= 1; columns--) {
     const rows = Math.ceil(count / columns);
-    const box = Math.min((2 * size - (columns - 1) * TILE_GAP) / columns, (size - (rows - 1) * TILE_GAP) / rows, cap);
+    const box = Math.min((size - (columns - 1) * TILE_GAP) / columns, (size - (rows - 1) * TILE_GAP) / rows, cap);
     const tile = Math.max(1, Math.floor(box) - 2 * TILE_FRAME);
     const empty = rows * columns - count;
     const layout = { columns, rows, tile, empty };

@@ -495,10 +495,10 @@ EMPTY_CELL_GAIN = 1.25
 def tile_layout(n: int, size: int) -> tuple[int, int, int]:
     """The segments panel's grid, as ``tileLayout`` in ``js/src/tiles.js`` draws it.
 
-    The grid is at most ``2 size`` wide and ``size`` high (CSS px), each tile at most
-    ``size / 2`` (``size`` for one tile). Among grids without empty cells, the one with the
-    largest tiles (ties: fewer columns); a grid with empty cells only when its tiles are
-    :data:`EMPTY_CELL_GAIN` times larger.
+    The grid lies within ``size`` x ``size`` CSS px (one column of the explorer's panel grid),
+    each tile at most ``size / 2`` (``size`` for one tile). Among grids without empty cells, the
+    one with the largest tiles (ties: fewer rows); a grid with empty cells only when its tiles
+    are :data:`EMPTY_CELL_GAIN` times larger (8 segments: 3 x 3 with one empty cell).
 
     Parameters
     ----------
@@ -510,15 +510,16 @@ def tile_layout(n: int, size: int) -> tuple[int, int, int]:
     Returns
     -------
     (columns, rows, tile) : (int, int, int)
-        Grid columns and rows, and the CSS size of each tile's image (px, its longer side).
+        Grid columns and rows, and the CSS size of each tile's image (px, its longer side,
+        inside its :data:`TILE_FRAME` frame).
     """
     count = max(1, int(n))
     cap = size if count == 1 else size / 2
     full = best = None
-    for columns in range(1, count + 1):
+    for columns in range(count, 0, -1):
         rows = -(-count // columns)
         box = min(
-            (2 * size - (columns - 1) * TILE_GAP) / columns,
+            (size - (columns - 1) * TILE_GAP) / columns,
             (size - (rows - 1) * TILE_GAP) / rows,
             cap,
         )

@@ -4,9 +4,11 @@ GitHub's notebook view, nbviewer or an HTML export without widget state, and a P
 richest output they can render; for the explorer that is this picture instead of ``VBox(...)``
 (:mod:`.display` puts it in the explorer's display output). Drawing only: the panels are the
 page's, in its order and with its colour maps (:mod:`.render`, as :func:`.export.figures`
-draws them): the mean diffraction pattern (log) with the segment overlay and the detector
-rings, the segment images, CoM x and y in the scan frame, the CoM on the colour wheel and the
-phase. Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
+draws them): the mean diffraction pattern (log) with the segment overlay, their indices and the
+detector rings, the phase, the segment images (framed in their segments' colours, with their
+indices), the CoM on the colour wheel (with the |CoM| that saturates it) and CoM x and y in the
+scan frame (diverging, symmetric about 0), each scan panel with its colour bar, range and unit.
+Each panel is scaled to fit :data:`PANEL` pixels (nearest neighbour up, box means down).
 """
 
 from __future__ import annotations
@@ -56,21 +58,22 @@ def detector_figure(
     return out
 
 
-#: Rows of panels: (title, figure name, cells spanned); the segment tiles span two cells.
+#: Rows of panels (title, figure name), in the page's order (``js/src/view.js``): the detector
+#: and the result first.
 LAYOUT = (
     (
-        ("detector (log mean pattern)", "mean_pattern", 1),
-        ("segment images", "segments", 2),
-        ("phase", "phase", 1),
+        ("detector (log mean pattern)", "mean_pattern"),
+        ("phase", "phase"),
+        ("segment images", "segments"),
     ),
     (
-        ("CoM x (scan frame)", "com_x", 1),
-        ("CoM y (scan frame)", "com_y", 1),
-        ("CoM (colour wheel)", "com_color", 1),
+        ("CoM (colour wheel)", "com_color"),
+        ("CoM x (scan frame)", "com_x"),
+        ("CoM y (scan frame)", "com_y"),
     ),
 )
 #: Cells per row.
-COLUMNS = 4
+COLUMNS = 3
 #: Height (pixels) of a colour bar, and of the strip under a panel holding it and its labels.
 BAR, STRIP = 6, 22
 
@@ -78,12 +81,10 @@ BAR, STRIP = 6, 22
 def panel_origin(name: str) -> tuple[int, int]:
     """Top-left pixel (row, column) of the named panel's image area in the snapshot."""
     for row, panels in enumerate(LAYOUT):
-        cell = 0
-        for _, figure, span in panels:
+        for column, (_, figure) in enumerate(panels):
             if figure == name:
                 top = TITLE + GAP + row * (TITLE + PANEL + STRIP + GAP) + TITLE
-                return top, GAP + cell * (PANEL + GAP)
-            cell += span
+                return top, GAP + column * (PANEL + GAP)
     raise ValueError(f"no snapshot panel named {name!r}")
 
 
@@ -148,7 +149,7 @@ def snapshot_png(
     font = ImageFont.load_default()
     draw.text((GAP, 2), HEADER, fill=(0, 0, 0), font=font)
     for panels in LAYOUT:
-        for title, name, _ in panels:
+        for title, name in panels:
             top, left = panel_origin(name)
             if name == "phase":
                 title = f"phase ({phase_unit})"
@@ -200,7 +201,7 @@ def _bar(canvas, draw, font, at, lut, labels, unit) -> None:
 
 
 def _tiles(canvas, draw, font, images, clip, top, left) -> None:
-    """The segment images in :func:`~.render.tile_layout`'s grid over two cells, each in the
+    """The segment images in :func:`~.render.tile_layout`'s grid in one cell, each in the
     sequential map between its ``clip`` percentiles, framed in its segment's colour with its
     index in a badge of that colour (as the page)."""
     from PIL import Image

@@ -11,19 +11,21 @@ export const TILE_FRAME = 2;
 const EMPTY_CELL_GAIN = 1.25;
 
 /**
- * The grid of n tiles in the segments panel: at most 2 * size wide and size high (CSS px),
- * each tile at most size / 2 (size for one tile). Among grids without empty cells the one with
- * the largest tiles (ties: fewer columns); a grid with empty cells only when its tiles are
- * EMPTY_CELL_GAIN times larger. tile: the CSS size of a tile's image (its longer side).
+ * The grid of n tiles in the segments panel, within its size x size CSS px (one column of the
+ * explorer's grid, layout.js), each tile at most size / 2 (size for one tile). Among grids
+ * without empty cells the one with the largest tiles (ties: fewer rows, so a shorter panel); a
+ * grid with empty cells only when its tiles are EMPTY_CELL_GAIN times larger (8 segments:
+ * 3 x 3 with one empty cell, tiles a third of the panel, not 4 x 2 at a quarter). tile: the CSS
+ * size of a tile's image (its longer side), inside its TILE_FRAME frame.
  */
 export function tileLayout(n, size) {
   const count = Math.max(1, n);
   const cap = count === 1 ? size : size / 2;
   let full = null;
   let any = null;
-  for (let columns = 1; columns <= count; columns++) {
+  for (let columns = count; columns >= 1; columns--) {
     const rows = Math.ceil(count / columns);
-    const box = Math.min((2 * size - (columns - 1) * TILE_GAP) / columns, (size - (rows - 1) * TILE_GAP) / rows, cap);
+    const box = Math.min((size - (columns - 1) * TILE_GAP) / columns, (size - (rows - 1) * TILE_GAP) / rows, cap);
     const tile = Math.max(1, Math.floor(box) - 2 * TILE_FRAME);
     const empty = rows * columns - count;
     const layout = { columns, rows, tile, empty };

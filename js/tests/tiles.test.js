@@ -4,25 +4,25 @@ import { TILE_FRAME, TILE_GAP, labelInk, labelSpots, segmentColor, tileLayout } 
 
 describe("tile layout", () => {
   it("fills the panel without empty cells where it can", () => {
-    // 8 tiles in a panel of 220: 4 x 2, each (440 - 3 * 4) / 4 = 107 wide, (220 - 4) / 2 = 108 high
-    expect(tileLayout(8, 220)).toMatchObject({ columns: 4, rows: 2, tile: 107 - 2 * TILE_FRAME, empty: 0 });
+    // 16 tiles in a panel of 220: 4 x 4, each (220 - 3 * 4) / 4 = 52 px with its frames
+    expect(tileLayout(16, 220)).toMatchObject({ columns: 4, rows: 4, tile: 52 - 2 * TILE_FRAME, empty: 0 });
     expect(tileLayout(4, 220)).toMatchObject({ columns: 2, rows: 2, empty: 0 });
-    expect(tileLayout(6, 220)).toMatchObject({ columns: 3, rows: 2, empty: 0 });
+    expect(tileLayout(6, 220)).toMatchObject({ columns: 3, rows: 2, empty: 0 }); // shorter than 2 x 3
     expect(tileLayout(1, 220)).toMatchObject({ columns: 1, rows: 1, tile: 220 - 2 * TILE_FRAME });
   });
 
-  it("takes empty cells only for much larger tiles (16 segments: 6 x 3 at 66 px, not 4 x 4 at 48)", () => {
-    const layout = tileLayout(16, 220);
-    expect(layout).toMatchObject({ columns: 6, rows: 3, empty: 2 });
-    expect(layout.tile).toBe(Math.floor((440 - 5 * TILE_GAP) / 6) - 2 * TILE_FRAME);
+  it("takes empty cells only for much larger tiles (8 segments: 3 x 3 at 66 px, not 4 x 2 at 48)", () => {
+    const layout = tileLayout(8, 220);
+    expect(layout).toMatchObject({ columns: 3, rows: 3, empty: 1 });
+    expect(layout.tile).toBe(Math.floor((220 - 2 * TILE_GAP) / 3) - 2 * TILE_FRAME);
   });
 
-  it("never exceeds the panel: at most 2 size wide and size high", () => {
+  it("never exceeds the panel: size x size", () => {
     for (const size of [120, 220, 333]) {
       for (let n = 1; n <= 16; n++) {
         const { columns, rows, tile } = tileLayout(n, size);
         const box = tile + 2 * TILE_FRAME;
-        expect(columns * box + (columns - 1) * TILE_GAP).toBeLessThanOrEqual(2 * size);
+        expect(columns * box + (columns - 1) * TILE_GAP).toBeLessThanOrEqual(size);
         expect(rows * box + (rows - 1) * TILE_GAP).toBeLessThanOrEqual(size);
         expect(columns * rows).toBeGreaterThanOrEqual(n);
       }

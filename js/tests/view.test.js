@@ -328,7 +328,7 @@ describe("colour bars and segment tiles", () => {
     });
     await tick();
     const grid = root.querySelector(".dpc-grid");
-    expect(grid.dataset.columns).toBe("4"); // 4 x 2: no empty cell
+    expect(grid.dataset.columns).toBe("3"); // 3 x 3: tiles a third of the panel, one empty cell
     expect(root.querySelectorAll(".dpc-tile").length).toBe(8);
   });
 });
