@@ -2,13 +2,12 @@
 // of segment images (framed in their segments' colours) and the colour-wheel CoM.
 // Each draws on a native-resolution canvas (see geometry.js for the axis mapping).
 
-import {
-  DIVERGING_LUT, SEQUENTIAL_LUT, complexRGBA, lutRGBA, symmetricRange, wheelRGBA,
-} from "./colormaps.js";
+import { DIVERGING_LUT, SEQUENTIAL_LUT, complexRGBA, lutRGBA, symmetricRange, wheelRGBA } from "./colormaps.js";
 import { quiverArrows, quiverStep } from "./geometry.js";
 import {
-  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, setText, unitLabel,
+  checksumOf, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, unitLabel,
 } from "./dom.js";
+import { setText } from "./dom.js";
 import { barUnit, makeColorBar, setColorBar } from "./colorbar.js";
 import { TILE_FRAME, TILE_GAP, labelInk, segmentColor, tileLayout } from "./tiles.js";
 
