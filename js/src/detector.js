@@ -19,6 +19,7 @@ import {
   checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
   unitLabel,
 } from "./dom.js";
+import { drawSegmentIndices } from "./tiles.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
 const CENTER_TOLERANCE = 8; // CSS px within which a pointer grabs the centre (tested first)
@@ -136,6 +137,7 @@ export class DetectorPanel {
     }
     if (g.cacheRadius > 0) circle(g.cacheRadius, "rgba(255, 190, 0, 0.85)", [2, 4]);
     ctx.setLineDash([]);
+    drawSegmentIndices(ctx, g.segments, (g.rotationDeg * Math.PI) / 180, x0, y0, g.s, g.inner / g.sampling, g.outer / g.sampling);
   }
 
   /** The kernel answered request seq. */
