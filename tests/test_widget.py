@@ -927,5 +927,8 @@ def test_status_names_the_segment_areas_and_warns_when_they_differ(sim_cube):
     assert unequal and text.startswith("segment areas differ by")
     assert f"{binary.min():.1f}-{binary.max():.1f} px, binary masks" in text
     assert not render_area_text(areas, "area")[1]
+    # a large spread reads as a whole percentage, not in exponent notation
+    wide, _ = render_area_text(np.array([10.0, 40.0, 10.0, 40.0]), "binary")
+    assert wide.startswith("segment areas differ by 120 % (10.0-40.0 px")
     ex.com_source.value = "pixelated"
     assert "segment areas" not in ex.status.value
