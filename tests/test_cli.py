@@ -94,7 +94,7 @@ def assert_outputs_equal(out: Path, name: str, result, settings: Settings) -> No
     phase = read_png((out / f"{name}_phase.png").read_bytes())
     clip = settings.clip
     np.testing.assert_array_equal(
-        phase, render.gray(result.phase, *render.clip_range(result.phase, clip))
+        phase, render.sequential(result.phase, *render.clip_range(result.phase, clip))
     )
     wheel = read_png((out / f"{name}_com_color.png").read_bytes())
     com = result.com_rotated

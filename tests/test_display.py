@@ -90,28 +90,20 @@ def test_colab_without_a_manager_url_gets_no_metadata(colab, monkeypatch):
     assert display.colab_metadata() == {}
 
 
-def panel_origin(k: int) -> tuple[int, int]:
-    """Top-left pixel (row, column) of panel k's image in the snapshot."""
-    row, column = divmod(k, snapshot.COLUMNS)
-    top = snapshot.TITLE + snapshot.GAP + row * (snapshot.TITLE + snapshot.PANEL + snapshot.GAP)
-    left = snapshot.GAP + column * (snapshot.PANEL + snapshot.GAP)
-    return top + snapshot.TITLE, left
-
-
 def test_snapshot_panels_are_the_pages_colour_maps_in_its_order(explorer):
     """Scan panels: the view's colour maps of the results, scaled 5x (32 -> 160 px) nearest."""
     result, clip = explorer.results, explorer.settings.clip
     image = png_of(explorer._repr_mimebundle_()[0])
     com = result.com_rotated
-    expected = {  # the page's order (js/src/view.js)
-        1: render.gray(result.phase, *render.clip_range(result.phase, clip)),
-        3: render.complex_hsv(com, render.magnitude_max(com, clip)),
-        4: render.gray(com[0], *render.clip_range(com[0], clip)),
-        5: render.gray(com[1], *render.clip_range(com[1], clip)),
+    expected = {
+        "com_x": render.diverging(com[0], *render.clip_range(com[0], clip)),
+        "com_y": render.diverging(com[1], *render.clip_range(com[1], clip)),
+        "com_color": render.complex_hsv(com, render.magnitude_max(com, clip)),
+        "phase": render.sequential(result.phase, *render.clip_range(result.phase, clip)),
     }
     scale = snapshot.PANEL // 32
     for k, rgba in expected.items():
-        top, left = panel_origin(k)
+        top, left = snapshot.panel_origin(k)
         panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
         centres = panel[scale // 2 :: scale, scale // 2 :: scale]
         np.testing.assert_array_equal(centres, rgba[..., :3])
@@ -138,7 +130,7 @@ def test_snapshot_detector_panel_blends_the_segments_and_draws_the_rings(explore
     np.testing.assert_array_equal(figure[outside][:, 0], gray[outside])
     # the outer ring: white pixels on the panel at the outer radius right of the centre
     image = png_of(explorer._repr_mimebundle_()[0])
-    top, left = panel_origin(0)
+    top, left = snapshot.panel_origin("mean_pattern")
     scale = snapshot.PANEL / max(mean.shape)
     cx, cy = explorer.dpc.origin
     row = round(top + (cx + 0.5) * scale)
@@ -214,7 +206,7 @@ def test_snapshot_draws_the_pixelated_coms_region_in_cyan():
     cube = dpc_widgets.simulate().cube
     ex = Explorer(cube, com_source="pixelated", com_mask=True, com_inner=5.0, com_outer=30.0)
     image = png_of(ex._repr_mimebundle_()[0])
-    top, left = panel_origin(0)
+    top, left = snapshot.panel_origin("mean_pattern")
     panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
     assert (panel == snapshot.MASK_RING).all(axis=2).sum() > 100
     ex.com_mask.value = False

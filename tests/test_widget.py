@@ -512,7 +512,7 @@ def test_export_writes_rereadable_files(explorer, tmp_path):
         assert json.loads(f.attrs["settings"])["segments"] == 6
         assert f.attrs["code"] == ex.code()
     phase_png = read_png((tmp_path / "out" / "run1_phase.png").read_bytes())
-    np.testing.assert_array_equal(phase_png, render.gray(r.phase, *ex.view.phase_range))
+    np.testing.assert_array_equal(phase_png, render.sequential(r.phase, *ex.view.phase_range))
     segments_png = read_png((tmp_path / "out" / "run1_segments.png").read_bytes())
     assert segments_png.shape == (2 * 32 + 2, 3 * 32 + 4, 4)  # 6 images in a 3-column grid
     with pytest.raises(ValueError, match=r"unknown export format\(s\) \['tif'\]"):
@@ -699,6 +699,21 @@ def reference_data() -> dict:
             "expected": render.complex_hsv(com, 1.5)[0, :, :3].ravel().tolist(),
         },
         "wheel": {"size": 15, "expected": render.wheel(15).ravel().tolist()},
+        "maps": {
+            "values": values.tolist(),
+            "vmin": -1.2,
+            "vmax": 1.7,
+            "sequential_lut": render.SEQUENTIAL_LUT.ravel().tolist(),
+            "diverging_lut": render.DIVERGING_LUT.ravel().tolist(),
+            "sequential": render.sequential(values[None], -1.2, 1.7)[0, :, :3].ravel().tolist(),
+            "diverging": render.diverging(values[None], -1.2, 1.7)[0, :, :3].ravel().tolist(),
+            "bar": render.bar(37, render.DIVERGING_LUT)[0, :, :3].ravel().tolist(),
+        },
+        "tiles": [
+            [n, size, *render.tile_layout(n, size)]
+            for n in range(1, 17)
+            for size in (120, 220, 301)
+        ],
         "geometries": geometries,
         "codes": codes_reference(rng),
     }
@@ -912,5 +927,8 @@ def test_status_names_the_segment_areas_and_warns_when_they_differ(sim_cube):
     assert unequal and text.startswith("segment areas differ by")
     assert f"{binary.min():.1f}-{binary.max():.1f} px, binary masks" in text
     assert not render_area_text(areas, "area")[1]
+    # a large spread reads as a whole percentage, not in exponent notation
+    wide, _ = render_area_text(np.array([10.0, 40.0, 10.0, 40.0]), "binary")
+    assert wide.startswith("segment areas differ by 120 % (10.0-40.0 px")
     ex.com_source.value = "pixelated"
     assert "segment areas" not in ex.status.value

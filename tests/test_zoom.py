@@ -242,7 +242,7 @@ def test_snapshot_draws_the_zoomed_window_on_the_chosen_scale(small_disc_explore
         pattern_scale="gamma", pattern_gamma=0.5, window=(0, 16, 0, 16),
     )  # fmt: skip
     image = np.asarray(Image.open(__import__("io").BytesIO(png)).convert("RGB"))
-    top, left = snapshot.TITLE + snapshot.GAP + snapshot.TITLE, snapshot.GAP
+    top, left = snapshot.panel_origin("mean_pattern")
     panel = image[top : top + snapshot.PANEL, left : left + snapshot.PANEL]
     step = snapshot.PANEL // 16  # 16 pixels of the corner, no ring among them
     figure = snapshot.detector_figure(mean, settings, origin, sampling, "gamma", 0.5)

@@ -41,18 +41,143 @@ function toByte(t) {
   if (t >= 1) return 255;
   return Math.floor(255 * t + 0.5);
 }
-function grayLevel(v, vmin, vmax) {
-  const span = vmax - vmin;
-  if (!Number.isFinite(v)) return 0;
-  return toByte(span > 0 ? (v - vmin) / span : 0.5);
+var SEQUENTIAL = [
+  [0, 0, 0],
+  [11, 11, 11],
+  [19, 19, 19],
+  [26, 26, 26],
+  [32, 32, 32],
+  [39, 39, 39],
+  [45, 45, 45],
+  [52, 52, 52],
+  [59, 59, 59],
+  [66, 66, 66],
+  [73, 73, 73],
+  [81, 81, 81],
+  [88, 88, 88],
+  [96, 96, 96],
+  [103, 103, 103],
+  [111, 111, 111],
+  [118, 118, 118],
+  [126, 126, 126],
+  [134, 134, 134],
+  [142, 142, 142],
+  [150, 150, 150],
+  [159, 159, 159],
+  [167, 167, 167],
+  [175, 175, 175],
+  [184, 184, 184],
+  [192, 192, 192],
+  [201, 201, 201],
+  [210, 210, 210],
+  [219, 219, 219],
+  [227, 228, 228],
+  [236, 236, 236],
+  [245, 245, 245],
+  [254, 255, 255]
+];
+var DIVERGING = [
+  [23, 41, 113],
+  [26, 49, 137],
+  [28, 58, 161],
+  [31, 68, 185],
+  [40, 78, 207],
+  [59, 89, 221],
+  [81, 100, 230],
+  [101, 113, 237],
+  [118, 124, 243],
+  [135, 137, 249],
+  [152, 150, 252],
+  [168, 164, 252],
+  [184, 179, 250],
+  [198, 193, 248],
+  [212, 208, 245],
+  [226, 221, 241],
+  [238, 226, 231],
+  [245, 218, 213],
+  [250, 201, 190],
+  [252, 182, 168],
+  [252, 164, 145],
+  [251, 144, 124],
+  [248, 125, 103],
+  [241, 107, 85],
+  [232, 90, 70],
+  [222, 73, 54],
+  [212, 53, 39],
+  [200, 30, 25],
+  [184, 6, 15],
+  [164, 0, 11],
+  [143, 3, 9],
+  [122, 5, 6],
+  [102, 7, 2]
+];
+function lutOf(points) {
+  const n = points.length;
+  const out = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const x = i * (n - 1) / 255;
+    const k = Math.min(Math.floor(x), n - 2);
+    const f = x - k;
+    for (let c = 0; c < 3; c++) {
+      const a = points[k][c];
+      const b = points[k + 1][c];
+      out[3 * i + c] = Math.floor(a + (b - a) * f + 0.5);
+    }
+  }
+  return out;
 }
-function grayRGBA(data, offset, count, vmin, vmax, out) {
+var SEQUENTIAL_LUT = lutOf(SEQUENTIAL);
+var DIVERGING_LUT = lutOf(DIVERGING);
+function symmetricRange(vmin, vmax) {
+  const m = Math.max(Math.abs(vmin), Math.abs(vmax));
+  return Number.isFinite(m) ? [-m, m] : [0, 0];
+}
+var LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+var packed = /* @__PURE__ */ new WeakMap();
+function packedOf(lut) {
+  let table = packed.get(lut);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      table[i] = (lut[3 * i] | lut[3 * i + 1] << 8 | lut[3 * i + 2] << 16 | 255 << 24) >>> 0;
+    }
+    packed.set(lut, table);
+  }
+  return table;
+}
+function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
+  const span = vmax - vmin;
+  const flat = !(span > 0);
+  const table = packedOf(lut);
+  const black = (table[0] & 4278190080) >>> 0;
+  const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
+  const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
   for (let k = 0; k < count; k++) {
-    const g = grayLevel(data[offset + k], vmin, vmax);
-    out[4 * k] = g;
-    out[4 * k + 1] = g;
-    out[4 * k + 2] = g;
-    out[4 * k + 3] = 255;
+    const v = data[offset + k];
+    let colour = black;
+    if (v - v === 0) {
+      const t = flat ? 0.5 : (v - vmin) / span;
+      colour = table[t > 0 ? t >= 1 ? 255 : Math.floor(255 * t + 0.5) : 0];
+    }
+    pixels[k] = colour;
+  }
+  if (!whole) {
+    for (let k = 0; k < count; k++) {
+      out[4 * k] = pixels[k] & 255;
+      out[4 * k + 1] = pixels[k] >>> 8 & 255;
+      out[4 * k + 2] = pixels[k] >>> 16 & 255;
+      out[4 * k + 3] = 255;
+    }
+  }
+  return out;
+}
+function barRGBA(width, lut, out) {
+  for (let c = 0; c < width; c++) {
+    const at = 3 * toByte(width > 1 ? c / (width - 1) : 0.5);
+    out[4 * c] = lut[at];
+    out[4 * c + 1] = lut[at + 1];
+    out[4 * c + 2] = lut[at + 2];
+    out[4 * c + 3] = 255;
   }
   return out;
 }
@@ -308,9 +433,6 @@ function quiverArrows(com, rows, cols, step) {
 function quiverStep(rows, cols) {
   return Math.max(1, Math.round(Math.max(rows, cols) / 16));
 }
-function gridColumns(n) {
-  return Math.max(1, Math.ceil(Math.sqrt(n)));
-}
 
 // src/flow.js
 var RequestGate = class {
@@ -451,6 +573,70 @@ function refreshReadout(panel) {
 function clearReadout(panel) {
   panel.readoutText = null;
   refreshReadout(panel);
+}
+
+// src/tiles.js
+var TILE_GAP = 4;
+var TILE_FRAME = 2;
+var EMPTY_CELL_GAIN = 1.25;
+function tileLayout(n, size) {
+  const count = Math.max(1, n);
+  const cap = count === 1 ? size : size / 2;
+  let full = null;
+  let any = null;
+  for (let columns = count; columns >= 1; columns--) {
+    const rows = Math.ceil(count / columns);
+    const box = Math.min((size - (columns - 1) * TILE_GAP) / columns, (size - (rows - 1) * TILE_GAP) / rows, cap);
+    const tile = Math.max(1, Math.floor(box) - 2 * TILE_FRAME);
+    const empty = rows * columns - count;
+    const layout = { columns, rows, tile, empty };
+    if (empty === 0 && (full === null || tile > full.tile)) full = layout;
+    if (any === null || tile > any.tile || tile === any.tile && empty < any.empty) any = layout;
+  }
+  return any.tile >= EMPTY_CELL_GAIN * full.tile ? any : full;
+}
+function segmentColor(k) {
+  const [r, g, b] = PALETTE[k % PALETTE.length];
+  return `rgb(${r}, ${g}, ${b})`;
+}
+function labelInk(k) {
+  const [r, g, b] = PALETTE[k % PALETTE.length];
+  return 0.299 * r + 0.587 * g + 0.114 * b > 140 ? "#000" : "#fff";
+}
+function labelSpots(n, rotationRad, r) {
+  const spots = [];
+  for (let k = 0; k < n; k++) {
+    const phi = 2 * Math.PI * (k + 0.5) / n - rotationRad;
+    spots.push([r * Math.sin(phi), r * Math.cos(phi)]);
+  }
+  return spots;
+}
+var LABEL_ARC = 16;
+function labelRadius(n, inner, outer) {
+  if (!(n > 0) || !(outer > inner)) return null;
+  const middle = 0.5 * (inner + outer);
+  if (2 * Math.PI * middle / n >= LABEL_ARC) return middle;
+  const outside = outer + 9;
+  return 2 * Math.PI * outside / n >= LABEL_ARC ? outside : null;
+}
+function drawSegmentIndices(ctx, n, rotationRad, x0, y0, scale, inner, outer) {
+  const r = labelRadius(n, inner * scale, outer * scale);
+  if (r === null) return;
+  const font = 10;
+  ctx.save();
+  ctx.font = `bold ${font}px sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  const half = font * 0.7;
+  labelSpots(n, rotationRad, r).forEach(([dx, dy], k) => {
+    const x = x0 + dx;
+    const y = y0 + dy;
+    ctx.fillStyle = segmentColor(k);
+    ctx.fillRect(x - half, y - half, 2 * half, 2 * half);
+    ctx.fillStyle = labelInk(k);
+    ctx.fillText(String(k), x, y + 0.5);
+  });
+  ctx.restore();
 }
 
 // src/detector.js
@@ -717,6 +903,7 @@ var DetectorPanel = class {
       circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
     }
     ctx.setLineDash([]);
+    drawSegmentIndices(ctx, g.segments, g.rotationDeg * Math.PI / 180, x0, y0, t.s, g.inner / g.sampling, g.outer / g.sampling);
   }
   /** The kernel answered request seq. */
   answer(seq) {
@@ -830,6 +1017,32 @@ var DetectorPanel = class {
   }
 };
 
+// src/colorbar.js
+var BAR_PIXELS = 256;
+function makeColorBar(name, lut) {
+  const root = h("div", "dpc-colorbar", { "data-testid": `${name}-colorbar` });
+  const canvas = h("canvas", "dpc-colorbar-bar");
+  drawRGBA(canvas, 1, BAR_PIXELS, (out) => barRGBA(BAR_PIXELS, lut, out));
+  const ticks = h("div", "dpc-colorbar-ticks");
+  const low = h("span", "dpc-colorbar-low");
+  const middle = h("span", "dpc-colorbar-mid");
+  const high = h("span", "dpc-colorbar-high");
+  ticks.append(low, middle, high);
+  root.append(canvas, ticks);
+  return { root, canvas, low, middle, high };
+}
+function barUnit(units) {
+  return units ? unitLabel(units) : "arb.";
+}
+function setColorBar(bar, low, high, units, middle, width) {
+  setText(bar.low, typeof low === "number" ? fmt(low) : low);
+  setText(bar.middle, middle);
+  setText(bar.high, `${typeof high === "number" ? fmt(high) : high} ${barUnit(units)}`);
+  const css = `${width}px`;
+  if (bar.root.style.width !== css) bar.root.style.width = css;
+  bar.root.setAttribute("data-units", barUnit(units));
+}
+
 // src/panels.js
 var WHEEL_SIZE = 64;
 function scanInfo(model, size, bin = 1) {
@@ -856,10 +1069,15 @@ function hover(target, panel, getScan, at) {
   target.addEventListener("pointerleave", () => clearReadout(panel));
 }
 var ImagePanel = class {
-  constructor(name, title, getScan) {
+  constructor(name, title, getScan, signed = false) {
     this.panel = makePanel(name, title);
-    this.canvas = h("canvas", "dpc-image", { "data-testid": `${name}-image` });
+    this.title = title;
+    this.signed = signed;
+    this.lut = signed ? DIVERGING_LUT : SEQUENTIAL_LUT;
+    this.canvas = h("canvas", "dpc-image", { "data-testid": `${name}-image`, "data-map": signed ? "diverging" : "sequential" });
     this.panel.stack.append(this.canvas);
+    this.bar = makeColorBar(name, this.lut);
+    this.panel.root.insertBefore(this.bar.root, this.panel.scalebar);
     this.data = new Float32Array(0);
     this.units = "";
     this.getScan = getScan;
@@ -868,18 +1086,24 @@ var ImagePanel = class {
       return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${unitLabel(this.units)}`;
     });
   }
-  /** Draw images { values, raw } (see codes.js) between range[0] and range[1]. */
+  /**
+   * Draw images { values, raw } (see codes.js) between range[0] and range[1] (a signed panel:
+   * between -m and m, m the larger magnitude of the two), and label the colour bar in units.
+   */
   draw({ values, raw }, range, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
     this.data = values;
     this.units = units;
-    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
+    const [vmin, vmax] = this.signed ? symmetricRange(range[0], range[1]) : range;
+    drawRGBA(this.canvas, rows, cols, (out) => lutRGBA(values, 0, rows * cols, vmin, vmax, this.lut, out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-bin", String(scan.bin));
-    this.canvas.setAttribute("data-vmin", String(range[0]));
-    this.canvas.setAttribute("data-vmax", String(range[1]));
+    this.canvas.setAttribute("data-vmin", String(vmin));
+    this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
+    setColorBar(this.bar, vmin, vmax, units, this.signed ? "0" : "", cols * s);
+    if (!this.signed) setText(this.panel.titleEl, `${this.title} (${barUnit(units)})`);
     setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
   }
 };
@@ -888,46 +1112,63 @@ var SegmentsPanel = class {
     this.panel = makePanel("segments", "segment images");
     this.grid = h("div", "dpc-grid");
     this.panel.stack.append(this.grid);
+    this.bar = makeColorBar("segments", SEQUENTIAL_LUT);
+    this.panel.root.insertBefore(this.bar.root, this.panel.scalebar);
     this.getScan = getScan;
     this.canvases = [];
     this.data = new Float32Array(0);
     this.scale = 1;
+  }
+  /** A tile: its segment's colour as a frame, the index in a badge, the image canvas. */
+  makeTile(k) {
+    const tile = h("div", "dpc-tile", { "data-testid": `segment-tile-${k}`, "data-index": k });
+    tile.style.borderColor = segmentColor(k);
+    const badge = h("span", "dpc-tile-index", { "data-testid": `segment-index-${k}` });
+    badge.textContent = String(k);
+    badge.style.background = segmentColor(k);
+    badge.style.color = labelInk(k);
+    const canvas = h("canvas", "dpc-image", { "data-index": k, "data-testid": `segment-image-${k}`, "data-map": "sequential" });
+    hover(canvas, this.panel, () => ({ ...this.getScan(), s: this.scale }), (i, j) => {
+      const scan = this.getScan();
+      const value = this.data[(k * scan.rows + i) * scan.cols + j];
+      return `segment ${k}, ${scan.where(i, j)}: ${fmt(value)}`;
+    });
+    tile.append(canvas, badge);
+    return { tile, canvas };
   }
   /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
   draw({ values: data, raw }, ranges, size) {
     const { rows, cols, pixel, units, bin } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
-    const columns = gridColumns(n);
-    const tile = Math.floor(size / columns) - 2;
-    const s = tile / Math.max(rows, cols, 1);
+    const layout = tileLayout(n, size);
+    const s = layout.tile / Math.max(rows, cols, 1);
     if (this.canvases.length !== n) {
       this.grid.replaceChildren();
       this.canvases = [];
       for (let k = 0; k < n; k++) {
-        const canvas = h("canvas", "dpc-image", { "data-index": k, "data-testid": `segment-image-${k}` });
-        hover(canvas, this.panel, () => ({ ...this.getScan(), s: this.scale }), (i, j) => {
-          const scan = this.getScan();
-          const value = this.data[(k * scan.rows + i) * scan.cols + j];
-          return `segment ${k}, ${scan.where(i, j)}: ${fmt(value)}`;
-        });
-        this.grid.append(canvas);
+        const { tile, canvas } = this.makeTile(k);
+        this.grid.append(tile);
         this.canvases.push(canvas);
       }
     }
     this.scale = s;
-    this.grid.style.gridTemplateColumns = `repeat(${columns}, ${cols * s}px)`;
+    this.grid.style.gridTemplateColumns = `repeat(${layout.columns}, min-content)`;
+    this.grid.style.gap = `${TILE_GAP}px`;
+    this.grid.setAttribute("data-columns", String(layout.columns));
     this.canvases.forEach((canvas, k) => {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
-      drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
+      drawRGBA(canvas, rows, cols, (out) => lutRGBA(image, 0, rows * cols, vmin, vmax, SEQUENTIAL_LUT, out));
       canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
       canvas.setAttribute("data-bin", String(bin));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
     });
-    setScaleBar(this.panel, pixel, units, cols, s);
+    const gridWidth = layout.columns * (cols * s + 2 * TILE_FRAME) + (layout.columns - 1) * TILE_GAP;
+    setColorBar(this.bar, "tile min", "tile max", "counts", "", gridWidth);
+    setScaleBar(this.panel, pixel, units, 2 * cols, s);
   }
 };
 var ComPanel = class {
@@ -940,7 +1181,10 @@ var ComPanel = class {
     const legend = h("div", "dpc-legend");
     const axes = h("span", "dpc-legend-axes");
     axes.textContent = "x \u2193  y \u2192";
-    legend.append(this.wheel, axes);
+    this.saturation = h("span", "dpc-legend-saturation", { "data-testid": "com-saturation" });
+    const words = h("div", "dpc-legend-words");
+    words.append(axes, this.saturation);
+    legend.append(this.wheel, words);
     this.panel.root.insertBefore(legend, this.panel.scalebar);
     drawRGBA(this.wheel, WHEEL_SIZE, WHEEL_SIZE, (out) => wheelRGBA(WHEEL_SIZE, out));
     this.getScan = getScan;
@@ -967,6 +1211,7 @@ var ComPanel = class {
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);
+    setText(this.saturation, `full colour at |CoM| \u2265 ${fmt(vmax)} ${barUnit(units)}`);
     setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
   }
   drawQuiver(data, rows, cols, s, vmax) {
@@ -1069,8 +1314,8 @@ var ExplorerView = class {
     const scanOf = (trait) => () => scanInfo(model, model.get("panel_size"), model.get(`${trait}_bin`) || 1);
     this.detector = new DetectorPanel(model, (g) => this.describe(g));
     this.segments = new SegmentsPanel(scanOf("segment_images"));
-    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"));
-    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"), true);
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"), true);
     this.comColor = new ComPanel(scanOf("com"));
     this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
     this.panels = [this.detector, this.phase, this.segments, this.comColor, this.comX, this.comY];

@@ -60,24 +60,30 @@ def tile(images: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
 
 
 def figures(result: DPCResult, mean_pattern: np.ndarray, clip: float) -> dict[str, np.ndarray]:
-    """RGBA images of the current views: mean pattern, segments, CoM x/y, CoM colour, phase."""
+    """RGBA images of the current views: mean pattern, segments, CoM x/y, CoM colour, phase.
+
+    In the view's maps (:mod:`.render`): segment images and phase sequential (CET-L1), each
+    between its ``clip`` percentiles; CoM x / y diverging (CET-D1A) over their ``clip``
+    percentiles made symmetric about 0.
+    """
     segments = np.stack(
-        [render.gray(im, *render.clip_range(im, clip)) for im in result.segment_images]
+        [render.sequential(im, *render.clip_range(im, clip)) for im in result.segment_images]
     )
     com = result.com_rotated
     return {
         "mean_pattern": render.log_gray(mean_pattern, float(mean_pattern.max())),
-        "segments": tile(segments, max(1, int(np.ceil(np.sqrt(len(segments)))))),
-        "com_x": render.gray(com[0], *render.clip_range(com[0], clip)),
-        "com_y": render.gray(com[1], *render.clip_range(com[1], clip)),
+        "segments": tile(segments, render.tile_layout(len(segments), 220)[0]),
+        "com_x": render.diverging(com[0], *render.clip_range(com[0], clip)),
+        "com_y": render.diverging(com[1], *render.clip_range(com[1], clip)),
         "com_color": com_color_figure(com, clip),
         "phase": phase_figure(result.phase, clip),
     }
 
 
 def phase_figure(phase: np.ndarray, clip: float) -> np.ndarray:
-    """Grey RGBA (Rx, Ry, 4) of a phase image between its ``clip`` percentiles (as the view)."""
-    return render.gray(phase, *render.clip_range(phase, clip))
+    """Sequential RGBA (Rx, Ry, 4) of a phase image between its ``clip`` percentiles (as the
+    view)."""
+    return render.sequential(phase, *render.clip_range(phase, clip))
 
 
 def com_color_figure(com: np.ndarray, clip: float) -> np.ndarray:

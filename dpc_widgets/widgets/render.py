@@ -304,6 +304,96 @@ def gray(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     return _rgba(level, level, level)
 
 
+#: Control points (r, g, b at t = k / 32) of the sequential map: CET-L1 (colorcet
+#: ``linear_grey_0-100_c0``, lightness linear in CIELAB L*), sampled from colorcet 3.2.1's
+#: table (Peter Kovesi's maps, CC-BY 4.0; Kovesi 2015, arXiv:1509.03700). For intensities
+#: and the phase. The same numbers as ``SEQUENTIAL`` in ``js/src/colormaps.js``.
+SEQUENTIAL = np.array(
+    [[v, v, v] for v in (0, 11, 19, 26, 32, 39, 45, 52, 59, 66, 73, 81, 88, 96, 103, 111)]
+    + [[v, v, v] for v in (118, 126, 134, 142, 150, 159, 167, 175, 184, 192, 201, 210, 219)]
+    + [[227, 228, 228], [236, 236, 236], [245, 245, 245], [254, 255, 255]],
+    dtype=np.float64,
+)
+
+#: Control points of the diverging map: CET-D1A (colorcet ``diverging_bwr_20-95_c54``,
+#: blue-white-red), sampled as :data:`SEQUENTIAL`. For signed quantities (CoM x / y), drawn
+#: over a range symmetric about 0 (:func:`symmetric_range`).
+DIVERGING = np.array(
+    [
+        [23, 41, 113], [26, 49, 137], [28, 58, 161], [31, 68, 185], [40, 78, 207],
+        [59, 89, 221], [81, 100, 230], [101, 113, 237], [118, 124, 243], [135, 137, 249],
+        [152, 150, 252], [168, 164, 252], [184, 179, 250], [198, 193, 248], [212, 208, 245],
+        [226, 221, 241], [238, 226, 231], [245, 218, 213], [250, 201, 190], [252, 182, 168],
+        [252, 164, 145], [251, 144, 124], [248, 125, 103], [241, 107, 85], [232, 90, 70],
+        [222, 73, 54], [212, 53, 39], [200, 30, 25], [184, 6, 15], [164, 0, 11],
+        [143, 3, 9], [122, 5, 6], [102, 7, 2],
+    ],
+    dtype=np.float64,
+)  # fmt: skip
+
+
+def lut_of(points: np.ndarray) -> np.ndarray:
+    """256 x 3 bytes interpolated linearly between control points (n, 3), as ``lutOf`` in JS.
+
+    Level ``i`` sits at ``x = i (n - 1) / 255`` between points ``floor(x)`` and the next; each
+    channel is ``floor(a + (b - a) f + 0.5)`` (the same double-precision operations as JS).
+    """
+    points = np.asarray(points, dtype=np.float64)
+    n = len(points)
+    x = np.arange(256, dtype=np.float64) * (n - 1) / 255.0
+    k = np.minimum(np.floor(x), n - 2).astype(np.intp)
+    f = (x - k)[:, None]
+    a, b = points[k], points[k + 1]
+    return np.floor(a + (b - a) * f + 0.5).astype(np.uint8)
+
+
+SEQUENTIAL_LUT = lut_of(SEQUENTIAL)
+DIVERGING_LUT = lut_of(DIVERGING)
+#: Level of 0 on a symmetric range (``floor(255 * 0.5 + 0.5)``): the diverging map's centre.
+CENTRE_LEVEL = 128
+
+
+def symmetric_range(vmin: float, vmax: float) -> tuple[float, float]:
+    """``(-m, m)`` with ``m = max(|vmin|, |vmax|)`` (image units); ``(0, 0)`` if not finite."""
+    vmin, vmax = float(vmin), float(vmax)
+    if not (math.isfinite(vmin) and math.isfinite(vmax)):
+        return 0.0, 0.0
+    m = max(abs(vmin), abs(vmax))
+    return -m, m
+
+
+def mapped(image: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> np.ndarray:
+    """RGBA (rows, cols, 4) of ``image`` through a 256-level table (:func:`lut_of`).
+
+    The level is :func:`gray`'s (``image`` taken as float32, ``vmin``/``vmax`` in its units);
+    non-finite values are black, as ``lutRGBA`` in JS.
+    """
+    level = gray(image, vmin, vmax)[..., 0]
+    rgb = np.asarray(lut)[level]
+    finite = np.isfinite(np.asarray(image, dtype=np.float32))[..., None]
+    rgb = np.where(finite, rgb, 0)
+    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+
+
+def sequential(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """:func:`mapped` through the sequential map (segment images, phase)."""
+    return mapped(image, vmin, vmax, SEQUENTIAL_LUT)
+
+
+def diverging(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """:func:`mapped` through the diverging map over :func:`symmetric_range` of the limits
+    (signed images: CoM x / y), so 0 is drawn in the centre colour."""
+    return mapped(image, *symmetric_range(vmin, vmax), DIVERGING_LUT)
+
+
+def bar(width: int, lut: np.ndarray) -> np.ndarray:
+    """A colour bar RGBA (1, width, 4): column ``c`` shows level ``floor(255 c / (width - 1)
+    + 0.5)`` (``barRGBA`` in JS)."""
+    t = np.arange(width, dtype=np.float64) / (width - 1) if width > 1 else np.full(width, 0.5)
+    rgb = np.asarray(lut)[to_byte(t)]
+    return _rgba(rgb[:, 0], rgb[:, 1], rgb[:, 2])[None]
+
+
 def log_gray(pattern: np.ndarray, vmax: float) -> np.ndarray:
     """Logarithmic grey RGBA of a diffraction pattern: 0 at intensity <= 0, 255 at ``vmax``."""
     v = np.asarray(pattern, dtype=np.float32).astype(np.float64)
@@ -438,3 +528,50 @@ def fnv1a(data: bytes) -> str:
     for byte in data:
         value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
     return f"{value:08x}"
+
+
+#: CSS px between segment tiles and the width of each tile's coloured frame (``js/src/tiles.js``).
+TILE_GAP, TILE_FRAME = 4, 2
+#: A tile grid with empty cells is chosen only when its tiles are this much larger.
+EMPTY_CELL_GAIN = 1.25
+
+
+def tile_layout(n: int, size: int) -> tuple[int, int, int]:
+    """The segments panel's grid, as ``tileLayout`` in ``js/src/tiles.js`` draws it.
+
+    The grid lies within ``size`` x ``size`` CSS px (one column of the explorer's panel grid),
+    each tile at most ``size / 2`` (``size`` for one tile). Among grids without empty cells, the
+    one with the largest tiles (ties: fewer rows); a grid with empty cells only when its tiles
+    are :data:`EMPTY_CELL_GAIN` times larger (8 segments: 3 x 3 with one empty cell).
+
+    Parameters
+    ----------
+    n : int
+        Number of tiles (segments).
+    size : int
+        The panel size (CSS px).
+
+    Returns
+    -------
+    (columns, rows, tile) : (int, int, int)
+        Grid columns and rows, and the CSS size of each tile's image (px, its longer side,
+        inside its :data:`TILE_FRAME` frame).
+    """
+    count = max(1, int(n))
+    cap = size if count == 1 else size / 2
+    full = best = None
+    for columns in range(count, 0, -1):
+        rows = -(-count // columns)
+        box = min(
+            (size - (columns - 1) * TILE_GAP) / columns,
+            (size - (rows - 1) * TILE_GAP) / rows,
+            cap,
+        )
+        tile = max(1, math.floor(box) - 2 * TILE_FRAME)
+        empty = rows * columns - count
+        if empty == 0 and (full is None or tile > full[2]):
+            full = (columns, rows, tile, empty)
+        if best is None or tile > best[2] or (tile == best[2] and empty < best[3]):
+            best = (columns, rows, tile, empty)
+    chosen = best if best[2] >= EMPTY_CELL_GAIN * full[2] else full
+    return chosen[:3]

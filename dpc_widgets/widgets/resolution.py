@@ -14,18 +14,17 @@ frames.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from . import render
 
 
 def tile_size(panel_size: int, n_images: int) -> int:
-    """CSS width (pixels) of one segment tile: ``panel_size`` split over the grid's columns.
+    """CSS size (pixels, the longer side) of one segment tile's image in the tile grid.
 
-    Mirrors ``js/src/panels.js``: ``ceil(sqrt(N))`` columns, 2 pixels of each for the gaps.
+    Mirrors ``js/src/tiles.js`` through :func:`~dpc_widgets.widgets.render.tile_layout`.
     """
-    columns = max(1, math.ceil(math.sqrt(n_images)))
-    return max(1, panel_size // columns - 2)
+    return render.tile_layout(n_images, panel_size)[2]
 
 
 def display_bin(scan_shape: tuple[int, int], display_pixels: float) -> int:

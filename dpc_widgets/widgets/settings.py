@@ -353,6 +353,12 @@ def _literal(value: Any) -> str:
 AREA_TOLERANCE = 0.01
 
 
+def _percent(value: float) -> str:
+    """A percentage for reading: two significant digits below 10, whole numbers above
+    (``7.7``, ``110``: never ``1.1e+02``)."""
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
+
+
 def segment_area_text(areas: np.ndarray, weighting: str) -> tuple[str, bool]:
     """The segments' areas for the status line, and whether they differ by more than 1 %.
 
@@ -380,7 +386,7 @@ def segment_area_text(areas: np.ndarray, weighting: str) -> tuple[str, bool]:
     if relative <= AREA_TOLERANCE:
         return f"segment areas {mean:.1f} px each ({kind}, spread {spread:.2g} %)", False
     return (
-        f"segment areas differ by {spread:.2g} % ({areas.min():.1f}-{areas.max():.1f} px, "
+        f"segment areas differ by {_percent(spread)} % ({areas.min():.1f}-{areas.max():.1f} px, "
         f"{kind}): the segmented CoM carries an offset that descan 'constant' removes only on "
         "average",
         True,

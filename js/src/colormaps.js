@@ -30,6 +30,124 @@ export function grayLevel(v, vmin, vmax) {
   return toByte(span > 0 ? (v - vmin) / span : 0.5);
 }
 
+/*
+ * Perceptually uniform colour maps, as 33 control points (r, g, b bytes at t = k / 32) sampled
+ * from Peter Kovesi's CET maps (colorcet 3.2.1 tables, CC-BY 4.0; https://colorcet.com,
+ * Kovesi 2015, arXiv:1509.03700) and interpolated linearly into 256-entry tables by lutOf:
+ * SEQUENTIAL is CET-L1 (linear_grey_0-100_c0, lightness linear in CIELAB L*) for intensities
+ * and the phase; DIVERGING is CET-D1A (diverging_bwr_20-95_c54, blue-white-red, equal
+ * lightness at equal distance from the centre) for signed quantities, drawn over a range
+ * symmetric about 0 (symmetricRange) so that 0 is the centre colour DIVERGING_LUT[128].
+ */
+export const SEQUENTIAL = [
+  [0, 0, 0], [11, 11, 11], [19, 19, 19], [26, 26, 26], [32, 32, 32], [39, 39, 39],
+  [45, 45, 45], [52, 52, 52], [59, 59, 59], [66, 66, 66], [73, 73, 73], [81, 81, 81],
+  [88, 88, 88], [96, 96, 96], [103, 103, 103], [111, 111, 111], [118, 118, 118],
+  [126, 126, 126], [134, 134, 134], [142, 142, 142], [150, 150, 150], [159, 159, 159],
+  [167, 167, 167], [175, 175, 175], [184, 184, 184], [192, 192, 192], [201, 201, 201],
+  [210, 210, 210], [219, 219, 219], [227, 228, 228], [236, 236, 236], [245, 245, 245],
+  [254, 255, 255],
+];
+export const DIVERGING = [
+  [23, 41, 113], [26, 49, 137], [28, 58, 161], [31, 68, 185], [40, 78, 207], [59, 89, 221],
+  [81, 100, 230], [101, 113, 237], [118, 124, 243], [135, 137, 249], [152, 150, 252],
+  [168, 164, 252], [184, 179, 250], [198, 193, 248], [212, 208, 245], [226, 221, 241],
+  [238, 226, 231], [245, 218, 213], [250, 201, 190], [252, 182, 168], [252, 164, 145],
+  [251, 144, 124], [248, 125, 103], [241, 107, 85], [232, 90, 70], [222, 73, 54],
+  [212, 53, 39], [200, 30, 25], [184, 6, 15], [164, 0, 11], [143, 3, 9], [122, 5, 6],
+  [102, 7, 2],
+];
+
+/**
+ * 256 x 3 bytes (Uint8Array, r g b per level) of control points interpolated linearly:
+ * level i sits at x = i * (n - 1) / 255 between points floor(x) and floor(x) + 1, each channel
+ * floor(a + (b - a) * f + 0.5). Mirrored operation for operation by render.lut_of.
+ */
+export function lutOf(points) {
+  const n = points.length;
+  const out = new Uint8Array(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const x = (i * (n - 1)) / 255;
+    const k = Math.min(Math.floor(x), n - 2);
+    const f = x - k;
+    for (let c = 0; c < 3; c++) {
+      const a = points[k][c];
+      const b = points[k + 1][c];
+      out[3 * i + c] = Math.floor(a + (b - a) * f + 0.5);
+    }
+  }
+  return out;
+}
+
+export const SEQUENTIAL_LUT = lutOf(SEQUENTIAL);
+export const DIVERGING_LUT = lutOf(DIVERGING);
+
+/** The range [-m, m] with m = max(|vmin|, |vmax|): 0 drawn at the diverging map's centre. */
+export function symmetricRange(vmin, vmax) {
+  const m = Math.max(Math.abs(vmin), Math.abs(vmax));
+  return Number.isFinite(m) ? [-m, m] : [0, 0];
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const packed = new WeakMap(); // lut -> its 256 opaque RGBA pixels as little-endian uint32
+
+/** The table lut (lutOf) as 256 opaque RGBA pixels packed in uint32 (little-endian order). */
+function packedOf(lut) {
+  let table = packed.get(lut);
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      table[i] = (lut[3 * i] | (lut[3 * i + 1] << 8) | (lut[3 * i + 2] << 16) | (255 << 24)) >>> 0;
+    }
+    packed.set(lut, table);
+  }
+  return table;
+}
+
+/**
+ * Fill out with the colours of data[offset...] through a 256-level table lut (lutOf): level
+ * grayLevel(v, vmin, vmax) (inlined: the same operations); non-finite values are black. On a
+ * little-endian machine (every browser's) with an aligned out, each pixel is one uint32 write.
+ */
+export function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
+  const span = vmax - vmin;
+  const flat = !(span > 0);
+  const table = packedOf(lut);
+  const black = (table[0] & 0xff000000) >>> 0; // opaque black
+  const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
+  const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
+  for (let k = 0; k < count; k++) {
+    const v = data[offset + k];
+    let colour = black;
+    if (v - v === 0) { // finite
+      const t = flat ? 0.5 : (v - vmin) / span;
+      colour = table[t > 0 ? (t >= 1 ? 255 : Math.floor(255 * t + 0.5)) : 0];
+    }
+    pixels[k] = colour;
+  }
+  if (!whole) {
+    for (let k = 0; k < count; k++) {
+      out[4 * k] = pixels[k] & 0xff;
+      out[4 * k + 1] = (pixels[k] >>> 8) & 0xff;
+      out[4 * k + 2] = (pixels[k] >>> 16) & 0xff;
+      out[4 * k + 3] = 255;
+    }
+  }
+  return out;
+}
+
+/** A horizontal colour bar of width x 1 pixels: column c shows level floor(255 c / (width - 1) + 0.5). */
+export function barRGBA(width, lut, out) {
+  for (let c = 0; c < width; c++) {
+    const at = 3 * toByte(width > 1 ? c / (width - 1) : 0.5);
+    out[4 * c] = lut[at];
+    out[4 * c + 1] = lut[at + 1];
+    out[4 * c + 2] = lut[at + 2];
+    out[4 * c + 3] = 255;
+  }
+  return out;
+}
+
 /** Fill out (Uint8ClampedArray, 4 per value) with linear grey levels of data[offset...]. */
 export function grayRGBA(data, offset, count, vmin, vmax, out) {
   for (let k = 0; k < count; k++) {

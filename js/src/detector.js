@@ -29,6 +29,7 @@ import {
   checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
   unitLabel,
 } from "./dom.js";
+import { drawSegmentIndices } from "./tiles.js";
 
 const RING_TOLERANCE = 8; // CSS px within which a pointer grabs a ring
 const CENTER_TOLERANCE = 8; // CSS px within which a pointer grabs the centre (tested first)
@@ -298,6 +299,8 @@ export class DetectorPanel {
       circle(g.comMask[1], "rgba(0, 255, 255, 0.9)", [4, 3]);
     }
     ctx.setLineDash([]);
+    // indices at a constant on-screen size, on the zoomed ring (t.s: CSS px per pixel in view)
+    drawSegmentIndices(ctx, g.segments, (g.rotationDeg * Math.PI) / 180, x0, y0, t.s, g.inner / g.sampling, g.outer / g.sampling);
   }
 
   /** The kernel answered request seq. */

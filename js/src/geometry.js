@@ -228,8 +228,3 @@ export function quiverArrows(com, rows, cols, step) {
 export function quiverStep(rows, cols) {
   return Math.max(1, Math.round(Math.max(rows, cols) / 16));
 }
-
-/** Columns of the segment-image grid for n images (grid follows N). */
-export function gridColumns(n) {
-  return Math.max(1, Math.ceil(Math.sqrt(n)));
-}

@@ -1,12 +1,16 @@
-// Scan-space panels: a grey image, the grid of segment images and the colour-wheel CoM.
+// Scan-space panels: an image in a sequential or diverging map with its colour bar, the grid
+// of segment images (framed in their segments' colours) and the colour-wheel CoM.
 // Each draws on a native-resolution canvas (see geometry.js for the axis mapping).
 
-import { complexRGBA, grayRGBA, wheelRGBA } from "./colormaps.js";
-import { gridColumns, quiverArrows, quiverStep } from "./geometry.js";
+import { DIVERGING_LUT, SEQUENTIAL_LUT, complexRGBA, lutRGBA, symmetricRange, wheelRGBA } from "./colormaps.js";
+import { quiverArrows, quiverStep } from "./geometry.js";
 import {
   checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
   unitLabel,
 } from "./dom.js";
+import { setText } from "./dom.js";
+import { barUnit, makeColorBar, setColorBar } from "./colorbar.js";
+import { TILE_FRAME, TILE_GAP, labelInk, segmentColor, tileLayout } from "./tiles.js";
 
 const WHEEL_SIZE = 64;
 
@@ -45,12 +49,20 @@ function hover(target, panel, getScan, at) {
   target.addEventListener("pointerleave", () => clearReadout(panel));
 }
 
-/** One grey image (CoM x, CoM y or the phase). */
+/**
+ * One image with its colour bar: CoM x, CoM y (signed: the diverging map over a range
+ * symmetric about 0) or the phase (the sequential map; its title names the unit).
+ */
 export class ImagePanel {
-  constructor(name, title, getScan) {
+  constructor(name, title, getScan, signed = false) {
     this.panel = makePanel(name, title);
-    this.canvas = h("canvas", "dpc-image", { "data-testid": `${name}-image` });
+    this.title = title;
+    this.signed = signed;
+    this.lut = signed ? DIVERGING_LUT : SEQUENTIAL_LUT;
+    this.canvas = h("canvas", "dpc-image", { "data-testid": `${name}-image`, "data-map": signed ? "diverging" : "sequential" });
     this.panel.stack.append(this.canvas);
+    this.bar = makeColorBar(name, this.lut);
+    this.panel.root.insertBefore(this.bar.root, this.panel.scalebar);
     this.data = new Float32Array(0);
     this.units = "";
     this.getScan = getScan;
@@ -60,32 +72,61 @@ export class ImagePanel {
     });
   }
 
-  /** Draw images { values, raw } (see codes.js) between range[0] and range[1]. */
+  /**
+   * Draw images { values, raw } (see codes.js) between range[0] and range[1] (a signed panel:
+   * between -m and m, m the larger magnitude of the two), and label the colour bar in units.
+   */
   draw({ values, raw }, range, units) {
     const scan = this.getScan();
     const { rows, cols, s } = scan;
     this.data = values;
     this.units = units;
-    drawRGBA(this.canvas, rows, cols, (out) => grayRGBA(values, 0, rows * cols, range[0], range[1], out));
+    const [vmin, vmax] = this.signed ? symmetricRange(range[0], range[1]) : range;
+    drawRGBA(this.canvas, rows, cols, (out) => lutRGBA(values, 0, rows * cols, vmin, vmax, this.lut, out));
     this.canvas.setAttribute("data-checksum", checksumOf(raw));
     this.canvas.setAttribute("data-bin", String(scan.bin));
-    this.canvas.setAttribute("data-vmin", String(range[0]));
-    this.canvas.setAttribute("data-vmax", String(range[1]));
+    this.canvas.setAttribute("data-vmin", String(vmin));
+    this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas);
+    setColorBar(this.bar, vmin, vmax, units, this.signed ? "0" : "", cols * s);
+    if (!this.signed) setText(this.panel.titleEl, `${this.title} (${barUnit(units)})`);
     setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
   }
 }
 
-/** The N segment images in a grid (columns = ceil(sqrt(N))). */
+/**
+ * The N segment images in a grid that fills the panel (tiles.js), each framed in its
+ * segment's overlay colour with its index, in the sequential map between its own limits.
+ */
 export class SegmentsPanel {
   constructor(getScan) {
     this.panel = makePanel("segments", "segment images");
     this.grid = h("div", "dpc-grid");
     this.panel.stack.append(this.grid);
+    this.bar = makeColorBar("segments", SEQUENTIAL_LUT);
+    this.panel.root.insertBefore(this.bar.root, this.panel.scalebar);
     this.getScan = getScan;
     this.canvases = [];
     this.data = new Float32Array(0);
     this.scale = 1;
+  }
+
+  /** A tile: its segment's colour as a frame, the index in a badge, the image canvas. */
+  makeTile(k) {
+    const tile = h("div", "dpc-tile", { "data-testid": `segment-tile-${k}`, "data-index": k });
+    tile.style.borderColor = segmentColor(k);
+    const badge = h("span", "dpc-tile-index", { "data-testid": `segment-index-${k}` });
+    badge.textContent = String(k);
+    badge.style.background = segmentColor(k);
+    badge.style.color = labelInk(k);
+    const canvas = h("canvas", "dpc-image", { "data-index": k, "data-testid": `segment-image-${k}`, "data-map": "sequential" });
+    hover(canvas, this.panel, () => ({ ...this.getScan(), s: this.scale }), (i, j) => {
+      const scan = this.getScan();
+      const value = this.data[(k * scan.rows + i) * scan.cols + j];
+      return `segment ${k}, ${scan.where(i, j)}: ${fmt(value)}`;
+    });
+    tile.append(canvas, badge);
+    return { tile, canvas };
   }
 
   /** Draw the N images { values, raw } (see codes.js), image k between ranges[k]. */
@@ -93,36 +134,35 @@ export class SegmentsPanel {
     const { rows, cols, pixel, units, bin } = this.getScan();
     this.data = data;
     const n = rows * cols > 0 ? Math.floor(data.length / (rows * cols)) : 0;
-    const columns = gridColumns(n);
-    const tile = Math.floor(size / columns) - 2;
-    const s = tile / Math.max(rows, cols, 1);
+    const layout = tileLayout(n, size);
+    const s = layout.tile / Math.max(rows, cols, 1);
     if (this.canvases.length !== n) {
       this.grid.replaceChildren();
       this.canvases = [];
       for (let k = 0; k < n; k++) {
-        const canvas = h("canvas", "dpc-image", { "data-index": k, "data-testid": `segment-image-${k}` });
-        hover(canvas, this.panel, () => ({ ...this.getScan(), s: this.scale }), (i, j) => {
-          const scan = this.getScan();
-          const value = this.data[(k * scan.rows + i) * scan.cols + j];
-          return `segment ${k}, ${scan.where(i, j)}: ${fmt(value)}`;
-        });
-        this.grid.append(canvas);
+        const { tile, canvas } = this.makeTile(k);
+        this.grid.append(tile);
         this.canvases.push(canvas);
       }
     }
     this.scale = s;
-    this.grid.style.gridTemplateColumns = `repeat(${columns}, ${cols * s}px)`;
+    this.grid.style.gridTemplateColumns = `repeat(${layout.columns}, min-content)`;
+    this.grid.style.gap = `${TILE_GAP}px`;
+    this.grid.setAttribute("data-columns", String(layout.columns));
     this.canvases.forEach((canvas, k) => {
       const [vmin, vmax] = ranges[k] ?? [0, 0];
       const image = data.subarray(k * rows * cols, (k + 1) * rows * cols);
-      drawRGBA(canvas, rows, cols, (out) => grayRGBA(image, 0, rows * cols, vmin, vmax, out));
+      drawRGBA(canvas, rows, cols, (out) => lutRGBA(image, 0, rows * cols, vmin, vmax, SEQUENTIAL_LUT, out));
       canvas.setAttribute("data-checksum", checksumOf(raw.subarray(k * rows * cols, (k + 1) * rows * cols)));
       canvas.setAttribute("data-bin", String(bin));
       canvas.setAttribute("data-vmin", String(vmin));
       canvas.setAttribute("data-vmax", String(vmax));
       setSize(cols * s, rows * s, canvas);
     });
-    setScaleBar(this.panel, pixel, units, cols, s);
+    const gridWidth = layout.columns * (cols * s + 2 * TILE_FRAME) + (layout.columns - 1) * TILE_GAP;
+    setColorBar(this.bar, "tile min", "tile max", "counts", "", gridWidth);
+    // the bar's length from half a tile's field (twice the usual quarter): readable on tiles
+    setScaleBar(this.panel, pixel, units, 2 * cols, s);
   }
 }
 
@@ -137,7 +177,10 @@ export class ComPanel {
     const legend = h("div", "dpc-legend");
     const axes = h("span", "dpc-legend-axes");
     axes.textContent = "x \u2193  y \u2192";
-    legend.append(this.wheel, axes);
+    this.saturation = h("span", "dpc-legend-saturation", { "data-testid": "com-saturation" });
+    const words = h("div", "dpc-legend-words");
+    words.append(axes, this.saturation);
+    legend.append(this.wheel, words);
     this.panel.root.insertBefore(legend, this.panel.scalebar);
     drawRGBA(this.wheel, WHEEL_SIZE, WHEEL_SIZE, (out) => wheelRGBA(WHEEL_SIZE, out));
     this.getScan = getScan;
@@ -165,6 +208,7 @@ export class ComPanel {
     this.canvas.setAttribute("data-vmax", String(vmax));
     setSize(cols * s, rows * s, this.panel.stack, this.canvas, this.quiver);
     this.drawQuiver(data, rows, cols, s, vmax);
+    setText(this.saturation, `full colour at |CoM| \u2265 ${fmt(vmax)} ${barUnit(units)}`);
     setScaleBar(this.panel, scan.pixel, scan.units, cols, s);
   }
 

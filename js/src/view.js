@@ -35,8 +35,8 @@ export class ExplorerView {
     const scanOf = (trait) => () => scanInfo(model, model.get("panel_size"), model.get(`${trait}_bin`) || 1);
     this.detector = new DetectorPanel(model, (g) => this.describe(g));
     this.segments = new SegmentsPanel(scanOf("segment_images"));
-    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"));
-    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"));
+    this.comX = new ImagePanel("com-x", "CoM x (scan frame)", scanOf("com"), true);
+    this.comY = new ImagePanel("com-y", "CoM y (scan frame)", scanOf("com"), true);
     this.comColor = new ComPanel(scanOf("com"));
     this.phase = new ImagePanel("phase", "phase", scanOf("phase"));
     // the detector view and the phase first: side by side in the first screen from two columns

@@ -73,3 +73,56 @@ describe("colour maps", () => {
     expect(new Set(PALETTE.map(String)).size).toBe(16);
   });
 });
+
+describe("perceptual maps", () => {
+  it("interpolates control points into 256 levels, ends and centre as tabulated", async () => {
+    const { DIVERGING, DIVERGING_LUT, SEQUENTIAL, SEQUENTIAL_LUT, lutOf } = await import("../src/colormaps.js");
+    expect(SEQUENTIAL.length).toBe(33);
+    expect(DIVERGING.length).toBe(33);
+    expect(Array.from(DIVERGING_LUT.slice(0, 3))).toEqual(DIVERGING[0]);
+    expect(Array.from(DIVERGING_LUT.slice(765))).toEqual(DIVERGING[32]);
+    expect(Array.from(SEQUENTIAL_LUT.slice(765))).toEqual(SEQUENTIAL[32]);
+    // level 128 sits at x = 128 * 32 / 255 = 16.063 between points 16 and 17
+    const x = (128 * 32) / 255;
+    const f = x - 16;
+    const centre = [0, 1, 2].map((c) => Math.floor(DIVERGING[16][c] + (DIVERGING[17][c] - DIVERGING[16][c]) * f + 0.5));
+    expect(Array.from(DIVERGING_LUT.slice(384, 387))).toEqual(centre);
+    expect(Array.from(lutOf([[0, 0, 0], [255, 255, 255]]).slice(3 * 100, 3 * 101))).toEqual([100, 100, 100]);
+  });
+
+  it("draws signed values over a symmetric range, 0 at the centre level, NaN black", async () => {
+    const { DIVERGING_LUT, lutRGBA, symmetricRange, barRGBA } = await import("../src/colormaps.js");
+    expect(symmetricRange(-0.5, 2)).toEqual([-2, 2]);
+    expect(symmetricRange(-3, 1)).toEqual([-3, 3]);
+    const out = lutRGBA([0, -3, 3, NaN], 0, 4, -3, 3, DIVERGING_LUT, new Uint8ClampedArray(16));
+    expect(Array.from(out.slice(0, 3))).toEqual(Array.from(DIVERGING_LUT.slice(3 * 128, 3 * 129)));
+    expect(Array.from(out.slice(4, 7))).toEqual(Array.from(DIVERGING_LUT.slice(0, 3)));
+    expect(Array.from(out.slice(8, 11))).toEqual(Array.from(DIVERGING_LUT.slice(765)));
+    expect(Array.from(out.slice(12, 16))).toEqual([0, 0, 0, 255]);
+    const bar = barRGBA(256, DIVERGING_LUT, new Uint8ClampedArray(4 * 256));
+    expect(Array.from(bar.slice(4 * 200, 4 * 200 + 3))).toEqual(Array.from(DIVERGING_LUT.slice(600, 603)));
+  });
+});
+
+describe("perceptual maps against render.py", () => {
+  it("builds the same tables and colours as render.py", async () => {
+    const m = await import("../src/colormaps.js");
+    const r = ref.maps;
+    expect(Array.from(m.SEQUENTIAL_LUT)).toEqual(r.sequential_lut);
+    expect(Array.from(m.DIVERGING_LUT)).toEqual(r.diverging_lut);
+    const rgb = (out) => Array.from(out).filter((_, k) => k % 4 !== 3);
+    const n = r.values.length;
+    const values = Float32Array.from(r.values);
+    expect(rgb(m.lutRGBA(values, 0, n, r.vmin, r.vmax, m.SEQUENTIAL_LUT, new Uint8ClampedArray(4 * n)))).toEqual(r.sequential);
+    const [lo, hi] = m.symmetricRange(r.vmin, r.vmax);
+    expect(rgb(m.lutRGBA(values, 0, n, lo, hi, m.DIVERGING_LUT, new Uint8ClampedArray(4 * n)))).toEqual(r.diverging);
+    expect(rgb(m.barRGBA(37, m.DIVERGING_LUT, new Uint8ClampedArray(4 * 37)))).toEqual(r.bar);
+  });
+
+  it("lays tiles out as render.tile_layout", async () => {
+    const { tileLayout } = await import("../src/tiles.js");
+    for (const [n, size, columns, rows, tile] of ref.tiles) {
+      expect([n, size, tileLayout(n, size)]).toMatchObject([n, size, { columns, rows, tile }]);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import ref from "./fixtures/python_reference.json";
 import {
-  centerOnScreen, detectorLabels, dragCenter, elementAt, gridColumns, hitCenter, hitRing, pyMod,
+  centerOnScreen, detectorLabels, dragCenter, elementAt, hitCenter, hitRing, pyMod,
   quiverArrows, quiverStep,
   radiusAt, scaleBarLength, segmentOf,
 } from "../src/geometry.js";
@@ -100,9 +100,5 @@ describe("scale bars, quiver and grids", () => {
     ]);
     expect(quiverStep(32, 32)).toBe(2);
     expect(quiverStep(4, 4)).toBe(1);
-  });
-
-  it("lays out N segment images in ceil(sqrt(N)) columns", () => {
-    expect([1, 2, 4, 5, 9, 16].map(gridColumns)).toEqual([1, 2, 2, 3, 3, 4]);
   });
 });

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/explorer.js";
 import { fnv1a } from "../src/checksum.js";
-import { PALETTE } from "../src/colormaps.js";
+import { DIVERGING_LUT, PALETTE, SEQUENTIAL_LUT } from "../src/colormaps.js";
 
 // jsdom has no 2D canvas: a mock context keeps the last image put on each canvas.
 const drawn = new WeakMap();
@@ -12,6 +12,7 @@ beforeEach(() => {
       createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
       putImageData: (image) => drawn.set(canvas, image),
       clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, arc() {}, stroke() {}, setLineDash() {},
+      save() {}, restore() {}, fillRect() {}, fillText() {},
     };
   };
 });
@@ -115,11 +116,12 @@ describe("explorer view", () => {
     const bytes = new Uint8Array(model.get("phase").buffer);
     expect(phase.dataset.checksum).toBe(fnv1a(bytes));
     const pixels = drawn.get(phase).data;
-    expect([pixels[0], pixels[4 * 11]]).toEqual([0, 255]); // 0 -> black, 1.1 -> white
+    // sequential map: 0 -> its first level (black), 1.1 -> its last (CET-L1's near-white)
+    expect([pixels[0], pixels[4 * 11]]).toEqual([SEQUENTIAL_LUT[0], SEQUENTIAL_LUT[3 * 255]]);
     const segment2 = root.querySelector('[data-panel="segments"] canvas[data-index="2"]');
     expect(segment2.dataset.checksum).toBe(fnv1a(new Uint8Array(model.get("segment_images").buffer, 2 * 48, 48)));
-    // 2 columns of 58 px tiles; the longer side (4 columns) fills a tile
-    expect([segment2.style.width, segment2.style.height]).toEqual(["58px", "43.5px"]);
+    // 2 x 2 tiles of (120 - 4) / 2 px less 2 px frames: 54 px; the longer side (4 columns) fills one
+    expect([segment2.style.width, segment2.style.height]).toEqual(["54px", "40.5px"]);
   });
 
   it("draws 16-bit coded images decoded with their maps, checksums of the codes", async () => {
@@ -131,8 +133,9 @@ describe("explorer view", () => {
     await tick();
     const comX = root.querySelector('[data-testid="com-x-image"]');
     expect(comX.dataset.checksum).toBe(fnv1a(new Uint8Array(codes.buffer, 0, 2 * n)));
-    const pixels = drawn.get(comX).data; // range [-2, 2]: code 0 -> -2 black, 11 -> 2 white
-    expect([pixels[0], pixels[4 * 11]]).toEqual([0, 255]);
+    const pixels = drawn.get(comX).data; // range [-2, 2]: code 0 -> -2, 11 -> 2: the map's ends
+    expect(Array.from(pixels.slice(0, 3))).toEqual(Array.from(DIVERGING_LUT.slice(0, 3)));
+    expect(Array.from(pixels.slice(44, 47))).toEqual(Array.from(DIVERGING_LUT.slice(765, 768)));
     const colour = drawn.get(root.querySelector('[data-testid="com-color-image"]')).data;
     expect(Array.from(colour.slice(0, 4))).toEqual([0, 0, 0, 255]); // y NaN: black
     expect(root.querySelector('[data-testid="com-color-image"]').dataset.checksum).toBe(fnv1a(new Uint8Array(codes.buffer)));
@@ -322,6 +325,7 @@ describe("explorer view", () => {
       return {
         createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
         putImageData() {}, clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, stroke() {},
+        save() {}, restore() {}, fillRect() {}, fillText() {},
         setLineDash: (d) => { dash = d; },
         arc: (x, y, r) => arcs.push([r, dash]),
       };
@@ -347,7 +351,7 @@ describe("explorer view", () => {
         lineWidth: 0,
         createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(4 * w * h) }),
         putImageData() {}, clearRect() {}, beginPath() {}, moveTo() {}, lineTo() {}, stroke() {},
-        setLineDash() {},
+        setLineDash() {}, save() {}, restore() {}, fillRect() {}, fillText() {},
         arc(x, y, r) { arcs.push([x, y, r, this.lineWidth]); },
       };
       return ctx;
@@ -437,5 +441,51 @@ describe("explorer view", () => {
     cleanup();
     expect(el.children.length).toBe(0);
     model.update({ phase: f32(Array(12).fill(1)) });
+  });
+});
+
+describe("colour bars and segment tiles", () => {
+  const bar = (root, name) => root.querySelector(`[data-testid="${name}-colorbar"]`);
+
+  it("labels every scan panel's colour bar with its range and unit", async () => {
+    const model = fakeModel({ com_ranges: [[-0.5, 2], [-3, 1]] });
+    const { root } = renderView(model);
+    // signed panels: symmetric about 0, the middle label is 0
+    expect(bar(root, "com-x").textContent).toBe("-202 \u00c5\u207b\u00b9");
+    expect(bar(root, "com-y").textContent).toBe("-303 \u00c5\u207b\u00b9");
+    const comX = root.querySelector('[data-testid="com-x-image"]');
+    expect([comX.dataset.vmin, comX.dataset.vmax]).toEqual(["-2", "2"]);
+    expect(bar(root, "phase").textContent).toBe("01.1 rad");
+    expect(root.querySelector('[data-panel="phase"] .dpc-title').textContent).toBe("phase (rad)");
+    expect(bar(root, "segments").dataset.units).toBe("counts");
+    expect(root.querySelector('[data-testid="com-saturation"]').textContent).toBe(
+      "full colour at |CoM| \u2265 2 \u00c5\u207b\u00b9",
+    );
+    model.update({ com_units: "arb.", phase_units: "arb." }); // uncalibrated
+    await tick();
+    expect(bar(root, "com-x").dataset.units).toBe("arb.");
+    expect(root.querySelector('[data-panel="phase"] .dpc-title').textContent).toBe("phase (arb.)");
+  });
+
+  it("frames each tile in its segment's overlay colour with its index", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const tiles = [...root.querySelectorAll('[data-panel="segments"] .dpc-tile')];
+    expect(tiles.length).toBe(4);
+    tiles.forEach((tile, k) => {
+      const [r, g, b] = PALETTE[k];
+      expect(tile.style.borderColor).toBe(`rgb(${r}, ${g}, ${b})`);
+      expect(tile.querySelector(".dpc-tile-index").textContent).toBe(String(k));
+    });
+    const n = 12;
+    model.update({
+      segments: 8,
+      segment_images: f32(Array.from({ length: 8 * n }, (_, k) => k)),
+      segment_ranges: Array.from({ length: 8 }, (_, k) => [k * n, k * n + n - 1]),
+    });
+    await tick();
+    const grid = root.querySelector(".dpc-grid");
+    expect(grid.dataset.columns).toBe("3"); // 3 x 3: tiles a third of the panel, one empty cell
+    expect(root.querySelectorAll(".dpc-tile").length).toBe(8);
   });
 });

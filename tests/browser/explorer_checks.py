@@ -3,7 +3,8 @@
 The DOM hooks are those of ``dpc_widgets/widgets`` (``div.dpc-view``, ``canvas.dpc-image`` with
 ``data-checksum``, ``.dpc-ctl-<name>`` controls). The expected pixels come from an explorer's
 current :class:`~dpc_widgets.core.DPCResult` and view traits, coloured with
-:mod:`dpc_widgets.widgets.render` (the colour maps the JS mirrors, +-1 per channel).
+:mod:`dpc_widgets.widgets.render` (the colour maps the JS mirrors, within one level of the
+map: :func:`tolerance`).
 
 Where the explorer lives:
 
@@ -32,6 +33,8 @@ from browser_helpers import (
     lab_run_all,
     open_lab_notebook,
 )
+
+from dpc_widgets.widgets import render
 
 # Defines _dpc_expected(explorer): per panel, the checksum of the bytes the view received for it
 # (16-bit codes, or float32; see dpc_widgets.widgets.encoding) and the RGBA pixels it must show,
@@ -62,16 +65,16 @@ def _dpc_expected(ex):
             enc(_render.pattern_gray(mean, v.pattern_vmax, v.pattern_scale, v.pattern_gamma)),
         ),
         "detector-segments": (None, enc(_render.segment_rgba(r.detector.labels(ex.dpc.cube)))),
-        "com-x-image": (cs(v.com, 0, 2), enc(_render.gray(com[0], *v.com_ranges[0]))),
-        "com-y-image": (cs(v.com, 1, 2), enc(_render.gray(com[1], *v.com_ranges[1]))),
+        "com-x-image": (cs(v.com, 0, 2), enc(_render.diverging(com[0], *v.com_ranges[0]))),
+        "com-y-image": (cs(v.com, 1, 2), enc(_render.diverging(com[1], *v.com_ranges[1]))),
         "com-color-image": (cs(v.com), enc(_render.complex_hsv(com, v.com_vmax))),
-        "phase-image": (cs(v.phase), enc(_render.gray(r.phase, *v.phase_range))),
+        "phase-image": (cs(v.phase), enc(_render.sequential(r.phase, *v.phase_range))),
     }
     count = len(r.segment_images)
     for k, (image, limits) in enumerate(zip(r.segment_images, v.segment_ranges)):
         canvases[f"segment-image-{k}"] = (
             cs(v.segment_images, k, count),
-            enc(_render.gray(image, *limits)),
+            enc(_render.sequential(image, *limits)),
         )
     return {
         "controls": {name: getattr(ex, name).value for name in ("inner", "outer", "segments")},
@@ -182,12 +185,28 @@ def expected_state(source: Source) -> tuple[dict, ViewState]:
     return raw, ViewState(attrs=raw["view"], canvases=canvases)
 
 
-def _pixel_mismatch(drawn: np.ndarray, expected_flat: np.ndarray) -> int:
-    """Number of pixels differing by more than 1 in some channel (shape mismatch: all)."""
+def _step(lut: np.ndarray) -> int:
+    """Largest change of a channel between neighbouring levels of a colour table."""
+    return max(1, int(np.abs(np.diff(lut.astype(np.int16), axis=0)).max()))
+
+
+def tolerance(key: str) -> int:
+    """Per-channel tolerance of canvas ``key``: one level of its colour map (the codes'
+    rounding moves a level by at most one: 1 for grey, the table's largest step for the
+    sequential and diverging maps)."""
+    if key in ("com-x-image", "com-y-image"):
+        return _step(render.DIVERGING_LUT)
+    if key == "phase-image" or key.startswith("segment-image-"):
+        return _step(render.SEQUENTIAL_LUT)
+    return 1
+
+
+def _pixel_mismatch(drawn: np.ndarray, expected_flat: np.ndarray, tol: int = 1) -> int:
+    """Number of pixels differing by more than ``tol`` in some channel (shape mismatch: all)."""
     if drawn.size != expected_flat.size:
         return drawn.shape[0] * drawn.shape[1] or 1
     diff = np.abs(drawn.reshape(-1, 4).astype(np.int16) - expected_flat.reshape(-1, 4))
-    return int(np.count_nonzero(diff.max(axis=1) > 1))
+    return int(np.count_nonzero(diff.max(axis=1) > tol))
 
 
 def compare(drawn: ViewState, expected: ViewState) -> list[str]:
@@ -208,9 +227,11 @@ def compare(drawn: ViewState, expected: ViewState) -> list[str]:
         if checksum is not None and drawn_checksum != checksum:
             problems.append(f"{key}: checksum {drawn_checksum} != kernel {checksum}")
             continue
-        bad = _pixel_mismatch(drawn_pixels, pixels)
+        bad = _pixel_mismatch(drawn_pixels, pixels, tolerance(key))
         if bad:
-            problems.append(f"{key}: {bad} of {drawn_pixels.shape[:2]} pixels differ by > 1")
+            problems.append(
+                f"{key}: {bad} of {drawn_pixels.shape[:2]} pixels differ by > {tolerance(key)}"
+            )
     return problems
 
 
