@@ -8,9 +8,10 @@ a cell's last value (or passed to ``display``); it is closed to pyplot, so it sh
 script, ``fig.savefig(path)``. Images are drawn as the explorer draws them: array axis 0 (x)
 downwards, axis 1 (y) rightwards.
 
-Colour maps: :data:`IMAGE_CMAP` (grey) for intensities and phases, :data:`SIGNED_CMAP`
-(Moreland's "coolwarm", a diverging map built for perceptual uniformity, light grey at zero) for
-signed quantities such as CoM components and segment differences, centred on zero; vector fields
+Colour maps: the explorer's own (``widgets/render.py``, from colorcet's tables):
+:data:`IMAGE_CMAP` (CET-L1, grey with lightness linear in L*) for intensities and phases,
+:data:`SIGNED_CMAP` (CET-D1A, blue-white-red) for signed quantities such as CoM components and
+segment differences, centred on zero; vector fields
 on the explorer's colour wheel (hue = direction, brightness = magnitude up to the value that
 saturates it, written on the wheel's legend).
 
@@ -36,8 +37,10 @@ from .io import Datacube
 from .physics import unit_text
 from .widgets import render
 
-IMAGE_CMAP = "gray"  #: intensities and phases
-SIGNED_CMAP = "coolwarm"  #: signed quantities, centred on zero
+#: intensities and phases: the explorer's sequential map (CET-L1)
+IMAGE_CMAP = mcolors.ListedColormap(render.SEQUENTIAL_LUT / 255.0, name="dpc-cet-l1")
+#: signed quantities, centred on zero: the explorer's diverging map (CET-D1A)
+SIGNED_CMAP = mcolors.ListedColormap(render.DIVERGING_LUT / 255.0, name="dpc-cet-d1a")
 PANEL_INCHES = 2.6  #: width of one image panel
 DPI = 100
 

@@ -7,17 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 import dpc_widgets
-from dpc_widgets import DPC, SegmentedDetector
+from dpc_widgets import DPC, SegmentedDetector, figures
 from dpc_widgets.core import solve_rotation
 from dpc_widgets.widgets import render
 
 pytestmark = pytest.mark.colab_env  # Colab's matplotlib 3.10 too
-figures = pytest.importorskip("dpc_widgets.figures")
-plt = pytest.importorskip("matplotlib.pyplot")
 
 ANGSTROM_INV = "\u00c5\u207b\u00b9"
 
@@ -81,7 +80,7 @@ def test_signed_images_are_diverging_centred_on_zero_with_units(sim, com):
     assert [ax.get_title() for ax in shown] == ["CoM x", "CoM y"]
     for ax, image in zip(shown, com, strict=True):
         mappable = ax.images[0]
-        assert mappable.get_cmap().name == figures.SIGNED_CMAP
+        assert mappable.get_cmap().name == figures.SIGNED_CMAP.name
         top = float(render.percentiles(np.abs(image), (99.5,))[0])
         assert mappable.norm.vmin == pytest.approx(-top) and mappable.norm.vmax == pytest.approx(
             top
@@ -96,7 +95,7 @@ def test_images_scale_bar_is_in_scan_units(sim):
     image = np.arange(32 * 32, dtype=float).reshape(32, 32)
     figure = figures.images({"ramp": image}, cube, units="rad", clip=0.0)
     ax = figure.axes[0]
-    assert ax.images[0].get_cmap().name == figures.IMAGE_CMAP
+    assert ax.images[0].get_cmap().name == figures.IMAGE_CMAP.name
     assert (ax.images[0].norm.vmin, ax.images[0].norm.vmax) == (0.0, 32 * 32 - 1.0)
     expected = figures.nice_length(32 * cube.scan_sampling)
     bars = [artist for artist in ax.artists if hasattr(artist, "size_bar")]
@@ -207,3 +206,12 @@ def test_radial_profile_marks_the_detector_radii(sim):
     marks = [line.get_xdata()[0] for line in ax.lines[1:]]
     assert marks == [10, 25]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), np.maximum(values / values.max(), 1e-4))
+
+
+def test_figures_use_the_explorers_colour_maps():
+    """The same tables as the page: matplotlib's 256 levels are render.py's LUT bytes."""
+    levels = np.linspace(0.0, 1.0, 256)
+    signed = np.round(figures.SIGNED_CMAP(levels)[:, :3] * 255).astype(np.uint8)
+    image = np.round(figures.IMAGE_CMAP(levels)[:, :3] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(signed, render.DIVERGING_LUT)
+    np.testing.assert_array_equal(image, render.SEQUENTIAL_LUT)
