@@ -755,12 +755,12 @@ class Explorer(w.VBox):
         """Give the detector view its "fit disc" default (``zoom.fit_view``) for a new cube.
 
         The disc radius is the one found on loading; for an array (no disc searched on
-        loading) it is found on the mean pattern here (:func:`find_disc`); none found: the
-        view shows the whole detector.
+        loading) it is found on the mean pattern here (:func:`find_disc`); none found, or a
+        detector too small for a disc (under 3 x 3 pixels): the view shows the whole detector.
         """
         cube = self.dpc.cube
         disc = self._disc_px
-        if disc is None and cube.disc is None:
+        if disc is None and cube.disc is None and min(cube.detector_shape) >= 3:
             found = find_disc(self.dpc.mean_pattern())
             disc = found.radius if found.found else None
         outer_px = self.controls.settings().outer / cube.detector_sampling
