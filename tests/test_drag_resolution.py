@@ -27,22 +27,28 @@ def test_tile_size_splits_the_panel_like_the_view():
 @pytest.mark.parametrize(
     ("scan", "pixels", "expected"),
     [
-        ((256, 256), 108, 2),  # L's segment tiles
+        ((256, 256), 108, 2),  # L's segment tiles in a 220 px panel
+        ((256, 256), 148, 2),  # ... in a fitted 300 px panel: 128 drawn as 148 while dragging
         ((256, 256), 220, 1),  # L's CoM and phase panels
+        ((256, 256), 200, 1),  # 128 would be drawn 1.56x: too coarse
         ((512, 512), 220, 2),
         ((1024, 1024), 220, 4),
         ((1024, 1024), 440, 2),  # the same panel on a screen of device pixel ratio 2
-        ((256, 250), 100, 2),  # the largest b <= 2.56 dividing both sizes
-        ((255, 255), 100, 1),  # no whole blocks of 2
+        ((256, 250), 100, 2),  # the largest b <= 3.84 dividing both sizes
+        ((255, 255), 100, 3),  # 85 positions drawn 1.18x
+        ((254, 254), 100, 2),  # no whole blocks of 3
         ((300, 300), 50, 6),
         ((32, 32), 0.0, 1),
     ],
 )
-def test_display_bin_keeps_at_least_the_display_pixels(scan, pixels, expected):
+def test_display_bin_magnifies_drag_frames_at_most_1_5_times(scan, pixels, expected):
     b = resolution.display_bin(scan, pixels)
     assert b == expected
     assert scan[0] % b == 0 and scan[1] % b == 0
-    assert b == 1 or max(scan) / b >= pixels
+    assert b == 1 or resolution.DRAG_UPSCALE * max(scan) / b >= pixels
+    # never magnified at upscale 1: the binned scan spans the display
+    exact = resolution.display_bin(scan, pixels, upscale=1.0)
+    assert exact <= b and (exact == 1 or max(scan) / exact >= pixels)
 
 
 def test_bin_images_are_block_means():

@@ -4,8 +4,9 @@ A frame of a large scan carries more pixels than its panel can show: a 512 x 512
 in a 220-pixel panel, or a 256 x 256 scan in a 108-pixel segment tile. While the user drags
 in a kernel, the explorer sends each scan image binned by :func:`display_bin` (the means of
 ``b x b`` blocks, :func:`bin_images`), so fewer bytes cross the comm; once the updates pause
-it sends the exact images (see :meth:`dpc_widgets.widgets.Explorer`). Outside a kernel, and
-for scans no larger than their panels, every frame is exact.
+it sends the exact images (see :meth:`dpc_widgets.widgets.Explorer`). A drag frame may be
+drawn up to :data:`DRAG_UPSCALE` times its size. Outside a kernel, and for scans less than
+1.5 times larger than their panels, every frame is exact.
 
 Display sizes are in device pixels: the panel's CSS pixels times the browser's
 ``devicePixelRatio`` (``ExplorerView.pixel_ratio``), so a high-density screen gets finer
@@ -27,8 +28,18 @@ def tile_size(panel_size: int, n_images: int) -> int:
     return render.tile_layout(n_images, panel_size)[2]
 
 
-def display_bin(scan_shape: tuple[int, int], display_pixels: float) -> int:
-    """Largest binning ``b`` whose binned scan still spans ``display_pixels``.
+#: While dragging, a scan image may be drawn up to this many times its size (CSS scaling with
+#: crisp pixels): a 256-position scan in a 148-pixel segment tile goes 2 x 2 binned (128 drawn
+#: as 148) rather than exact, a quarter of the bytes per frame. The exact images follow when
+#: the updates pause, so the finished view is never upscaled.
+DRAG_UPSCALE = 1.5
+
+
+def display_bin(
+    scan_shape: tuple[int, int], display_pixels: float, upscale: float = DRAG_UPSCALE
+) -> int:
+    """Largest binning ``b`` whose binned scan, drawn at most ``upscale`` times its size,
+    still spans ``display_pixels``.
 
     Parameters
     ----------
@@ -36,17 +47,19 @@ def display_bin(scan_shape: tuple[int, int], display_pixels: float) -> int:
         Scan rows and columns (positions).
     display_pixels : float
         Device pixels along the longer side of the drawn image.
+    upscale : float
+        Largest magnification of a drag frame (:data:`DRAG_UPSCALE`; 1: never magnified).
 
     Returns
     -------
     int
-        ``b >= 1`` with ``max(scan_shape) / b >= display_pixels`` that divides both scan sizes
-        (so every block is whole); 1 when no larger one does.
+        ``b >= 1`` with ``upscale * max(scan_shape) / b >= display_pixels`` that divides both
+        scan sizes (so every block is whole); 1 when no larger one does.
     """
     rows, cols = scan_shape
     if not display_pixels > 0:
         return 1
-    for b in range(int(max(rows, cols) // display_pixels), 1, -1):
+    for b in range(int(upscale * max(rows, cols) // display_pixels), 1, -1):
         if rows % b == 0 and cols % b == 0:
             return b
     return 1
