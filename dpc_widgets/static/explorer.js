@@ -534,9 +534,6 @@ function fmt(value) {
   if (a !== 0 && (a >= 1e5 || a < 1e-3)) return value.toExponential(3);
   return String(Number(value.toPrecision(4)));
 }
-function unitLabel(units) {
-  return units === "A" ? "\xC5" : units === "A^-1" ? "\xC5\u207B\xB9" : units;
-}
 var BLANK = "\xA0";
 function makePanel(name, title) {
   const root = h("div", "dpc-panel", { "data-panel": name });
@@ -559,7 +556,7 @@ function setScaleBar(panel, pixelSize, units, nPixels, s) {
   const length = scaleBarLength(pixelSize, nPixels);
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${length / pixelSize * s}px`;
-  setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
+  setText(panel.label, `${fmt(length)} ${units}`);
 }
 function showReadout(panel, text) {
   panel.readoutText = text;
@@ -1011,7 +1008,7 @@ var DetectorPanel = class {
   readout(g, i, j) {
     const dx = i - g.center[0];
     const dy = j - g.center[1];
-    const u = unitLabel(g.units);
+    const u = g.units;
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
     return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ${fmt(this.pattern[i * g.cols + j])}`;
   }
@@ -1032,7 +1029,7 @@ function makeColorBar(name, lut) {
   return { root, canvas, low, middle, high };
 }
 function barUnit(units) {
-  return units ? unitLabel(units) : "arb.";
+  return units || "arb.";
 }
 function setColorBar(bar, low, high, units, middle, width) {
   setText(bar.low, typeof low === "number" ? fmt(low) : low);
@@ -1053,7 +1050,7 @@ function scanInfo(model, size, bin = 1) {
   const pixel = model.get("scan_sampling") * bin;
   const units = model.get("scan_units");
   const block = bin > 1 ? ` (${bin}\xD7${bin} mean)` : "";
-  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}${block}`;
+  const where = (i, j) => `x ${fmt(i * pixel)} ${units}, y ${fmt(j * pixel)} ${units}${block}`;
   return { rows, cols, s, pixel, units, where, bin };
 }
 function hover(target, panel, getScan, at) {
@@ -1083,7 +1080,7 @@ var ImagePanel = class {
     this.getScan = getScan;
     hover(this.canvas, this.panel, getScan, (i, j) => {
       const { cols, where } = getScan();
-      return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${unitLabel(this.units)}`;
+      return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${this.units}`;
     });
   }
   /**
@@ -1195,7 +1192,7 @@ var ComPanel = class {
       const x = this.data[i * cols + j];
       const y = this.data[rows * cols + i * cols + j];
       const angle = Math.atan2(y, x) * 180 / Math.PI;
-      return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${unitLabel(this.units)}, ${fmt(angle)}\xB0`;
+      return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${this.units}, ${fmt(angle)}\xB0`;
     });
   }
   /** Draw the field { values, raw } (see codes.js; x block, then y) saturating at vmax. */

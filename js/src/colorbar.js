@@ -2,7 +2,7 @@
 // drag only the labels' text changes (setText skips equal text), so a bar costs no drawing.
 
 import { barRGBA } from "./colormaps.js";
-import { drawRGBA, fmt, h, setText, unitLabel } from "./dom.js";
+import { drawRGBA, fmt, h, setText } from "./dom.js";
 
 const BAR_PIXELS = 256;
 
@@ -25,7 +25,7 @@ export function makeColorBar(name, lut) {
 
 /** A unit for people: "arb." stays, "" (none given) reads "arb.", "A" is Å, "A^-1" Å⁻¹. */
 export function barUnit(units) {
-  return units ? unitLabel(units) : "arb.";
+  return units || "arb.";
 }
 
 /**

@@ -27,7 +27,6 @@ import {
 import { RequestGate } from "./flow.js";
 import {
   checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
-  unitLabel,
 } from "./dom.js";
 import { drawSegmentIndices } from "./tiles.js";
 
@@ -418,7 +417,7 @@ export class DetectorPanel {
   readout(g, i, j) {
     const dx = i - g.center[0];
     const dy = j - g.center[1];
-    const u = unitLabel(g.units);
+    const u = g.units;
     const r = Math.sqrt(dx * dx + dy * dy) * g.sampling;
     // short enough for one line of a 200 px panel: "q 1.2, -3.4 mrad, r 3.6: 0.0123"
     return `q ${fmt(dx * g.sampling)}, ${fmt(dy * g.sampling)} ${u}, r ${fmt(r)}: ` +

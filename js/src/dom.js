@@ -61,11 +61,6 @@ export function fmt(value) {
   return String(Number(value.toPrecision(4)));
 }
 
-/** Units label: "A" is shown as the Angstrom sign, "A^-1" as 1/A. */
-export function unitLabel(units) {
-  return units === "A" ? "\u00c5" : units === "A^-1" ? "\u00c5\u207b\u00b9" : units;
-}
-
 const BLANK = "\u00a0"; // an empty read-out keeps its line
 
 /**
@@ -98,7 +93,7 @@ export function setScaleBar(panel, pixelSize, units, nPixels, s) {
   const length = scaleBarLength(pixelSize, nPixels);
   panel.scalebar.setAttribute("data-length", String(length));
   panel.bar.style.width = `${(length / pixelSize) * s}px`;
-  setText(panel.label, `${fmt(length)} ${unitLabel(units)}`);
+  setText(panel.label, `${fmt(length)} ${units}`);
 }
 
 /**

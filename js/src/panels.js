@@ -6,7 +6,6 @@ import { DIVERGING_LUT, SEQUENTIAL_LUT, complexRGBA, lutRGBA, symmetricRange, wh
 import { quiverArrows, quiverStep } from "./geometry.js";
 import {
   checksumOf, clearReadout, drawRGBA, fmt, h, makePanel, resize, setScaleBar, setSize, showReadout,
-  unitLabel,
 } from "./dom.js";
 import { setText } from "./dom.js";
 import { barUnit, makeColorBar, setColorBar } from "./colorbar.js";
@@ -27,7 +26,7 @@ export function scanInfo(model, size, bin = 1) {
   const pixel = model.get("scan_sampling") * bin;
   const units = model.get("scan_units");
   const block = bin > 1 ? ` (${bin}\u00d7${bin} mean)` : "";
-  const where = (i, j) => `x ${fmt(i * pixel)} ${unitLabel(units)}, y ${fmt(j * pixel)} ${unitLabel(units)}${block}`;
+  const where = (i, j) => `x ${fmt(i * pixel)} ${units}, y ${fmt(j * pixel)} ${units}${block}`;
   return { rows, cols, s, pixel, units, where, bin };
 }
 
@@ -68,7 +67,7 @@ export class ImagePanel {
     this.getScan = getScan;
     hover(this.canvas, this.panel, getScan, (i, j) => {
       const { cols, where } = getScan();
-      return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${unitLabel(this.units)}`;
+      return `${where(i, j)}: ${fmt(this.data[i * cols + j])} ${this.units}`;
     });
   }
 
@@ -191,7 +190,7 @@ export class ComPanel {
       const x = this.data[i * cols + j];
       const y = this.data[rows * cols + i * cols + j];
       const angle = (Math.atan2(y, x) * 180) / Math.PI;
-      return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${unitLabel(this.units)}, ${fmt(angle)}\u00b0`;
+      return `${where(i, j)}: |CoM| ${fmt(Math.hypot(x, y))} ${this.units}, ${fmt(angle)}\u00b0`;
     });
   }
 
