@@ -8,7 +8,7 @@ import ipywidgets as w
 import pytest
 from _comms import ipywidgets_major
 
-from dpc_widgets.widgets.compat import IPYWIDGETS_MAJOR, description_tooltip
+from dpc_widgets.widgets.compat import IPYWIDGETS_MAJOR, set_tooltip, tooltip_name
 
 TEXT = "pixelated CoM over the mask's annulus only; unticked: every pixel"
 
@@ -19,14 +19,15 @@ def test_major_version_is_the_installed_one():
 
 
 @pytest.mark.parametrize(("major", "key"), [(7, "description_tooltip"), (8, "tooltip")])
-def test_description_tooltip_keyword(major, key):
-    assert description_tooltip(TEXT, major) == {key: TEXT}
+def test_description_tooltip_trait(major, key):
+    assert tooltip_name(w.Checkbox(description="CoM mask"), major) == key
 
 
 def test_checkbox_tooltip_is_shown_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 7.x warns on an unknown keyword; 8.x on the old name
-        box = w.Checkbox(description="CoM mask", **description_tooltip(TEXT))
+        box = w.Checkbox(description="CoM mask")
+        set_tooltip(box, TEXT)
     key = "tooltip" if IPYWIDGETS_MAJOR >= 8 else "description_tooltip"
     assert getattr(box, key) == TEXT
     assert box.get_state()[key] == TEXT  # synced: the front end draws it

@@ -24,25 +24,6 @@ IPYWIDGETS_MAJOR: int = int(version("ipywidgets").split(".")[0])
 """The installed ipywidgets' major version: 7 or 8."""
 
 
-def description_tooltip(text: str, major: int = IPYWIDGETS_MAJOR) -> dict[str, str]:
-    """The keyword that puts ``text`` in the tooltip of a widget with a description.
-
-    Parameters
-    ----------
-    text : str
-        The tooltip's text.
-    major : int, optional
-        The ipywidgets major version to target (default: the installed one).
-
-    Returns
-    -------
-    dict
-        ``{"tooltip": text}`` for ipywidgets 8 and later, ``{"description_tooltip": text}``
-        for 7.x; pass it to the widget's constructor with ``**``.
-    """
-    return {"tooltip": text} if major >= 8 else {"description_tooltip": text}
-
-
 def tooltip_name(widget: w.DOMWidget, major: int = IPYWIDGETS_MAJOR) -> str:
     """The trait holding ``widget``'s tooltip: ``"tooltip"`` (8.x, and buttons in 7.x) or
     ``"description_tooltip"`` (7.x widgets with a description).
