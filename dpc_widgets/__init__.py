@@ -36,4 +36,8 @@ def __getattr__(name: str):
         from .widgets import Explorer
 
         return Explorer
+    if name == "live":  # live acquisition: dw.live.connect / follow / replay
+        import importlib
+
+        return importlib.import_module(".live", __name__)
     raise AttributeError(f"module 'dpc_widgets' has no attribute {name!r}")

@@ -28,6 +28,7 @@ from ..io import Datacube
 from ..io.values import DataRangeError
 from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
 from .engine import cache_dtype, numba_ready
+from .growing import rows_ready
 from .integrate import (
     PAD_MODES,
     check_integration_memory,
@@ -86,6 +87,10 @@ class DPCResult:
         Area of each of the detector's segments in pixels (their weights' sums, see
         :meth:`~dpc_widgets.detectors.Detector.areas`); unequal areas (more than about 1 %,
         :func:`~dpc_widgets.detectors.areas_differ`) bias the segmented CoM by a constant.
+    rows : int or None
+        Scan rows (along Rx) the result covers: all of them, except for a scan still being
+        recorded (``cube.feed``), whose rows ``rows:`` are NaN in every image and field; the
+        rotation is solved and the phase integrated on rows ``:rows`` only.
     """
 
     detector: Detector
@@ -99,6 +104,7 @@ class DPCResult:
     phase: np.ndarray
     phase_units: str
     segment_areas: np.ndarray | None = None
+    rows: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,8 +186,11 @@ class DPC:
 
     Parameters
     ----------
-    cube : Datacube
-        The 4D-STEM data (Rx, Ry, Qx, Qy); never modified.
+    cube : Datacube or live source
+        The 4D-STEM data (Rx, Ry, Qx, Qy); never modified. A scan still being recorded (a cube
+        with a ``feed``, or a live source of :mod:`dpc_widgets.live`, whose current cube is
+        taken, waiting for its first rows) is followed as its rows arrive: results cover the
+        rows received (:attr:`DPCResult.rows`), each computation sees the newest ones.
     backend : {"numpy", "cupy"}
         Where the arithmetic runs. Results are always returned as NumPy arrays.
     cache_radius : float, optional
@@ -253,6 +262,8 @@ class DPC:
         self.progress = bool(progress)
         self.stream_first = bool(stream_first) and client is None
         self.client = client
+        if not isinstance(cube, Datacube) and hasattr(cube, "wait_for_cube"):
+            cube = cube.wait_for_cube()  # a live source: its current scan
         self.cube = cube
         if self.xp is np and client is None:
             numba_ready(cache_dtype(cube.dtype))  # start compiling the kernels now
@@ -267,6 +278,11 @@ class DPC:
     def cube(self, cube: Datacube) -> None:
         if not isinstance(cube, Datacube):
             raise TypeError(f"cube must be a dpc_widgets.Datacube, got {type(cube).__name__}")
+        if cube.feed is not None and self.client is not None:
+            raise ValueError(
+                "a scan still being recorded (cube.feed) is followed by a local cache, not on a "
+                "Dask cluster: use client=None, or DPC(dpc_widgets.load(...)) on the saved file"
+            )
         self._cube = cube
         old = getattr(self, "_sums", None)
         if old is not None:
@@ -283,6 +299,7 @@ class DPC:
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self._memo_sizes: dict[Hashable, int] = {}  # bytes of each entry (`_result_bytes`)
         self._memo_bytes = 0  # their running total: no sum over the entries per insert
+        self._memo_version = None if cube.feed is None else cube.feed.version
 
     @property
     def _engine(self) -> Any:
@@ -351,12 +368,22 @@ class DPC:
             self._memo_insert(key, value)
 
     def _memoised(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        self._follow_feed()
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
         value = compute()
         self._memo_insert(key, value)
         return value
+
+    def _follow_feed(self) -> None:
+        """Forget every result when rows arrived since they were computed (a live scan)."""
+        feed = self._cube.feed
+        if feed is not None and feed.version != self._memo_version:
+            self._memo_version = feed.version
+            self._memo.clear()
+            self._memo_sizes.clear()
+            self._memo_bytes = 0
 
     def _memo_insert(self, key: Hashable, value: Any) -> None:
         """Store ``value`` as the newest memo entry, then drop the oldest beyond the bounds.
@@ -794,6 +821,7 @@ class DPC:
         def compute():
             # before any pass over the data (a memoised result needs no check)
             options.check_memory(self._cube.scan_shape, None)  # the default budget
+            rows = rows_ready(self._cube)  # all rows, or those of a live scan received now
             self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
             if com_source in ("segmented", "monolithic"):
@@ -809,8 +837,10 @@ class DPC:
             _check_finite(com, f"the {com_source} CoM field")
 
             def integrated():
-                com_dev = to_module(com, self.xp)
+                com_dev = to_module(com[:, : max(rows, 1)], self.xp)
                 solved = solve_rotation(com_dev, transpose=transpose)
+                if rows == 0:
+                    solved = dataclasses.replace(solved, reason="no scan rows received yet")
                 if rotation is None:
                     angle, flip = solved.angle_deg, solved.transpose
                 else:
@@ -818,6 +848,8 @@ class DPC:
                 phase, rotated = self._integrate(com_dev, units, angle, flip, options)
                 rotated, phase = self._host(rotated), self._host(phase)
                 _check_finite(phase, f"the phase integrated from the {com_source} CoM field")
+                rotated = _rows_only(rotated, rows, com.shape[1])
+                phase = _rows_only(phase, rows, com.shape[1])
                 return solved, angle, flip, rotated, phase
 
             if com_source == "pixelated":  # independent of the detector: not redone per drag
@@ -836,8 +868,8 @@ class DPC:
                 solved, angle, flip, rotated, phase = integrated()
             return DPCResult(
                 detector=detector,
-                segment_images=images,
-                com=com,
+                segment_images=_rows_only(images, rows),
+                com=_rows_only(com, rows),
                 com_units=units,
                 rotation=solved,
                 angle_deg=angle,
@@ -846,6 +878,7 @@ class DPC:
                 phase=phase,
                 phase_units="rad" if self._radians(units) else "arb.",
                 segment_areas=self.segment_areas(detector),
+                rows=rows,
             )
 
         return self._memoised(key, compute)
@@ -930,6 +963,18 @@ def _result_bytes(value: Any) -> int:
     if isinstance(value, DPCResult):
         return sum(_result_bytes(getattr(value, f.name)) for f in dataclasses.fields(value))
     return 0
+
+
+def _rows_only(array: np.ndarray, rows: int, scan_rows: int | None = None) -> np.ndarray:
+    """``array`` (..., Rx, Ry) with scan rows ``rows:`` set to NaN (read-only; ``array`` itself
+    when every row is there), padded with NaN rows up to ``scan_rows`` when it has fewer."""
+    scan_rows = array.shape[-2] if scan_rows is None else scan_rows
+    if rows >= scan_rows and array.shape[-2] == scan_rows:
+        return array
+    out = np.full((*array.shape[:-2], scan_rows, array.shape[-1]), np.nan)
+    out[..., :rows, :] = array[..., :rows, :]
+    out.flags.writeable = False
+    return out
 
 
 def _combine(weights: np.ndarray, images: np.ndarray) -> np.ndarray:

@@ -9,10 +9,12 @@ where it differs from the origin, and it answers :meth:`~DetectorSums.segment_su
 - the first view's streamed sums (:func:`~dpc_widgets.core.streaming.stream_pass`, one pass
   without a cache, with ``stream_first``; every answer with ``stream_only``);
 - else the detector cache: a :class:`~dpc_widgets.core.engine.PolarCache` bounded to a cache
-  radius, a :class:`~dpc_widgets.core.binning.BinnedCache` when even a useful full-resolution
-  cache does not fit the memory budget, or a
-  :class:`~dpc_widgets.core.distributed.ClusterCache` with a Dask client; a cache that does not
-  reach far enough (or is around another centre) is rebuilt, extended by :data:`EXTEND`.
+  radius (a :class:`~dpc_widgets.core.growing.GrowingCache`, filled as rows arrive, for a scan
+  still being recorded: ``cube.feed``; such a cube has no streamed first view), a
+  :class:`~dpc_widgets.core.binning.BinnedCache` when even a useful full-resolution cache does
+  not fit the memory budget, or a :class:`~dpc_widgets.core.distributed.ClusterCache` with a
+  Dask client; a cache that does not reach far enough (or is around another centre) is
+  rebuilt, extended by :data:`EXTEND`.
 
 It plans the cache radius (:meth:`~DetectorSums.plan_cache_radius`: the default of
 :data:`CACHE_DISC_FACTOR` disc radii, fitted to the memory budget, never below the useful
@@ -35,6 +37,7 @@ from ..detectors import SUBSAMPLE, pixel_geometry, weighted_reach
 from ..io import Datacube
 from .binning import BinnedCache, choose_binning
 from .engine import OutsideCacheError, PolarCache
+from .growing import GrowingCache
 from .memory import budget_bytes
 from .streaming import NotStreamedError, SegmentKey, StreamedSums, stream_pass
 
@@ -118,7 +121,9 @@ class DetectorSums:
         self.memory_budget = memory_budget
         self.progress = progress
         self.client = client
-        self.stream_first = stream_first
+        # A scan still being recorded: the growing cache follows its rows; a streaming pass
+        # would only see the rows there when it ran.
+        self.stream_first = stream_first and cube.feed is None
         self.stream_only = stream_only
         self._default: float | None = None  # default_cache_radius(cube), when first needed
         self.engine: Any = None
@@ -273,7 +278,7 @@ class DetectorSums:
         options = dict(memory_budget=self.memory_budget, progress=self.progress)
         binning = (
             1
-            if self.client is not None
+            if self.client is not None or cube.feed is not None
             else choose_binning(cube, center, radius, self.memory_budget)
         )
         if self.client is not None:
@@ -286,6 +291,10 @@ class DetectorSums:
                 cache_radius=radius,
                 progress=self.progress,
                 on_progress=on_progress,
+            )
+        elif cube.feed is not None:  # rows still arriving: filled as they come
+            built = GrowingCache(
+                cube, center, self.xp, cache_radius=radius, on_progress=on_progress, **options
             )
         elif binning > 1:  # even a useful full-resolution cache does not fit the budget
             built = BinnedCache(

@@ -21,6 +21,7 @@ from ..physics import (
     scan_scale,
 )
 from .disc import Disc, find_disc
+from .feed import RowFeed
 from .formats.base import FormatError
 from .formats.zarr_store import bad_chunk
 from .source import FileSource
@@ -99,6 +100,11 @@ class Datacube:
     source : FileSource, optional
         The file the data came from (set by :func:`~dpc_widgets.io.load`): lets a Dask worker
         open the file itself (:mod:`dpc_widgets.core.distributed`). ``None`` for arrays.
+    feed : RowFeed, optional
+        Set for a scan still being recorded (:mod:`dpc_widgets.live`): only the first
+        ``feed.rows_ready`` rows hold patterns yet, the others are zeros; the compute core keeps
+        its sums up to date from the feed (:mod:`dpc_widgets.core.growing`). ``None``: all the
+        data is there.
 
     Attributes
     ----------
@@ -124,6 +130,7 @@ class Datacube:
     detector_units: str = "px"
     origin: Any = None
     source: FileSource | None = dataclasses.field(default=None, repr=False, compare=False)
+    feed: RowFeed | None = dataclasses.field(default=None, repr=False, compare=False)
     disc: Disc | None = dataclasses.field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -347,8 +354,11 @@ class Datacube:
     def _sample_ranges(self, max_positions: Any, max_bytes: Any) -> list[tuple[int, int]]:
         """Row ranges (r0, r1) of a regular sample of whole rows / chunks within the bounds.
 
-        The bounds are checked first (also when the sample covers the whole scan)."""
+        The bounds are checked first (also when the sample covers the whole scan). A scan
+        still being recorded is sampled in the rows it has (at least one)."""
         rx, ry, qx, qy = self.shape
+        if self.feed is not None:
+            rx = max(1, min(rx, self.feed.rows_ready))
         budget = rx
         if max_positions is not None:
             budget = min(budget, _count(max_positions, "max_positions") // ry)
