@@ -10,7 +10,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,browser,cluster]"
+.venv/bin/python -m pip install --quiet -e ".[test,browser,cluster,live,live-sim]"
 
 if [ "${DPC_SKIP_JS:-0}" != "1" ] && [ -f js/package-lock.json ]; then
   (cd js && npm ci --no-audit --no-fund --loglevel=error)
