@@ -21,7 +21,6 @@ from .errors import (
 from .scan import LiveScan
 from .source import LiveSource
 
-
 #: ``connect``'s detectors: module and class of each source.
 DETECTORS = {"merlin": ("merlin", "MerlinSource"), "dectris": ("dectris", "DectrisSource")}
 
