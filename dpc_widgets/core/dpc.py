@@ -372,8 +372,10 @@ class DPC:
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]
+        version = self._memo_version
         value = compute()
-        self._memo_insert(key, value)
+        if self._memo_version == version:  # else rows arrived meanwhile: not kept
+            self._memo_insert(key, value)
         return value
 
     def _follow_feed(self) -> None:

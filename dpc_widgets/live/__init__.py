@@ -61,16 +61,16 @@ def connect(detector: str, **options: Any) -> LiveSource:
 
 def follow(path: Any, **options: Any) -> LiveSource:
     """Follow a file the acquisition software is still writing (Merlin ``.mib``, raw); see
-    :class:`~dpc_widgets.live.follow.FollowSource`. Returns the started source."""
-    from .follow import FollowSource
+    :class:`~dpc_widgets.live.growing_file.FollowSource`. Returns the started source."""
+    from .growing_file import FollowSource
 
     return FollowSource(path, **options).start()
 
 
 def replay(data: Any, **options: Any) -> LiveSource:
     """Replay ``data`` (a Datacube or a 4D array) as a live scan; see
-    :class:`~dpc_widgets.live.replay.ReplaySource`. Returns the started source."""
-    from .replay import ReplaySource
+    :class:`~dpc_widgets.live.playback.ReplaySource`. Returns the started source."""
+    from .playback import ReplaySource
 
     return ReplaySource(data, **options).start()
 

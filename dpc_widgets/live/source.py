@@ -4,10 +4,10 @@
 file still being written): ``source.cube`` (the current scan's cube, rows filling in),
 ``wait``, ``rows_received``, ``frames_per_second``, ``lag_s`` and a one-line ``status``.
 Subclasses (:mod:`~dpc_widgets.live.merlin`, :mod:`~dpc_widgets.live.dectris`,
-:mod:`~dpc_widgets.live.follow`, :mod:`~dpc_widgets.live.replay`) implement :meth:`_receive`,
-run in a thread of the source's own: it calls :meth:`_begin_scan` for each acquisition, writes
-frames into the scan it returns, and ends it. An exception there ends the current scan with the
-error as its reason (its rows stay usable) and is kept in :attr:`error`.
+:mod:`~dpc_widgets.live.growing_file`, :mod:`~dpc_widgets.live.playback`) implement
+:meth:`_receive`, run in a thread of the source's own: it calls :meth:`_begin_scan` for each
+acquisition, writes frames into the scan it returns, and ends it. An exception there ends the
+current scan with the error as its reason (its rows stay usable) and is kept in :attr:`error`.
 """
 
 from __future__ import annotations
