@@ -314,3 +314,15 @@ def test_rows_arrive_while_results_are_computed(sim):
         assert source.wait(WAIT)
     assert not errors, errors
     assert not math.isnan(live.run(detector()).angle_deg)
+
+
+def test_a_live_cache_over_the_budget_shrinks_to_fit_or_says_what_it_needs(sim, tmp_path):
+    cube = sim.cube
+    scan = written_scan(cube, tmp_path)
+    write_rows(scan, cube, 0, 16)
+    per_pixel = 16 * 12 * 2  # bytes of one detector pixel over the scan (uint16)
+    live = DPC(scan.cube, memory_budget=400 * per_pixel, cache_radius=math.inf)
+    result = live.run(SegmentedDetector(1.0, 4.0, 4, 0))  # the reach fits in 400 pixels
+    assert live.cached_radius < 48 and np.isfinite(result.phase).all()
+    with pytest.raises(MemoryError, match="scan being recorded needs .* to reach"):
+        live.run(SegmentedDetector(1.0, 14.0, 4, 0))

@@ -35,10 +35,10 @@ import numpy as np
 
 from ..detectors import SUBSAMPLE, pixel_geometry, weighted_reach
 from ..io import Datacube
-from .binning import BinnedCache, choose_binning
+from .binning import BinnedCache, cache_bytes, choose_binning
 from .engine import OutsideCacheError, PolarCache
 from .growing import GrowingCache
-from .memory import budget_bytes
+from .memory import CacheMemoryError, budget_bytes, format_bytes
 from .streaming import NotStreamedError, SegmentKey, StreamedSums, stream_pass
 
 #: Default cache radius in bright-field disc radii (the explorer's default annulus: 0.5-1.25).
@@ -293,6 +293,7 @@ class DetectorSums:
                 on_progress=on_progress,
             )
         elif cube.feed is not None:  # rows still arriving: filled as they come
+            radius = self._live_radius(center, radius, reach)
             built = GrowingCache(
                 cube, center, self.xp, cache_radius=radius, on_progress=on_progress, **options
             )
@@ -313,6 +314,32 @@ class DetectorSums:
         with self._install_lock:
             if not self._retired:
                 self.engine = built
+
+    def _live_radius(self, center: Center, radius: float, reach: float) -> float:
+        """The growing cache's radius: ``radius``, or the largest within the budget that still
+        covers ``reach`` (a scan being recorded has no binned cache).
+
+        Raises
+        ------
+        CacheMemoryError
+            When even ``reach`` does not fit the budget.
+        """
+        fitted = self._fit_budget(center, radius)
+        if fitted >= radius:
+            return radius
+        needed = self._weighted_reach(reach)
+        if fitted < needed:
+            size = cache_bytes(self.cube, center, needed, 1)
+            budget = self._budget()
+            raise CacheMemoryError(
+                f"the detector cache of the scan being recorded needs {format_bytes(size)} to "
+                f"reach {needed:g} {self.cube.detector_units}, over the memory budget of "
+                f"{format_bytes(budget)}: choose smaller radii, give a larger memory_budget= "
+                "(bytes), or open the saved scan when it is complete",
+                size,
+                budget,
+            )
+        return fitted
 
     def _engine_for(self, center: Center, reach: float = 0.0) -> Any:
         """The cache around ``center``, rebuilt when it is elsewhere or does not reach ``reach``."""
