@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 import pytest
+from _numba_paths import use_numba  # noqa: F401  (fixture)
 
 import dpc_widgets as dw
 from dpc_widgets import DPC, Datacube, SegmentedDetector
@@ -106,11 +107,11 @@ def test_results_mid_scan_are_those_of_the_rows_received(sim, tmp_path):
     assert live.run(detector()).rows == 9
 
 
-def test_a_drag_between_arrivals_is_incremental_and_exact(sim, tmp_path):
+def test_a_drag_between_arrivals_is_incremental_and_exact(sim, tmp_path, use_numba):  # noqa: F811
     cube = sim.cube
     scan = written_scan(cube, tmp_path)
     write_rows(scan, cube, 0, 4)
-    cache = GrowingCache(scan.cube, cube.origin, cache_radius=12.0)
+    cache = GrowingCache(scan.cube, cube.origin, cache_radius=12.0, use_numba=use_numba)
     first = cache.segment_sums(1.5, 6.5, 4, 0.3, 8)
     write_rows(scan, cube, 4, 11)  # arrive after the sums were computed: extended
     assert cache.rows_filled == 11
@@ -118,7 +119,7 @@ def test_a_drag_between_arrivals_is_incremental_and_exact(sim, tmp_path):
     assert cache.last_update == "incremental"
     annulus = cache.annulus_moments(2.0, 7.0)
     write_rows(scan, cube, 11, 16)
-    full = PolarCache(cube, cube.origin, cache_radius=12.0)
+    full = PolarCache(cube, cube.origin, cache_radius=12.0, use_numba=False)
     assert np.array_equal(
         cache.segment_sums(1.6, 6.5, 4, 0.3, 8), full.segment_sums(1.6, 6.5, 4, 0.3, 8)
     )
