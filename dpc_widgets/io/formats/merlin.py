@@ -29,6 +29,8 @@ from .rosetta import from_signal, read_signals, row_chunks
 TITLE = "Quantum Detectors Merlin"
 _PIXEL_BYTES = {"U08": 1, "U16": 2, "U32": 4}
 _HEADER_SIZES = (384, 768)
+#: Bytes of the shortest frame header (enough to read any header's layout fields).
+MIN_HEADER_BYTES = _HEADER_SIZES[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +60,11 @@ class MibLayout:
         """Bytes per frame, header included."""
         return self.header_bytes + self.height * self.width * _PIXEL_BYTES[self.pixel_type]
 
+    @property
+    def dtype(self) -> str:
+        """The pixels' NumPy dtype as stored (big-endian unsigned), e.g. ``">u2"``."""
+        return f">u{_PIXEL_BYTES[self.pixel_type]}"
+
 
 def mib_path(path: Path) -> Path:
     """The ``.mib`` data file for ``path`` (a ``.mib`` itself, or its ``.hdr``).
@@ -79,51 +86,68 @@ def mib_path(path: Path) -> Path:
     )
 
 
-def read_layout(path: Path) -> MibLayout:
-    """Parse the first frame header of ``path`` and check the file holds whole frames.
+def parse_header(head: bytes, where: str) -> MibLayout:
+    """The layout one Merlin frame header states (``frames`` 0): a pure function of its bytes.
+
+    Parameters
+    ----------
+    head : bytes
+        The header's bytes (at least its first 384; more is ignored).
+    where : str
+        The file (and frame) for messages, e.g. ``"'scan.mib'"``.
 
     Raises
     ------
     FormatError
-        If the file does not start with a Merlin frame header, uses a layout rsciio does not
-        read (raw ``R64`` frames, an unknown header size or pixel type), or ends inside a frame
-        (truncated).
+        If ``head`` is not a Merlin frame header (``MQ1,``), is malformed, or states a layout
+        rsciio does not read (raw ``R64`` frames, an unknown header size or pixel type, an
+        empty frame).
     """
-    size = path.stat().st_size
-    with open(path, "rb") as file:
-        head = file.read(_HEADER_SIZES[-1])
     if not head.startswith(b"MQ1,"):
         raise FormatError(
-            f"'{path}' is not a Merlin .mib file: it does not start with a frame header 'MQ1,'"
+            f"{where} is not a Merlin .mib file: it does not start with a frame header 'MQ1,'"
         )
     fields = head[: _HEADER_SIZES[0]].decode("ascii", errors="replace").split(",")
     try:
         header_bytes, width, height = int(fields[2]), int(fields[4]), int(fields[5])
         pixel_type = fields[6].strip()
     except (IndexError, ValueError):
-        raise FormatError(
-            f"'{path}' has a malformed Merlin frame header: {head[:80]!r}..."
-        ) from None
+        raise FormatError(f"{where} has a malformed Merlin frame header: {head[:80]!r}...") from None
     if header_bytes not in _HEADER_SIZES:
         raise FormatError(
-            f"'{path}': frame header size {header_bytes} bytes is not supported "
+            f"{where}: frame header size {header_bytes} bytes is not supported "
             f"(expected {' or '.join(map(str, _HEADER_SIZES))})"
         )
     if pixel_type not in _PIXEL_BYTES:
         what = "raw (R64) frames are" if pixel_type == "R64" else f"pixel type {pixel_type!r} is"
         raise FormatError(
-            f"'{path}': {what} not supported; expected one of {', '.join(_PIXEL_BYTES)} "
+            f"{where}: {what} not supported; expected one of {', '.join(_PIXEL_BYTES)} "
             "(save processed frames in the Merlin software)"
         )
     if width < 1 or height < 1:
-        raise FormatError(f"'{path}': the frame header gives a {height}x{width} frame")
-    layout = MibLayout(header_bytes, height, width, pixel_type, 0)
+        raise FormatError(f"{where}: the frame header gives a {height}x{width} frame")
+    return MibLayout(header_bytes, height, width, pixel_type, 0)
+
+
+def read_layout(path: Path) -> MibLayout:
+    """Parse the first frame header of ``path`` and check the file holds whole frames.
+
+    Raises
+    ------
+    FormatError
+        As :func:`parse_header`, or if the file ends inside a frame (truncated).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        head = file.read(_HEADER_SIZES[-1])
+    layout = parse_header(head, f"'{path}'")
+    height, width = layout.height, layout.width
     frames, rest = divmod(size, layout.frame_bytes)
     if frames == 0 or rest:
         raise FormatError(
             f"'{path}' is truncated: {size} bytes is not a whole number of frames of "
-            f"{layout.frame_bytes} bytes ({height}x{width} {pixel_type} + {header_bytes}-byte "
-            f"header); {frames} whole frame(s) and {rest} bytes more"
+            f"{layout.frame_bytes} bytes ({height}x{width} {layout.pixel_type} + "
+            f"{layout.header_bytes}-byte header); {frames} whole frame(s) and {rest} bytes more"
         )
     return dataclasses.replace(layout, frames=frames)
 
