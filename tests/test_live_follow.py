@@ -47,12 +47,12 @@ def patterns(scan=SCAN, frame=FRAME, seed=3) -> np.ndarray:
     return out
 
 
-def mib_bytes(frames: np.ndarray, pixel: str = "U16") -> bytes:
+def mib_bytes(frames: np.ndarray, pixel: str = "U16", quad: bool = False) -> bytes:
     """A .mib file's bytes: each frame's header, then its big-endian pixels."""
     n, height, width = frames.shape
     dtype = {"U08": ">u1", "U16": ">u2", "U32": ">u4"}[pixel]
     return b"".join(
-        mib_header(k + 1, height, width, pixel, 0.001 * k) + frames[k].astype(dtype).tobytes()
+        mib_header(k + 1, height, width, pixel, 0.001 * k, quad) + frames[k].astype(dtype).tobytes()
         for k in range(n)
     )
 
@@ -157,6 +157,23 @@ def test_growing_mib_equals_the_finished_file_and_rows_progress(tmp_path, follow
     assert final.rows == SCAN[0]
     assert_same(final, expected)
     assert np.array_equal(early.segment_images[:, :4], expected.segment_images[:, :4])
+
+
+@pytest.mark.parametrize(("pixel", "quad"), [("U08", False), ("U32", False), ("U16", True)])
+def test_pixel_depths_and_quad_headers_read_as_load_does(tmp_path, follow, pixel, quad):
+    frames = patterns(frame=(16, 12)) // (8 if pixel == "U08" else 1)
+    frames = frames.astype(np.uint32) * (1000 if pixel == "U32" else 1)
+    path = tmp_path / "depth.mib"
+    with Writer(path, mib_bytes(frames, pixel, quad)):
+        source = follow(path, scan_shape=SCAN)
+        assert source.wait(WAIT_S)
+    assert source.error is None and source.scan.reason is None
+    file = dw.load(path, scan_shape=SCAN, origin="geometric")
+    assert (
+        source.cube.dtype == file.dtype == {"U08": np.uint8, "U16": np.uint16}.get(pixel, np.uint32)
+    )
+    assert np.array_equal(np.asarray(source.cube.data), np.asarray(file.data))
+    assert callable(dw.live.follow) and callable(dw.live.replay)  # not shadowed by the modules
 
 
 def test_file_appearing_late(tmp_path, follow):
@@ -320,6 +337,7 @@ def test_raw_file_with_header_and_gaps(tmp_path, follow):
 def test_mib_parameter_checks(tmp_path, options, error, words):
     with pytest.raises(error, match=words):
         FollowSource(tmp_path / "a.mib", **options)
+    assert FollowSource(tmp_path / "a.hdr", scan_shape=SCAN).path == tmp_path / "a.mib"
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,8 @@ class FollowSource(LiveSource):
     Parameters
     ----------
     path : str or Path
-        The ``.mib`` or raw (``.raw``, ``.bin``, any other suffix) file; it may not exist yet.
+        The ``.mib`` (or its ``.hdr``: the ``.mib`` beside it is followed) or raw file
+        (``.raw``, ``.bin``, any other suffix); it may not exist yet.
     scan_shape : (int, int)
         (Rx, Ry): scan rows and positions per row (files state no scan shape). Frames after
         ``Rx * Ry`` are not read.
@@ -137,11 +138,16 @@ class FollowSource(LiveSource):
             raise TypeError("follow() needs scan_shape=(rows, columns): files do not state it")
         super().__init__(scan_shape=_scan_shape(scan_shape), **options)
         self.path = Path(path)
+        if self.path.suffix.lower() == ".hdr":  # Merlin's settings file: follow its .mib
+            self.path = self.path.with_suffix(".mib")
         self.name = f"follow '{self.path}'"
         self.merlin = self.path.suffix.lower() in MIB_SUFFIXES
-        for key, value in (("poll_s", poll_s), ("idle_timeout_s", idle_timeout_s)):
+        for key, value in (
+            ("poll_s", poll_s),
+            ("start_timeout_s", start_timeout_s),
+            ("idle_timeout_s", idle_timeout_s),
+        ):
             _positive(key, value)
-        _positive("start_timeout_s", start_timeout_s)
         self.poll_s = float(poll_s)
         self.start_timeout_s = float(start_timeout_s)
         self.idle_timeout_s = float(idle_timeout_s)

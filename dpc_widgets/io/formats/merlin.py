@@ -112,7 +112,9 @@ def parse_header(head: bytes, where: str) -> MibLayout:
         header_bytes, width, height = int(fields[2]), int(fields[4]), int(fields[5])
         pixel_type = fields[6].strip()
     except (IndexError, ValueError):
-        raise FormatError(f"{where} has a malformed Merlin frame header: {head[:80]!r}...") from None
+        raise FormatError(
+            f"{where} has a malformed Merlin frame header: {head[:80]!r}..."
+        ) from None
     if header_bytes not in _HEADER_SIZES:
         raise FormatError(
             f"{where}: frame header size {header_bytes} bytes is not supported "
