@@ -207,7 +207,7 @@ class FollowSource(LiveSource):
                 if size > self.raw_layout.offset:
                     return self.raw_layout
             elif size >= MIN_HEADER_BYTES:
-                head = os.pread(file.fileno(), MIN_HEADER_BYTES, 0)
+                head = _read_at(file, 0, MIN_HEADER_BYTES)
                 try:
                     return mib_layout(parse_header(head, f"'{self.path}'"), head)
                 except FormatError as err:
@@ -251,7 +251,8 @@ class FollowSource(LiveSource):
                 continue
             start = layout.frame_offset(done)
             if layout.mib is not None and done != checked and size - start >= layout.gap:
-                fault = _check_headers(self.path, layout, os.pread(fd, layout.gap, start), done)[1]
+                head = _read_at(file, start, layout.gap)
+                fault = _check_headers(self.path, layout, head, done)[1]
                 if fault is not None:
                     raise fault
                 checked = done
@@ -383,6 +384,13 @@ def _says(layout: MibLayout | None) -> str:
         f"{layout.height}x{layout.width} {layout.pixel_type} pixels after a "
         f"{layout.header_bytes}-byte header"
     )
+
+
+def _read_at(file: io.FileIO, offset: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``offset`` (``os.pread`` is not on Windows, where the
+    acquisition software often runs)."""
+    file.seek(offset)
+    return file.read(size) or b""
 
 
 def _identity(stat: os.stat_result) -> tuple[int, int]:
