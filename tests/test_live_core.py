@@ -172,7 +172,7 @@ def test_a_scan_that_ends_early_keeps_its_rows_and_says_so(sim):
         scan = source.scan
         assert scan.rows_ready == 6
         assert f"{6 * ry + 5} of {cube.scan_shape[0] * ry} frames" in scan.reason
-        assert "scan complete: 6/16 rows" in source.status
+        assert "scan ended early: 6/16 rows (the scan ended after" in source.status
         result = DPC(source).run(detector())
     assert result.rows == 6 and np.isfinite(result.phase[:6]).all()
 

@@ -260,7 +260,8 @@ class LiveSource:
 
     @property
     def status(self) -> str:
-        """One line: the scan's rows, frame rate and lag, or what the source waits for."""
+        """One line: the scan's rows, frame rate and lag, "scan complete", "scan ended early"
+        with the reason, or what the source waits for."""
         scan = self.scan
         if scan is None:
             if self.error is not None:
@@ -271,10 +272,10 @@ class LiveSource:
             f"rows {scan.rows_ready}/{rows} · {scan.frames_per_second:,.0f} frames/s"
             f" · lag {scan.lag_s:.1f} s"
         )
-        if scan.complete:
+        if scan.complete and scan.feed.reason:
+            text = f"scan ended early: {scan.rows_ready}/{rows} rows ({scan.feed.reason})"
+        elif scan.complete:
             text = f"scan complete: {scan.rows_ready}/{rows} rows"
-            if scan.feed.reason:
-                text += f" ({scan.feed.reason})"
         elif scan.ended:
             text += " · receiving ended, processing the last rows"
         return text
