@@ -1,0 +1,343 @@
+"""DECTRIS ARINA / QUADRO (SIMPLON zmq stream) as a live source, on LiberTEM-live's receiver
+``libertem_dectris`` (the ``[live]`` extra).
+
+Passive mode: the microscope's software arms and triggers the detector; the source waits for
+each arm (the stream's ``dheader-1.0``) and records one scan per acquisition. The receiver runs
+in a process of its own (:mod:`~dpc_widgets.live.dectris_receiver`: its blocking calls cannot be
+interrupted otherwise) and hands over stacks of compressed frames in shared memory; the
+source's thread decodes them (bitshuffle-LZ4 or LZ4, with the receiver's decoder) straight into
+the scan's spool and commits them, so receiving never waits for the compute core. The receiver
+hands frames over in stacks of 24: during a scan the newest (up to 23) frames wait for the next
+ones (23 ms at a 1 ms dwell), and the end of the series hands over the rest.
+
+Orientation, the same as ``dw.load`` of the ARINA master and data files of the same frames
+(:mod:`dpc_widgets.io.formats.arina`): frame ``i`` of the series (acquisition order) is scan
+position ``(Rx, Ry) = (i // Ry, i % Ry)`` (fast scan axis last), and a frame of ``shape``
+``[width, height]`` is ``(Qx, Qy) = (height, width)``, rows as sent; no flips.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._extras import import_receiver
+from . import dectris_receiver
+from .dectris_receiver import FRAME_STACK_SIZE
+from .errors import FrameFormatError, LiveConnectionError, LiveError, LiveTimeoutError
+from .scan import LiveScan
+from .source import LiveSource
+
+#: Seconds between looks at whether the source closes (and at the timeouts).
+POLL_S = 0.1
+#: Seconds to wait for the receiver's process to end when asked.
+PROCESS_JOIN_S = 2.0
+#: Seconds a REST request to the detector control unit may take.
+API_TIMEOUT_S = 3.0
+
+
+class DectrisSource(LiveSource):
+    """Scans from a DECTRIS detector's zmq stream, one per acquisition.
+
+    Parameters
+    ----------
+    host : str
+        The detector control unit (DCU).
+    port : int
+        Its zmq data port (the SIMPLON stream; 9999 by default on a DCU).
+    api_port : int, optional
+        Its SIMPLON REST API port (80 on a DCU): when given, the detector's size and bit depth
+        are read from it first (a refused or silent API is a :class:`LiveConnectionError`),
+        and the receive buffer is sized from them. Nothing is changed on the detector.
+    arm_timeout : float, optional
+        Seconds to wait for the first acquisition before giving up with a
+        :class:`LiveTimeoutError` (``None``: wait until closed). A zmq stream cannot tell a
+        refused connection from a detector not yet armed: this says which host and port.
+    frame_timeout : float
+        Seconds without a frame during an acquisition after which the detector counts as gone:
+        the scan ends with the rows received and the source stops with a
+        :class:`LiveConnectionError`.
+    frames_per_stack : int
+        Frames decoded at a time (a stack of the receiver).
+    buffer_mib : float
+        Shared memory of the receiver for frames not yet decoded (MiB).
+    bytes_per_frame : int, optional
+        Room reserved per compressed frame in that buffer (default: from the REST API, else
+        :data:`DEFAULT_BYTES_PER_FRAME`; larger frames still fit, in stacks of their own).
+    **options
+        :class:`~dpc_widgets.live.source.LiveSource`'s: ``scan_shape`` (default: square, for a
+        square frame count), calibration, ``origin``, ``spool_dir``, ``keep_scans``.
+    """
+
+    name = "DECTRIS"
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9999,
+        api_port: int | None = None,
+        arm_timeout: float | None = None,
+        frame_timeout: float = 10.0,
+        frames_per_stack: int = 128,
+        buffer_mib: float = 256.0,
+        bytes_per_frame: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        if not isinstance(host, str) or not host:
+            raise TypeError(f"host must be a non-empty string, got {host!r}")
+        self.host = host
+        self.port = _port(port, "port")
+        self.api_port = None if api_port is None else _port(api_port, "api_port")
+        self.arm_timeout = None if arm_timeout is None else _seconds(arm_timeout, "arm_timeout")
+        self.frame_timeout = _seconds(frame_timeout, "frame_timeout")
+        self.frames_per_stack = _positive_int(frames_per_stack, "frames_per_stack")
+        self.buffer_bytes = int(_seconds(buffer_mib, "buffer_mib") * 2**20)
+        self.bytes_per_frame = (
+            None if bytes_per_frame is None else _positive_int(bytes_per_frame, "bytes_per_frame")
+        )
+        self.name = f"DECTRIS at {host}:{self.port}"
+        self.series: int | None = None  # the current acquisition's series id
+        self._process: Any = None
+        self._handle_dir: Path | None = None
+
+    # ------------------------------------------------------------------ the receiving thread
+    def _receive(self) -> None:
+        receiver = import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
+        bytes_per_frame = self.bytes_per_frame or self._api_bytes_per_frame()
+        slots = max(4, self.buffer_bytes // (bytes_per_frame * FRAME_STACK_SIZE))
+        self._handle_dir = Path(tempfile.mkdtemp(prefix="dpc-dectris-"))
+        context = multiprocessing.get_context("spawn")
+        inbox, outbox = context.Pipe(duplex=False)
+        uri = f"tcp://{self.host}:{self.port}"
+        args = (uri, str(self._handle_dir / "shm"), slots, bytes_per_frame, self.frames_per_stack)
+        process = context.Process(
+            target=dectris_receiver.run, args=(*args, outbox), name="dpc-live dectris", daemon=True
+        )
+        self._process = process
+        process.start()
+        outbox.close()
+        decoder = None
+        try:
+            kind, item = self._next(inbox, None)
+            if kind != "ready":
+                raise LiveConnectionError(f"{self.name}: the receiver did not start: {item}")
+            decoder = receiver.CamClient(item)
+            self._consume(inbox, decoder, receiver.FrameStackHandle)
+        finally:
+            self._end_process()
+            if decoder is not None:
+                decoder.close()
+            inbox.close()
+            shutil.rmtree(self._handle_dir, ignore_errors=True)
+
+    def _next(self, inbox: Any, timeout: float | None) -> tuple[str, Any]:
+        """The receiver's next message; ``("idle", None)`` after ``timeout`` s or on closing."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.stopping:
+            left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
+            try:
+                if inbox.poll(max(0.0, left)):
+                    return inbox.recv()
+            except (EOFError, OSError):
+                code = self._process.exitcode if self._process is not None else None
+                raise LiveConnectionError(
+                    f"{self.name}: the receiver's process ended (exit code {code})"
+                ) from None
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+        return ("idle", None)
+
+    def _end_process(self) -> None:
+        process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()
+            process.join(PROCESS_JOIN_S)
+            if process.is_alive():
+                process.kill()
+                process.join(PROCESS_JOIN_S)
+
+    def _consume(self, inbox: Any, decoder: Any, handles: Any) -> None:
+        """Decode the receiver's stacks into scans until the source closes or fails."""
+        started = time.monotonic()
+        scan: LiveScan | None = None
+        nimages = written = 0
+        last = started
+        while not self.stopping:
+            kind, item = self._next(inbox, POLL_S)
+            now = time.monotonic()
+            if kind == "idle":
+                if scan is None and not self.scans and self.arm_timeout is not None:
+                    if now - started > self.arm_timeout:
+                        raise LiveTimeoutError(
+                            f"{self.name}: no acquisition was armed within {self.arm_timeout:g} s"
+                            f" (is the detector's zmq stream at tcp://{self.host}:{self.port} "
+                            "enabled, and the microscope's software arming it?)"
+                        )
+                if nimages and now - last > self.frame_timeout:
+                    raise LiveConnectionError(
+                        f"{self.name}: no frame for {self.frame_timeout:g} s after frame "
+                        f"{written} of {nimages} (series {self.series}): the detector stopped "
+                        "sending or disconnected"
+                    )
+                continue
+            last = now
+            if kind == "arm":
+                nimages, self.series = item
+                written, scan = 0, None
+            elif kind == "stack":
+                stack = handles.deserialize(item)
+                if not nimages:  # what is left of an acquisition that failed
+                    decoder.done(stack)
+                    continue
+                if scan is None:
+                    scan = self._scan_for(stack, nimages)
+                try:
+                    written = self._decode(stack, decoder, scan, written)
+                except FrameFormatError as error:
+                    self._fail(scan, error)
+                    scan, nimages = None, 0
+            elif kind == "end":
+                if scan is not None:
+                    scan.end(self._short_reason(scan, nimages))
+                scan, nimages = None, 0
+            else:
+                error = _typed(item, self.name, self.series, written, nimages)
+                if kind == "fatal":
+                    raise error
+                self._fail(scan, error)
+                scan, nimages = None, 0
+
+    def _fail(self, scan: LiveScan | None, error: LiveError) -> None:
+        """End the acquisition with ``error`` (its rows kept); the next one is received."""
+        if not isinstance(error, _EndedEarly):
+            self.error = error
+        if scan is not None:
+            scan.end(
+                str(error) if isinstance(error, _EndedEarly) else f"{type(error).__name__}: {error}"
+            )
+
+    def _scan_for(self, stack: Any, nimages: int) -> LiveScan:
+        """A new scan shaped by the first stack's frames and the scan shape."""
+        width, height = (int(n) for n in stack.get_shape())
+        dtype = np.dtype(stack.get_dtype_string())
+        shape = self.scan_shape
+        if shape is None and math.isqrt(nimages) ** 2 == nimages:
+            shape = (math.isqrt(nimages),) * 2
+        return self._begin_scan((height, width), dtype.newbyteorder("="), shape)
+
+    def _decode(self, stack: Any, decoder: Any, scan: LiveScan, written: int) -> int:
+        """Decode ``stack`` into frames ``written:`` of ``scan``; returns the frames written."""
+        count = len(stack)
+        take = max(0, min(count, scan.n_frames - written))  # frames past the scan are dropped
+        try:
+            if take and not scan.ended:
+                view = scan.writable(written, take)
+                try:
+                    decoder.decode_range_into_buffer(stack, view, 0, take)
+                except Exception as err:
+                    raise FrameFormatError(
+                        f"{self.name}: frames {written}..{written + take - 1} of series "
+                        f"{self.series} could not be decoded: {err}"
+                    ) from err
+                if np.dtype(stack.get_dtype_string()).byteorder not in ("=", "|", _NATIVE):
+                    view.byteswap(inplace=True)
+                written += take
+                scan.commit(written)
+        finally:
+            decoder.done(stack)
+        return written
+
+    def _short_reason(self, scan: LiveScan, nimages: int) -> str | None:
+        if nimages == scan.n_frames or scan.frames_received >= scan.n_frames:
+            return None
+        return (
+            f"the detector was armed for {nimages} frames, the scan {scan.scan_shape} has "
+            f"{scan.n_frames}; {scan.frames_received} received"
+        )
+
+    # ------------------------------------------------------------------ the REST API
+    def _api_bytes_per_frame(self) -> int:
+        """Uncompressed bytes of a frame, from the REST API; the default without one."""
+        if self.api_port is None:
+            return DEFAULT_BYTES_PER_FRAME
+        width = self._api_value("x_pixels_in_detector")
+        height = self._api_value("y_pixels_in_detector")
+        bits = self._api_value("bit_depth_image")
+        return max(1024, int(width) * int(height) * max(1, int(bits) // 8))
+
+    def _api_value(self, parameter: str) -> Any:
+        url = f"http://{self.host}:{self.api_port}/detector/api/1.8.0/config/{parameter}"
+        try:
+            with urllib.request.urlopen(url, timeout=API_TIMEOUT_S) as answer:
+                return json.load(answer)["value"]
+        except (OSError, ValueError, KeyError) as err:
+            raise LiveConnectionError(
+                f"{self.name}: the SIMPLON REST API at {self.host}:{self.api_port} did not "
+                f"answer {parameter}: {err}"
+            ) from err
+
+
+#: Room per compressed frame without the REST API: an ARINA frame (192 x 192 uint32) whole.
+DEFAULT_BYTES_PER_FRAME = 192 * 192 * 4
+_NATIVE = "<" if np.little_endian else ">"
+
+
+class _EndedEarly(LiveError):
+    """The detector ended the series before its last frame (``dseries_end`` came early: an
+    aborted acquisition); not a fault of the stream."""
+
+
+def _typed(
+    err: Exception | str, name: str, series: int | None, frame: int, nimages: int
+) -> LiveError:
+    """The receiver's fault as a :class:`LiveError`: an early ``dseries_end`` is a scan that
+    ended early, other garbled messages are :class:`FrameFormatError`, the rest
+    :class:`LiveConnectionError`."""
+    if isinstance(err, LiveError):
+        return err
+    text = str(err)
+    if "dseries_end" in text:
+        return _EndedEarly(
+            f"the detector ended series {series} early (aborted?): {frame} of {nimages} frames "
+            "received"
+        )
+    where = f"{name}: series {series}, after frame {frame}"
+    if any(word in text for word in ("deserializ", "mismatch", "decode", "parsing")):
+        return FrameFormatError(f"{where}: a garbled or truncated message: {text}")
+    return LiveConnectionError(f"{where}: the receiver failed: {text}")
+
+
+def _port(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if not 0 < value < 65536:
+        raise ValueError(f"{name} must be in 1..65535, got {value!r}")
+    return int(value)
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return float(value)
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return int(value)
