@@ -3,12 +3,14 @@
 
 Passive mode: the microscope's software arms and triggers the detector; the source waits for
 each arm (the stream's ``dheader-1.0``) and records one scan per acquisition. The receiver runs
-in a process of its own (:mod:`~dpc_widgets.live.dectris_receiver`: its blocking calls cannot be
-interrupted otherwise) and hands over stacks of compressed frames in shared memory; the
-source's thread decodes them (bitshuffle-LZ4 or LZ4, with the receiver's decoder) straight into
-the scan's spool and commits them, so receiving never waits for the compute core. The receiver
-hands frames over in stacks of 24: during a scan the newest (up to 23) frames wait for the next
-ones (23 ms at a 1 ms dwell), and the end of the series hands over the rest.
+in a process of its own (:mod:`~dpc_widgets.live.dectris_receiver`): it decodes each stack of
+compressed frames (bitshuffle-LZ4 or LZ4, with the receiver's decoder) straight into the scan's
+spool file and says how many frames are written; the source's thread only counts them
+(``LiveScan.commit``), so receiving and decoding never wait for the compute core, take no GIL
+of the kernel's, and a silent detector or ``close()`` ends the process instead of hanging a
+thread. The receiver hands frames over in stacks of 24: during a scan the newest (up to 23)
+frames wait for the next ones (23 ms at a 1 ms dwell); the end of the series hands over the
+rest.
 
 Orientation, the same as ``dw.load`` of the ARINA master and data files of the same frames
 (:mod:`dpc_widgets.io.formats.arina`): frame ``i`` of the series (acquisition order) is scan
@@ -70,10 +72,14 @@ class DectrisSource(LiveSource):
     frames_per_stack : int
         Frames decoded at a time (a stack of the receiver).
     buffer_mib : float
-        Shared memory of the receiver for frames not yet decoded (MiB).
+        Shared memory of the receiver for compressed frames not yet decoded (MiB; touched
+        only as it fills). When decoding falls this far behind, the acquisition ends with a
+        :class:`LiveConnectionError` ("shm buffer is full"), never silently.
     bytes_per_frame : int, optional
         Room reserved per compressed frame in that buffer (default: from the REST API, else
-        :data:`DEFAULT_BYTES_PER_FRAME`; larger frames still fit, in stacks of their own).
+        :data:`DEFAULT_BYTES_PER_FRAME`). A stack holds 24 times this: one compressed frame
+        larger than that ends the acquisition with an error naming both sizes (give
+        ``api_port`` or a larger value for detectors larger than ARINA).
     **options
         :class:`~dpc_widgets.live.source.LiveSource`'s: ``scan_shape`` (default: square, for a
         square frame count), calibration, ``origin``, ``spool_dir``, ``keep_scans``.
@@ -90,7 +96,7 @@ class DectrisSource(LiveSource):
         arm_timeout: float | None = None,
         frame_timeout: float = 10.0,
         frames_per_stack: int = 128,
-        buffer_mib: float = 256.0,
+        buffer_mib: float = 1024.0,
         bytes_per_frame: int | None = None,
         **options: Any,
     ) -> None:
@@ -114,42 +120,38 @@ class DectrisSource(LiveSource):
 
     # ------------------------------------------------------------------ the receiving thread
     def _receive(self) -> None:
-        receiver = import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
+        import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
         bytes_per_frame = self.bytes_per_frame or self._api_bytes_per_frame()
         slots = max(4, self.buffer_bytes // (bytes_per_frame * FRAME_STACK_SIZE))
         self._handle_dir = Path(tempfile.mkdtemp(prefix="dpc-dectris-"))
         context = multiprocessing.get_context("spawn")
-        inbox, outbox = context.Pipe(duplex=False)
+        pipe, child = context.Pipe(duplex=True)
         uri = f"tcp://{self.host}:{self.port}"
         args = (uri, str(self._handle_dir / "shm"), slots, bytes_per_frame, self.frames_per_stack)
         process = context.Process(
-            target=dectris_receiver.run, args=(*args, outbox), name="dpc-live dectris", daemon=True
+            target=dectris_receiver.run, args=(*args, child), name="dpc-live dectris", daemon=True
         )
         self._process = process
         process.start()
-        outbox.close()
-        decoder = None
+        child.close()
         try:
-            kind, item = self._next(inbox, None)
+            kind, item = self._next(pipe, None)
             if kind != "ready":
                 raise LiveConnectionError(f"{self.name}: the receiver did not start: {item}")
-            decoder = receiver.CamClient(item)
-            self._consume(inbox, decoder, receiver.FrameStackHandle)
+            self._consume(pipe)
         finally:
             self._end_process()
-            if decoder is not None:
-                decoder.close()
-            inbox.close()
+            pipe.close()
             shutil.rmtree(self._handle_dir, ignore_errors=True)
 
-    def _next(self, inbox: Any, timeout: float | None) -> tuple[str, Any]:
+    def _next(self, pipe: Any, timeout: float | None) -> tuple[str, Any]:
         """The receiver's next message; ``("idle", None)`` after ``timeout`` s or on closing."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.stopping:
             left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
             try:
-                if inbox.poll(max(0.0, left)):
-                    return inbox.recv()
+                if pipe.poll(max(0.0, left)):
+                    return pipe.recv()
             except (EOFError, OSError):
                 code = self._process.exitcode if self._process is not None else None
                 raise LiveConnectionError(
@@ -168,14 +170,13 @@ class DectrisSource(LiveSource):
                 process.kill()
                 process.join(PROCESS_JOIN_S)
 
-    def _consume(self, inbox: Any, decoder: Any, handles: Any) -> None:
-        """Decode the receiver's stacks into scans until the source closes or fails."""
-        started = time.monotonic()
+    def _consume(self, pipe: Any) -> None:
+        """Follow the receiver's acquisitions until the source closes or fails."""
+        started = last = time.monotonic()
         scan: LiveScan | None = None
         nimages = written = 0
-        last = started
         while not self.stopping:
-            kind, item = self._next(inbox, POLL_S)
+            kind, item = self._next(pipe, POLL_S)
             now = time.monotonic()
             if kind == "idle":
                 if scan is None and not self.scans and self.arm_timeout is not None:
@@ -196,18 +197,14 @@ class DectrisSource(LiveSource):
             if kind == "arm":
                 nimages, self.series = item
                 written, scan = 0, None
-            elif kind == "stack":
-                stack = handles.deserialize(item)
-                if not nimages:  # what is left of an acquisition that failed
-                    decoder.done(stack)
-                    continue
-                if scan is None:
-                    scan = self._scan_for(stack, nimages)
-                try:
-                    written = self._decode(stack, decoder, scan, written)
-                except FrameFormatError as error:
-                    self._fail(scan, error)
-                    scan, nimages = None, 0
+            elif kind == "frames?":
+                scan = self._scan_for(*item, nimages) if nimages else None
+                answer = ("skip", None) if scan is None else ("spool", self._spool_of(scan))
+                pipe.send(answer)
+            elif kind == "frames":
+                written = item
+                if scan is not None:
+                    scan.commit(written)
             elif kind == "end":
                 if scan is not None:
                     scan.end(self._short_reason(scan, nimages))
@@ -228,36 +225,18 @@ class DectrisSource(LiveSource):
                 str(error) if isinstance(error, _EndedEarly) else f"{type(error).__name__}: {error}"
             )
 
-    def _scan_for(self, stack: Any, nimages: int) -> LiveScan:
-        """A new scan shaped by the first stack's frames and the scan shape."""
-        width, height = (int(n) for n in stack.get_shape())
-        dtype = np.dtype(stack.get_dtype_string())
+    def _scan_for(self, height: int, width: int, dtype: str, nimages: int) -> LiveScan:
+        """A new scan of the first frames' shape and type and the scan shape."""
         shape = self.scan_shape
         if shape is None and math.isqrt(nimages) ** 2 == nimages:
             shape = (math.isqrt(nimages),) * 2
-        return self._begin_scan((height, width), dtype.newbyteorder("="), shape)
+        return self._begin_scan((height, width), np.dtype(dtype).newbyteorder("="), shape)
 
-    def _decode(self, stack: Any, decoder: Any, scan: LiveScan, written: int) -> int:
-        """Decode ``stack`` into frames ``written:`` of ``scan``; returns the frames written."""
-        count = len(stack)
-        take = max(0, min(count, scan.n_frames - written))  # frames past the scan are dropped
-        try:
-            if take and not scan.ended:
-                view = scan.writable(written, take)
-                try:
-                    decoder.decode_range_into_buffer(stack, view, 0, take)
-                except Exception as err:
-                    raise FrameFormatError(
-                        f"{self.name}: frames {written}..{written + take - 1} of series "
-                        f"{self.series} could not be decoded: {err}"
-                    ) from err
-                if np.dtype(stack.get_dtype_string()).byteorder not in ("=", "|", _NATIVE):
-                    view.byteswap(inplace=True)
-                written += take
-                scan.commit(written)
-        finally:
-            decoder.done(stack)
-        return written
+    @staticmethod
+    def _spool_of(scan: LiveScan) -> tuple[str, int]:
+        """Where the receiver writes the scan's frames: the spool file and its frame count."""
+        scan.spool.array.flush()
+        return str(scan.spool.path), scan.n_frames
 
     def _short_reason(self, scan: LiveScan, nimages: int) -> str | None:
         if nimages == scan.n_frames or scan.frames_received >= scan.n_frames:
@@ -269,13 +248,14 @@ class DectrisSource(LiveSource):
 
     # ------------------------------------------------------------------ the REST API
     def _api_bytes_per_frame(self) -> int:
-        """Uncompressed bytes of a frame, from the REST API; the default without one."""
+        """An eighth of a frame's uncompressed bytes, from the REST API (as LiberTEM-live
+        guesses the compressed size); the default without one."""
         if self.api_port is None:
             return DEFAULT_BYTES_PER_FRAME
         width = self._api_value("x_pixels_in_detector")
         height = self._api_value("y_pixels_in_detector")
         bits = self._api_value("bit_depth_image")
-        return max(1024, int(width) * int(height) * max(1, int(bits) // 8))
+        return max(1024, int(width) * int(height) * max(1, int(bits) // 8) // 8)
 
     def _api_value(self, parameter: str) -> Any:
         url = f"http://{self.host}:{self.api_port}/detector/api/1.8.0/config/{parameter}"
@@ -289,9 +269,9 @@ class DectrisSource(LiveSource):
             ) from err
 
 
-#: Room per compressed frame without the REST API: an ARINA frame (192 x 192 uint32) whole.
-DEFAULT_BYTES_PER_FRAME = 192 * 192 * 4
-_NATIVE = "<" if np.little_endian else ">"
+#: Room per compressed frame without the REST API: an eighth of an ARINA frame (192 x 192
+#: uint32), LiberTEM-live's guess of the compressed size from the uncompressed one.
+DEFAULT_BYTES_PER_FRAME = 192 * 192 * 4 // 8
 
 
 class _EndedEarly(LiveError):
@@ -314,6 +294,8 @@ def _typed(
             "received"
         )
     where = f"{name}: series {series}, after frame {frame}"
+    if "slot too small" in text:
+        text += " (pass a larger bytes_per_frame=, or api_port= to size it from the detector)"
     if any(word in text for word in ("deserializ", "mismatch", "decode", "parsing")):
         return FrameFormatError(f"{where}: a garbled or truncated message: {text}")
     return LiveConnectionError(f"{where}: the receiver failed: {text}")

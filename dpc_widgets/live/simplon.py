@@ -114,11 +114,11 @@ def write_dump(path: str | Path, frames: np.ndarray, series: int = 1) -> Path:
     shape, dtype = frames.shape[1:], frames.dtype
     with path.open("wb") as out:
         for message in header_messages(len(frames), shape, dtype, series):
-            _record(out, message)
+            write_record(out, message)
         for index, data in enumerate(compress_frames(frames)):
             for message in frame_messages(index, data, shape, dtype, series):
-                _record(out, message)
-        _record(out, footer_message(series))
+                write_record(out, message)
+        write_record(out, footer_message(series))
     return path
 
 
@@ -126,6 +126,7 @@ def _json(value: dict[str, Any]) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def _record(out: Any, message: bytes) -> None:
+def write_record(out: Any, message: bytes) -> None:
+    """One message of a dump: its length (int64, little-endian), then its bytes."""
     out.write(struct.pack("<q", len(message)))
     out.write(message)
