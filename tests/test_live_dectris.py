@@ -198,7 +198,7 @@ def test_final_results_equal_offline_load_of_the_arina_files(simulator, sources,
 
 
 def test_two_acquisitions_make_two_cubes(simulator, sources, frames):
-    source = connect(sources, simulator.zmqport)
+    source = connect(sources, simulator.zmqport, scan_shape=None)  # 64 frames: 8 x 8
     arm(simulator)
     assert source.wait(WAIT_S)
     first = source.cube

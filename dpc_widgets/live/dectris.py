@@ -73,8 +73,10 @@ class DectrisSource(LiveSource):
         Frames decoded at a time (a stack of the receiver).
     buffer_mib : float
         Shared memory of the receiver for compressed frames not yet decoded (MiB; touched
-        only as it fills). When decoding falls this far behind, the acquisition ends with a
-        :class:`LiveConnectionError` ("shm buffer is full"), never silently.
+        only as it fills; LiberTEM-live's default). It holds ``buffer_mib * 2**20 /
+        (24 * bytes_per_frame)`` stacks of up to 24 frames. When decoding falls this far
+        behind, the acquisition ends with a :class:`LiveConnectionError` ("shm buffer is
+        full"), never silently.
     bytes_per_frame : int, optional
         Room reserved per compressed frame in that buffer (default: from the REST API, else
         :data:`DEFAULT_BYTES_PER_FRAME`). A stack holds 24 times this: one compressed frame
@@ -96,7 +98,7 @@ class DectrisSource(LiveSource):
         arm_timeout: float | None = None,
         frame_timeout: float = 10.0,
         frames_per_stack: int = 128,
-        buffer_mib: float = 1024.0,
+        buffer_mib: float = 2048.0,
         bytes_per_frame: int | None = None,
         **options: Any,
     ) -> None:
