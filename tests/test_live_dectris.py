@@ -247,19 +247,46 @@ def test_rows_arrive_progressively_and_results_cover_them(push, sources, frames)
     assert dw.DPC(cube).run(detector()).rows == SCAN[0]
 
 
-def test_stream_stopping_mid_scan_keeps_the_rows(push, sources, frames):
-    source = connect(sources, push.port, frame_timeout=0.3)
+def send_series(push, frames, series):
+    push.header(len(frames), series=series)
+    push.frames(frames, series=series)
+    push.footer(series=series)
+
+
+def wait_for(condition) -> bool:
+    deadline = time.monotonic() + WAIT_S
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+@pytest.mark.parametrize("footer", [False, True], ids=["silent", "no-end-message"])
+def test_stream_stopping_mid_scan_keeps_the_rows_and_the_next_scan_comes(
+    push, sources, frames, footer
+):
+    source = connect(sources, push.port, frame_timeout=0.5)
     push.header(len(frames))
-    push.frames(frames[:28])  # three rows and a half, then silence
-    assert source.wait(WAIT_S)
+    if footer:  # every frame, but no dseries_end: LiberTEM-rs's receiver gives up after 1 s
+        push.frames(frames)
+        rows, where = 6, "after frame 48 of 64"  # its last stack (frames 48..63) is lost
+    else:  # three rows and a half, then silence (the last 4 frames wait in the receiver)
+        push.frames(frames[:28])
+        rows, where = 3, "after frame 24 of 64"
+    assert wait_for(lambda: source.error is not None)
     assert isinstance(source.error, LiveConnectionError)
-    assert "after frame 24 of 64" in str(source.error) and "127.0.0.1" in str(source.error)
-    assert source.scan.rows_ready == 3 and "LiveConnectionError" in source.scan.reason
+    assert where in str(source.error) and "127.0.0.1" in str(source.error)
+    assert source.wait(WAIT_S) and source.scan.rows_ready == rows
+    assert "LiveConnectionError" in source.scan.reason
+    cube = source.cube
     np.testing.assert_array_equal(
-        np.asarray(source.cube.data[:3]), frames[:24].reshape(3, 8, *FRAME)
+        np.asarray(cube.data[:rows]), frames[: rows * 8].reshape(rows, 8, *FRAME)
     )
-    assert dw.DPC(source.cube).run(detector()).rows == 3
-    assert not source.running
+    assert dw.DPC(cube).run(detector()).rows == rows
+    assert source.running  # a new receiver listens: the next acquisition arrives
+    send_series(push, frames, series=2)
+    assert wait_for(lambda: len(source.scans) == 2)
+    assert source.wait(WAIT_S) and source.scan.reason is None and source.cube is not cube
+    np.testing.assert_array_equal(np.asarray(source.cube.data), frames.reshape(*SCAN, *FRAME))
 
 
 @pytest.mark.parametrize("part", [1, 2], ids=["header", "frame"])
@@ -274,9 +301,7 @@ def test_garbled_message_ends_the_scan_and_the_next_one_is_received(push, source
     assert isinstance(source.error, FrameFormatError)
     assert source.wait(WAIT_S) and source.scan.rows_ready == 3  # frames 24..29 are lost
     assert "FrameFormatError" in source.scan.reason and "series 1" in str(source.error)
-    push.header(len(frames), series=2)
-    push.frames(frames, series=2)
-    push.footer(series=2)
+    send_series(push, frames, series=2)
     while len(source.scans) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert source.wait(WAIT_S) and source.scan.reason is None
@@ -296,7 +321,9 @@ def test_scan_ended_early_by_the_detector(push, sources, frames):
 
 def test_close_while_waiting_returns_promptly(push, sources, frames):
     source = connect(sources, push.port)
-    time.sleep(0.2)  # waiting for an arm
+    assert source.status.endswith("starting the receiver") or source.ready.is_set()
+    assert source.ready.wait(WAIT_S)  # waiting for an arm
+    assert source.status.endswith("waiting for an acquisition")
     source.close()
     assert not source.running  # the thread ended within close(), not at its join's timeout
     source = connect(sources, push.port)

@@ -25,6 +25,7 @@ import math
 import multiprocessing
 import shutil
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -67,8 +68,8 @@ class DectrisSource(LiveSource):
         refused connection from a detector not yet armed: this says which host and port.
     frame_timeout : float
         Seconds without a frame during an acquisition after which the detector counts as gone:
-        the scan ends with the rows received and the source stops with a
-        :class:`LiveConnectionError`.
+        the scan ends with the rows received, :attr:`error` is a :class:`LiveConnectionError`,
+        and a new receiver listens for the next arm (as after the receiver's own failures).
     frames_per_stack : int
         Frames decoded at a time (a stack of the receiver).
     buffer_mib : float
@@ -117,34 +118,53 @@ class DectrisSource(LiveSource):
         )
         self.name = f"DECTRIS at {host}:{self.port}"
         self.series: int | None = None  # the current acquisition's series id
+        #: Set while a receiver process listens (it starts within about a second).
+        self.ready = threading.Event()
         self._process: Any = None
-        self._handle_dir: Path | None = None
+        self._started = time.monotonic()
 
     # ------------------------------------------------------------------ the receiving thread
     def _receive(self) -> None:
         import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
         bytes_per_frame = self.bytes_per_frame or self._api_bytes_per_frame()
+        self._started = time.monotonic()
+        while not self.stopping:
+            try:
+                self._run_receiver(bytes_per_frame)
+            except _Restart as restart:  # the acquisition ends; a new receiver listens
+                self.error = restart.error
+                scan = self.scan
+                if scan is not None and not scan.ended:
+                    scan.end(f"{type(restart.error).__name__}: {restart.error}")
+
+    def _run_receiver(self, bytes_per_frame: int) -> None:
+        """One receiver process, followed until the source closes (or :class:`_Restart`)."""
         slots = max(4, self.buffer_bytes // (bytes_per_frame * FRAME_STACK_SIZE))
-        self._handle_dir = Path(tempfile.mkdtemp(prefix="dpc-dectris-"))
+        handle_dir = Path(tempfile.mkdtemp(prefix="dpc-dectris-"))
         context = multiprocessing.get_context("spawn")
         pipe, child = context.Pipe(duplex=True)
         uri = f"tcp://{self.host}:{self.port}"
-        args = (uri, str(self._handle_dir / "shm"), slots, bytes_per_frame, self.frames_per_stack)
-        process = context.Process(
+        args = (uri, str(handle_dir / "shm"), slots, bytes_per_frame, self.frames_per_stack)
+        self._process = context.Process(
             target=dectris_receiver.run, args=(*args, child), name="dpc-live dectris", daemon=True
         )
-        self._process = process
-        process.start()
+        self._process.start()
         child.close()
         try:
-            kind, item = self._next(pipe, None)
-            if kind != "ready":
+            try:
+                kind, item = self._next(pipe, None)
+            except _Restart as restart:
+                raise restart.error from None  # it did not start: no second try
+            if kind == "ready":
+                self.ready.set()
+                self._consume(pipe)
+            elif kind != "idle":  # idle: closed while it started
                 raise LiveConnectionError(f"{self.name}: the receiver did not start: {item}")
-            self._consume(pipe)
         finally:
+            self.ready.clear()
             self._end_process()
             pipe.close()
-            shutil.rmtree(self._handle_dir, ignore_errors=True)
+            shutil.rmtree(handle_dir, ignore_errors=True)
 
     def _next(self, pipe: Any, timeout: float | None) -> tuple[str, Any]:
         """The receiver's next message; ``("idle", None)`` after ``timeout`` s or on closing."""
@@ -155,9 +175,12 @@ class DectrisSource(LiveSource):
                 if pipe.poll(max(0.0, left)):
                     return pipe.recv()
             except (EOFError, OSError):
-                code = self._process.exitcode if self._process is not None else None
-                raise LiveConnectionError(
-                    f"{self.name}: the receiver's process ended (exit code {code})"
+                self._process.join(PROCESS_JOIN_S)
+                raise _Restart(
+                    LiveConnectionError(
+                        f"{self.name}: the receiver's process ended (exit code "
+                        f"{self._process.exitcode})"
+                    )
                 ) from None
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -174,7 +197,7 @@ class DectrisSource(LiveSource):
 
     def _consume(self, pipe: Any) -> None:
         """Follow the receiver's acquisitions until the source closes or fails."""
-        started = last = time.monotonic()
+        last = time.monotonic()
         scan: LiveScan | None = None
         nimages = written = 0
         while not self.stopping:
@@ -182,17 +205,19 @@ class DectrisSource(LiveSource):
             now = time.monotonic()
             if kind == "idle":
                 if scan is None and not self.scans and self.arm_timeout is not None:
-                    if now - started > self.arm_timeout:
+                    if now - self._started > self.arm_timeout:
                         raise LiveTimeoutError(
                             f"{self.name}: no acquisition was armed within {self.arm_timeout:g} s"
                             f" (is the detector's zmq stream at tcp://{self.host}:{self.port} "
                             "enabled, and the microscope's software arming it?)"
                         )
                 if nimages and now - last > self.frame_timeout:
-                    raise LiveConnectionError(
-                        f"{self.name}: no frame for {self.frame_timeout:g} s after frame "
-                        f"{written} of {nimages} (series {self.series}): the detector stopped "
-                        "sending or disconnected"
+                    raise _Restart(
+                        LiveConnectionError(
+                            f"{self.name}: no frame for {self.frame_timeout:g} s after frame "
+                            f"{written} of {nimages} (series {self.series}): the detector "
+                            "stopped sending or disconnected"
+                        )
                     )
                 continue
             last = now
@@ -214,7 +239,7 @@ class DectrisSource(LiveSource):
             else:
                 error = _typed(item, self.name, self.series, written, nimages)
                 if kind == "fatal":
-                    raise error
+                    raise _Restart(error)
                 self._fail(scan, error)
                 scan, nimages = None, 0
 
@@ -249,6 +274,13 @@ class DectrisSource(LiveSource):
         )
 
     # ------------------------------------------------------------------ the REST API
+    @property
+    def status(self) -> str:
+        """One line: the scan's rows, frame rate and lag, or what the source waits for."""
+        if self.scan is None and self.error is None and self.running and not self.ready.is_set():
+            return f"{self.name}: starting the receiver"
+        return super().status
+
     def _api_bytes_per_frame(self) -> int:
         """An eighth of a frame's uncompressed bytes, from the REST API (as LiberTEM-live
         guesses the compressed size); the default without one."""
@@ -276,6 +308,15 @@ class DectrisSource(LiveSource):
 DEFAULT_BYTES_PER_FRAME = 192 * 192 * 4 // 8
 
 
+class _Restart(Exception):
+    """The receiver's process failed or the detector went silent: end the acquisition with
+    ``error`` and start a new receiver."""
+
+    def __init__(self, error: LiveError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _EndedEarly(LiveError):
     """The detector ended the series before its last frame (``dseries_end`` came early: an
     aborted acquisition); not a fault of the stream."""
@@ -296,6 +337,11 @@ def _typed(
             "received"
         )
     where = f"{name}: series {series}, after frame {frame}"
+    if "background thread is dead" in text:
+        text += (
+            " (libertem-dectris's receiver stops when a series' dseries_end does not follow its"
+            " last frame within 1 s, dropping the frames of its last stack)"
+        )
     if "slot too small" in text:
         text += " (pass a larger bytes_per_frame=, or api_port= to size it from the detector)"
     if any(word in text for word in ("deserializ", "mismatch", "decode", "parsing")):
