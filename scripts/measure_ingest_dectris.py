@@ -83,11 +83,11 @@ def free_port() -> int:
 class Simulator:
     """LiberTEM-live's DECTRIS simulator in a process of its own."""
 
-    def __init__(self, dump: Path) -> None:
+    def __init__(self, dump: Path, dwell_us: int | None = None) -> None:
         # LiberTEM-live 0.3.0's command line cannot take a fixed --zmqport (its replay binds
         # the port twice), so the simulator runs with free ports chosen by itself
         self.process = subprocess.Popen(
-            [sys.executable, "-c", SIMULATOR, str(dump)],
+            [sys.executable, "-c", SIMULATOR, str(dump), str(dwell_us or 0)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -120,7 +120,8 @@ class Simulator:
 SIMULATOR = """
 import sys
 from libertem_live.detectors.dectris.sim import DectrisSim
-sim = DectrisSim(path=sys.argv[1], port=0, zmqport=0, verbose=False)
+dwell = int(sys.argv[2]) or None
+sim = DectrisSim(path=sys.argv[1], port=0, zmqport=0, dwelltime=dwell, verbose=False)
 sim.start()
 sim.wait_for_listen()
 print(sim.port, sim.zmqport, flush=True)
@@ -170,25 +171,28 @@ def receive_only(sim: Simulator, n_frames: int, decode: str) -> tuple[float, flo
     return got / seconds, seconds
 
 
-def via_source(sim: Simulator, scan: int, follow: bool) -> tuple[float, float, float]:
-    """``dw.live.connect``: (frames/s received, seconds, seconds until every row processed)."""
+def via_source(sim: Simulator, scan: int, follow: bool) -> tuple[float, float, float, float]:
+    """``dw.live.connect``: (frames/s received, seconds, seconds until every row processed,
+    the largest ``lag_s`` seen while following)."""
     source = dw.live.connect("dectris", host="127.0.0.1", port=sim.zmq, scan_shape=(scan, scan))
     try:
-        time.sleep(1.0)  # the receiver's process starts
+        assert source.ready.wait(30)  # the receiver's process listens
         sim.arm()
         t_arm = time.monotonic()
         if follow:
             dpc = dw.DPC(source, progress=False)
             detector = dw.SegmentedDetector(10, 40, segments=4)
+            lag = 0.0
             while not source.scan.complete:
                 dpc.run(detector, rotation=0.0, transpose=False)
+                lag = max(lag, source.lag_s)
                 time.sleep(0.2)
         assert source.wait(600)
         done = time.monotonic() - t_arm
         scan = source.scan
         assert scan.reason is None, scan.reason
         seconds = scan.finished_at - t_arm
-        return scan.frames_received / seconds, seconds, done
+        return scan.frames_received / seconds, seconds, done, lag if follow else 0.0
     finally:
         source.close()
         for old in source.scans:
@@ -199,6 +203,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scan", type=int, default=64, help="scan side (frames = side^2)")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--dwell-us", type=int, default=None, help="pace the simulator (us a frame)"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)  # weak rotation choices on these patterns
     n_frames = args.scan**2
@@ -210,7 +217,7 @@ def main() -> None:
             f"({n_frames * FRAME_BYTES / 1e9:.2f} GB; compressed {compressed / 1e9:.3f} GB, "
             f"{compressed / n_frames / 1e3:.1f} kB/frame); load {os.getloadavg()[0]:.2f}"
         )
-        sim = Simulator(dump)
+        sim = Simulator(dump, args.dwell_us)
         try:
             cases = {
                 "receive": lambda: receive_only(sim, n_frames, ""),
@@ -233,6 +240,9 @@ def main() -> None:
                 if len(runs[0]) > 2:
                     late = statistics.median(r[2] - r[1] for r in runs)
                     text += f"  last row processed {late:.2f} s after the last frame"
+                    if name.endswith("dpc"):
+                        lag = statistics.median(r[3] for r in runs)
+                        text += f", largest lag_s {lag:.2f} s"
                 print(text, flush=True)
             print(f"load {os.getloadavg()[0]:.2f}")
         finally:
