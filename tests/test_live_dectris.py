@@ -175,6 +175,8 @@ def test_final_results_equal_offline_load_of_the_arina_files(simulator, sources,
     cube = source.cube
     assert source.error is None and cube.shape == (*SCAN, *FRAME) and cube.dtype == np.uint32
     assert source.scan.reason is None and source.rows_received == SCAN[0]
+    assert source.bytes_per_frame == 48 * 64 * 4 // 8  # sized from the REST API's detector
+    assert source.series == 5
     # frame i is (Rx, Ry) = divmod(i, Ry); each frame (Qx, Qy) = (height, width) as sent
     np.testing.assert_array_equal(np.asarray(cube.data), frames.reshape(*SCAN, *FRAME))
     master = write_arina(tmp_path, frames)

@@ -27,7 +27,6 @@ import shutil
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -86,6 +85,15 @@ class DectrisSource(LiveSource):
     **options
         :class:`~dpc_widgets.live.source.LiveSource`'s: ``scan_shape`` (default: square, for a
         square frame count), calibration, ``origin``, ``spool_dir``, ``keep_scans``.
+
+    Attributes
+    ----------
+    ready : threading.Event
+        Set while a receiver process listens for arms.
+    series : int or None
+        The current acquisition's series id (the DCU's count of arms).
+    bytes_per_frame : int
+        The room per compressed frame in use (once receiving started).
     """
 
     name = "DECTRIS"
@@ -126,7 +134,7 @@ class DectrisSource(LiveSource):
     # ------------------------------------------------------------------ the receiving thread
     def _receive(self) -> None:
         import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
-        bytes_per_frame = self.bytes_per_frame or self._api_bytes_per_frame()
+        bytes_per_frame = self.bytes_per_frame = self.bytes_per_frame or self._api_bytes_per_frame()
         self._started = time.monotonic()
         while not self.stopping:
             try:
@@ -273,7 +281,6 @@ class DectrisSource(LiveSource):
             f"{scan.n_frames}; {scan.frames_received} received"
         )
 
-    # ------------------------------------------------------------------ the REST API
     @property
     def status(self) -> str:
         """One line: the scan's rows, frame rate and lag, or what the source waits for."""
@@ -281,18 +288,22 @@ class DectrisSource(LiveSource):
             return f"{self.name}: starting the receiver"
         return super().status
 
+    # ------------------------------------------------------------------ the REST API
     def _api_bytes_per_frame(self) -> int:
         """An eighth of a frame's uncompressed bytes, from the REST API (as LiberTEM-live
         guesses the compressed size); the default without one."""
         if self.api_port is None:
             return DEFAULT_BYTES_PER_FRAME
-        width = self._api_value("x_pixels_in_detector")
-        height = self._api_value("y_pixels_in_detector")
-        bits = self._api_value("bit_depth_image")
+        version = self._api_value("version/")
+        width, height, bits = (
+            self._api_value(f"{version}/config/{name}")
+            for name in ("x_pixels_in_detector", "y_pixels_in_detector", "bit_depth_image")
+        )
         return max(1024, int(width) * int(height) * max(1, int(bits) // 8) // 8)
 
     def _api_value(self, parameter: str) -> Any:
-        url = f"http://{self.host}:{self.api_port}/detector/api/1.8.0/config/{parameter}"
+        """``value`` of ``/detector/api/<parameter>`` (SIMPLON REST, read only)."""
+        url = f"http://{self.host}:{self.api_port}/detector/api/{parameter}"
         try:
             with urllib.request.urlopen(url, timeout=API_TIMEOUT_S) as answer:
                 return json.load(answer)["value"]
