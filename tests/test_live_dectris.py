@@ -321,6 +321,41 @@ def test_scan_ended_early_by_the_detector(push, sources, frames):
     assert source.error is None and source.running
 
 
+def test_detector_armed_for_fewer_frames_than_the_scan(push, sources, frames):
+    source = connect(sources, push.port)
+    send_series(push, frames[:40], series=1)  # armed for 40 frames, the scan has 64
+    assert source.wait(WAIT_S) and source.error is None
+    assert source.scan.rows_ready == 5
+    assert "armed for 40 frames" in source.scan.reason and "(8, 8) has 64" in source.scan.reason
+    np.testing.assert_array_equal(
+        np.asarray(source.cube.data[:5]), frames[:40].reshape(5, 8, *FRAME)
+    )
+
+
+def test_stream_messages_round_trip_through_hdf5():
+    import h5py
+    import hdf5plugin
+
+    data = make_frames()[:3]
+    chunks = simplon.compress_frames(data)
+    assert all(len(c) < data[0].nbytes for c in chunks)  # really compressed
+    with h5py.File("roundtrip.h5", "w", driver="core", backing_store=False) as f:
+        stack = f.create_dataset(
+            "d",
+            shape=data.shape,
+            dtype=data.dtype,
+            chunks=(1, *FRAME),
+            **hdf5plugin.Bitshuffle(cname="lz4"),
+        )
+        for i, chunk in enumerate(chunks):
+            stack.id.write_direct_chunk((i, 0, 0), chunk)
+        np.testing.assert_array_equal(stack[()], data)
+    header = simplon.frame_messages(7, chunks[0], FRAME, np.uint32, series=3)
+    assert b'"shape": [64, 48]' in header[1] and b'"encoding": "bs32-lz4<"' in header[1]
+    with pytest.raises(ValueError, match="frames must be"):
+        simplon.compress_frames(data.astype(np.float32))
+
+
 def test_close_while_waiting_returns_promptly(push, sources, frames):
     source = connect(sources, push.port)
     assert source.status.endswith("starting the receiver") or source.ready.is_set()
