@@ -168,8 +168,11 @@ def assert_same(live, offline) -> None:
 
 
 # --------------------------------------------------------------------------- simulator
-def test_final_results_equal_offline_load_of_the_arina_files(simulator, sources, frames, tmp_path):
-    source = connect(sources, simulator.zmqport, api_port=simulator.port)
+@pytest.mark.parametrize("decoders", [1, 3])
+def test_final_results_equal_offline_load_of_the_arina_files(
+    simulator, sources, frames, tmp_path, decoders
+):
+    source = connect(sources, simulator.zmqport, api_port=simulator.port, decoders=decoders)
     arm(simulator)
     assert source.wait(WAIT_S)
     cube = source.cube
@@ -233,8 +236,9 @@ def test_no_arm_within_timeout_names_host_and_port(sources):
 
 
 # --------------------------------------------------------------------------- stream double
-def test_rows_arrive_progressively_and_results_cover_them(push, sources, frames):
-    source = connect(sources, push.port)
+@pytest.mark.parametrize("decoders", [1, 2])
+def test_rows_arrive_progressively_and_results_cover_them(push, sources, frames, decoders):
+    source = connect(sources, push.port, decoders=decoders, frames_per_stack=8)
     push.header(len(frames))
     push.frames(frames[:25])  # three rows (the receiver hands over 24 once the 25th comes)
     cube = source.wait_for_cube(WAIT_S)
@@ -291,9 +295,13 @@ def test_stream_stopping_mid_scan_keeps_the_rows_and_the_next_scan_comes(
     np.testing.assert_array_equal(np.asarray(source.cube.data), frames.reshape(*SCAN, *FRAME))
 
 
-@pytest.mark.parametrize("part", [1, 2], ids=["header", "frame"])
-def test_garbled_message_ends_the_scan_and_the_next_one_is_received(push, sources, frames, part):
-    source = connect(sources, push.port)
+@pytest.mark.parametrize(
+    ("part", "decoders"), [(1, 1), (2, 1), (2, 2)], ids=["header", "frame", "frame-2-decoders"]
+)
+def test_garbled_message_ends_the_scan_and_the_next_one_is_received(
+    push, sources, frames, part, decoders
+):
+    source = connect(sources, push.port, decoders=decoders)
     push.header(len(frames), series=1)
     push.frames(frames, series=1, garble=(30, part))  # frame 30 truncated
     push.footer(series=1)
@@ -379,3 +387,5 @@ def test_bad_options_name_themselves():
         dw.live.connect("dectris", frame_timeout=-1)
     with pytest.raises(TypeError, match="api_port"):
         dw.live.connect("dectris", api_port="80")
+    with pytest.raises(ValueError, match="decoders"):
+        dw.live.connect("dectris", decoders=0)

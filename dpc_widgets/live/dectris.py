@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import math
 import multiprocessing
+import multiprocessing.connection
+import os
 import shutil
 import tempfile
 import threading
@@ -46,6 +48,8 @@ POLL_S = 0.1
 PROCESS_JOIN_S = 2.0
 #: Seconds a REST request to the detector control unit may take.
 API_TIMEOUT_S = 3.0
+#: Most decoding processes chosen by default (ARINA's full rate needs about this many here).
+MAX_DECODERS = 8
 
 
 class DectrisSource(LiveSource):
@@ -82,6 +86,10 @@ class DectrisSource(LiveSource):
         :data:`DEFAULT_BYTES_PER_FRAME`). A stack holds 24 times this: one compressed frame
         larger than that ends the acquisition with an error naming both sizes (give
         ``api_port`` or a larger value for detectors larger than ARINA).
+    decoders : int, optional
+        Processes decoding frames (the receiver's and ``decoders - 1`` helpers, taking stacks
+        in turn; default: one fewer than the CPUs, 1 to :data:`MAX_DECODERS`). Decoding
+        bitshuffle-LZ4 is the bound of the ingest rate (``docs/live.md``).
     **options
         :class:`~dpc_widgets.live.source.LiveSource`'s: ``scan_shape`` (default: square, for a
         square frame count), calibration, ``origin``, ``spool_dir``, ``keep_scans``.
@@ -109,6 +117,7 @@ class DectrisSource(LiveSource):
         frames_per_stack: int = 128,
         buffer_mib: float = 2048.0,
         bytes_per_frame: int | None = None,
+        decoders: int | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -124,11 +133,15 @@ class DectrisSource(LiveSource):
         self.bytes_per_frame = (
             None if bytes_per_frame is None else _positive_int(bytes_per_frame, "bytes_per_frame")
         )
+        if decoders is None:
+            decoders = max(1, min(MAX_DECODERS, (os.cpu_count() or 2) - 1))
+        self.decoders = _positive_int(decoders, "decoders")
         self.name = f"DECTRIS at {host}:{self.port}"
         self.series: int | None = None  # the current acquisition's series id
         #: Set while a receiver process listens (it starts within about a second).
         self.ready = threading.Event()
-        self._process: Any = None
+        self._processes: list = []
+        self._pipes: list = []
         self._started = time.monotonic()
 
     # ------------------------------------------------------------------ the receiving thread
@@ -146,21 +159,30 @@ class DectrisSource(LiveSource):
                     scan.end(f"{type(restart.error).__name__}: {restart.error}")
 
     def _run_receiver(self, bytes_per_frame: int) -> None:
-        """One receiver process, followed until the source closes (or :class:`_Restart`)."""
+        """One receiver process (and its helper decoders), followed until the source closes
+        (or :class:`_Restart`)."""
         slots = max(4, self.buffer_bytes // (bytes_per_frame * FRAME_STACK_SIZE))
         handle_dir = Path(tempfile.mkdtemp(prefix="dpc-dectris-"))
         context = multiprocessing.get_context("spawn")
+        self._processes, self._pipes, unused = [], [], []
+        jobs = []
+        for _ in range(self.decoders - 1):
+            job_out, job_in = context.Pipe(duplex=False)
+            result_out, result_in = context.Pipe(duplex=False)
+            self._start(context, dectris_receiver.decode_worker, (job_out, result_in))
+            self._pipes.append(result_out)
+            jobs.append(job_in)
+            unused += [job_out, result_in]
         pipe, child = context.Pipe(duplex=True)
         uri = f"tcp://{self.host}:{self.port}"
         args = (uri, str(handle_dir / "shm"), slots, bytes_per_frame, self.frames_per_stack)
-        self._process = context.Process(
-            target=dectris_receiver.run, args=(*args, child), name="dpc-live dectris", daemon=True
-        )
-        self._process.start()
-        child.close()
+        self._start(context, dectris_receiver.run, (*args, child, tuple(jobs)))
+        self._pipes.insert(0, pipe)
+        for end in (*unused, *jobs, child):
+            end.close()
         try:
             try:
-                kind, item = self._next(pipe, None)
+                kind, item = self._next(None)
             except _Restart as restart:
                 raise restart.error from None  # it did not start: no second try
             if kind == "ready":
@@ -170,34 +192,44 @@ class DectrisSource(LiveSource):
                 raise LiveConnectionError(f"{self.name}: the receiver did not start: {item}")
         finally:
             self.ready.clear()
-            self._end_process()
-            pipe.close()
+            self._end_processes()
+            for end in self._pipes:
+                end.close()
             shutil.rmtree(handle_dir, ignore_errors=True)
 
-    def _next(self, pipe: Any, timeout: float | None) -> tuple[str, Any]:
-        """The receiver's next message; ``("idle", None)`` after ``timeout`` s or on closing."""
+    def _start(self, context: Any, target: Any, args: tuple) -> None:
+        process = context.Process(target=target, args=args, name="dpc-live dectris", daemon=True)
+        process.start()
+        self._processes.append(process)
+
+    def _next(self, timeout: float | None) -> tuple[str, Any]:
+        """The next message of the receiver or a decoder; ``("idle", None)`` after
+        ``timeout`` s or on closing."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.stopping:
             left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
             try:
-                if pipe.poll(max(0.0, left)):
-                    return pipe.recv()
+                for end in multiprocessing.connection.wait(self._pipes, max(0.0, left)):
+                    return end.recv()
             except (EOFError, OSError):
-                self._process.join(PROCESS_JOIN_S)
+                codes = []
+                for process in self._processes:
+                    process.join(PROCESS_JOIN_S if not codes else 0.1)
+                    codes.append(process.exitcode)
                 raise _Restart(
                     LiveConnectionError(
-                        f"{self.name}: the receiver's process ended (exit code "
-                        f"{self._process.exitcode})"
+                        f"{self.name}: the receiver's processes ended (exit codes {codes})"
                     )
                 ) from None
             if deadline is not None and time.monotonic() >= deadline:
                 break
         return ("idle", None)
 
-    def _end_process(self) -> None:
-        process = self._process
-        if process is not None and process.is_alive():
-            process.terminate()
+    def _end_processes(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+        for process in self._processes:
             process.join(PROCESS_JOIN_S)
             if process.is_alive():
                 process.kill()
@@ -207,9 +239,10 @@ class DectrisSource(LiveSource):
         """Follow the receiver's acquisitions until the source closes or fails."""
         last = time.monotonic()
         scan: LiveScan | None = None
-        nimages = written = 0
+        nimages = 0
+        tracks: dict[str, _Track] = {}  # scans whose frames are being decoded, by spool path
         while not self.stopping:
-            kind, item = self._next(pipe, POLL_S)
+            kind, item = self._next(POLL_S)
             now = time.monotonic()
             if kind == "idle":
                 if scan is None and not self.scans and self.arm_timeout is not None:
@@ -219,37 +252,50 @@ class DectrisSource(LiveSource):
                             f" (is the detector's zmq stream at tcp://{self.host}:{self.port} "
                             "enabled, and the microscope's software arming it?)"
                         )
-                if nimages and now - last > self.frame_timeout:
+                if (nimages or tracks) and now - last > self.frame_timeout:
+                    track = tracks.get(str(scan.spool.path)) if scan is not None else None
                     raise _Restart(
                         LiveConnectionError(
                             f"{self.name}: no frame for {self.frame_timeout:g} s after frame "
-                            f"{written} of {nimages} (series {self.series}): the detector "
-                            "stopped sending or disconnected"
+                            f"{track.prefix if track else 0} of {nimages} (series "
+                            f"{self.series}): the detector stopped sending or disconnected"
                         )
                     )
                 continue
             last = now
             if kind == "arm":
                 nimages, self.series = item
-                written, scan = 0, None
+                scan = None
             elif kind == "frames?":
                 scan = self._scan_for(*item, nimages) if nimages else None
-                answer = ("skip", None) if scan is None else ("spool", self._spool_of(scan))
-                pipe.send(answer)
-            elif kind == "frames":
-                written = item
-                if scan is not None:
-                    scan.commit(written)
+                if scan is None:
+                    pipe.send(("skip", None))
+                else:
+                    tracks[str(scan.spool.path)] = _Track(scan, nimages)
+                    pipe.send(("spool", self._spool_of(scan)))
+            elif kind == "decoded":
+                path, start, take = item
+                if path in tracks and tracks[path].decoded(start, take):
+                    self._finish(tracks.pop(path))
             elif kind == "end":
-                if scan is not None:
-                    scan.end(self._short_reason(scan, nimages))
+                path = str(scan.spool.path) if scan is not None else None
+                if path in tracks and tracks[path].ends_at(item):
+                    self._finish(tracks.pop(path))
                 scan, nimages = None, 0
             else:
-                error = _typed(item, self.name, self.series, written, nimages)
+                track = tracks.get(str(scan.spool.path)) if scan is not None else None
+                error = _typed(item, self.name, self.series, track.prefix if track else 0, nimages)
                 if kind == "fatal":
                     raise _Restart(error)
-                self._fail(scan, error)
+                failed = scan or (list(tracks.values())[-1].scan if tracks else None)
+                self._fail(failed, error)
+                if failed is not None:
+                    tracks.pop(str(failed.spool.path), None)
                 scan, nimages = None, 0
+
+    def _finish(self, track: _Track) -> None:
+        """Every frame handed out is decoded: the scan ends."""
+        track.scan.end(self._short_reason(track.scan, track.nimages))
 
     def _fail(self, scan: LiveScan | None, error: LiveError) -> None:
         """End the acquisition with ``error`` (its rows kept); the next one is received."""
@@ -317,6 +363,30 @@ class DectrisSource(LiveSource):
 #: Room per compressed frame without the REST API: an eighth of an ARINA frame (192 x 192
 #: uint32), LiberTEM-live's guess of the compressed size from the uncompressed one.
 DEFAULT_BYTES_PER_FRAME = 192 * 192 * 4 // 8
+
+
+class _Track:
+    """Frames of one scan decoded so far, in whatever order the decoders finish: the scan
+    is committed up to the first gap."""
+
+    def __init__(self, scan: LiveScan, nimages: int) -> None:
+        self.scan, self.nimages = scan, nimages
+        self.prefix = 0
+        self.pending: dict[int, int] = {}
+        self.end: int | None = None
+
+    def decoded(self, start: int, count: int) -> bool:
+        """Frames ``start:start + count`` are decoded; True once every frame handed out is."""
+        self.pending[start] = count
+        while self.prefix in self.pending:
+            self.prefix += self.pending.pop(self.prefix)
+        self.scan.commit(self.prefix)
+        return self.end is not None and self.prefix >= self.end
+
+    def ends_at(self, handed_out: int) -> bool:
+        """The series is over after ``handed_out`` frames; True when they are all decoded."""
+        self.end = handed_out
+        return self.prefix >= self.end
 
 
 class _Restart(Exception):

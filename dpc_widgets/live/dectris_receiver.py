@@ -39,8 +39,10 @@ def run(
     bytes_per_frame: int,
     frames_per_stack: int,
     pipe: Any,
+    helpers: tuple = (),
 ) -> None:
-    """Receive acquisitions from ``uri`` until the parent is gone (see the module docstring)."""
+    """Receive acquisitions from ``uri`` until the parent is gone (see the module docstring);
+    ``helpers``: job pipes of :func:`decode_worker` processes sharing the decoding."""
     from .._extras import import_receiver
 
     parent = os.getppid()
@@ -55,6 +57,8 @@ def run(
         )
         conn.start_passive()
         decoder = receiver.CamClient(conn.get_socket_path())
+        for helper in helpers:
+            helper.send(("attach", conn.get_socket_path()))
         pipe.send(("ready", None))
     except Exception as err:
         pipe.send(("fatal", f"{type(err).__name__}: {err}"))
@@ -67,7 +71,7 @@ def run(
             config, series = armed
             pipe.send(("arm", (int(config.get_num_frames()), int(series))))
             try:
-                _acquisition(conn, decoder, pipe, frames_per_stack)
+                _acquisition(conn, decoder, pipe, frames_per_stack, helpers)
             except (BrokenPipeError, EOFError):
                 raise
             except Exception as err:
@@ -85,50 +89,108 @@ def run(
                 pass
 
 
-def _acquisition(conn: Any, decoder: Any, pipe: Any, frames_per_stack: int) -> None:
-    """One series: decode its stacks into the spool the source names; ``("end", None)``."""
-    frames, swap = None, False
-    written = 0
-    failed = False
+def _acquisition(conn: Any, decoder: Any, pipe: Any, frames_per_stack: int, helpers: tuple) -> None:
+    """One series: its stacks decoded into the spool the source names, by this process and
+    the helpers in turn; ``("end", frames handed out)`` when the series is complete."""
+    job: tuple | None = None  # where the frames go, once asked
+    written = turn = 0  # frames handed out; stacks decoded
     while True:
         stack = conn.get_next_stack(max_size=frames_per_stack)
         if stack is None:
-            pipe.send(("end", None))
+            pipe.send(("end", written))
             return
-        try:
-            if frames is None and not failed:
-                frames, swap = _spool(stack, pipe)
-                failed = frames is None
-            take = 0 if failed else min(len(stack), len(frames) - written)
-            if take > 0:
-                out = frames[written : written + take]
-                try:
-                    decoder.decode_range_into_buffer(stack, out, 0, take)
-                except Exception as err:
-                    failed = True
-                    raise DecodeError(
-                        f"frames {written}..{written + take - 1} could not be decoded: {err}"
-                    ) from err
-                if swap:  # pragma: no cover - a stream in the other byte order
-                    out.byteswap(inplace=True)
-                written += take
-                pipe.send(("frames", written))
-        except DecodeError as err:  # this acquisition ends; its other stacks are dropped
-            pipe.send(("fault", f"{type(err).__name__}: {err}"))
-        finally:
-            decoder.done(stack)
+        if job is None:
+            job = _spool(stack, pipe) or ()  # (): skip this series
+        take = min(len(stack), job[1] - written) if job else 0
+        slot = turn % (len(helpers) + 1) if take else 0  # 0: this process decodes
+        turn += bool(take)
+        if slot:
+            helpers[slot - 1].send(("decode", (*job, written, take, bytes(stack.serialize()))))
+        else:
+            try:
+                if take:
+                    _decode(decoder, stack, *job, written, take)
+                    pipe.send(("decoded", (job[0], written, take)))
+            except DecodeError as err:
+                pipe.send(("fault", f"{type(err).__name__}: {err}"))
+            finally:
+                decoder.done(stack)
+        written += take
 
 
-def _spool(stack: Any, pipe: Any) -> tuple[np.ndarray | None, bool]:
-    """The scan's frames (a writable memory map, asked from the source; None to skip) and
-    whether decoded pixels need their bytes swapped."""
+def _decode(
+    decoder: Any,
+    stack: Any,
+    path: str,
+    n_frames: int,
+    shape: tuple,
+    dtype: str,
+    start: int,
+    take: int,
+) -> None:
+    """Decode the first ``take`` frames of ``stack`` into frames ``start:`` of the spool."""
+    frames = _mapped(path, n_frames, shape, dtype)
+    out = frames[start : start + take]
+    try:
+        decoder.decode_range_into_buffer(stack, out, 0, take)
+    except Exception as err:
+        raise DecodeError(
+            f"frames {start}..{start + take - 1} could not be decoded: {err}"
+        ) from err
+    if not np.dtype(dtype).isnative:  # pragma: no cover - a stream in the other byte order
+        out.byteswap(inplace=True)
+
+
+_MAPS: dict[str, np.ndarray] = {}
+
+
+def _mapped(path: str, n_frames: int, shape: tuple, dtype: str) -> np.ndarray:
+    """The spool file ``path`` as a writable memory map (the newest one kept open)."""
+    if path not in _MAPS:
+        _MAPS.clear()
+        native = np.dtype(dtype).newbyteorder("=")
+        _MAPS[path] = np.memmap(path, dtype=native, mode="r+", shape=(int(n_frames), *shape))
+    return _MAPS[path]
+
+
+def decode_worker(jobs: Any, results: Any) -> None:
+    """A helper decoder: decode the stacks the receiver's process hands over (``("decode",
+    (path, n_frames, shape, dtype, start, take, handle))``) into the spool, tell the source
+    (``("decoded", (path, start, take))`` or ``("fault", text)``); ends with its pipes."""
+    from .._extras import import_receiver
+
+    receiver = import_receiver("libertem_dectris", "dpc_widgets.live.connect('dectris')")
+    decoder = None
+    try:
+        while True:
+            kind, item = jobs.recv()
+            if kind == "attach":
+                decoder = receiver.CamClient(item)
+                continue
+            *job, handle = item
+            stack = receiver.FrameStackHandle.deserialize(handle)
+            try:
+                _decode(decoder, stack, *job)
+                results.send(("decoded", (job[0], job[4], job[5])))
+            except DecodeError as err:
+                results.send(("fault", f"{type(err).__name__}: {err}"))
+            finally:
+                decoder.done(stack)
+    except (BrokenPipeError, EOFError, OSError):  # the source or the receiver is gone
+        pass
+    finally:
+        if decoder is not None:
+            decoder.close()
+
+
+def _spool(stack: Any, pipe: Any) -> tuple | None:
+    """Where the scan's frames go, asked from the source: ``(path, n_frames, (height, width),
+    dtype)``, or None to skip the series."""
     width, height = (int(n) for n in stack.get_shape())
-    dtype = np.dtype(stack.get_dtype_string())
-    pipe.send(("frames?", (height, width, dtype.str)))
+    dtype = np.dtype(stack.get_dtype_string()).str
+    pipe.send(("frames?", (height, width, dtype)))
     kind, item = pipe.recv()
     if kind != "spool":
-        return None, False
+        return None
     path, n_frames = item
-    native = dtype.newbyteorder("=")
-    frames = np.memmap(path, dtype=native, mode="r+", shape=(int(n_frames), height, width))
-    return frames, not dtype.isnative
+    return (path, int(n_frames), (height, width), dtype)
