@@ -10,8 +10,9 @@ here as fast as it can; four ways of receiving it, each run ``--runs`` times (me
   the pages written for the first time, as a scan's are);
 - ``source``: ``dw.live.connect("dectris")`` (decoded into the scan's spool file, rows handed
   to the feed), nothing following;
-- ``source+dpc``: the same with ``DPC`` following (the growing detector cache built per block
-  of rows) and ``run`` called every 0.2 s, as the explorer updates.
+- ``source/2dec``: the same with two decoding processes (``decoders=2``);
+- ``source+dpc``, ``src/2dec+dpc``: the same with ``DPC`` following (the growing detector
+  cache built per block of rows) and ``run`` called every 0.2 s, as the explorer updates.
 
     python scripts/measure_ingest_dectris.py [--scan 64] [--runs 3]
 
@@ -171,10 +172,14 @@ def receive_only(sim: Simulator, n_frames: int, decode: str) -> tuple[float, flo
     return got / seconds, seconds
 
 
-def via_source(sim: Simulator, scan: int, follow: bool) -> tuple[float, float, float, float]:
+def via_source(
+    sim: Simulator, scan: int, follow: bool, decoders: int = 1
+) -> tuple[float, float, float, float]:
     """``dw.live.connect``: (frames/s received, seconds, seconds until every row processed,
     the largest ``lag_s`` seen while following)."""
-    source = dw.live.connect("dectris", host="127.0.0.1", port=sim.zmq, scan_shape=(scan, scan))
+    source = dw.live.connect(
+        "dectris", host="127.0.0.1", port=sim.zmq, scan_shape=(scan, scan), decoders=decoders
+    )
     try:
         assert source.ready.wait(30)  # the receiver's process listens
         sim.arm()
@@ -224,7 +229,9 @@ def main() -> None:
                 "decode": lambda: receive_only(sim, n_frames, "buffer"),
                 "decode>spool": lambda: receive_only(sim, n_frames, "spool"),
                 "source": lambda: via_source(sim, args.scan, False),
+                "source/2dec": lambda: via_source(sim, args.scan, False, 2),
                 "source+dpc": lambda: via_source(sim, args.scan, True),
+                "src/2dec+dpc": lambda: via_source(sim, args.scan, True, 2),
             }
             results: dict[str, list] = {name: [] for name in cases}
             for _ in range(args.runs):
@@ -240,7 +247,7 @@ def main() -> None:
                 if len(runs[0]) > 2:
                     late = statistics.median(r[2] - r[1] for r in runs)
                     text += f"  last row processed {late:.2f} s after the last frame"
-                    if name.endswith("dpc"):
+                    if name.endswith("+dpc"):
                         lag = statistics.median(r[3] for r in runs)
                         text += f", largest lag_s {lag:.2f} s"
                 print(text, flush=True)
