@@ -141,10 +141,18 @@ def push():
         double.close()
 
 
+class Sources(list):
+    """The sources a test made; their scans are kept in ``spool_dir``."""
+
+    spool_dir = None
+
+
 @pytest.fixture
-def sources():
+def sources(tmp_path):
     """Sources made by a test, closed after it (closing is bounded by the source)."""
-    made = []
+    made = Sources()
+    made.spool_dir = tmp_path / "spool"
+    made.spool_dir.mkdir()
     yield made
     for source in made:
         source.close()
@@ -152,6 +160,7 @@ def sources():
 
 def connect(sources, port, **options):
     options.setdefault("scan_shape", SCAN)
+    options.setdefault("spool_dir", sources.spool_dir)
     source = dw.live.connect("dectris", host="127.0.0.1", port=port, **options)
     sources.append(source)
     return source
