@@ -338,6 +338,16 @@ def test_scan_ended_early_by_the_detector(push, sources, frames):
     assert source.error is None and source.running
 
 
+def test_back_to_back_series_with_three_decoders(push, sources, frames):
+    source = connect(sources, push.port, decoders=3, frames_per_stack=8)
+    for series in (1, 2, 3):
+        send_series(push, frames, series=series)
+    assert wait_for(lambda: len(source.scans) == 3 and source.scan.complete)
+    for scan in source.scans:  # each one whole: no scan ended before its frames were decoded
+        assert scan.complete and scan.reason is None
+        np.testing.assert_array_equal(np.asarray(scan.cube.data), frames.reshape(*SCAN, *FRAME))
+
+
 def test_detector_armed_for_fewer_frames_than_the_scan(push, sources, frames):
     source = connect(sources, push.port)
     send_series(push, frames[:40], series=1)  # armed for 40 frames, the scan has 64

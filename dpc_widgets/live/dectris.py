@@ -267,6 +267,7 @@ class DectrisSource(LiveSource):
                 nimages, self.series = item
                 scan = None
             elif kind == "frames?":
+                self._settle(tracks)  # the scans before end first (the receiver waits)
                 scan = self._scan_for(*item, nimages) if nimages else None
                 if scan is None:
                     pipe.send(("skip", None))
@@ -292,6 +293,21 @@ class DectrisSource(LiveSource):
                 if failed is not None:
                     tracks.pop(str(failed.spool.path), None)
                 scan, nimages = None, 0
+
+    def _settle(self, tracks: dict[str, _Track]) -> None:
+        """Wait (at most ``frame_timeout`` s) for the decoders to finish the scans before."""
+        deadline = time.monotonic() + self.frame_timeout
+        while tracks and time.monotonic() < deadline and not self.stopping:
+            kind, item = self._next(POLL_S)
+            if kind == "decoded" and item[0] in tracks:
+                if tracks[item[0]].decoded(*item[1:]):
+                    self._finish(tracks.pop(item[0]))
+            elif kind in ("fault", "fatal"):
+                track = tracks.popitem()[1]
+                self._fail(track.scan, _typed(item, self.name, self.series, track.prefix, 0))
+        for track in tracks.values():  # what never came
+            self._fail(track.scan, LiveConnectionError(f"{self.name}: frames were not decoded"))
+        tracks.clear()
 
     def _finish(self, track: _Track) -> None:
         """Every frame handed out is decoded: the scan ends."""
