@@ -304,6 +304,18 @@ def test_stream_stopping_mid_scan_keeps_the_rows_and_the_next_scan_comes(
     np.testing.assert_array_equal(np.asarray(source.cube.data), frames.reshape(*SCAN, *FRAME))
 
 
+def test_receiver_process_dying_is_replaced(push, sources, frames):
+    source = connect(sources, push.port, decoders=2)
+    assert source.ready.wait(WAIT_S)
+    source._processes[-1].kill()  # the receiver's process (after its helper decoder)
+    assert wait_for(lambda: source.error is not None)
+    assert isinstance(source.error, LiveConnectionError) and "exit codes" in str(source.error)
+    assert source.running and source.ready.wait(WAIT_S)  # a new receiver listens
+    send_series(push, frames, series=1)
+    assert source.wait(WAIT_S) and source.scan.reason is None
+    np.testing.assert_array_equal(np.asarray(source.cube.data), frames.reshape(*SCAN, *FRAME))
+
+
 @pytest.mark.parametrize(
     ("part", "decoders"), [(1, 1), (2, 1), (2, 2)], ids=["header", "frame", "frame-2-decoders"]
 )
