@@ -113,13 +113,13 @@ class Push:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.port = self.socket.bind_to_random_port("tcp://127.0.0.1")
 
-    def header(self, n: int, series: int = 1) -> None:
-        for message in simplon.header_messages(n, FRAME, np.uint32, series):
+    def header(self, n: int, series: int = 1, dtype=np.uint32) -> None:
+        for message in simplon.header_messages(n, FRAME, dtype, series):
             self.socket.send(message)
 
     def frames(self, frames, start: int = 0, series: int = 1, garble=None) -> None:
         for i, data in enumerate(simplon.compress_frames(frames), start=start):
-            parts = simplon.frame_messages(i, data, FRAME, np.uint32, series)
+            parts = simplon.frame_messages(i, data, FRAME, frames.dtype, series)
             if garble is not None and i == garble[0]:
                 parts[garble[1]] = parts[garble[1]][: len(parts[garble[1]]) // 2]
             self.socket.send_multipart(parts)
@@ -358,6 +358,16 @@ def test_back_to_back_series_with_three_decoders(push, sources, frames):
     for scan in source.scans:  # each one whole: no scan ended before its frames were decoded
         assert scan.complete and scan.reason is None
         np.testing.assert_array_equal(np.asarray(scan.cube.data), frames.reshape(*SCAN, *FRAME))
+
+
+def test_16_bit_frames_stay_uint16(push, sources, frames):
+    frames16 = frames.astype(np.uint16)
+    source = connect(sources, push.port)
+    push.header(len(frames16), dtype=np.uint16)
+    push.frames(frames16)
+    push.footer()
+    assert source.wait(WAIT_S) and source.cube.dtype == np.uint16
+    np.testing.assert_array_equal(np.asarray(source.cube.data), frames16.reshape(*SCAN, *FRAME))
 
 
 def test_detector_armed_for_fewer_frames_than_the_scan(push, sources, frames):
