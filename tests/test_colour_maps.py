@@ -60,7 +60,7 @@ def test_signed_images_are_symmetric_about_zero(low, high, m):
     np.testing.assert_array_equal(rgba[0, 1, :3], lut[0])
     np.testing.assert_array_equal(rgba[0, 2, :3], lut[255])
     np.testing.assert_array_equal(rgba[0, 3, :3], lut[255])  # clipped
-    np.testing.assert_array_equal(rgba[0, 4], [0, 0, 0, 255])  # not finite: black
+    np.testing.assert_array_equal(rgba[0, 4], [0, 0, 0, 0])  # not finite: transparent
     assert render.symmetric_range(-np.inf, 1.0) == (0.0, 0.0)
 
 

@@ -149,12 +149,12 @@ function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
   const span = vmax - vmin;
   const flat = !(span > 0);
   const table = packedOf(lut);
-  const black = (table[0] & 4278190080) >>> 0;
+  const empty = 0;
   const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
   const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
   for (let k = 0; k < count; k++) {
     const v = data[offset + k];
-    let colour = black;
+    let colour = empty;
     if (v - v === 0) {
       const t = flat ? 0.5 : (v - vmin) / span;
       colour = table[t > 0 ? t >= 1 ? 255 : Math.floor(255 * t + 0.5) : 0];
@@ -166,7 +166,7 @@ function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
       out[4 * k] = pixels[k] & 255;
       out[4 * k + 1] = pixels[k] >>> 8 & 255;
       out[4 * k + 2] = pixels[k] >>> 16 & 255;
-      out[4 * k + 3] = 255;
+      out[4 * k + 3] = pixels[k] >>> 24;
     }
   }
   return out;
@@ -254,8 +254,10 @@ function vectorInto(x, y, vmax, out, at) {
 }
 function complexRGBA(com, count, vmax, out) {
   for (let k = 0; k < count; k++) {
-    vectorInto(com[k], com[count + k], vmax, out, 4 * k);
-    out[4 * k + 3] = 255;
+    const x = com[k];
+    const y = com[count + k];
+    vectorInto(x, y, vmax, out, 4 * k);
+    out[4 * k + 3] = x - x === 0 && y - y === 0 ? 255 : 0;
   }
   return out;
 }

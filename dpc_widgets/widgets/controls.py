@@ -396,12 +396,14 @@ class Controls:
         uncertainty_deg: float | None = None,
         weak_half_turn: bool = False,
         undetermined: str = "",
+        rows: tuple[int, int] | None = None,
     ) -> None:
         """Show the solved rotation; with auto rotation also move the manual controls to it.
 
         ``uncertainty_deg`` (one sigma, degrees) is shown as ``± x°``; ``weak_half_turn`` adds a
         note that the 180-degree choice is weak. ``undetermined``: why no rotation could be
-        solved (the line then says so, and ``angle_deg`` is the one used instead).
+        solved (the line then says so, and ``angle_deg`` is the one used instead). ``rows``:
+        (rows it was solved on, rows of the scan), said for a scan still being recorded.
         """
         spread = "" if uncertainty_deg is None else f" &plusmn; {uncertainty_deg:.1f}&deg;"
         weak = "; 180&deg; choice weak (check the phase sign)" if weak_half_turn else ""
@@ -415,6 +417,8 @@ class Controls:
                 f"solved: {angle_deg:.1f}&deg;{spread}, transpose {'yes' if transpose else 'no'} "
                 f"(curl score {score:.3f}){weak}"
             )
+        if rows is not None:
+            text += f"; solved on {rows[0]} of {rows[1]} rows"
         kind = "warning" if undetermined or weak_half_turn else "ok"
         self.rotation_info.value = f'<span class="dpc-status-{kind}">{text}</span>'
         if self.auto_rotation.value:

@@ -57,6 +57,7 @@ from .calibration import CalibrationError, CalibrationFields, units_notes
 from .compat import set_tooltip
 from .controls import NAMES, ORIGIN_NAMES, Controls, browser_value
 from .flow import Later, LatestWins
+from .live_follow import LiveFollow, is_live_source
 from .plots import Plots
 from .settings import (
     SETTING_NAMES,
@@ -81,6 +82,10 @@ _MANUAL_ROTATION = ("scan_rotation", "transpose")
 #: pause for DETAILS_DELAY seconds, at the latest DETAILS_MAX_WAIT seconds into a drag.
 DETAILS_DELAY, DETAILS_MAX_WAIT = 0.25, 1.0
 _NUMBER = re.compile(r"[-+]?\d[\d.]*(?:e[-+]?\d+)?")
+#: The copy-as-code text's cube line for a live scan.
+LIVE_CUBE_LINE = "# cube: the live scan shown in the explorer (explorer.cube; source.cube)"
+#: Seconds between two mean patterns sent while the rows of a live scan arrive.
+LIVE_PATTERN_S = 1.0
 #: Warnings of the rotation solver: logged, and shown on the rotation line, not the status line.
 ROTATION_WARNINGS = ("the 180-degree choice of the scan rotation",)
 
@@ -185,6 +190,10 @@ class Explorer(w.VBox):
         errors go to the status line.
     """
 
+    _ready = False
+    _result: DPCResult | None = None
+    _live: LiveFollow | None = None
+
     def __init__(
         self,
         data: Any,
@@ -201,12 +210,58 @@ class Explorer(w.VBox):
             panel_size = integer_at_least(panel_size, "panel_size", 1)
         saved = as_saved(settings)
         cube_options = {k: v for k, v in options.items() if k not in SETTING_NAMES}
+        self.source: Any = None
+        self._live: LiveFollow | None = None
+        self._ready = False
+        setup = dict(
+            backend=backend,
+            memory_budget=memory_budget,
+            client=client,
+            background=background,
+            panel_size=panel_size,
+            saved=saved,
+            values={k: v for k, v in options.items() if k in SETTING_NAMES},
+            cube_options=cube_options,
+        )
+        if is_live_source(data):
+            if cube_options:
+                raise TypeError(
+                    f"options {sorted(cube_options)} do not apply to a live source: give the "
+                    "calibration to the source (dw.live.connect / replay / follow)"
+                )
+            self.source = data
+            self._setup_options = setup
+            self._live = LiveFollow(data, self._live_cube, self._live_rows)
+            super().__init__([self._live.line])
+            self.add_class("dpc-explorer")
+            self._cube_line = LIVE_CUBE_LINE
+            # set up at once when rows are there (errors raise here), else on a later look
+            self._live.start(guarded=False)
+            return
         cube, self._cube_line = open_cube(data, **cube_options)
+        self._setup(cube, **setup)
+
+    def _setup(
+        self,
+        cube: Datacube,
+        *,
+        backend: str,
+        memory_budget: int | None,
+        client: Any,
+        background: bool | None,
+        panel_size: int | None,
+        saved: SavedSettings,
+        values: dict[str, Any],
+        cube_options: dict[str, Any],
+    ) -> None:
+        """Build the controls, view and plots for ``cube`` and show its first view (the
+        constructor's work once the data is there: at once, or for a live source when the
+        first rows arrived)."""
         self.dpc = DPC(cube, backend=backend, memory_budget=memory_budget, client=client)
         self._loaded_origin = cube.origin
         if saved.origin is not None and "origin" not in cube_options:
             self.dpc.origin = saved.origin  # ValueError outside the detector
-        values = {**saved.values, **{k: v for k, v in options.items() if k in SETTING_NAMES}}
+        values = {**saved.values, **values}
         settings = initial_settings(self.dpc.cube, self.dpc.cube.sample_mean_pattern, values)
         settings.detector()  # bad initial geometry raises here
         self.controls = Controls(self.dpc.cube, settings)
@@ -247,19 +302,22 @@ class Explorer(w.VBox):
             DETAILS_MAX_WAIT,
         )
         self._build = CacheBuild(self.dpc, self._cache_built, background)
-        super().__init__(
-            [
-                w.HBox([self.status, self._build.box]),
-                w.HBox(
-                    [self.controls.box, self.view],
-                    layout=w.Layout(align_items="flex-start", width="100%"),
-                ),
-                self.plots.box,
-                self._file_box(),
-                self.code_text,
-            ]
-        )
-        self.add_class("dpc-explorer")
+        self._pattern_shown = 0.0  # time.monotonic() the mean pattern was last sent (live)
+        children = [
+            w.HBox([self.status, self._build.box]),
+            w.HBox(
+                [self.controls.box, self.view],
+                layout=w.Layout(align_items="flex-start", width="100%"),
+            ),
+            self.plots.box,
+            self._file_box(),
+            self.code_text,
+        ]
+        if self._live is not None:
+            self.children = [self._live.line, *children]
+        else:
+            super().__init__(children)
+            self.add_class("dpc-explorer")
         self._flow.request()  # the first view: one streaming pass, which yields the mean pattern
         if self._error is not None:
             raise self._error
@@ -282,6 +340,7 @@ class Explorer(w.VBox):
         self.view.on_geometry(self._on_ring_drag)
         self.view.on_center(self._on_center_drag)
         self.view.observe(lambda change: self._on_center_drag(*change["new"]), "center")
+        self._ready = True
 
     # ------------------------------------------------------------------ public API
     @property
@@ -304,6 +363,33 @@ class Explorer(w.VBox):
         """Change several controls at once with one update at the end of the block."""
         with self._flow.hold():
             yield
+
+    @property
+    def ready(self) -> bool:
+        """True once the explorer shows data (for a live source: once the first rows came)."""
+        return self._ready
+
+    @property
+    def cube(self) -> Datacube | None:
+        """The data shown (``explorer.dpc.cube``); for a live source the current scan's cube,
+        which follows ``source.scan`` (None before the first rows arrived)."""
+        return self.dpc.cube if self._ready else None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Follow a live source until its current scan is complete and shown (True), or
+        ``timeout`` seconds passed (False); True at once for data in hand.
+
+        The explorer follows a live source by itself in a Jupyter kernel while the kernel is
+        idle; a cell (or script) that waits here instead does the looking in the meantime, so
+        the images still fill in, and the explorer shows the complete scan's exact results
+        (images, plots, status) when it returns True.
+        """
+        if self._live is None:
+            return True
+        done = self._live.wait(timeout)
+        if done and self._ready:
+            self._details.flush()
+        return done
 
     def code(self) -> str:
         """Python code reproducing the current results with the core API."""
@@ -348,20 +434,59 @@ class Explorer(w.VBox):
         *,
         prefix: str = "dpc",
         formats: tuple[str, ...] = export.FORMATS,
+        frames: bool = False,
     ) -> list[pathlib.Path]:
-        """Save the current arrays (.npy, HDF5) and figures (PNG); see :func:`export.save`."""
+        """Save the current arrays (.npy, HDF5) and figures (PNG); see :func:`export.save`.
+
+        For a live scan (``Explorer(source)``): the results of the rows received when called
+        (the rows after them are NaN in the arrays, transparent in the PNGs), and the HDF5
+        file's attributes ``rows`` (rows received), ``scan_rows``, ``complete`` and, for a scan
+        that ended early, ``reason``. The frames themselves are the source's (its spool file,
+        or the detector software's own file); ``frames=True`` also writes the rows received as
+        ``{prefix}_frames.npy`` ((rows, Ry, Qx, Qy), the cube's orientation and dtype), which
+        :func:`dpc_widgets.load` and ``dpc-widgets process`` read.
+
+        Raises
+        ------
+        RuntimeError
+            Before any result.
+        ValueError
+            For ``frames=True`` on data that is not a live scan (it is in a file already), an
+            unknown format or a bad prefix.
+        """
         if self._result is None:
             raise RuntimeError("no results to save yet")
-        settings = self.settings
-        return export.save(
+        cube = self.dpc.cube
+        if frames and cube.feed is None:
+            raise ValueError(
+                "frames=True saves a live scan's frames; this data is not a live scan (its "
+                "frames are in the file or array it came from)"
+            )
+        result, settings = self._result, self.settings
+        attributes = None
+        if cube.feed is not None:
+            attributes = {
+                "rows": int(result.rows if result.rows is not None else cube.scan_shape[0]),
+                "scan_rows": cube.scan_shape[0],
+                "complete": bool(cube.feed.complete),
+            }
+            if cube.feed.reason:
+                attributes["reason"] = cube.feed.reason
+        written = export.save(
             folder,
-            self._result,
+            result,
             self.dpc.mean_pattern(),
             settings,
             prefix=prefix,
             formats=formats,
             code=self.code(),
+            attributes=attributes,
         )
+        if frames:
+            path = pathlib.Path(folder) / f"{prefix}_frames.npy"
+            np.save(path, np.asarray(cube.data[: attributes["rows"]]))
+            written.append(path)
+        return written
 
     def save_settings(self, path: str | os.PathLike) -> pathlib.Path:
         """Write the current settings as a settings file (JSON; folder created if missing).
@@ -443,6 +568,11 @@ class Explorer(w.VBox):
 
     def _text_line(self) -> str:
         """The ``text/plain`` of the display output: what this is, and what it needs."""
+        if not self._ready:
+            return (
+                "DPC explorer (dpc-widgets) waiting for a live scan: an interactive widget; "
+                "run the notebook in Jupyter, Colab or VS Code to use it"
+            )
         rx, ry, qx, qy = self.dpc.cube.shape
         return (
             f"DPC explorer (dpc-widgets) of a {rx}x{ry} scan with {qx}x{qy} detector pixels: "
@@ -665,6 +795,7 @@ class Explorer(w.VBox):
                 result.rotation.uncertainty_deg,
                 result.rotation.weak_half_turn and result.rotation.determined,
                 result.rotation.reason,
+                None if self.dpc.cube.feed is None else (result.rows, self.dpc.cube.scan_shape[0]),
             )
         if "status" in pending:
             self._set_status(*pending["status"])
@@ -679,7 +810,9 @@ class Explorer(w.VBox):
                 self._recentre(origin)
             detector = settings.detector()
             kwargs = settings.run_kwargs()
-            key = (self.dpc.origin, detector, tuple(kwargs.items()), settings.clip)
+            feed = self.dpc.cube.feed  # a live scan: its rows so far are an input too
+            version = None if feed is None else feed.version
+            key = (self.dpc.origin, detector, tuple(kwargs.items()), settings.clip, version)
             if key == self._key:
                 return False
             center = detector.resolved_center(self.dpc.cube)
@@ -750,6 +883,65 @@ class Explorer(w.VBox):
         if not self.dpc.cache_ready(center, reach):  # the first view came from a streaming
             self._build.start(center, reach)  # pass: fill the cache behind it
         return True
+
+    # ------------------------------------------------------------------ a live source
+    def _live_cube(self, cube: Datacube) -> None:
+        """A scan's first rows arrived: set up (the first scan) or follow the new cube."""
+        if not self._ready:
+            self._setup(cube, **self._setup_options)
+            self._pattern_shown = time.monotonic()
+        else:
+            self._follow_cube(cube)
+
+    def _live_rows(self, final: bool) -> None:
+        """Rows arrived (``final``: the scan is complete): the current settings' update on
+        them, the mean pattern now and then, and at the end the exact images and plots."""
+        if not self._ready:
+            return
+        self._flow.request()  # the key holds feed.version: a slider move's update, newest rows
+        now = time.monotonic()
+        if final or now - self._pattern_shown >= LIVE_PATTERN_S:
+            self._pattern_shown = now
+            self._guarded("showing the mean pattern", self._show_pattern)
+        if final:
+            self._details.flush()  # the exact images, plots, status and rotation line now
+
+    def _follow_cube(self, cube: Datacube) -> None:
+        """A new acquisition: show its cube with the current settings.
+
+        Radii, segments, offset, CoM source, rotation and phase options stay as they are; a
+        detector centre moved from the one found on the last scan stays too when it lies on
+        the new detector, else the new scan's own centre (its disc, found on its first rows) is
+        used, as a settings file with a ``null`` centre does.
+        """
+        old = self.dpc.cube
+        moved = self.dpc.origin != self._loaded_origin
+        origin = self.dpc.origin
+        fits = all(0.0 <= c <= n - 1 for c, n in zip(origin, cube.detector_shape, strict=True))
+        self.dpc.cube = cube
+        if moved and fits:
+            self.dpc.origin = origin
+        self._loaded_origin = cube.origin
+        self._loaded_calibration = cube.calibration
+        self._disc_px = _disc_px(cube)
+        with self.hold():
+            self.calibration.show(cube)
+            self.controls.configure(cube)
+            self.controls.set_origin(self.dpc.origin)
+            self._key = None
+            self._flow.request()
+        self._show_cube()
+        if cube.detector_shape != old.detector_shape:
+            self._frame_detector()  # else the user's zoom stays
+        self._pattern_shown = time.monotonic()
+
+    def _show_pattern(self) -> None:
+        """The mean pattern of the rows so far and its radial profile (a live scan)."""
+        mean = self.dpc.mean_pattern()
+        with self.view.hold_sync():
+            self.view.set_image("pattern", mean[None])
+            self.view.pattern_vmax = float(mean.max())
+        self.plots.show_profile(*self.dpc.radial_profile())
 
     def _frame_detector(self) -> None:
         """Give the detector view its "fit disc" default (``zoom.fit_view``) for a new cube.

@@ -112,11 +112,13 @@ def save(
     prefix: str = "dpc",
     formats: tuple[str, ...] = FORMATS,
     code: str = "",
+    attributes: dict | None = None,
 ) -> list[pathlib.Path]:
     """Write the current results into ``folder`` (created if missing).
 
     Writes ``{prefix}_{name}.npy`` per array, ``{prefix}.h5`` (all arrays, with the settings as
-    JSON, units, applied rotation and ``code`` as attributes) and ``{prefix}_{figure}.png``.
+    JSON, units, applied rotation, ``code`` and any ``attributes`` (str, number or bool
+    values; e.g. a live scan's rows) as attributes) and ``{prefix}_{figure}.png``.
 
     Returns
     -------
@@ -151,6 +153,8 @@ def save(
             file.attrs["angle_deg"] = result.angle_deg
             file.attrs["transpose"] = result.transpose
             file.attrs["code"] = code
+            for key, value in (attributes or {}).items():
+                file.attrs[key] = value
     if "png" in formats:
         for name, rgba in figures(result, mean_pattern, settings.clip).items():
             written.append(folder / f"{prefix}_{name}.png")

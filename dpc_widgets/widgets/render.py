@@ -366,13 +366,14 @@ def mapped(image: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> np.n
     """RGBA (rows, cols, 4) of ``image`` through a 256-level table (:func:`lut_of`).
 
     The level is :func:`gray`'s (``image`` taken as float32, ``vmin``/``vmax`` in its units);
-    non-finite values are black, as ``lutRGBA`` in JS.
+    non-finite values are transparent black (no value: e.g. the rows of a live scan not
+    received yet), as ``lutRGBA`` in JS.
     """
     level = gray(image, vmin, vmax)[..., 0]
     rgb = np.asarray(lut)[level]
-    finite = np.isfinite(np.asarray(image, dtype=np.float32))[..., None]
-    rgb = np.where(finite, rgb, 0)
-    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+    finite = np.isfinite(np.asarray(image, dtype=np.float32))
+    rgb = np.where(finite[..., None], rgb, 0)
+    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2], np.where(finite, 255, 0))
 
 
 def sequential(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
@@ -384,6 +385,27 @@ def diverging(image: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
     """:func:`mapped` through the diverging map over :func:`symmetric_range` of the limits
     (signed images: CoM x / y), so 0 is drawn in the centre colour."""
     return mapped(image, *symmetric_range(vmin, vmax), DIVERGING_LUT)
+
+
+def no_data(rows: int, cols: int) -> np.ndarray:
+    """RGB (rows, cols, 3) of the "no data" hatch shown through transparent pixels (as
+    ``.dpc-image``'s background in ``explorer.css``: #f4f4f4 with a #d0d0d0 line of one pixel
+    every six along the anti-diagonal)."""
+    i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    line = (i + j) % 6 == 5
+    value = np.where(line, 0xD0, 0xF4).astype(np.uint8)
+    return np.repeat(value[..., None], 3, axis=-1)
+
+
+def over_no_data(rgba: np.ndarray) -> np.ndarray:
+    """RGB (rows, cols, 3) of an RGBA image (uint8) drawn over :func:`no_data` (alpha
+    blending, exact for alpha 0 and 255)."""
+    rgba = np.asarray(rgba)
+    alpha = rgba[..., 3:4].astype(np.float64) / 255.0
+    if (alpha == 1.0).all():
+        return np.ascontiguousarray(rgba[..., :3])
+    blend = alpha * rgba[..., :3] + (1.0 - alpha) * no_data(*rgba.shape[:2])
+    return np.floor(blend + 0.5).astype(np.uint8)
 
 
 def bar(width: int, lut: np.ndarray) -> np.ndarray:
@@ -486,10 +508,12 @@ def vector_colors(x: np.ndarray, y: np.ndarray, vmax: float) -> np.ndarray:
 
 
 def complex_hsv(com: np.ndarray, vmax: float) -> np.ndarray:
-    """Colour-wheel RGBA (Rx, Ry, 4) of a vector field ``com`` (2, Rx, Ry), taken as float32."""
+    """Colour-wheel RGBA (Rx, Ry, 4) of a vector field ``com`` (2, Rx, Ry), taken as float32;
+    transparent black where a component is not finite (``complexRGBA`` in JS)."""
     field = np.asarray(com, dtype=np.float32).astype(np.float64)
     rgb = vector_colors(field[0], field[1], vmax)
-    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2])
+    finite = np.isfinite(field[0]) & np.isfinite(field[1])
+    return _rgba(rgb[..., 0], rgb[..., 1], rgb[..., 2], np.where(finite, 255, 0))
 
 
 def wheel(size: int) -> np.ndarray:

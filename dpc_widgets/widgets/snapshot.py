@@ -181,7 +181,9 @@ def snapshot_png(
                 lut, low, high, middle = render.SEQUENTIAL_LUT, "tile min", "tile max", ""
                 _bar(canvas, draw, font, (strip, left), lut, (low, middle, high), units[name])
                 continue
-            image, scale = _fit(Image.fromarray(np.ascontiguousarray(figures[name][..., :3])))
+            image, scale = _fit(Image.fromarray(np.ascontiguousarray(figures[name])))
+            # non-finite pixels (rows of a live scan not received) over the page's hatch
+            image = Image.fromarray(render.over_no_data(np.asarray(image)))
             if name == "mean_pattern":  # drawn on the panel: rings beyond it are clipped
                 on_image = ImageDraw.Draw(image)
                 _rings(on_image, scale, settings, origin, detector_sampling)
@@ -234,12 +236,12 @@ def _tiles(canvas, draw, font, images, clip, top, left) -> None:
         x = left + column * (tile + 2 * frame + gap)
         y = top + row * (tile + 2 * frame + gap)
         rgba = render.sequential(image, *render.clip_range(image, clip))
-        picture = Image.fromarray(np.ascontiguousarray(rgba[..., :3]))
+        picture = Image.fromarray(np.ascontiguousarray(rgba))
         scale = tile / max(picture.size)
         size = tuple(max(1, round(n * scale)) for n in picture.size)
         up = scale >= 1.0
         method = Image.Resampling.NEAREST if up else Image.Resampling.BOX
-        picture = picture.resize(size, method)
+        picture = Image.fromarray(render.over_no_data(np.asarray(picture.resize(size, method))))
         colour = tuple(int(c) for c in render.PALETTE[k % len(render.PALETTE)])
         w, h = picture.size
         draw.rectangle((x, y, x + w + 2 * frame - 1, y + h + 2 * frame - 1), fill=colour)

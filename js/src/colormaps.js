@@ -2,7 +2,8 @@
 //
 // Every formula here is mirrored exactly by dpc_widgets/widgets/render.py (the PNG export and
 // the browser tests use it): change both together. A value is mapped to a byte with
-// floor(255 * t + 0.5), t clipped to [0, 1]; non-finite values map to 0.
+// floor(255 * t + 0.5), t clipped to [0, 1]; non-finite values map to 0 (and are drawn
+// transparent by the image maps: no value there, e.g. scan rows not received yet).
 
 /** Distinct colours of detector segments 0..15 (segment k uses PALETTE[k % 16]), as [r, g, b]. */
 export const PALETTE = [
@@ -106,19 +107,20 @@ function packedOf(lut) {
 
 /**
  * Fill out with the colours of data[offset...] through a 256-level table lut (lutOf): level
- * grayLevel(v, vmin, vmax) (inlined: the same operations); non-finite values are black. On a
+ * grayLevel(v, vmin, vmax) (inlined: the same operations); non-finite values are transparent
+ * (the panel's "no data" background shows: rows of a live scan not received yet). On a
  * little-endian machine (every browser's) with an aligned out, each pixel is one uint32 write.
  */
 export function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
   const span = vmax - vmin;
   const flat = !(span > 0);
   const table = packedOf(lut);
-  const black = (table[0] & 0xff000000) >>> 0; // opaque black
+  const empty = 0; // transparent
   const whole = LITTLE_ENDIAN && out.byteOffset % 4 === 0;
   const pixels = whole ? new Uint32Array(out.buffer, out.byteOffset, count) : new Uint32Array(count);
   for (let k = 0; k < count; k++) {
     const v = data[offset + k];
-    let colour = black;
+    let colour = empty;
     if (v - v === 0) { // finite
       const t = flat ? 0.5 : (v - vmin) / span;
       colour = table[t > 0 ? (t >= 1 ? 255 : Math.floor(255 * t + 0.5)) : 0];
@@ -130,7 +132,7 @@ export function lutRGBA(data, offset, count, vmin, vmax, lut, out) {
       out[4 * k] = pixels[k] & 0xff;
       out[4 * k + 1] = (pixels[k] >>> 8) & 0xff;
       out[4 * k + 2] = (pixels[k] >>> 16) & 0xff;
-      out[4 * k + 3] = 255;
+      out[4 * k + 3] = pixels[k] >>> 24;
     }
   }
   return out;
@@ -236,7 +238,7 @@ export function hsvToRgb(h, s, v) {
 /**
  * Write the colour-wheel colour of a vector (x, y), x along array axis 0, to out[at..at + 2]:
  * hue = direction atan2(y, x) / 2pi (red along +x), value = min(|v| / vmax, 1), full
- * saturation; black when a component is not finite.
+ * saturation; black when a component is not finite (drawn transparent by complexRGBA).
  */
 function vectorInto(x, y, vmax, out, at) {
   if (!Number.isFinite(x) || !Number.isFinite(y)) {
@@ -255,11 +257,16 @@ export function vectorColor(x, y, vmax) {
   return rgb;
 }
 
-/** Fill out with colour-wheel colours of the field com = (2, n) flattened (x block, then y). */
+/**
+ * Fill out with colour-wheel colours of the field com = (2, n) flattened (x block, then y);
+ * transparent where a component is not finite (rows of a live scan not received yet).
+ */
 export function complexRGBA(com, count, vmax, out) {
   for (let k = 0; k < count; k++) {
-    vectorInto(com[k], com[count + k], vmax, out, 4 * k);
-    out[4 * k + 3] = 255;
+    const x = com[k];
+    const y = com[count + k];
+    vectorInto(x, y, vmax, out, 4 * k);
+    out[4 * k + 3] = x - x === 0 && y - y === 0 ? 255 : 0;
   }
   return out;
 }

@@ -90,7 +90,7 @@ describe("perceptual maps", () => {
     expect(Array.from(lutOf([[0, 0, 0], [255, 255, 255]]).slice(3 * 100, 3 * 101))).toEqual([100, 100, 100]);
   });
 
-  it("draws signed values over a symmetric range, 0 at the centre level, NaN black", async () => {
+  it("draws signed values over a symmetric range, 0 at the centre level, NaN transparent", async () => {
     const { DIVERGING_LUT, lutRGBA, symmetricRange, barRGBA } = await import("../src/colormaps.js");
     expect(symmetricRange(-0.5, 2)).toEqual([-2, 2]);
     expect(symmetricRange(-3, 1)).toEqual([-3, 3]);
@@ -98,7 +98,7 @@ describe("perceptual maps", () => {
     expect(Array.from(out.slice(0, 3))).toEqual(Array.from(DIVERGING_LUT.slice(3 * 128, 3 * 129)));
     expect(Array.from(out.slice(4, 7))).toEqual(Array.from(DIVERGING_LUT.slice(0, 3)));
     expect(Array.from(out.slice(8, 11))).toEqual(Array.from(DIVERGING_LUT.slice(765)));
-    expect(Array.from(out.slice(12, 16))).toEqual([0, 0, 0, 255]);
+    expect(Array.from(out.slice(12, 16))).toEqual([0, 0, 0, 0]); // no value: transparent
     const bar = barRGBA(256, DIVERGING_LUT, new Uint8ClampedArray(4 * 256));
     expect(Array.from(bar.slice(4 * 200, 4 * 200 + 3))).toEqual(Array.from(DIVERGING_LUT.slice(600, 603)));
   });

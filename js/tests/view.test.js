@@ -137,7 +137,7 @@ describe("explorer view", () => {
     expect(Array.from(pixels.slice(0, 3))).toEqual(Array.from(DIVERGING_LUT.slice(0, 3)));
     expect(Array.from(pixels.slice(44, 47))).toEqual(Array.from(DIVERGING_LUT.slice(765, 768)));
     const colour = drawn.get(root.querySelector('[data-testid="com-color-image"]')).data;
-    expect(Array.from(colour.slice(0, 4))).toEqual([0, 0, 0, 255]); // y NaN: black
+    expect(Array.from(colour.slice(0, 4))).toEqual([0, 0, 0, 0]); // y NaN: transparent
     expect(root.querySelector('[data-testid="com-color-image"]').dataset.checksum).toBe(fnv1a(new Uint8Array(codes.buffer)));
   });
 
