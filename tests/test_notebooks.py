@@ -72,7 +72,9 @@ def _last_display(notebook):
     return code_cells[-1].outputs[-1]
 
 
-@pytest.mark.parametrize("name", ["01_dpc_tutorial.ipynb", "02_explorer.ipynb"])
+@pytest.mark.parametrize(
+    "name", ["01_dpc_tutorial.ipynb", "02_explorer.ipynb", "live_acquisition.ipynb"]
+)
 def test_notebook_is_committed_without_outputs(name):
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(notebook)
@@ -147,4 +149,24 @@ def test_explorer_notebook_displays_the_explorer(tmp_path):
     last = _last_display(notebook)
     assert WIDGET_VIEW in last.data and "image/png" in last.data  # the view, and its snapshot
     assert last.data["text/plain"].startswith("DPC explorer")
+    assert _stderr(notebook) == []
+
+
+def test_live_notebook_follows_a_replayed_scan_to_the_end_and_saves_it(tmp_path):
+    notebook = _execute("live_acquisition.ipynb", tmp_path)
+    assert not [out for out in _outputs(notebook) if out.output_type == "error"]
+    text = _stdout(notebook)
+    assert "scan complete: 32/32 rows" in text and "rows in the results: 32 of 32" in text
+    assert "'dpc_frames.npy'" in text and "'dpc_phase.png'" in text
+    frames = np.load(tmp_path / "live_results" / "dpc_frames.npy")
+    np.testing.assert_array_equal(frames, np.asarray(dpc_widgets.simulate().cube.data))
+    assert (tmp_path / "live_results" / "dpc_settings.json").is_file()
+    shown = [  # the explorer's output: the widget view (its state filled in by the end)
+        out
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "Explorer(source)" in cell.source
+        for out in cell.outputs
+    ]
+    assert WIDGET_VIEW in shown[-1].data
+    assert shown[-1].data["text/plain"].startswith("DPC explorer")
     assert _stderr(notebook) == []
