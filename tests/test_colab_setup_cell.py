@@ -66,7 +66,7 @@ def run_cell(source: str, *, colab: bool, installed: bool, monkeypatch) -> tuple
 
 def test_the_notebooks_share_one_setup_cell():
     cells = {setup_cell(path) for path in NOTEBOOKS}
-    assert len(NOTEBOOKS) == 2 and len(cells) == 1
+    assert len(NOTEBOOKS) == 3 and len(cells) == 1  # tutorial, explorer, live acquisition
     (cell,) = cells
     assert SOURCE_LINE in cell
     assert "%pip install" in cell and "subprocess" not in cell
