@@ -313,9 +313,7 @@ class Explorer(w.VBox):
             self._file_box(),
             self.code_text,
         ]
-        if self._live is not None:
-            self.children = [self._live.line, *children]
-        else:
+        if self._live is None:
             super().__init__(children)
             self.add_class("dpc-explorer")
         self._flow.request()  # the first view: one streaming pass, which yields the mean pattern
@@ -323,6 +321,8 @@ class Explorer(w.VBox):
             raise self._error
         self._show_cube()
         self._frame_detector()
+        if self._live is not None:  # shown complete (a page draws the view with all its state)
+            self.children = [self._live.line, *children]
         # automatic rotation turned off: the manual controls first take the last solved values
         self.auto_rotation.observe(lambda c: c["new"] or self._details.flush(), "value")
         for name, widget in self.controls.widgets().items():
