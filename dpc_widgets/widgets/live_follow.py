@@ -227,11 +227,16 @@ class LiveFollow:
     def _write(self, kind: str, text: str) -> None:
         escaped = html.escape(text)
         value = (
-            f'<span class="dpc-status-{kind}" style="white-space: nowrap" title="{escaped}">'
+            f'<span class="dpc-status-{kind}" style="{_ONE_LINE}" title="{escaped}">'
             f"{escaped}</span>"
         )
         if self.line.value != value:
             self.line.value = value
+
+
+#: The progress line's text: one line, ellipsised (inline: the explorer's CSS comes with its
+#: view, which is not on the page while the line waits for the first rows alone).
+_ONE_LINE = "display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis"
 
 
 def _has_rows(scan: Any) -> bool:
