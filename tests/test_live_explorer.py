@@ -214,7 +214,7 @@ def test_controls_moved_during_the_scan_answer_on_the_rows_received(stepped, cou
     assert explorer.settings.segments == 8
 
 
-def test_a_new_acquisition_starts_a_new_cube_and_keeps_the_settings(counts):
+def test_a_new_acquisition_starts_a_new_cube_and_keeps_the_settings(counts, tmp_path):
     source = StepSource(counts, scans=2).start()
     try:
         source.advance(1 + 16)
@@ -242,8 +242,18 @@ def test_a_new_acquisition_starts_a_new_cube_and_keeps_the_settings(counts):
         assert kept == {k: v for k, v in vars(settings).items() if k not in solved}
         assert explorer.settings.auto_rotation and explorer.dpc.origin == moved
         assert explorer.results.rows == 4
-        assert source.scans[0].complete  # the finished one is still there
+        assert source.scans[0].complete  # the finished one is still there, and saves
         assert first.feed.complete and first.feed.rows_ready == 16
+        explorer.save(tmp_path, formats=("h5",), scan=-2)
+        expected = dw.DPC(Datacube(counts, origin=moved)).run(
+            explorer.settings.detector(), **explorer.settings.run_kwargs()
+        )
+        with h5py.File(tmp_path / "dpc.h5") as file:
+            assert (file.attrs["rows"], file.attrs["complete"]) == (16, True)
+            np.testing.assert_array_equal(file["phase"][()], expected.phase)
+            np.testing.assert_array_equal(file["segment_images"][()], expected.segment_images)
+        with pytest.raises(ValueError, match=r"scan must index source.scans \(2 kept\)"):
+            explorer.save(tmp_path, scan=2)
     finally:
         source.close()
 
@@ -355,7 +365,7 @@ def test_a_partial_scan_saves_its_rows(stepped, tmp_path):
 
 def test_frames_are_only_saved_for_a_live_scan(counts, tmp_path):
     explorer = Explorer(Datacube(counts))
-    with pytest.raises(ValueError, match="frames=True saves a live scan's frames"):
+    with pytest.raises(ValueError, match="frames=True and scan= save a live scan"):
         explorer.save(tmp_path, frames=True)
 
 

@@ -435,6 +435,7 @@ class Explorer(w.VBox):
         prefix: str = "dpc",
         formats: tuple[str, ...] = export.FORMATS,
         frames: bool = False,
+        scan: int | None = None,
     ) -> list[pathlib.Path]:
         """Save the current arrays (.npy, HDF5) and figures (PNG); see :func:`export.save`.
 
@@ -444,25 +445,32 @@ class Explorer(w.VBox):
         that ended early, ``reason``. The frames themselves are the source's (its spool file,
         or the detector software's own file); ``frames=True`` also writes the rows received as
         ``{prefix}_frames.npy`` ((rows, Ry, Qx, Qy), the cube's orientation and dtype), which
-        :func:`dpc_widgets.load` and ``dpc-widgets process`` read.
+        :func:`dpc_widgets.load` and ``dpc-widgets process`` read. ``scan`` picks another of
+        the scans the source keeps (an index into ``source.scans``: ``-2`` is the one before the
+        current, e.g. the finished scan after a new acquisition started), computed with the
+        current settings (its own centre unless the centre was moved, as for a new
+        acquisition); None (default): the scan shown.
 
         Raises
         ------
         RuntimeError
             Before any result.
         ValueError
-            For ``frames=True`` on data that is not a live scan (it is in a file already), an
-            unknown format or a bad prefix.
+            For ``frames=True`` or ``scan`` on data that is not a live scan (it is in a file
+            already), a ``scan`` the source does not keep, an unknown format or a bad prefix.
         """
         if self._result is None:
             raise RuntimeError("no results to save yet")
         cube = self.dpc.cube
-        if frames and cube.feed is None:
+        if (frames or scan is not None) and cube.feed is None:
             raise ValueError(
-                "frames=True saves a live scan's frames; this data is not a live scan (its "
+                "frames=True and scan= save a live scan; this data is not a live scan (its "
                 "frames are in the file or array it came from)"
             )
         result, settings = self._result, self.settings
+        mean = self.dpc.mean_pattern()
+        if scan is not None:
+            cube, result, mean = self._other_scan(scan, settings)
         attributes = None
         if cube.feed is not None:
             attributes = {
@@ -475,7 +483,7 @@ class Explorer(w.VBox):
         written = export.save(
             folder,
             result,
-            self.dpc.mean_pattern(),
+            mean,
             settings,
             prefix=prefix,
             formats=formats,
@@ -487,6 +495,29 @@ class Explorer(w.VBox):
             np.save(path, np.asarray(cube.data[: attributes["rows"]]))
             written.append(path)
         return written
+
+    def _other_scan(self, index: int, settings: Settings) -> tuple[Datacube, DPCResult, Any]:
+        """(cube, result, mean pattern) of ``source.scans[index]`` under ``settings``."""
+        scans = list(self.source.scans)
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"scan must be an index into source.scans, got {index!r}")
+        if not -len(scans) <= index < len(scans):
+            raise ValueError(f"scan must index source.scans ({len(scans)} kept), got {index!r}")
+        cube = scans[index].cube
+        if cube is None:
+            raise ValueError(f"scan {index} received no rows: nothing to save")
+        if cube.feed is self.dpc.cube.feed:  # the scan shown
+            return self.dpc.cube, self._result, self.dpc.mean_pattern()
+        dpc = DPC(cube.with_origin(self._kept_origin(cube)), backend=self.dpc.backend)
+        return dpc.cube, dpc.run(settings.detector(), **settings.run_kwargs()), dpc.mean_pattern()
+
+    def _kept_origin(self, cube: Datacube) -> tuple[float, float]:
+        """The centre for another scan of a live source: the current one when it was moved
+        from the one found and lies on ``cube``'s detector, else ``cube``'s own."""
+        origin = self.dpc.origin
+        moved = origin != self._loaded_origin
+        fits = all(0.0 <= c <= n - 1 for c, n in zip(origin, cube.detector_shape, strict=True))
+        return origin if moved and fits else cube.origin
 
     def save_settings(self, path: str | os.PathLike) -> pathlib.Path:
         """Write the current settings as a settings file (JSON; folder created if missing).
@@ -915,11 +946,9 @@ class Explorer(w.VBox):
         used, as a settings file with a ``null`` centre does.
         """
         old = self.dpc.cube
-        moved = self.dpc.origin != self._loaded_origin
-        origin = self.dpc.origin
-        fits = all(0.0 <= c <= n - 1 for c, n in zip(origin, cube.detector_shape, strict=True))
+        origin = self._kept_origin(cube)
         self.dpc.cube = cube
-        if moved and fits:
+        if origin != cube.origin:
             self.dpc.origin = origin
         self._loaded_origin = cube.origin
         self._loaded_calibration = cube.calibration
