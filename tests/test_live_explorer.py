@@ -100,8 +100,11 @@ def offline(cube_data, explorer: Explorer, **options) -> Explorer:
     return Explorer(cube, settings=explorer.settings, **options)
 
 
-#: the small simulated scan's 180-degree choice is weak (said on the rotation line)
-pytestmark = pytest.mark.filterwarnings("ignore:the 180-degree choice:UserWarning")
+pytestmark = [
+    # the small simulated scan's 180-degree choice is weak (said on the rotation line)
+    pytest.mark.filterwarnings("ignore:the 180-degree choice:UserWarning"),
+    pytest.mark.colab_env,  # also under ipywidgets 7.7.1 (the replay needs no [live] extra)
+]
 
 
 # ---------------------------------------------------------------------- waiting, filling in
