@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# imported here, before the function ``replay`` below is defined: importing a submodule sets
-# the package's attribute of its name, which would otherwise replace the function with the
-# module the first time ``replay()`` imports it
-from . import replay as _replay_module  # noqa: F401
 from .errors import (
     FrameFormatError,
     LiveConnectionError,
