@@ -269,7 +269,7 @@ def test_a_scan_that_ends_early_keeps_its_rows_and_says_why(counts):
         assert explorer.wait(TIMEOUT)
         assert explorer.results.rows == 7
         line = explorer._live.line.value
-        assert "scan complete: 7/16 rows" in line and "ended after 89 of 192 frames" in line
+        assert "scan ended early: 7/16 rows" in line and "ended after 89 of 192 frames" in line
         assert "dpc-status-warning" in line
         assert np.isfinite(explorer.results.phase[:7]).all()
     finally:
