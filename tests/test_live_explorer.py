@@ -377,6 +377,19 @@ def test_a_live_source_takes_no_loading_options(stepped):
         Explorer(stepped, energy=200e3)
 
 
+def test_settings_are_checked_at_the_door_and_a_failed_set_up_stays_said(stepped, caplog):
+    with pytest.raises(ValueError, match="segments"):
+        Explorer(stepped, segments=17)  # no rows yet: checked all the same
+    explorer = Explorer(stepped, inner=30.0, outer=20.0)  # a pair: needs the detector
+    stepped.advance(1 + 2)
+    stepped.wait_for_cube(TIMEOUT)
+    with caplog.at_level(logging.ERROR, logger="dpc_widgets.widgets"):
+        assert explorer.wait(0.5) is False  # never raises
+    assert not explorer.ready
+    line = explorer._live.line.value
+    assert "dpc-status-error" in line and "showing the scan failed: ValueError" in line
+
+
 def test_the_follower_looks_on_the_running_loop_and_stops_with_the_source(counts):
     import asyncio
 

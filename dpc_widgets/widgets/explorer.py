@@ -62,6 +62,7 @@ from .plots import Plots
 from .settings import (
     SETTING_NAMES,
     Settings,
+    check_setting,
     com_region_text,
     initial_settings,
     segment_area_text,
@@ -229,6 +230,8 @@ class Explorer(w.VBox):
                     f"options {sorted(cube_options)} do not apply to a live source: give the "
                     "calibration to the source (dw.live.connect / replay / follow)"
                 )
+            for name, value in setup["values"].items():  # at the door, before any rows
+                check_setting(name, value)
             self.source = data
             self._setup_options = setup
             self._live = LiveFollow(data, self._live_cube, self._live_rows)

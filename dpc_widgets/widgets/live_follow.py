@@ -84,6 +84,7 @@ class LiveFollow:
         )
         self.line.add_class("dpc-live-progress")
         self.scan: Any = None
+        self.failure: str | None = None  # why the scan shown could not be shown, if it failed
         self._version: Any = None
         self.shown_rows: list[int] = []
         self.looks = 0  #: looks made (diagnostics)
@@ -164,8 +165,13 @@ class LiveFollow:
     def _look(self) -> bool:
         scan = self.source.scan
         if scan is not None and scan is not self.scan and _has_rows(scan):
-            self.scan, self._version = scan, None
-            self._on_cube(scan.cube)
+            self.scan, self._version, self.failure = scan, None, None
+            try:
+                self._on_cube(scan.cube)
+            except Exception as err:
+                self.failure = f"showing the scan failed: {type(err).__name__}: {err}"
+                self._show_line()
+                raise
         asked = False
         if self.scan is not None:
             version = self.scan.feed.version
@@ -222,6 +228,8 @@ class LiveFollow:
                 kind = "error"
                 if type(error).__name__ not in text:
                     text += f" · {type(error).__name__}: {error}"
+        if self.failure is not None and scan is self.scan:
+            kind, text = "error", f"{text} · {self.failure}"
         self._write(kind, text)
 
     def _write(self, kind: str, text: str) -> None:
