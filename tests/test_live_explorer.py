@@ -414,3 +414,20 @@ def test_the_follower_looks_on_the_running_loop_and_stops_with_the_source(counts
         assert "scan complete: 16/16 rows" in follow.line.value
     finally:
         source.close()
+
+
+def test_closing_the_explorer_stops_its_looks(stepped):
+    import asyncio
+
+    async def scenario():
+        explorer = Explorer(stepped)
+        explorer._live._periodic = True  # as in a kernel
+        explorer._live.start()
+        await asyncio.sleep(0.05)
+        following = explorer._live.following
+        explorer.close()
+        return following, explorer._live.following
+
+    from _loops import run_in_own_loop
+
+    assert run_in_own_loop(scenario) == (True, False)  # waiting for an acquisition, then not

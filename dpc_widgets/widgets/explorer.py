@@ -367,6 +367,13 @@ class Explorer(w.VBox):
         with self._flow.hold():
             yield
 
+    def close(self) -> None:
+        """Close the widget (and stop following a live source; the source keeps receiving:
+        ``source.close()`` stops it)."""
+        if self._live is not None:
+            self._live.stop()
+        super().close()
+
     @property
     def ready(self) -> bool:
         """True once the explorer shows data (for a live source: once the first rows came)."""

@@ -196,8 +196,11 @@ class LiveFollow:
             scan = self.scan
             if scan is not None and scan.complete and self._version_now():
                 return True
-            if self.source.scan is None and not getattr(self.source, "running", True):
-                return False  # stopped before any scan
+            current = self.source.scan
+            if not getattr(self.source, "running", True) and (
+                current is None or (current.complete and not _has_rows(current))
+            ):
+                return False  # stopped before any scan, or its last scan had no rows
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return False
