@@ -136,6 +136,9 @@ def test_rows_fill_in_and_the_rows_not_received_are_empty(stepped, counts):
     assert view.phase_range == list(render.clip_range(result.phase[:5], explorer.settings.clip))
     segments = encoding.decode(view.segment_images, view.segment_images_map, (4, 16, 12))
     assert np.isnan(segments[:, 5:]).all()
+    # the plots and status line take the rows received only (no error, no NaN counted)
+    assert "dpc-status-ok" in explorer.status.value
+    assert np.asarray(explorer.plots.hist_line.y).sum() == 2 * 5 * 12  # |CoM| of 60 positions
     # drawn transparent, i.e. over the "no data" hatch, never in a colour of a map
     rgba = render.sequential(result.phase, *view.phase_range)
     assert (rgba[5:, :, 3] == 0).all() and (rgba[:5, :, 3] == 255).all()
