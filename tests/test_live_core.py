@@ -234,6 +234,7 @@ def test_waiting_for_a_scan_times_out_and_close_returns_promptly():
 def test_new_acquisitions_make_new_cubes_and_old_spools_are_removed(sim, tmp_path):
     with dw.live.replay(sim.cube, repeat=4, keep_scans=1, spool_dir=tmp_path) as source:
         source._thread.join(WAIT)
+        assert all(scan.wait_for_rows(16, WAIT) for scan in source.scans)  # cubes made
         assert len(source.scans) == 2  # the current one and one finished
         cubes = {id(scan.cube) for scan in source.scans}
         assert len(cubes) == 2
