@@ -1,12 +1,13 @@
 """Sustained ingest rate of the Merlin source, against LiberTEM-live's Merlin simulator.
 
-Merlin only (the DECTRIS source can reuse ``median``, ``report`` and the three-stage layout).
+Merlin only (a DECTRIS measurement can reuse ``run_spool_copy``, ``median`` and the layout).
 The simulator runs in a process of its own on 127.0.0.1 (free ports), serving a ``.mib`` of
 256 x 256 uint16 frames (Merlin at 12-bit counter depth) from memory (``--cached MEM``). Per run
 it is triggered over its control port and the time from the trigger is taken for:
 
 ``socket``   a plain socket reading the data port into one buffer: the simulator and the
              loopback alone (what the receiver could get at best);
+``spool copy alone``  no network: the flip-copy of decoded frames into a new spool file;
 ``receive``  ``dw.live.connect("merlin")``: the receiver, decoding, the up-down flip and the
              spool write (frames/s to the last frame written);
 ``dpc``      the same with ``DPC(source)`` following (its growing detector cache built as rows
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -144,10 +146,12 @@ def run_socket(sim: Simulator, n: int) -> float:
         return time.monotonic() - started
 
 
-def run_source(sim: Simulator, scan: tuple[int, int], follow: bool) -> tuple[float, float]:
-    """(seconds to the last frame written, seconds more until every row was processed)."""
+def run_source(sim: Simulator, scan: tuple[int, int], follow: bool) -> tuple[float, float, float]:
+    """(seconds to the last frame written, seconds more until every row was processed, CPU
+    cores this process kept busy meanwhile: its CPU seconds over the wall seconds)."""
     with dw.live.connect("merlin", port=sim.ports["DataSocket"], scan_shape=scan) as source:
         time.sleep(0.3)  # connected, waiting for the arm
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = sim.trigger()
         if follow:
             DPC(source.wait_for_cube(60)).run(SegmentedDetector(10, 40, 4, 0))
@@ -157,7 +161,27 @@ def run_source(sim: Simulator, scan: tuple[int, int], follow: bool) -> tuple[flo
         if scan_.reason or source.error:
             raise RuntimeError(f"{scan_.reason} {source.error}")
         done = time.monotonic()
-        return scan_.finished_at - started, done - scan_.finished_at
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        busy = (used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime) / (done - started)
+        return scan_.finished_at - started, done - scan_.finished_at, busy
+
+
+def run_spool_copy(n: int) -> float:
+    """Seconds to copy ``n`` frames, flipped up-down, from a decode buffer into a new spool
+    (what the source does after the receiver decoded a stack; first touch of the file's pages
+    included)."""
+    from dpc_widgets.live.spool import Spool
+
+    buffer = np.ones((64, *FRAME), np.uint16)
+    spool = Spool(n, FRAME, np.uint16)
+    try:
+        started = time.monotonic()
+        for f0 in range(0, n, len(buffer)):
+            count = min(len(buffer), n - f0)
+            spool.writable(f0, count)[...] = buffer[:count, ::-1, :]
+        return time.monotonic() - started
+    finally:
+        spool.delete()
 
 
 def median(values: list[float]) -> float:
@@ -178,23 +202,29 @@ def main() -> None:
     rows = []
     try:
         run_socket(sim, n)  # warm: the simulator fills its cache on its first acquisition
-        timings = {"socket": [], "receive": [], "dpc": []}
+        timings = {"socket": [], "spool copy alone": [], "receive": [], "dpc": []}
         lags = []
+        cores = {"receive": [], "dpc": []}
         for _ in range(args.runs):
             timings["socket"].append(run_socket(sim, n))
-            timings["receive"].append(run_source(sim, scan, follow=False)[0])
-            seconds, lag = run_source(sim, scan, follow=True)
+            timings["spool copy alone"].append(run_spool_copy(n))
+            seconds, _, busy = run_source(sim, scan, follow=False)
+            timings["receive"].append(seconds)
+            cores["receive"].append(busy)
+            seconds, lag, busy = run_source(sim, scan, follow=True)
             timings["dpc"].append(seconds)
             lags.append(lag)
+            cores["dpc"].append(busy)
         for name, values in timings.items():
             s = median(values)
             extra = f"{median(lags):.2f}" if name == "dpc" else ""
-            rows.append(f"| {name} | {n / s:,.0f} | {gb / s:.2f} | {extra} |")
+            busy = f"{median(cores[name]):.2f}" if name in cores else ""
+            rows.append(f"| {name} | {n / s:,.0f} | {gb / s:.2f} | {busy} | {extra} |")
     finally:
         sim.stop()
     print(f"{n} frames of {FRAME[0]}x{FRAME[1]} uint16, median of {args.runs} runs")
-    print("| stage | frames/s | GB/s | processing after the last frame (s) |")
-    print("|---|---|---|---|")
+    print("| stage | frames/s | GB/s | CPU cores busy | processing after the last frame (s) |")
+    print("|---|---|---|---|---|")
     print("\n".join(rows))
 
 

@@ -3,6 +3,7 @@ tiny data server of our own (``tests/_merlin_wire.py``), all on 127.0.0.1 with b
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -268,3 +269,11 @@ def test_close_while_waiting_for_the_detector_to_arm_stops_the_source(closing):
 def test_bad_options_are_typed_errors_naming_them(options, error, words):
     with pytest.raises(error, match=words):
         MerlinSource(**options)
+
+
+def test_without_the_receiver_connect_names_the_extra(monkeypatch):
+    from dpc_widgets._extras import LiveExtraError
+
+    monkeypatch.setitem(sys.modules, "libertem_qd_mpx", None)  # import fails as uninstalled
+    with pytest.raises(LiveExtraError, match=r'pip install "dpc-widgets\[live\]"'):
+        dw.live.connect("merlin", port=free_port(), scan_shape=SCAN)
