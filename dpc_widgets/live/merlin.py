@@ -231,7 +231,7 @@ class MerlinSource(LiveSource):
 
     def _check_stack(self, stack: Any, dtype: np.dtype, shape: tuple[int, int], at: int) -> None:
         got_dtype = np.dtype(stack.get_dtype_string())
-        got_shape = tuple(int(n) for n in stack.get_shape())
+        got_shape = tuple(int(n) for n in stack.get_shape())  # (width, height) in 0.3.2
         if got_dtype != dtype or sorted(got_shape) != sorted(shape):
             raise FrameFormatError(
                 f"{self.name}: frames from {at} are {got_shape} {got_dtype}, the acquisition's "
@@ -255,10 +255,8 @@ def _typed(err: Exception, context: str) -> LiveError:
     """The receiver's error as :class:`FrameFormatError` (a garbled or truncated stream) or
     :class:`LiveConnectionError` (anything else: disconnected, reset)."""
     text = str(err)
-    kind = FrameFormatError if any(w in text.lower() for w in _FORMAT_WORDS) else None
-    if kind is None:
-        kind = LiveConnectionError
-    return kind(f"{context}: {text}")
+    garbled = any(word in text.lower() for word in _FORMAT_WORDS)
+    return (FrameFormatError if garbled else LiveConnectionError)(f"{context}: {text}")
 
 
 def _why_unreachable(host: str, port: int, err: Exception) -> str:
