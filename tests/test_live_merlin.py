@@ -277,3 +277,31 @@ def test_without_the_receiver_connect_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "libertem_qd_mpx", None)  # import fails as uninstalled
     with pytest.raises(LiveExtraError, match=r'pip install "dpc-widgets\[live\]"'):
         dw.live.connect("merlin", port=free_port(), scan_shape=SCAN)
+
+
+def test_a_continuous_acquisition_is_cut_into_scans_of_scan_shape(closing):
+    frames = disc_frames((24, 8), FRAME, 4095)  # three 8 x 8 scans, one after the other
+    records = [mpx(acquisition_header(0, 1))] + [mpx(r) for r in frame_records(frames)]
+    with MpxServer(records) as server:  # "0 frames": continuous, until stopped
+        source = connect(server.port)
+        closing(source)
+        assert wait_until(lambda: len(source.scans) == 3 and source.scans[1].complete)
+        assert source.running and source.error is None
+        for i, scan in enumerate(source.scans[:2]):
+            assert scan.reason is None
+            expected = frames[i * 64 : (i + 1) * 64, ::-1].reshape(*SCAN, *FRAME)
+            assert np.array_equal(np.asarray(scan.cube.data), expected)
+
+
+def test_close_during_a_stalled_scan_ends_it_and_stops_the_source():
+    frames = disc_frames(SCAN, FRAME, 4095)
+    records = [mpx(acquisition_header(64, SCAN[1]))] + [mpx(r) for r in frame_records(frames)]
+    with MpxServer(records[:25]) as server:  # 24 frames, then silence, connection open
+        source = connect(server.port)
+        assert wait_until(lambda: source.rows_received >= 2)  # stacks of 3-4 frames arrive
+        source.close()
+        assert not source.running and source.error is None
+        scan = source.scan
+        got = scan.frames_received
+        assert 16 <= got <= 24 and scan.complete and scan.rows_ready == got // SCAN[1]
+        assert scan.reason == f"the scan ended after {got} of 64 frames (the source was closed)"

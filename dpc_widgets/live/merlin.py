@@ -16,6 +16,8 @@ axis (frames ``Rx * Ry .. Rx * Ry + Ry - 1`` are one scan row), Ry the fast one.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import socket
 import tempfile
@@ -76,10 +78,11 @@ class MerlinSource(LiveSource):
     The receiver hands frames over in whole stacks: frames of a stack that is not yet full
     when the stream breaks are lost (the scan's ``reason`` says how many frames arrived).
     A scan longer than ``scan_shape`` (or a continuous acquisition, which states 0 frames)
-    is cut into successive cubes of ``scan_shape``. :meth:`close` during a stalled scan
-    (connected, but no frames coming) waits up to
-    :data:`~dpc_widgets.live.source.CLOSE_TIMEOUT_S`: the receiver cannot be interrupted
-    while it waits for a frame stack.
+    is cut into successive cubes of ``scan_shape``; in a continuous acquisition the frames of
+    a stack not yet full wait in the receiver until more frames come. :meth:`close` during a
+    stalled scan (connected, no frames coming) shuts the receiver's socket down to end its
+    wait (Linux); elsewhere it waits up to :data:`~dpc_widgets.live.source.CLOSE_TIMEOUT_S`
+    and leaves the receiving thread blocked until the stream moves.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class MerlinSource(LiveSource):
         self.name = f"Merlin at {host}:{self.port}"
         self._conn: Any = None  # the receiver (libertem_qd_mpx.QdConnection) while connected
         self._cam: Any = None  # its decoder (CamClient)
+        self._waiting_for_frames = False  # in the receiver's get_next_stack
 
     # ------------------------------------------------------------------ the receiving thread
     def _receive(self) -> None:
@@ -221,13 +225,29 @@ class MerlinSource(LiveSource):
 
     def _next_stack(self, most: int, received: int, total: int) -> Any:
         """Up to ``most`` frames (a frame stack), or None at the acquisition's end."""
+        self._waiting_for_frames = True  # then read stopping: close() sets it, then reads this
+        if self.stopping:
+            self._waiting_for_frames = False
+            return None
         try:
             return self._conn.get_next_stack(max_size=min(most, 4 * self.frame_stack_size))
         except Exception as err:
+            if self.stopping:  # close() cut the stream (see _close_connection)
+                return None
             of = f" of {total}" if total else ""
             raise _typed(
                 err, f"{self.name}: the stream broke after frame {received}{of} of the acquisition"
             ) from err
+        finally:
+            self._waiting_for_frames = False
+
+    def _close_connection(self) -> None:
+        """Unblock a receiving thread that waits for frames (a stalled scan): the receiver
+        cannot be interrupted, so its data socket is shut down (Linux), which ends the wait
+        with an error the thread takes for the close. Waiting for an acquisition needs
+        nothing: the thread polls :attr:`stopping`."""
+        if self._waiting_for_frames:
+            _shut_down_sockets_to(self.port)
 
     def _check_stack(self, stack: Any, dtype: np.dtype, shape: tuple[int, int], at: int) -> None:
         got_dtype = np.dtype(stack.get_dtype_string())
@@ -268,3 +288,34 @@ def _why_unreachable(host: str, port: int, err: Exception) -> str:
     except OSError as probe:
         return probe.strerror or type(probe).__name__
     return f"the port accepts connections, but the receiver said: {err}"
+
+
+def _shut_down_sockets_to(port: int) -> int:
+    """Shut down this process's TCP connections to remote ``port`` (Linux: found through
+    ``/proc/self/fd`` and ``/proc/self/net/tcp*``); returns how many. Elsewhere: 0."""
+    try:
+        inodes = {}
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/self/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes[target[8:-1]] = int(fd)
+        found = []
+        for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as lines:
+                next(lines)
+                for line in lines:
+                    fields = line.split()
+                    remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                    if remote_port == port and fields[9] in inodes:
+                        found.append(inodes[fields[9]])
+    except OSError:
+        return 0
+    for fd in found:
+        with contextlib.suppress(OSError):
+            duplicate = socket.socket(fileno=os.dup(fd))
+            try:
+                duplicate.shutdown(socket.SHUT_RDWR)
+            finally:
+                duplicate.close()
+    return len(found)
