@@ -46,7 +46,7 @@ def frame_bytes(pixel: str = "U16") -> int:
 
 
 def connect(port: int, pixel: str = "U16", **options) -> MerlinSource:
-    """A started source on 127.0.0.1:port, handing frames over in stacks of 4."""
+    """A started source on 127.0.0.1:port, handing frames over in small stacks (3-4)."""
     options.setdefault("scan_shape", SCAN)
     options.setdefault("timeout", 5.0)
     return dw.live.connect(
