@@ -109,6 +109,24 @@ def test_final_results_equal_offline_load(tmp_path, pixel):
         assert DPC(source).cube is cube
 
 
+def test_the_explorer_follows_the_simulator_and_ends_equal_to_the_file(tmp_path):
+    from dpc_widgets.widgets import Explorer
+
+    mib = write_mib(tmp_path / "scan.mib", disc_frames(SCAN, FRAME, 4095))
+    with MerlinSim(mib, SCAN) as sim, connect(sim.port) as source:
+        explorer = Explorer(source)  # returns at once: the detector is not armed yet
+        sim.trigger()
+        assert explorer.wait(WAIT_S)
+        cube = dw.load(mib, scan_shape=SCAN, origin=explorer.dpc.origin)
+        reference = Explorer(cube, settings=explorer.settings)
+        for name in ("segment_images", "com", "com_rotated", "phase"):
+            live, done = getattr(explorer.results, name), getattr(reference.results, name)
+            assert np.array_equal(live, done), name
+        for trait in ("segment_images", "com", "phase", "pattern"):
+            assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+        explorer.close()
+
+
 def test_rows_arrive_progressively_and_results_show_the_rows_received(tmp_path):
     mib = write_mib(tmp_path / "scan.mib", disc_frames(SCAN, FRAME, 4095))
     # 8 frames a row: 0.32 s a row
