@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import re
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -146,10 +147,13 @@ def run_socket(sim: Simulator, n: int) -> float:
         return time.monotonic() - started
 
 
-def run_source(sim: Simulator, scan: tuple[int, int], follow: bool) -> tuple[float, float, float]:
+def run_source(
+    sim: Simulator, scan: tuple[int, int], follow: bool, spools: Path
+) -> tuple[float, float, float]:
     """(seconds to the last frame written, seconds more until every row was processed, CPU
     cores this process kept busy meanwhile: its CPU seconds over the wall seconds)."""
-    with dw.live.connect("merlin", port=sim.ports["DataSocket"], scan_shape=scan) as source:
+    port = sim.ports["DataSocket"]
+    with dw.live.connect("merlin", port=port, scan_shape=scan, spool_dir=spools) as source:
         time.sleep(0.3)  # connected, waiting for the arm
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         started = sim.trigger()
@@ -166,14 +170,14 @@ def run_source(sim: Simulator, scan: tuple[int, int], follow: bool) -> tuple[flo
         return scan_.finished_at - started, done - scan_.finished_at, busy
 
 
-def run_spool_copy(n: int) -> float:
+def run_spool_copy(n: int, spools: Path) -> float:
     """Seconds to copy ``n`` frames, flipped up-down, from a decode buffer into a new spool
     (what the source does after the receiver decoded a stack; first touch of the file's pages
     included)."""
     from dpc_widgets.live.spool import Spool
 
     buffer = np.ones((64, *FRAME), np.uint16)
-    spool = Spool(n, FRAME, np.uint16)
+    spool = Spool(n, FRAME, np.uint16, spools)
     try:
         started = time.monotonic()
         for f0 in range(0, n, len(buffer)):
@@ -207,11 +211,11 @@ def main() -> None:
         cores = {"receive": [], "dpc": []}
         for _ in range(args.runs):
             timings["socket"].append(run_socket(sim, n))
-            timings["spool copy alone"].append(run_spool_copy(n))
-            seconds, _, busy = run_source(sim, scan, follow=False)
+            timings["spool copy alone"].append(run_spool_copy(n, folder))
+            seconds, _, busy = run_source(sim, scan, follow=False, spools=folder)
             timings["receive"].append(seconds)
             cores["receive"].append(busy)
-            seconds, lag, busy = run_source(sim, scan, follow=True)
+            seconds, lag, busy = run_source(sim, scan, follow=True, spools=folder)
             timings["dpc"].append(seconds)
             lags.append(lag)
             cores["dpc"].append(busy)
@@ -222,6 +226,7 @@ def main() -> None:
             rows.append(f"| {name} | {n / s:,.0f} | {gb / s:.2f} | {busy} | {extra} |")
     finally:
         sim.stop()
+        shutil.rmtree(folder, ignore_errors=True)  # the .mib and the scans' spool files
     print(f"{n} frames of {FRAME[0]}x{FRAME[1]} uint16, median of {args.runs} runs")
     print("| stage | frames/s | GB/s | CPU cores busy | processing after the last frame (s) |")
     print("|---|---|---|---|---|")

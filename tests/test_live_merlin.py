@@ -45,9 +45,21 @@ def frame_bytes(pixel: str = "U16") -> int:
     return 384 + FRAME[0] * FRAME[1] * {"U08": 1, "U16": 2, "U32": 4}[pixel]
 
 
+_SPOOLS: list = []  # the running test's tmp_path (spool files are kept after close)
+
+
+@pytest.fixture(autouse=True)
+def _spools_in_tmp_path(tmp_path):
+    _SPOOLS[:] = [tmp_path]
+    yield
+    _SPOOLS.clear()
+
+
 def connect(port: int, pixel: str = "U16", **options) -> MerlinSource:
-    """A started source on 127.0.0.1:port, handing frames over in small stacks (3-4)."""
+    """A started source on 127.0.0.1:port, handing frames over in small stacks (3-4), its
+    scans spooled under the test's tmp_path."""
     options.setdefault("scan_shape", SCAN)
+    options.setdefault("spool_dir", _SPOOLS[0])
     options.setdefault("timeout", 5.0)
     return dw.live.connect(
         "merlin",
