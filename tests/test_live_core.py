@@ -238,7 +238,19 @@ def test_new_acquisitions_make_new_cubes_and_old_spools_are_removed(sim, tmp_pat
         assert len(source.scans) == 2  # the current one and one finished
         cubes = {id(scan.cube) for scan in source.scans}
         assert len(cubes) == 2
-        assert len(list(tmp_path.glob("dpc-live-*"))) == 2
+        assert len(list(tmp_path.glob("dpc-live-*/frames.raw"))) == 4  # spool_dir: all kept
+
+
+def test_temporary_spool_files_go_with_their_scans():
+    import gc
+
+    spool = spool_module.Spool(4, (8, 8), np.uint16)
+    spool.writable(0, 4)[...] = 7
+    folder = spool.folder
+    assert (folder / "frames.raw").stat().st_size == 4 * 8 * 8 * 2
+    del spool
+    gc.collect()
+    assert not folder.exists()
 
 
 def test_a_scan_larger_than_the_free_disk_is_refused_naming_both_sizes(monkeypatch, tmp_path):

@@ -43,7 +43,9 @@ class LiveSource:
         Detector origin (pixels), or ``"disc"`` (default: found on the first rows),
         ``"geometric"``.
     spool_dir : str or Path, optional
-        Where each scan's frames are kept on disk (default: the temporary directory).
+        Where each scan's frames are kept on disk: given, every scan's raw frames stay there
+        (a folder `dpc-live-*` each); default: the temporary directory, each file removed
+        with its scan.
     keep_scans : int
         Finished scans kept (with their files) besides the current one.
 
@@ -171,7 +173,8 @@ class LiveSource:
         with self._changed:
             self.scans.append(scan)
             for old in self.scans[: -1 - self.keep_scans]:
-                old.spool.delete()
+                if not old.spool.kept:  # frames in a folder of the user's stay there
+                    old.spool.delete()
             del self.scans[: -1 - self.keep_scans]
             self._changed.notify_all()
         return scan

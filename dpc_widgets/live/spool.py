@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,10 @@ class Spool:
     dtype : numpy dtype
         Pixel type (native byte order).
     directory : str or Path, optional
-        Where the file is made (a new folder ``dpc-live-*`` inside it); default: the system's
-        temporary directory.
+        Where the file is made (a new folder ``dpc-live-*`` inside it). Given: the file is
+        kept (the scan's raw frames, C order, native byte order). Default: the system's
+        temporary directory, and the file is removed when the spool is dropped (garbage
+        collected, :meth:`delete`, or the interpreter exits).
 
     Attributes
     ----------
@@ -69,6 +72,11 @@ class Spool:
         self.folder = Path(tempfile.mkdtemp(prefix="dpc-live-", dir=base))
         self.path = self.folder / "frames.raw"
         self.array = np.memmap(self.path, dtype=dtype, mode="w+", shape=shape)
+        self.kept = directory is not None
+        # Temporary frames go with the spool (on Linux a view still mapped stays readable).
+        self._remove = weakref.finalize(self, shutil.rmtree, str(self.folder), True)
+        if self.kept:
+            self._remove.detach()
 
     def writable(self, start: int, count: int) -> np.ndarray:
         """The frames ``start:start + count`` to write into (a view of the file).
@@ -91,5 +99,7 @@ class Spool:
         return view
 
     def delete(self) -> None:
-        """Remove the file (on Linux, views mapped already stay readable until dropped)."""
+        """Remove the file, also one kept (on Linux, views mapped already stay readable until
+        dropped)."""
+        self._remove.detach()
         shutil.rmtree(self.folder, ignore_errors=True)
