@@ -1026,10 +1026,10 @@ function barGradient(lut) {
   let css = gradients.get(lut);
   if (css === void 0) {
     const rgba = barRGBA(BAR_PIXELS, lut, new Uint8ClampedArray(4 * BAR_PIXELS));
+    const hex = (v) => v.toString(16).padStart(2, "0");
     const stops = [];
     for (let c = 0; c < BAR_PIXELS; c++) {
-      const at = 100 * (c + 0.5) / BAR_PIXELS;
-      stops.push(`rgb(${rgba[4 * c]}, ${rgba[4 * c + 1]}, ${rgba[4 * c + 2]}) ${at.toFixed(3)}%`);
+      stops.push(`#${hex(rgba[4 * c])}${hex(rgba[4 * c + 1])}${hex(rgba[4 * c + 2])}`);
     }
     css = `linear-gradient(to right, ${stops.join(", ")})`;
     gradients.set(lut, css);

@@ -12,17 +12,18 @@ const BAR_PIXELS = 256;
 const gradients = new Map(); // lut -> its CSS gradient
 
 /**
- * The CSS linear-gradient of lut's BAR_PIXELS bar colours (barRGBA), each at its pixel's
- * centre: what a BAR_PIXELS-wide bitmap of the bar shows when stretched with smoothing.
+ * The CSS linear-gradient of lut's BAR_PIXELS bar colours (barRGBA), equally spaced from end to
+ * end (colour c at c / (BAR_PIXELS - 1) of the width, the lut level barRGBA gives pixel c),
+ * written as #rrggbb.
  */
 export function barGradient(lut) {
   let css = gradients.get(lut);
   if (css === undefined) {
     const rgba = barRGBA(BAR_PIXELS, lut, new Uint8ClampedArray(4 * BAR_PIXELS));
+    const hex = (v) => v.toString(16).padStart(2, "0");
     const stops = [];
     for (let c = 0; c < BAR_PIXELS; c++) {
-      const at = (100 * (c + 0.5)) / BAR_PIXELS;
-      stops.push(`rgb(${rgba[4 * c]}, ${rgba[4 * c + 1]}, ${rgba[4 * c + 2]}) ${at.toFixed(3)}%`);
+      stops.push(`#${hex(rgba[4 * c])}${hex(rgba[4 * c + 1])}${hex(rgba[4 * c + 2])}`);
     }
     css = `linear-gradient(to right, ${stops.join(", ")})`;
     gradients.set(lut, css);
