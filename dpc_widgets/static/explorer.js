@@ -552,7 +552,12 @@ function makePanel(name, title) {
   return { root, titleEl, stack, scalebar, bar, label, readout, readoutText: null };
 }
 function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
+  const node = el.firstChild;
+  if (node !== null && node.nodeType === 3 && node.nextSibling === null && text !== "") {
+    if (node.data !== text) node.data = text;
+  } else if (el.textContent !== text) {
+    el.textContent = text;
+  }
 }
 function setScaleBar(panel, pixelSize, units, nPixels, s) {
   const length = scaleBarLength(pixelSize, nPixels);
@@ -1018,17 +1023,32 @@ var DetectorPanel = class {
 
 // src/colorbar.js
 var BAR_PIXELS = 256;
+var gradients = /* @__PURE__ */ new Map();
+function barGradient(lut) {
+  let css = gradients.get(lut);
+  if (css === void 0) {
+    const rgba = barRGBA(BAR_PIXELS, lut, new Uint8ClampedArray(4 * BAR_PIXELS));
+    const hex = (v) => v.toString(16).padStart(2, "0");
+    const stops = [];
+    for (let c = 0; c < BAR_PIXELS; c++) {
+      stops.push(`#${hex(rgba[4 * c])}${hex(rgba[4 * c + 1])}${hex(rgba[4 * c + 2])}`);
+    }
+    css = `linear-gradient(to right, ${stops.join(", ")})`;
+    gradients.set(lut, css);
+  }
+  return css;
+}
 function makeColorBar(name, lut) {
   const root = h("div", "dpc-colorbar", { "data-testid": `${name}-colorbar` });
-  const canvas = h("canvas", "dpc-colorbar-bar");
-  drawRGBA(canvas, 1, BAR_PIXELS, (out) => barRGBA(BAR_PIXELS, lut, out));
+  const gradient = h("div", "dpc-colorbar-bar", { "data-testid": `${name}-colorbar-gradient` });
+  gradient.style.backgroundImage = barGradient(lut);
   const ticks = h("div", "dpc-colorbar-ticks");
   const low = h("span", "dpc-colorbar-low");
   const middle = h("span", "dpc-colorbar-mid");
   const high = h("span", "dpc-colorbar-high");
   ticks.append(low, middle, high);
-  root.append(canvas, ticks);
-  return { root, canvas, low, middle, high };
+  root.append(gradient, ticks);
+  return { root, gradient, low, middle, high };
 }
 function barUnit(units) {
   return units || "arb.";

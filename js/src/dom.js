@@ -83,9 +83,18 @@ export function makePanel(name, title) {
   return { root, titleEl, stack, scalebar, bar, label, readout, readoutText: null };
 }
 
-/** Set an element's text only when it changes (a new text node means a new layout). */
+/**
+ * Set an element's text only when it changes. An element holding one text node keeps it and
+ * changes its data: replacing the node (textContent) would make the browser drop its layout
+ * object and build a new one.
+ */
 export function setText(el, text) {
-  if (el.textContent !== text) el.textContent = text;
+  const node = el.firstChild;
+  if (node !== null && node.nodeType === 3 && node.nextSibling === null && text !== "") {
+    if (node.data !== text) node.data = text;
+  } else if (el.textContent !== text) {
+    el.textContent = text;
+  }
 }
 
 /** Update a scale bar for a field of nPixels pixels of pixelSize units shown at scale s. */

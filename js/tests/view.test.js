@@ -1,7 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import widget from "../src/explorer.js";
 import { fnv1a } from "../src/checksum.js";
-import { DIVERGING_LUT, PALETTE, SEQUENTIAL_LUT } from "../src/colormaps.js";
+import { DIVERGING_LUT, PALETTE, SEQUENTIAL_LUT, barRGBA } from "../src/colormaps.js";
+import { barGradient } from "../src/colorbar.js";
+import { setText } from "../src/dom.js";
 
 // jsdom has no 2D canvas: a mock context keeps the last image put on each canvas.
 const drawn = new WeakMap();
@@ -487,5 +489,65 @@ describe("colour bars and segment tiles", () => {
     const grid = root.querySelector(".dpc-grid");
     expect(grid.dataset.columns).toBe("3"); // 3 x 3: tiles a third of the panel, one empty cell
     expect(root.querySelectorAll(".dpc-tile").length).toBe(8);
+  });
+});
+
+// What each frame costs the page (see docs/browser-latency.md, "Issue 19's front end and the
+// frame"): colour bars without canvases, labels changed in place.
+describe("per-frame economy", () => {
+  const bar = (root, name) => root.querySelector(`[data-testid="${name}-colorbar"]`);
+
+  it("paints each colour bar's gradient as a CSS background of its map's 256 colours, no canvas", () => {
+    const { root } = renderView(fakeModel());
+    for (const [name, lut] of [["com-x", DIVERGING_LUT], ["phase", SEQUENTIAL_LUT], ["segments", SEQUENTIAL_LUT]]) {
+      expect(bar(root, name).querySelector("canvas")).toBeNull();
+      const css = barGradient(lut);
+      const stops = css.match(/#[0-9a-f]{6}/g);
+      expect(stops.length).toBe(256);
+      expect(css).toBe(`linear-gradient(to right, ${stops.join(", ")})`);
+      // stop c is the bar's pixel c (barRGBA), equally spaced from end to end
+      const rgba = barRGBA(256, lut, new Uint8ClampedArray(4 * 256));
+      for (const c of [0, 100, 255]) {
+        const rgb = [0, 1, 2].map((i) => parseInt(stops[c].slice(1 + 2 * i, 3 + 2 * i), 16));
+        expect(rgb).toEqual([rgba[4 * c], rgba[4 * c + 1], rgba[4 * c + 2]]);
+      }
+      const gradient = root.querySelector(`[data-testid="${name}-colorbar-gradient"]`);
+      expect(gradient.tagName).toBe("DIV");
+      // jsdom keeps colours as rgb(): compare the first and the last stop
+      const shown = gradient.style.backgroundImage;
+      expect(shown.startsWith("linear-gradient(to right, rgb(")).toBe(true);
+      const [r0, g0, b0] = rgba;
+      expect(shown.startsWith(`linear-gradient(to right, rgb(${r0}, ${g0}, ${b0}), `)).toBe(true);
+      expect(shown.endsWith(`rgb(${rgba[1020]}, ${rgba[1021]}, ${rgba[1022]}))`)).toBe(true);
+      expect(shown.match(/rgb\(/g).length).toBe(256);
+    }
+    expect(barGradient(DIVERGING_LUT)).not.toBe(barGradient(SEQUENTIAL_LUT));
+  });
+
+  it("changes a colour bar's label in place: the same text node, new text", async () => {
+    const model = fakeModel();
+    const { root } = renderView(model);
+    const high = bar(root, "phase").querySelector(".dpc-colorbar-high");
+    const node = high.firstChild;
+    expect(high.textContent).toBe("1.1 rad");
+    model.update({ phase_range: [0, 2.5] });
+    await tick();
+    expect(high.textContent).toBe("2.5 rad");
+    expect(high.firstChild).toBe(node);
+  });
+
+  it("setText: keeps a lone text node, empties and refills an element", () => {
+    const el = document.createElement("span");
+    setText(el, "a");
+    const node = el.firstChild;
+    setText(el, "b");
+    expect([el.textContent, el.firstChild]).toEqual(["b", node]);
+    setText(el, "");
+    expect(el.childNodes.length).toBe(0);
+    setText(el, "c");
+    expect(el.textContent).toBe("c");
+    el.append(document.createElement("b")); // more than one child: replaced whole
+    setText(el, "d");
+    expect([el.textContent, el.childNodes.length]).toEqual(["d", 1]);
   });
 });
