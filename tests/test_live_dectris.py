@@ -211,6 +211,25 @@ def test_final_results_equal_offline_load_of_the_arina_files(
         np.testing.assert_array_equal(images[k], flat[..., labels.ravel() == k].sum(-1))
 
 
+def test_the_explorer_follows_the_simulator_and_ends_equal_to_the_files(
+    simulator, sources, frames, tmp_path
+):
+    from dpc_widgets.widgets import Explorer
+
+    source = connect(sources, simulator.zmqport, api_port=simulator.port)
+    explorer = Explorer(source)  # returns at once: the detector is not armed yet
+    arm(simulator)
+    assert explorer.wait(WAIT_S)
+    master = write_arina(tmp_path, frames)
+    cube = dw.load(master, scan_shape=SCAN, origin=explorer.dpc.origin)
+    reference = Explorer(cube, settings=explorer.settings)
+    for name in ("segment_images", "com", "com_rotated", "phase"):
+        assert np.array_equal(getattr(explorer.results, name), getattr(reference.results, name))
+    for trait in ("segment_images", "com", "phase", "pattern"):
+        assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+    explorer.close()
+
+
 def test_two_acquisitions_make_two_cubes(simulator, sources, frames):
     source = connect(sources, simulator.zmqport, scan_shape=None)  # 64 frames: 8 x 8
     arm(simulator)

@@ -159,6 +159,27 @@ def test_growing_mib_equals_the_finished_file_and_rows_progress(tmp_path, follow
     assert np.array_equal(early.segment_images[:, :4], expected.segment_images[:, :4])
 
 
+def test_the_explorer_follows_a_growing_mib_and_ends_equal_to_the_file(tmp_path, follow):
+    from dpc_widgets.widgets import Explorer
+
+    path = tmp_path / "scan.mib"
+    data = mib_bytes(patterns())
+    frame_bytes = len(data) // (SCAN[0] * SCAN[1])
+    with Writer(path, data, hold_at=3 * SCAN[1] * frame_bytes) as writer:
+        source = follow(path, scan_shape=SCAN)
+        explorer = Explorer(source)  # at once, before the file has its first frame maybe
+        assert writer.held.wait(WAIT_S)
+        writer.release()
+        assert explorer.wait(WAIT_S)
+    cube = dw.load(path, scan_shape=SCAN, origin=explorer.dpc.origin)
+    reference = Explorer(cube, settings=explorer.settings)
+    for name in ("segment_images", "com", "com_rotated", "phase"):
+        assert np.array_equal(getattr(explorer.results, name), getattr(reference.results, name))
+    for trait in ("segment_images", "com", "phase", "pattern"):
+        assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+    explorer.close()
+
+
 @pytest.mark.parametrize(("pixel", "quad"), [("U08", False), ("U32", False), ("U16", True)])
 def test_pixel_depths_and_quad_headers_read_as_load_does(tmp_path, follow, pixel, quad):
     frames = patterns(frame=(16, 12)) // (8 if pixel == "U08" else 1)
