@@ -4,7 +4,8 @@ kernel's loop, nothing waits in a cell), the rows not received stay empty (trans
 "no data" hatch), nothing moves on the page as rows arrive, and the finished scan's canvases
 are exactly what the kernel computed.
 
-Screenshots: ``live_1_filling``, ``live_2_filling``, ``live_3_complete`` (1280 x 800).
+Screenshots: ``live_1_filling``, ``live_2_filling``, ``live_3_complete`` (1280 x 800),
+``live_4_complete_1920x1080``.
 """
 
 from __future__ import annotations
@@ -163,6 +164,10 @@ def test_live_explorer_fills_in_without_moving(
         f"({len(repaints) / span if span else 0:.1f} repaints/s); moments at rows {first}, "
         f"{second}, {ROWS}"
     )
+    page.set_viewport_size({"width": 1920, "height": 1080})  # the finished scan, wide screen
+    page.wait_for_timeout(500)  # the layout refits to the new width
+    page.evaluate("() => document.querySelector('.dpc-live-progress').scrollIntoView(true)")
+    page.screenshot(path=str(artifacts / "live_4_complete_1920x1080.png"))
     assert page.errors == [], f"JavaScript errors: {page.errors}"
     assert network_guard.blocked == [], f"requests left 127.0.0.1: {network_guard.blocked}"
     kernel_json(page, "source.close() or True")
