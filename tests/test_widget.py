@@ -932,3 +932,11 @@ def test_status_names_the_segment_areas_and_warns_when_they_differ(sim_cube):
     assert wide.startswith("segment areas differ by 120 % (10.0-40.0 px")
     ex.com_source.value = "pixelated"
     assert "segment areas" not in ex.status.value
+
+
+def test_the_status_line_says_sub_millisecond_updates_with_a_decimal():
+    from dpc_widgets.widgets.explorer import _milliseconds
+
+    assert _milliseconds(0.00021) == "0.2 ms"  # a memoised answer: not "0 ms"
+    assert _milliseconds(0.0049) == "4.9 ms"
+    assert _milliseconds(0.0123) == "12 ms"

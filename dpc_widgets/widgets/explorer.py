@@ -891,7 +891,7 @@ class Explorer(w.VBox):
         notes = [note for note in notes if not note.startswith(ROTATION_WARNINGS)]
         if not cached:  # this update made one pass over the data: what a new cache costs
             self._pass_seconds = self.update_seconds
-        message = f"updated in {1e3 * self.update_seconds:.0f} ms"
+        message = f"updated in {_milliseconds(self.update_seconds)}"
         cached = self.dpc.cached_radius
         bounded = cached is not None and math.isfinite(cached)
         self.view.cache_radius = cached if bounded else 0.0  # the detector panel's dashed ring
@@ -1127,6 +1127,13 @@ def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.0f} min"
+
+
+def _milliseconds(seconds: float) -> str:
+    """``seconds`` in ms for the status line: whole ms from 10 ms, else one decimal (an answer
+    from the memo takes well under a millisecond: "0.2 ms", not "0 ms")."""
+    ms = 1e3 * seconds
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.1f} ms"
 
 
 def _ranges_and_limits(
