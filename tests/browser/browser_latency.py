@@ -83,8 +83,15 @@ explorer"""
 
 
 def write_latency_notebook(path: Path, explorer_cell: str) -> None:
-    """Write a notebook with ``explorer_cell`` (defines ``explorer``) and :data:`FLOOR_CELL`."""
-    cells = [nbformat.v4.new_code_cell(explorer_cell), nbformat.v4.new_code_cell(FLOOR_CELL)]
+    """Write a notebook with :data:`FLOOR_CELL` and then ``explorer_cell`` (defines ``explorer``).
+
+    The floor comes first, above the explorer, so that both sliders are on the screen at once
+    (the explorer is taller than the harness's 2100 px viewport at its 1400 px width): a key
+    press on a slider off the screen scrolls the notebook to it, and each scroll makes
+    JupyterLab's content-visibility observer restyle the cell that left or entered the screen
+    some 40 ms later, often in the frame that paints the explorer's images.
+    """
+    cells = [nbformat.v4.new_code_cell(FLOOR_CELL), nbformat.v4.new_code_cell(explorer_cell)]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {
         "name": "python3",
@@ -321,6 +328,10 @@ def measure_against_floor(page, moves: int = 30, name: str = "explorer") -> dict
         "explorer": page.locator("div.dpc-explorer .dpc-ctl-inner .noUi-handle").first,
         "floor": page.locator(".dpc-floor-slider .noUi-handle").first,
     }
+    # Both handles on the screen before the first press, so that no press scrolls the notebook
+    # (see write_latency_notebook): the floor's cell is above the explorer's.
+    handles["floor"].scroll_into_view_if_needed()
+    handles["explorer"].scroll_into_view_if_needed()
     records = {
         "explorer": f"[{name}.trace.records[-1], {name}.update_seconds]",
         "floor": "[floor_times[-1], 0]",
