@@ -12,6 +12,7 @@ from contextlib import closing
 
 import numpy as np
 import pytest
+from _live_checks import assert_explorer_equals_file
 
 import dpc_widgets as dw
 from dpc_widgets.live import (
@@ -221,12 +222,7 @@ def test_the_explorer_follows_the_simulator_and_ends_equal_to_the_files(
     arm(simulator)
     assert explorer.wait(WAIT_S)
     master = write_arina(tmp_path, frames)
-    cube = dw.load(master, scan_shape=SCAN, origin=explorer.dpc.origin)
-    reference = Explorer(cube, settings=explorer.settings)
-    for name in ("segment_images", "com", "com_rotated", "phase"):
-        assert np.array_equal(getattr(explorer.results, name), getattr(reference.results, name))
-    for trait in ("segment_images", "com", "phase", "pattern"):
-        assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+    assert_explorer_equals_file(explorer, master, scan_shape=SCAN)
     explorer.close()
 
 

@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "io"))
 from _camera_files import mib_header  # noqa: E402
+from _live_checks import assert_explorer_equals_file
 
 import dpc_widgets as dw  # noqa: E402
 from dpc_widgets import DPC, SegmentedDetector  # noqa: E402
@@ -171,12 +172,7 @@ def test_the_explorer_follows_a_growing_mib_and_ends_equal_to_the_file(tmp_path,
         assert writer.held.wait(WAIT_S)
         writer.release()
         assert explorer.wait(WAIT_S)
-    cube = dw.load(path, scan_shape=SCAN, origin=explorer.dpc.origin)
-    reference = Explorer(cube, settings=explorer.settings)
-    for name in ("segment_images", "com", "com_rotated", "phase"):
-        assert np.array_equal(getattr(explorer.results, name), getattr(reference.results, name))
-    for trait in ("segment_images", "com", "phase", "pattern"):
-        assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+    assert_explorer_equals_file(explorer, path, scan_shape=SCAN)
     explorer.close()
 
 

@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("libertem_qd_mpx")
 pytest.importorskip("libertem_live.detectors.merlin.sim")
 
+from _live_checks import assert_explorer_equals_file
 from _merlin_wire import (  # noqa: E402
     WAIT_S,
     MerlinSim,
@@ -129,13 +130,7 @@ def test_the_explorer_follows_the_simulator_and_ends_equal_to_the_file(tmp_path)
         explorer = Explorer(source)  # returns at once: the detector is not armed yet
         sim.trigger()
         assert explorer.wait(WAIT_S)
-        cube = dw.load(mib, scan_shape=SCAN, origin=explorer.dpc.origin)
-        reference = Explorer(cube, settings=explorer.settings)
-        for name in ("segment_images", "com", "com_rotated", "phase"):
-            live, done = getattr(explorer.results, name), getattr(reference.results, name)
-            assert np.array_equal(live, done), name
-        for trait in ("segment_images", "com", "phase", "pattern"):
-            assert getattr(explorer.view, trait) == getattr(reference.view, trait), trait
+        assert_explorer_equals_file(explorer, mib, scan_shape=SCAN)
         explorer.close()
 
 

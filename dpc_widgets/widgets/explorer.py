@@ -545,19 +545,27 @@ class Explorer(w.VBox):
     def load(self, data: Any, **cube_options: Any) -> None:
         """Show new data (as in the constructor); the settings are kept where they fit."""
         cube, cube_line = open_cube(data, **cube_options)
-        self.dpc.cube = cube
         self._cube_line = cube_line
+        self._install_cube(cube, cube.origin)
+        self._frame_detector()
+
+    def _install_cube(self, cube: Datacube, origin: tuple[float, float]) -> None:
+        """Show ``cube`` centred at ``origin`` (pixels) with the current settings: its
+        calibration and detector in the controls, its first update asked for, then its mean
+        pattern (after the first view, whose pass yields it)."""
+        self.dpc.cube = cube
+        if origin != cube.origin:
+            self.dpc.origin = origin
         self._loaded_origin = cube.origin
         self._loaded_calibration = cube.calibration
         self._disc_px = _disc_px(cube)
         with self.hold():
             self.calibration.show(cube)
             self.controls.configure(cube)
-            self.controls.set_origin(cube.origin)
+            self.controls.set_origin(self.dpc.origin)
             self._key = None
             self._flow.request()
-        self._show_cube()  # after the first view, whose pass yields the mean pattern
-        self._frame_detector()
+        self._show_cube()
 
     def snapshot_png(self) -> bytes | None:
         """PNG bytes of the current view (:mod:`.snapshot`); None before any result.
@@ -956,20 +964,7 @@ class Explorer(w.VBox):
         used, as a settings file with a ``null`` centre does.
         """
         old = self.dpc.cube
-        origin = self._kept_origin(cube)
-        self.dpc.cube = cube
-        if origin != cube.origin:
-            self.dpc.origin = origin
-        self._loaded_origin = cube.origin
-        self._loaded_calibration = cube.calibration
-        self._disc_px = _disc_px(cube)
-        with self.hold():
-            self.calibration.show(cube)
-            self.controls.configure(cube)
-            self.controls.set_origin(self.dpc.origin)
-            self._key = None
-            self._flow.request()
-        self._show_cube()
+        self._install_cube(cube, self._kept_origin(cube))
         if cube.detector_shape != old.detector_shape:
             self._frame_detector()  # else the user's zoom stays
         self._pattern_shown = time.monotonic()
