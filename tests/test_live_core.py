@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import shutil
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -340,3 +341,15 @@ def test_a_live_cache_over_the_budget_shrinks_to_fit_or_says_what_it_needs(sim, 
     assert live.cached_radius < 48 and np.isfinite(result.phase).all()
     with pytest.raises(MemoryError, match="scan being recorded needs .* to reach"):
         live.run(SegmentedDetector(1.0, 14.0, 4, 0))
+
+
+def test_no_disc_on_the_first_rows_falls_back_without_a_warning_from_the_thread(tmp_path):
+    data = np.zeros((4, 3, 16, 16), dtype=np.uint16)  # dark first rows: no disc to find
+    cube = Datacube(data)
+    scan = written_scan(cube, tmp_path, origin="disc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the processor thread must warn nothing
+        write_rows(scan, cube, 0, 2)
+    assert scan.cube.origin == (8.0, 8.0)  # the geometric centre
+    assert scan.cube.disc is not None and not scan.cube.disc.found
+    assert scan.origin_note and scan.origin_note == scan.cube.disc.message

@@ -439,16 +439,32 @@ class Datacube:
         ``DISC_SAMPLE_ROWS`` scan rows and ``DISC_SAMPLE_BYTES`` bytes): no pass over the data."""
         return self.mean_pattern(DISC_SAMPLE_ROWS * self.shape[1], max_bytes=DISC_SAMPLE_BYTES)
 
+    def with_disc_origin(self) -> tuple[Datacube, str | None]:
+        """This cube centred on the disc found in its sample, without a warning (for a thread
+        that is not the user's: :mod:`warnings` filters are process-wide).
+
+        Returns
+        -------
+        (Datacube, str or None)
+            A new cube sharing the data, with ``origin`` the disc centre and ``disc`` set, and
+            None; or, when no disc is usable, this cube (its ``disc`` set to the one searched)
+            and the reason, as ``origin="disc"`` would warn it.
+        """
+        disc = self.sample_disc()
+        reason = _unusable(disc, self.detector_shape)
+        if reason is not None:
+            object.__setattr__(self, "disc", disc)
+            return self, reason
+        cube = dataclasses.replace(self, origin=disc.center)
+        object.__setattr__(cube, "disc", disc)
+        return cube, None
+
     def _disc_origin(self, geometric: tuple[float, float]) -> tuple[float, float]:
         disc = self.sample_disc()
         object.__setattr__(self, "disc", disc)
-        qx, qy = self.detector_shape
-        cx, cy = disc.center
-        if disc.found and 0 <= cx <= qx - 1 and 0 <= cy <= qy - 1:
+        reason = _unusable(disc, self.detector_shape)
+        if reason is None:
             return disc.center
-        reason = disc.message or (
-            f"the disc centre ({cx:.2f}, {cy:.2f}) lies outside the detector of shape {(qx, qy)}"
-        )
         warnings.warn(
             f"origin='disc': {reason}; using the geometric centre {geometric} (pixels) "
             "as the origin (pass origin=(qx, qy) to set it)",
@@ -456,6 +472,18 @@ class Datacube:
             stacklevel=5,
         )
         return geometric
+
+
+def _unusable(disc: Disc, detector_shape: tuple[int, int]) -> str | None:
+    """Why ``disc`` cannot be the origin (not found, or its centre off the detector); None
+    when it can."""
+    qx, qy = detector_shape
+    cx, cy = disc.center
+    if disc.found and 0 <= cx <= qx - 1 and 0 <= cy <= qy - 1:
+        return None
+    return disc.message or (
+        f"the disc centre ({cx:.2f}, {cy:.2f}) lies outside the detector of shape {(qx, qy)}"
+    )
 
 
 def _count(value: Any, name: str) -> int:

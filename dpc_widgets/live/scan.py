@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import threading
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +195,12 @@ class LiveScan:
             self.feed.finish(reason or self.reason)
 
     def _make_cube(self) -> Datacube:
-        """The cube over the spool; ``origin="disc"`` is found on the rows received."""
+        """The cube over the spool; ``origin="disc"`` is found on the rows received (without a
+        warning from this thread: a fallback's reason is kept in :attr:`origin_note`)."""
         data = self.spool.read_only().reshape(*self.scan_shape, *self.frame_shape)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            cube = Datacube(data, origin=self.origin, feed=self.feed, **self.calibration)
-        self.origin_note = "; ".join(str(w.message) for w in caught) or None
+        disc = isinstance(self.origin, str) and self.origin == "disc"
+        origin = "geometric" if disc else self.origin
+        cube = Datacube(data, origin=origin, feed=self.feed, **self.calibration)
+        if disc:
+            cube, self.origin_note = cube.with_disc_origin()
         return cube
