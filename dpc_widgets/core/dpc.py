@@ -28,7 +28,6 @@ from ..io import Datacube
 from ..io.values import DataRangeError
 from ..physics import integer_at_least, non_negative, positive_finite, wrap_degrees
 from .engine import cache_dtype, numba_ready
-from .growing import rows_ready
 from .integrate import (
     PAD_MODES,
     check_integration_memory,
@@ -823,7 +822,7 @@ class DPC:
         def compute():
             # before any pass over the data (a memoised result needs no check)
             options.check_memory(self._cube.scan_shape, None)  # the default budget
-            rows = rows_ready(self._cube)  # all rows, or those of a live scan received now
+            rows = self._cube.rows_present  # all rows, or those of a live scan received now
             self._run_first_view(detector, com_source, com_inner, com_outer)
             images = self.segment_images(detector)
             if com_source in ("segmented", "monolithic"):

@@ -177,9 +177,4 @@ class GrowingCache(PolarCache):
         return float(max(abs(int(info.min)), int(info.max)))
 
 
-def rows_ready(cube: Datacube) -> int:
-    """Scan rows of ``cube`` holding patterns: ``feed.rows_ready``, or all rows without a feed."""
-    return cube.scan_shape[0] if cube.feed is None else int(cube.feed.rows_ready)
-
-
-__all__ = ["GrowingCache", "rows_ready"]
+__all__ = ["GrowingCache"]

@@ -172,6 +172,12 @@ class Datacube:
         return self.shape[0], self.shape[1]
 
     @property
+    def rows_present(self) -> int:
+        """Scan rows (along Rx) holding patterns: all of them, or for a scan still being
+        recorded the rows its ``feed`` has handed out (``feed.rows_ready``)."""
+        return self.shape[0] if self.feed is None else int(self.feed.rows_ready)
+
+    @property
     def detector_shape(self) -> tuple[int, int]:
         """(Qx, Qy), the number of detector pixels along each axis."""
         return self.shape[2], self.shape[3]
@@ -356,9 +362,8 @@ class Datacube:
 
         The bounds are checked first (also when the sample covers the whole scan). A scan
         still being recorded is sampled in the rows it has (at least one)."""
-        rx, ry, qx, qy = self.shape
-        if self.feed is not None:
-            rx = max(1, min(rx, self.feed.rows_ready))
+        _, ry, qx, qy = self.shape
+        rx = max(1, self.rows_present)
         budget = rx
         if max_positions is not None:
             budget = min(budget, _count(max_positions, "max_positions") // ry)
